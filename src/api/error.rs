@@ -1,0 +1,136 @@
+//! Errors of API calls.
+
+use std::fmt;
+
+/// The cloud's answer to a failed call: HTTP status plus the body's Code, Message, RequestId.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The action that failed.
+    pub action: &'static str,
+    /// HTTP status code.
+    pub status: u16,
+    /// The vendor's error code, e.g. `IncorrectDBInstanceState`.
+    pub code: String,
+    /// The vendor's message.
+    pub message: String,
+    /// The request ID to quote to support.
+    pub request_id: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} failed: {}: {} (RequestId: {}, HTTP {})",
+            self.action,
+            self.code,
+            self.message,
+            if self.request_id.is_empty() {
+                "-"
+            } else {
+                &self.request_id
+            },
+            self.status
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// How long an answer body may be before it is cut in error messages.
+pub const BODY_EXCERPT_LEN: usize = 512;
+
+/// Everything that can go wrong with one call.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The cloud answered with an error.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The request did not get an answer (connect, TLS, timeout, connection dropped).
+    #[error("sending {action} to {endpoint}")]
+    Transport {
+        /// The action being sent.
+        action: &'static str,
+        /// Where it was sent.
+        endpoint: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// An answer arrived but is not what the action's model describes.
+    #[error("decoding the answer to {action} (HTTP {status}): {body_excerpt}")]
+    Decode {
+        /// The action.
+        action: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// The start of the body.
+        body_excerpt: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The endpoint URL is not usable.
+    #[error("invalid endpoint {endpoint:?}: {reason}")]
+    Endpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The vendor error, when the cloud answered with one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The vendor error code, when the cloud answered with one.
+    pub fn code(&self) -> Option<&str> {
+        self.api().map(|api| api.code.as_str())
+    }
+}
+
+/// Cuts `body` to at most [`BODY_EXCERPT_LEN`] bytes on a character boundary.
+pub fn excerpt(body: &str) -> String {
+    if body.len() <= BODY_EXCERPT_LEN {
+        return body.to_owned();
+    }
+    let mut end = BODY_EXCERPT_LEN;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &body[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_names_code_message_request_id_and_status() {
+        let err = ApiError {
+            action: "DeleteInstance",
+            status: 403,
+            code: "Forbidden.RAM".into(),
+            message: "User not authorized".into(),
+            request_id: "ABC-123".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "DeleteInstance failed: Forbidden.RAM: User not authorized (RequestId: ABC-123, HTTP 403)"
+        );
+    }
+
+    #[test]
+    fn excerpt_cuts_long_bodies_on_char_boundaries() {
+        let body = "é".repeat(400);
+        let cut = excerpt(&body);
+        assert!(cut.len() <= BODY_EXCERPT_LEN + "…".len());
+        assert!(cut.ends_with('…'));
+    }
+}

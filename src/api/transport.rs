@@ -1,0 +1,175 @@
+//! One HTTP attempt: POST with every parameter in the query, then decode the answer.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::{ApiError, Error, excerpt};
+use super::sign::percent_encode;
+
+/// The error body of a failed call. The cloud spells the keys in PascalCase; some gateways use
+/// camelCase, which the official SDKs also accept.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    #[serde(rename = "Code", alias = "code", default)]
+    code: String,
+    #[serde(rename = "Message", alias = "message", default)]
+    message: String,
+    #[serde(rename = "RequestId", alias = "requestId", default)]
+    request_id: String,
+}
+
+/// The URL of a request: endpoint plus the signed parameters as an RFC 3986 query.
+pub fn request_url(endpoint: &str, signed: &BTreeMap<String, String>) -> String {
+    let mut url = endpoint.trim_end_matches('/').to_owned();
+    url.push_str("/?");
+    let mut first = true;
+    for (key, value) in signed {
+        if !first {
+            url.push('&');
+        }
+        first = false;
+        url.push_str(&percent_encode(key));
+        url.push('=');
+        url.push_str(&percent_encode(value));
+    }
+    url
+}
+
+/// The outcome of one attempt before decoding into the action's type.
+pub struct RawAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: String,
+}
+
+/// Sends one request and reads the whole answer.
+pub async fn send(
+    http: &reqwest::Client,
+    action: &'static str,
+    endpoint: &str,
+    signed: &BTreeMap<String, String>,
+) -> Result<RawAnswer, Error> {
+    let transport = |source| Error::Transport {
+        action,
+        endpoint: endpoint.to_owned(),
+        source,
+    };
+    let response = http
+        .post(request_url(endpoint, signed))
+        .header(reqwest::header::CONTENT_LENGTH, "0")
+        .send()
+        .await
+        .map_err(transport)?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(transport)?;
+    Ok(RawAnswer { status, body })
+}
+
+/// Turns an answer into the action's response, or into the vendor's error.
+pub fn decode<T: DeserializeOwned>(action: &'static str, answer: &RawAnswer) -> Result<T, Error> {
+    if (200..300).contains(&answer.status) {
+        return serde_json::from_str(&answer.body).map_err(|source| Error::Decode {
+            action,
+            status: answer.status,
+            body_excerpt: excerpt(&answer.body),
+            source,
+        });
+    }
+    match serde_json::from_str::<ErrorBody>(&answer.body) {
+        Ok(body) if !body.code.is_empty() => Err(Error::Api(ApiError {
+            action,
+            status: answer.status,
+            code: body.code,
+            message: body.message,
+            request_id: body.request_id,
+        })),
+        // Not a vendor error body (a proxy, a load balancer): keep the status and the text.
+        _ => Err(Error::Api(ApiError {
+            action,
+            status: answer.status,
+            code: format!("HTTP{}", answer.status),
+            message: excerpt(&answer.body),
+            request_id: String::new(),
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Ok_ {
+        request_id: String,
+    }
+
+    #[test]
+    fn query_is_rfc3986_encoded() {
+        let mut params = BTreeMap::new();
+        params.insert("InstanceName".to_string(), "a b+c".to_string());
+        params.insert("Signature".to_string(), "x/y=".to_string());
+        assert_eq!(
+            request_url("http://127.0.0.1:1/", &params),
+            "http://127.0.0.1:1/?InstanceName=a%20b%2Bc&Signature=x%2Fy%3D"
+        );
+    }
+
+    #[test]
+    fn success_decodes_the_model() {
+        let answer = RawAnswer {
+            status: 200,
+            body: r#"{"RequestId":"R1"}"#.into(),
+        };
+        let ok: Ok_ = decode("X", &answer).unwrap();
+        assert_eq!(ok.request_id, "R1");
+    }
+
+    #[test]
+    fn vendor_errors_keep_code_message_request_id_and_status() {
+        let answer = RawAnswer {
+            status: 404,
+            body: r#"{"RequestId":"R2","HostId":"h","Code":"InvalidInstanceId.NotFound","Message":"The InstanceId provided does not exist in our records."}"#.into(),
+        };
+        let err = decode::<Ok_>("DescribeInstanceAttribute", &answer).unwrap_err();
+        let api = err.api().unwrap();
+        assert_eq!(api.status, 404);
+        assert_eq!(api.code, "InvalidInstanceId.NotFound");
+        assert_eq!(api.request_id, "R2");
+        assert!(api.message.starts_with("The InstanceId"));
+    }
+
+    #[test]
+    fn camel_case_error_bodies_are_understood() {
+        let answer = RawAnswer {
+            status: 400,
+            body: r#"{"requestId":"R3","code":"Throttling.User","message":"Request was denied due to user flow control."}"#.into(),
+        };
+        let err = decode::<Ok_>("DescribeInstances", &answer).unwrap_err();
+        assert_eq!(err.code(), Some("Throttling.User"));
+    }
+
+    #[test]
+    fn non_vendor_error_bodies_keep_the_status() {
+        let answer = RawAnswer {
+            status: 502,
+            body: "<html>Bad Gateway</html>".into(),
+        };
+        let err = decode::<Ok_>("DescribeInstances", &answer).unwrap_err();
+        assert_eq!(err.code(), Some("HTTP502"));
+        assert!(err.to_string().contains("Bad Gateway"));
+    }
+
+    #[test]
+    fn malformed_success_bodies_are_decode_errors() {
+        let answer = RawAnswer {
+            status: 200,
+            body: "not json".into(),
+        };
+        let err = decode::<Ok_>("DescribeInstances", &answer).unwrap_err();
+        assert!(matches!(err, Error::Decode { status: 200, .. }));
+    }
+}

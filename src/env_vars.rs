@@ -1,0 +1,26 @@
+//! Every environment variable kvsync reads, declared once.
+
+/// Access key ID (Alibaba Cloud SDK convention).
+pub const ALIBABA_CLOUD_ACCESS_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
+/// Access key secret (Alibaba Cloud SDK convention).
+pub const ALIBABA_CLOUD_ACCESS_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
+/// STS security token (Alibaba Cloud SDK convention).
+pub const ALIBABA_CLOUD_SECURITY_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
+/// Access key ID (Terraform alicloud provider convention).
+pub const ALICLOUD_ACCESS_KEY: &str = "ALICLOUD_ACCESS_KEY";
+/// Access key secret (Terraform alicloud provider convention).
+pub const ALICLOUD_SECRET_KEY: &str = "ALICLOUD_SECRET_KEY";
+/// STS security token (Terraform alicloud provider convention).
+pub const ALICLOUD_SECURITY_TOKEN: &str = "ALICLOUD_SECURITY_TOKEN";
+/// The aliyun CLI profile to use when `--profile` is not given.
+pub const ALIBABA_CLOUD_PROFILE: &str = "ALIBABA_CLOUD_PROFILE";
+/// Home directory, where the aliyun CLI keeps `.aliyun/config.json`.
+pub const HOME: &str = "HOME";
+/// Disables colour in human output when set to anything non-empty.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Seconds an in-process emulator (`--emulator`) keeps a new instance in `Creating`.
+pub const KVSYNC_EMULATOR_CREATE_SECONDS: &str = "KVSYNC_EMULATOR_CREATE_SECONDS";
+/// Seconds an in-process emulator (`--emulator`) keeps a changed instance in `Changing`.
+pub const KVSYNC_EMULATOR_CHANGE_SECONDS: &str = "KVSYNC_EMULATOR_CHANGE_SECONDS";
+/// Log filter (tracing `EnvFilter` syntax), overriding `-v`.
+pub const KVSYNC_LOG: &str = "KVSYNC_LOG";

@@ -1,0 +1,14 @@
+//! kvsync keeps Alibaba Cloud ApsaraDB for Redis (R-KVStore) in the state YAML manifests describe.
+//!
+//! Layout, one line per module (see `ARCHITECTURE.md` for the invariants):
+//! - [`manifest`]: load, parse and validate manifests into [`manifest::Desired`].
+//! - [`api`]: the signed, retrying, rate-limited client and the wire types.
+//! - [`observe`]: read the cloud into [`observe::Observed`].
+//! - [`plan`]: the pure diff from desired and observed state to a [`plan::Plan`], and its renderers.
+//! - [`apply`]: execute a plan, wait for instances, report.
+//! - [`emulator`]: a local R-KVStore server for tests and trials.
+//! - [`cli`]: the command line.
+
+pub mod api;
+pub mod env_vars;
+pub mod secret;
