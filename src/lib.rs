@@ -10,5 +10,7 @@
 //! - [`cli`]: the command line.
 
 pub mod api;
+pub mod emulator;
 pub mod env_vars;
+pub mod manifest;
 pub mod secret;

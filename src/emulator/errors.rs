@@ -1,0 +1,272 @@
+//! The vendor's error answers: HTTP status, `Code` and `Message`, as the cloud spells them.
+
+use crate::api::actions::ParamError;
+
+/// An error answer of the emulated cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorError {
+    /// HTTP status.
+    pub status: u16,
+    /// `Code`.
+    pub code: &'static str,
+    /// `Message`.
+    pub message: String,
+}
+
+impl VendorError {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        VendorError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A required parameter is missing.
+    pub fn missing_parameter(name: &str) -> Self {
+        Self::new(
+            400,
+            "MissingParameter",
+            format!(
+                "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+            ),
+        )
+    }
+
+    /// A parameter is present but invalid.
+    pub fn invalid_parameter(name: &str) -> Self {
+        Self::new(
+            400,
+            "InvalidParameter",
+            format!("The specified parameter \"{name}\" is not valid."),
+        )
+    }
+
+    /// The action does not exist.
+    pub fn action_not_found() -> Self {
+        Self::new(
+            404,
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+        )
+    }
+
+    /// The `Version` parameter is not `2015-01-01`.
+    pub fn invalid_version() -> Self {
+        Self::new(
+            400,
+            "InvalidVersion",
+            "Specified parameter Version is not valid.",
+        )
+    }
+
+    /// The access key ID is unknown.
+    pub fn access_key_not_found() -> Self {
+        Self::new(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        )
+    }
+
+    /// The signature does not match; the message carries the server's string to sign after a
+    /// colon, as the cloud's does (one official SDK splits on it).
+    pub fn signature_mismatch(server_string_to_sign: &str) -> Self {
+        Self::new(
+            400,
+            "SignatureDoesNotMatch",
+            format!(
+                "Specified signature is not matched with our calculation. server string to sign is:{server_string_to_sign}"
+            ),
+        )
+    }
+
+    /// The nonce was seen within the window.
+    pub fn nonce_used() -> Self {
+        Self::new(
+            400,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        )
+    }
+
+    /// The timestamp cannot be parsed.
+    pub fn timestamp_format() -> Self {
+        Self::new(
+            400,
+            "InvalidTimeStamp.Format",
+            "Specified time stamp or date value is not well formatted.",
+        )
+    }
+
+    /// The timestamp is outside the accepted window.
+    pub fn timestamp_expired() -> Self {
+        Self::new(
+            400,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        )
+    }
+
+    /// The signature method is not supported.
+    pub fn signature_method() -> Self {
+        Self::new(
+            400,
+            "InvalidSignatureMethod",
+            "Specified signature method is not valid.",
+        )
+    }
+
+    /// The instance does not exist.
+    pub fn instance_not_found() -> Self {
+        Self::new(
+            404,
+            "InvalidInstanceId.NotFound",
+            "The InstanceId provided does not exist in our records.",
+        )
+    }
+
+    /// The region does not exist.
+    pub fn region_not_found() -> Self {
+        Self::new(
+            404,
+            "InvalidRegion.NotFound",
+            "The RegionId or ZoneId provided does not exist in our records.",
+        )
+    }
+
+    /// The zone is not in the region.
+    pub fn zone_not_found() -> Self {
+        Self::new(
+            400,
+            "InvalidZoneId.NotFound",
+            "The ZoneId provided is invalid.",
+        )
+    }
+
+    /// The instance class is unknown.
+    pub fn class_not_found() -> Self {
+        Self::new(
+            404,
+            "InvalidDBInstanceClass.NotFound",
+            "Specified DB instance class is not found.",
+        )
+    }
+
+    /// Neither capacity nor class was given.
+    pub fn missing_class() -> Self {
+        Self::new(
+            400,
+            "MissingClassCode",
+            "Capacity or InstanceClass is mandatory for this action.",
+        )
+    }
+
+    /// The instance name breaks the naming rules.
+    pub fn instance_name_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidInstanceName.Malformed",
+            "The Specified parameter \"InstanceName\" is not valid.",
+        )
+    }
+
+    /// The password breaks the password rules.
+    pub fn password_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidPassword.Malformed",
+            "The Specified parameter \"Password\" is not valid.",
+        )
+    }
+
+    /// The token is too long or not ASCII.
+    pub fn token_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidToken.Malformed",
+            "The Specified parameter \"Token\" is not valid.",
+        )
+    }
+
+    /// A token was reused with different parameters.
+    pub fn idempotent_mismatch() -> Self {
+        Self::new(
+            400,
+            "IdempotentParameterMismatch",
+            "Request uses a client token in a previous request but is not identical to that request.",
+        )
+    }
+
+    /// The instance's status does not allow the operation.
+    pub fn incorrect_state() -> Self {
+        Self::new(
+            400,
+            "IncorrectDBInstanceState",
+            "Current DB instance state does not support this operation.",
+        )
+    }
+
+    /// Release protection is on.
+    pub fn release_protected() -> Self {
+        Self::new(
+            403,
+            "OperationDenied.ReleaseProtection",
+            "The instance has release protection enabled; disable it before releasing the instance.",
+        )
+    }
+
+    /// Subscription instances are released only at expiry.
+    pub fn prepaid_delete() -> Self {
+        Self::new(
+            400,
+            "IncorrectDBInstanceType",
+            "Current DB instance type does not support this operation: subscription instances are released only at expiration.",
+        )
+    }
+
+    /// The period is not one of the allowed values.
+    pub fn invalid_period() -> Self {
+        Self::new(
+            400,
+            "InvalidPeriod",
+            "The specified parameter \"Period\" is not valid: allowed are 1-9, 12, 24, 36 months.",
+        )
+    }
+
+    /// A VPC instance needs its VPC and vSwitch.
+    pub fn vpc_required() -> Self {
+        Self::new(
+            400,
+            "InvalidVpcIdOrVSwitchId.NotFound",
+            "VpcId and VSwitchId are mandatory when NetworkType is VPC.",
+        )
+    }
+
+    /// The service is temporarily unavailable (fault injection).
+    pub fn service_unavailable() -> Self {
+        Self::new(
+            503,
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+        )
+    }
+
+    /// The QPS cap was exceeded (fault injection).
+    pub fn throttled() -> Self {
+        Self::new(
+            400,
+            "Throttling.User",
+            "Request was denied due to user flow control.",
+        )
+    }
+}
+
+impl From<ParamError> for VendorError {
+    fn from(err: ParamError) -> Self {
+        match err {
+            ParamError::Missing(name) => VendorError::missing_parameter(&name),
+            ParamError::Invalid { name, .. } => VendorError::invalid_parameter(&name),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Injected faults: latency, `ServiceUnavailable`, and answers lost after the change committed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Which faults to inject.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Added to every API request before it is handled.
+    pub latency: Duration,
+    /// Probability that a request is answered `ServiceUnavailable` (503) without effect.
+    pub fault_rate: f64,
+    /// Probability that a successful request's answer is lost: the change commits, then the
+    /// connection is cut before the answer.
+    pub lost_response_rate: f64,
+    /// Deterministic lost answers: the first N successful calls of an action lose their answer.
+    pub lose_responses: BTreeMap<String, u32>,
+}
+
+/// What to do with a request before handling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultDecision {
+    /// Handle it now.
+    Proceed,
+    /// Wait, then handle it.
+    Delay(Duration),
+}
+
+/// Decides the pre-handling fault of one request.
+pub fn decide(faults: &Faults, _action: &str) -> FaultDecision {
+    if faults.latency.is_zero() {
+        FaultDecision::Proceed
+    } else {
+        FaultDecision::Delay(faults.latency)
+    }
+}
+
+/// The mutable part of fault injection (remaining deterministic losses).
+#[derive(Debug, Default)]
+pub struct FaultState {
+    lose_remaining: BTreeMap<String, u32>,
+}
+
+impl FaultState {
+    /// Fresh counters for `faults`.
+    pub fn new(faults: &Faults) -> Self {
+        FaultState {
+            lose_remaining: faults.lose_responses.clone(),
+        }
+    }
+
+    /// Whether this successful call of `action` loses its answer.
+    pub fn take_lost_response(&mut self, faults: &Faults, action: &str) -> bool {
+        if let Some(remaining) = self.lose_remaining.get_mut(action)
+            && *remaining > 0
+        {
+            *remaining -= 1;
+            return true;
+        }
+        faults.lost_response_rate > 0.0 && rand::random::<f64>() < faults.lost_response_rate
+    }
+
+    /// Whether this request is answered `ServiceUnavailable`.
+    pub fn take_service_unavailable(&mut self, faults: &Faults) -> bool {
+        faults.fault_rate > 0.0 && rand::random::<f64>() < faults.fault_rate
+    }
+}
+
+/// Parses `ACTION[:N]` (N defaults to 1) for `--lose-response`.
+pub fn parse_lose_response(spec: &str) -> Result<(String, u32), String> {
+    let (action, count) = match spec.split_once(':') {
+        Some((action, count)) => (
+            action,
+            count
+                .parse::<u32>()
+                .map_err(|_| format!("{count:?} is not a count (expected ACTION[:N])"))?,
+        ),
+        None => (spec, 1),
+    };
+    if action.is_empty() || !action.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "{action:?} is not an action name (expected ACTION[:N])"
+        ));
+    }
+    Ok((action.to_owned(), count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_losses_are_counted_down_per_action() {
+        let faults = Faults {
+            lose_responses: BTreeMap::from([("CreateInstance".to_string(), 2)]),
+            ..Default::default()
+        };
+        let mut state = FaultState::new(&faults);
+        assert!(state.take_lost_response(&faults, "CreateInstance"));
+        assert!(!state.take_lost_response(&faults, "DescribeInstances"));
+        assert!(state.take_lost_response(&faults, "CreateInstance"));
+        assert!(!state.take_lost_response(&faults, "CreateInstance"));
+    }
+
+    #[test]
+    fn rates_of_zero_and_one_are_exact() {
+        let never = Faults::default();
+        let always = Faults {
+            fault_rate: 1.0,
+            lost_response_rate: 1.0,
+            ..Default::default()
+        };
+        let mut state = FaultState::default();
+        for _ in 0..100 {
+            assert!(!state.take_service_unavailable(&never));
+            assert!(!state.take_lost_response(&never, "X"));
+            assert!(state.take_service_unavailable(&always));
+            assert!(state.take_lost_response(&always, "X"));
+        }
+    }
+
+    #[test]
+    fn lose_response_specs_parse() {
+        assert_eq!(
+            parse_lose_response("CreateInstance"),
+            Ok(("CreateInstance".into(), 1))
+        );
+        assert_eq!(
+            parse_lose_response("CreateInstance:3"),
+            Ok(("CreateInstance".into(), 3))
+        );
+        assert!(parse_lose_response("Create Instance").is_err());
+        assert!(parse_lose_response("CreateInstance:x").is_err());
+    }
+}

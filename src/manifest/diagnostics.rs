@@ -1,0 +1,107 @@
+//! Manifest errors, each with file, line, column and the rule it breaks.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line (0 when unknown).
+    pub line: u64,
+    /// 1-based column (0 when unknown).
+    pub column: u64,
+    /// A short identifier of the rule, e.g. `unknown-field`, `instance-name`.
+    pub rule: &'static str,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: error[{}]: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.rule,
+            self.message
+        )
+    }
+}
+
+/// Every problem found in a manifest set, in file and line order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for diagnostic in &self.0 {
+            writeln!(f, "{diagnostic}")?;
+        }
+        let count = self.0.len();
+        write!(
+            f,
+            "{count} error{} in the manifests; nothing was sent to the cloud",
+            if count == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Collects diagnostics for one file.
+#[derive(Debug)]
+pub struct Collector<'a> {
+    path: &'a Path,
+    /// Added to every line (the document's first line within the file, minus one).
+    line_offset: u64,
+    found: &'a mut Vec<Diagnostic>,
+}
+
+impl<'a> Collector<'a> {
+    /// A collector for a document starting after `line_offset` lines of `path`.
+    pub fn new(path: &'a Path, line_offset: u64, found: &'a mut Vec<Diagnostic>) -> Self {
+        Collector {
+            path,
+            line_offset,
+            found,
+        }
+    }
+
+    /// Records a problem at a location within the document.
+    pub fn error(
+        &mut self,
+        at: serde_saphyr::Location,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) {
+        let (line, column) = if at.line() == 0 {
+            (self.line_offset + 1, 1)
+        } else {
+            (at.line() + self.line_offset, at.column())
+        };
+        self.found.push(Diagnostic {
+            path: self.path.to_owned(),
+            line,
+            column,
+            rule,
+            message: message.into(),
+        });
+    }
+
+    /// The file-level line of a location within the document.
+    pub fn file_line(&self, at: serde_saphyr::Location) -> u64 {
+        at.line() + self.line_offset
+    }
+
+    /// How many problems have been recorded so far (in all files).
+    pub fn count(&self) -> usize {
+        self.found.len()
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        self.path
+    }
+}
