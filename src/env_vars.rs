@@ -24,3 +24,5 @@ pub const KVSYNC_EMULATOR_CREATE_SECONDS: &str = "KVSYNC_EMULATOR_CREATE_SECONDS
 pub const KVSYNC_EMULATOR_CHANGE_SECONDS: &str = "KVSYNC_EMULATOR_CHANGE_SECONDS";
 /// Log filter (tracing `EnvFilter` syntax), overriding `-v`.
 pub const KVSYNC_LOG: &str = "KVSYNC_LOG";
+/// When set (to anything non-empty), the client retries without waiting; for tests.
+pub const KVSYNC_NO_RETRY_DELAY: &str = "KVSYNC_NO_RETRY_DELAY";

@@ -14,3 +14,7 @@ pub mod emulator;
 pub mod env_vars;
 pub mod manifest;
 pub mod secret;
+pub mod apply;
+pub mod cli;
+pub mod observe;
+pub mod plan;

@@ -1,1 +1,63 @@
-fn main() {}
+//! The `kvsync` binary: logging, argument parsing, errors and exit codes.
+
+use clap::Parser;
+use kvsync::cli::{self, Cli, CliError, LogFormat};
+use kvsync::env_vars;
+use kvsync::manifest::LoadError;
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(verbose: u8, format: LogFormat) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = std::env::var(env_vars::KVSYNC_LOG)
+        .ok()
+        .and_then(|value| EnvFilter::try_new(value).ok())
+        .unwrap_or_else(|| EnvFilter::new(format!("{default},hyper=warn,reqwest=warn,h2=warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn report(err: &CliError) {
+    if let CliError::Load(LoadError::Invalid(diagnostics)) = err {
+        eprintln!("{diagnostics}");
+        return;
+    }
+    eprintln!("error: {err}");
+    let mut source = std::error::Error::source(err);
+    if source.is_some() {
+        eprintln!("\nCaused by:");
+    }
+    while let Some(cause) = source {
+        eprintln!("    {cause}");
+        source = cause.source();
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose, cli.global.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: starting the async runtime: {err}");
+            std::process::exit(1);
+        }
+    };
+    let status = match runtime.block_on(cli::run(cli)) {
+        Ok(status) => status,
+        Err(err) => {
+            report(&err);
+            cli::ExitStatus::Failure
+        }
+    };
+    std::process::exit(status.code());
+}

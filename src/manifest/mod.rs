@@ -181,8 +181,9 @@ fn parse_error(c: &mut Collector<'_>, err: &serde_saphyr::Error) {
 /// The kinds of document kvsync reads.
 pub const KINDS: &[&str] = &["Instance", "Stack"];
 
-/// Loads and validates every manifest under `paths`.
-pub fn load(paths: &[PathBuf]) -> Result<Desired, LoadError> {
+/// Loads and validates every manifest under `paths`. Instances that name no region get the
+/// stack's region, else `fallback_region` (the `--region` flag).
+pub fn load(paths: &[PathBuf], fallback_region: Option<&str>) -> Result<Desired, LoadError> {
     let files = find_files(paths)?;
     let mut found = Vec::new();
     let mut instance_docs = Vec::new();
@@ -258,6 +259,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Desired, LoadError> {
         }
     }
 
+    if stack.region.is_none() {
+        stack.region = fallback_region.map(str::to_owned);
+    }
     let mut instances: BTreeMap<InstanceKey, DesiredInstance> = BTreeMap::new();
     for (path, offset, doc) in instance_docs {
         let dir = path.parent().map(Path::to_owned).unwrap_or_default();

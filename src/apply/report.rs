@@ -1,0 +1,92 @@
+//! What an apply did, per instance.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::manifest::InstanceKey;
+
+/// The outcome of one instance's steps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceOutcome {
+    /// Region and name.
+    pub key: InstanceKey,
+    /// The instance's ID, when known.
+    pub instance_id: Option<String>,
+    /// Steps that completed, in order.
+    pub applied: Vec<&'static str>,
+    /// The step that failed and why.
+    pub failed: Option<Failure>,
+    /// Steps not attempted because an earlier one failed or the run was stopped.
+    pub not_run: Vec<&'static str>,
+}
+
+/// A failed step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Failure {
+    /// The action.
+    pub action: &'static str,
+    /// The error with its causes.
+    pub error: String,
+}
+
+/// The outcome of an apply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    /// One entry per instance with steps, sorted by key.
+    pub instances: Vec<InstanceOutcome>,
+}
+
+impl Report {
+    /// Whether any instance failed.
+    pub fn has_failures(&self) -> bool {
+        self.instances.iter().any(|i| i.failed.is_some())
+    }
+
+    /// Steps applied in all.
+    pub fn applied_steps(&self) -> usize {
+        self.instances.iter().map(|i| i.applied.len()).sum()
+    }
+
+    /// A human summary: one line per instance.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for outcome in &self.instances {
+            let id = outcome.instance_id.as_deref().unwrap_or("-");
+            match &outcome.failed {
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "  ok      {} ({id}): {}",
+                        outcome.key,
+                        outcome.applied.join(", ")
+                    );
+                }
+                Some(failure) => {
+                    let _ = writeln!(
+                        out,
+                        "  FAILED  {} ({id}): {} failed: {}",
+                        outcome.key, failure.action, failure.error
+                    );
+                    if !outcome.applied.is_empty() {
+                        let _ = writeln!(out, "          applied before: {}", outcome.applied.join(", "));
+                    }
+                    if !outcome.not_run.is_empty() {
+                        let _ = writeln!(out, "          not run: {}", outcome.not_run.join(", "));
+                    }
+                }
+            }
+        }
+        let failed = self.instances.iter().filter(|i| i.failed.is_some()).count();
+        let _ = writeln!(
+            out,
+            "Applied {} step{} on {} instance{}; {} failed.",
+            self.applied_steps(),
+            if self.applied_steps() == 1 { "" } else { "s" },
+            self.instances.len(),
+            if self.instances.len() == 1 { "" } else { "s" },
+            failed
+        );
+        out
+    }
+}

@@ -1,0 +1,117 @@
+//! `kvsync emulator`: serve a local emulator of the R-KVStore API.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use jiff::SignedDuration;
+
+use super::{CliError, ExitStatus, GlobalArgs};
+use crate::emulator::auth::KeyRing;
+use crate::emulator::faults::{Faults, parse_lose_response};
+use crate::emulator::state::Durations;
+use crate::emulator::{self, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorConfig};
+
+/// Arguments of `emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9494", value_name = "ADDR")]
+    pub listen: String,
+    /// Persist state to this file (kept in memory when absent).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Seconds a new instance stays Creating.
+    #[arg(long, default_value_t = 3.0, value_name = "S")]
+    pub create_seconds: f64,
+    /// Seconds a change keeps an instance Changing.
+    #[arg(long, default_value_t = 2.0, value_name = "S")]
+    pub change_seconds: f64,
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub latency_ms: u64,
+    /// Probability of answering ServiceUnavailable (503) without effect.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub fault_rate: f64,
+    /// Probability that a successful call's answer is lost after it committed.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub lost_response_rate: f64,
+    /// Lose the answers of the first N successful calls of ACTION (repeatable).
+    #[arg(long, value_name = "ACTION[:N]")]
+    pub lose_response: Vec<String>,
+}
+
+fn seconds(value: f64, flag: &str) -> Result<SignedDuration, CliError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(SignedDuration::from_secs_f64(value))
+    } else {
+        Err(CliError::Usage(format!("{flag} must be a non-negative number of seconds")))
+    }
+}
+
+fn probability(value: f64, flag: &str) -> Result<f64, CliError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(CliError::Usage(format!("{flag} must be between 0 and 1")))
+    }
+}
+
+/// Serves until interrupted.
+pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus, CliError> {
+    let keys = match (&global.access_key_id, &global.access_key_secret) {
+        (Some(id), Some(secret)) => KeyRing::single(id, secret),
+        (None, None) => KeyRing::single(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET),
+        _ => {
+            return Err(CliError::Usage(
+                "--access-key-id and --access-key-secret go together".into(),
+            ));
+        }
+    };
+    let mut lose_responses = BTreeMap::new();
+    for spec in &args.lose_response {
+        let (action, count) = parse_lose_response(spec).map_err(CliError::Usage)?;
+        lose_responses.insert(action, count);
+    }
+    let config = EmulatorConfig {
+        keys,
+        state_path: args.state.clone(),
+        durations: Durations {
+            create: seconds(args.create_seconds, "--create-seconds")?,
+            change: seconds(args.change_seconds, "--change-seconds")?,
+        },
+        faults: Faults {
+            latency: Duration::from_millis(args.latency_ms),
+            fault_rate: probability(args.fault_rate, "--fault-rate")?,
+            lost_response_rate: probability(args.lost_response_rate, "--lost-response-rate")?,
+            lose_responses,
+        },
+        ..EmulatorConfig::default()
+    };
+    let running = emulator::start(&args.listen, config).await?;
+    println!("kvsync emulator listening on {}", running.url());
+    tokio::select! {
+        result = running.wait() => result?,
+        _ = shutdown_signal() => {}
+    }
+    Ok(ExitStatus::Success)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,145 @@
+//! The command line: argument structs, exit statuses, and one thin `exec` per command.
+
+pub mod apply;
+pub mod emulator;
+pub mod plan;
+pub mod settings;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::apply::ApplyError;
+use crate::emulator::EmulatorError;
+use crate::manifest::LoadError;
+use crate::observe::ObserveError;
+
+/// kvsync keeps ApsaraDB for Redis instances in the state YAML manifests describe.
+#[derive(Debug, Parser)]
+#[command(name = "kvsync", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Options for every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Run against an in-process emulator (state in .kvsync/emulator.json) instead of the cloud.
+    #[arg(long, global = true, conflicts_with = "endpoint")]
+    pub emulator: bool,
+    /// Send every request to this base URL instead of https://r-kvstore.<region>.aliyuncs.com.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Region for instances whose manifest and stack name none.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The aliyun CLI profile to read credentials from (~/.aliyun/config.json).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AccessKey ID (prefer the environment or a profile).
+    #[arg(long, global = true, value_name = "ID")]
+    pub access_key_id: Option<String>,
+    /// AccessKey secret (prefer the environment or a profile).
+    #[arg(long, global = true, value_name = "SECRET", hide_env_values = true)]
+    pub access_key_secret: Option<String>,
+    /// API requests per second, shared by every task.
+    #[arg(long, global = true, default_value_t = 20.0, value_name = "N")]
+    pub qps: f64,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Log line formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests without contacting the cloud.
+    Validate(validate::ValidateArgs),
+    /// Show what apply would change.
+    Plan(plan::PlanArgs),
+    /// Change the cloud to match the manifests.
+    Apply(apply::ApplyArgs),
+    /// Serve a local emulator of the R-KVStore API.
+    Emulator(emulator::EmulatorArgs),
+}
+
+/// Manifest paths (`-f`), shared by the commands that read manifests.
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// Manifest files or directories (searched recursively for *.yaml and *.yml).
+    #[arg(short = 'f', long = "file", value_name = "PATH", default_value = "manifests")]
+    pub files: Vec<PathBuf>,
+}
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Success, or no changes.
+    Success,
+    /// An error, a failed step, or an apply that did not converge.
+    Failure,
+    /// `plan --detailed-exitcode` found changes.
+    Changes,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Changes => 2,
+        }
+    }
+}
+
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Manifests could not be loaded.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Settings are unusable.
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    /// The cloud could not be observed.
+    #[error("observing the cloud")]
+    Observe(#[from] ObserveError),
+    /// The plan was refused before any change.
+    #[error("refusing to apply")]
+    Apply(#[from] ApplyError),
+    /// The emulator failed.
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    /// A command-line value is invalid.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<ExitStatus, CliError> {
+    match cli.command {
+        Command::Validate(args) => validate::exec(&cli.global, args),
+        Command::Plan(args) => plan::exec(&cli.global, args).await,
+        Command::Apply(args) => apply::exec(&cli.global, args).await,
+        Command::Emulator(args) => emulator::exec(&cli.global, args).await,
+    }
+}

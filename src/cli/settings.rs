@@ -1,0 +1,178 @@
+//! Flags, environment and profile merged in one place into a ready client.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::SignedDuration;
+
+use super::GlobalArgs;
+use crate::api::credentials::{self, CredentialFlags, CredentialSource, Credentials, CredentialsError};
+use crate::api::retry::RetryPolicy;
+use crate::api::{self, Client, ClientConfig, Endpoint};
+use crate::emulator::state::Durations;
+use crate::emulator::{self, EmulatorConfig, EmulatorError, RunningEmulator};
+use crate::env_vars;
+use crate::secret::Secret;
+
+/// Where `--emulator` keeps its state, relative to the working directory.
+pub const EMULATOR_STATE: &str = ".kvsync/emulator.json";
+
+/// Why the settings are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// No credentials.
+    #[error("finding credentials")]
+    Credentials(#[from] CredentialsError),
+    /// The profile file exists but cannot be read.
+    #[error("reading {path}")]
+    ProfileRead {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The client could not be built.
+    #[error("setting up the API client")]
+    Client(#[source] api::Error),
+    /// The in-process emulator could not start.
+    #[error("starting the in-process emulator")]
+    Emulator(#[from] EmulatorError),
+    /// An environment variable has an unusable value.
+    #[error("{name}={value:?} is not a number of seconds")]
+    EnvSeconds {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// `--qps` is not positive.
+    #[error("--qps must be a positive number, not {0}")]
+    Qps(f64),
+}
+
+/// A client, and the in-process emulator behind it when `--emulator` is on.
+pub struct Target {
+    /// The client every call goes through.
+    pub client: Client,
+    emulator: Option<RunningEmulator>,
+}
+
+impl Target {
+    /// Stops the in-process emulator, if any, after its in-flight requests.
+    pub async fn close(self) {
+        if let Some(emulator) = self.emulator
+            && let Err(err) = emulator.stop().await
+        {
+            tracing::warn!(error = %err, "the in-process emulator did not stop cleanly");
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Seconds from an environment variable, or `default`.
+fn env_seconds(name: &'static str, default: SignedDuration) -> Result<SignedDuration, SettingsError> {
+    match env(name) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(SignedDuration::from_secs_f64)
+            .ok_or(SettingsError::EnvSeconds { name, value }),
+    }
+}
+
+/// Resolves credentials from flags, environment and the aliyun CLI profile.
+pub fn credentials(global: &GlobalArgs) -> Result<(Credentials, CredentialSource), SettingsError> {
+    let flags = CredentialFlags {
+        access_key_id: global.access_key_id.clone(),
+        access_key_secret: global.access_key_secret.clone().map(Secret::new),
+        profile: global.profile.clone(),
+    };
+    let profile = env(env_vars::HOME).map(|home| credentials::profile_path(Path::new(&home)));
+    let profile_text = match &profile {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(SettingsError::ProfileRead {
+                    path: path.clone(),
+                    source,
+                });
+            }
+        },
+        None => None,
+    };
+    let profile_file = match (&profile, &profile_text) {
+        (Some(path), Some(text)) => Some((path.as_path(), text.as_str())),
+        _ => None,
+    };
+    Ok(credentials::resolve(&flags, &env, profile_file)?)
+}
+
+/// The emulator durations for `--emulator`, from the environment.
+pub fn emulator_durations() -> Result<Durations, SettingsError> {
+    let defaults = Durations::default();
+    Ok(Durations {
+        create: env_seconds(env_vars::KVSYNC_EMULATOR_CREATE_SECONDS, defaults.create)?,
+        change: env_seconds(env_vars::KVSYNC_EMULATOR_CHANGE_SECONDS, defaults.change)?,
+    })
+}
+
+/// The client's retry policy; `KVSYNC_NO_RETRY_DELAY` removes the waits (for tests).
+fn retry_policy() -> RetryPolicy {
+    let policy = RetryPolicy::default();
+    if env(env_vars::KVSYNC_NO_RETRY_DELAY).is_some_and(|v| !v.is_empty()) {
+        RetryPolicy {
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+            ..policy
+        }
+    } else {
+        policy
+    }
+}
+
+/// Builds the client (starting the in-process emulator for `--emulator`).
+pub async fn connect(global: &GlobalArgs) -> Result<Target, SettingsError> {
+    if !(global.qps.is_finite() && global.qps > 0.0) {
+        return Err(SettingsError::Qps(global.qps));
+    }
+    let (endpoint, creds, source, emulator) = if global.emulator {
+        let config = EmulatorConfig {
+            state_path: Some(PathBuf::from(EMULATOR_STATE)),
+            durations: emulator_durations()?,
+            ..EmulatorConfig::default()
+        };
+        let running = emulator::start("127.0.0.1:0", config).await?;
+        let creds = Credentials {
+            access_key_id: emulator::DEFAULT_ACCESS_KEY_ID.into(),
+            access_key_secret: Secret::new(emulator::DEFAULT_ACCESS_KEY_SECRET),
+            security_token: None,
+        };
+        tracing::info!(url = %running.url(), state = EMULATOR_STATE, "in-process emulator started");
+        (Endpoint::Fixed(running.url()), creds, CredentialSource::Emulator, Some(running))
+    } else {
+        let (creds, source) = credentials(global)?;
+        let endpoint = match &global.endpoint {
+            Some(url) => Endpoint::Fixed(url.clone()),
+            None => Endpoint::Regional,
+        };
+        (endpoint, creds, source, None)
+    };
+    tracing::info!(?source, access_key_id = %creds.access_key_id, "credentials");
+    let client = Client::new(ClientConfig {
+        endpoint,
+        credentials: creds,
+        qps: global.qps,
+        retry: retry_policy(),
+        timeout: Duration::from_secs(30),
+    })
+    .map_err(SettingsError::Client)?;
+    Ok(Target { client, emulator })
+}

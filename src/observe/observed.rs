@@ -1,0 +1,81 @@
+//! What the cloud reported: plain, normalised data, no IO.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The observed state of every region kvsync looked at.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// Region → every instance listed there (managed or not).
+    pub regions: BTreeMap<String, Vec<ObservedInstance>>,
+}
+
+/// One instance as the cloud reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObservedInstance {
+    /// `InstanceId`.
+    pub id: String,
+    /// `InstanceName`.
+    pub name: String,
+    /// `RegionId`.
+    pub region: String,
+    /// `InstanceStatus`.
+    pub status: String,
+    /// `InstanceClass`.
+    pub instance_class: String,
+    /// `EngineVersion`.
+    pub engine_version: String,
+    /// `ZoneId`.
+    pub zone_id: String,
+    /// `ChargeType`.
+    pub charge_type: String,
+    /// `NetworkType`, upper case (`VPC` or `CLASSIC`).
+    pub network_type: String,
+    /// `VpcId` (empty on the classic network).
+    pub vpc_id: String,
+    /// `VSwitchId` (empty on the classic network).
+    pub vswitch_id: String,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// `InstanceReleaseProtection`; `None` when the attribute was not read.
+    pub release_protection: Option<bool>,
+}
+
+/// The tag marking instances kvsync created.
+pub const MANAGED_TAG: &str = "kvsync:managed";
+/// The tag naming the stack that owns an instance.
+pub const STACK_TAG: &str = "kvsync:stack";
+
+impl ObservedInstance {
+    /// Whether `stack` owns this instance (both ownership tags present).
+    pub fn owned_by(&self, stack: &str) -> bool {
+        self.tags.get(MANAGED_TAG).is_some_and(|v| v == "true")
+            && self.tags.get(STACK_TAG).is_some_and(|v| v == stack)
+    }
+
+    /// The tags that are labels, i.e. not kvsync's own.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        self.tags
+            .iter()
+            .filter(|(key, _)| !key.starts_with("kvsync:"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+impl Observed {
+    /// Instances of `region` called `name`.
+    pub fn named<'a>(&'a self, region: &str, name: &'a str) -> impl Iterator<Item = &'a ObservedInstance> + 'a {
+        self.regions
+            .get(region)
+            .into_iter()
+            .flatten()
+            .filter(move |instance| instance.name == name)
+    }
+
+    /// The instance of `region` with this ID.
+    pub fn by_id(&self, region: &str, id: &str) -> Option<&ObservedInstance> {
+        self.regions.get(region)?.iter().find(|i| i.id == id)
+    }
+}

@@ -1,0 +1,68 @@
+//! Invariants every plan must satisfy; tests run every plan they make through [`check`].
+
+use std::collections::BTreeSet;
+
+use super::model::{Call, Impact, Operation, Plan};
+use super::token::TOKEN_PREFIX;
+use crate::observe::Observed;
+
+/// Returns a description of every invariant the plan breaks (empty when it is sound).
+pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut keys = BTreeSet::new();
+    for instance in &plan.instances {
+        let key = &instance.key;
+        if !keys.insert(key.clone()) {
+            problems.push(format!("{key}: appears twice"));
+        }
+        if (instance.operation == Operation::Create) == instance.instance_id.is_some() {
+            problems.push(format!("{key}: an instance ID is known exactly when it is not created"));
+        }
+        for (index, step) in instance.steps.iter().enumerate() {
+            match &step.call {
+                Call::CreateInstance(create) => {
+                    if index != 0 || instance.operation != Operation::Create {
+                        problems.push(format!("{key}: CreateInstance must be the first step of a create"));
+                    }
+                    if !create.token.starts_with(TOKEN_PREFIX) || create.token.len() > 64 || !create.token.is_ascii() {
+                        problems.push(format!("{key}: CreateInstance token {:?} is not a kvsync token", create.token));
+                    }
+                    if create.instance_name != key.name || create.region_id != key.region {
+                        problems.push(format!("{key}: CreateInstance names another instance"));
+                    }
+                }
+                Call::DeleteInstance => {
+                    if index + 1 != instance.steps.len() {
+                        problems.push(format!("{key}: DeleteInstance must be the last step"));
+                    }
+                    if step.impact != Impact::Destructive {
+                        problems.push(format!("{key}: DeleteInstance must be destructive"));
+                    }
+                    let target = instance
+                        .instance_id
+                        .as_deref()
+                        .and_then(|id| observed.by_id(&key.region, id));
+                    match target {
+                        None => problems.push(format!("{key}: deletes an instance that was not observed")),
+                        Some(target) => {
+                            if target.release_protection != Some(false) {
+                                problems.push(format!("{key}: deletes a protected instance"));
+                            }
+                            if target.charge_type == "PrePaid" {
+                                problems.push(format!("{key}: deletes a subscription instance"));
+                            }
+                            if !target.owned_by(&plan.stack) {
+                                problems.push(format!("{key}: deletes an instance this stack does not own"));
+                            }
+                        }
+                    }
+                }
+                Call::ModifyInstanceAttribute { .. } => {}
+            }
+            if step.impact == Impact::Destructive && !matches!(step.call, Call::DeleteInstance) {
+                problems.push(format!("{key}: {} is marked destructive", step.call.action()));
+            }
+        }
+    }
+    problems
+}

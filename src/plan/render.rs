@@ -1,0 +1,184 @@
+//! Renderers: human text and JSON. Secrets appear only as their references.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::model::{Call, InstancePlan, Operation, Plan, Step, Summary};
+
+/// ANSI styling, or none.
+#[derive(Debug, Clone, Copy)]
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+    fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    fn magenta(&self, text: &str) -> String {
+        self.paint("35", text)
+    }
+    fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
+fn symbol(style: Style, operation: Operation) -> String {
+    match operation {
+        Operation::Create => style.green("+"),
+        Operation::Update => style.yellow("~"),
+        Operation::Delete => style.red("-"),
+    }
+}
+
+fn step_symbol(style: Style, step: &Step) -> String {
+    match step.call {
+        Call::CreateInstance(_) => style.green("+"),
+        Call::DeleteInstance => style.red("-"),
+        Call::ModifyInstanceAttribute { .. } => style.yellow("~"),
+    }
+}
+
+/// The summary line.
+pub fn summary_line(summary: &Summary) -> String {
+    format!(
+        "Plan: {} to create, {} to change, {} to delete; {} step{}, {} blocked.",
+        summary.create,
+        summary.update,
+        summary.delete,
+        summary.steps,
+        if summary.steps == 1 { "" } else { "s" },
+        summary.blocked
+    )
+}
+
+/// Human-readable text; `color` adds ANSI colours (only on a terminal without `NO_COLOR`).
+pub fn text(plan: &Plan, color: bool) -> String {
+    let style = Style { color };
+    let mut out = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes: the cloud matches the manifests of stack {:?}.",
+            plan.stack
+        );
+        return out;
+    }
+    let _ = writeln!(out, "Stack {:?}", plan.stack);
+    for instance in &plan.instances {
+        out.push('\n');
+        render_instance(&mut out, style, instance);
+    }
+    out.push('\n');
+    let _ = writeln!(out, "{}", summary_line(&plan.summary()));
+    out
+}
+
+fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
+    let id = match (&instance.instance_id, instance.operation) {
+        (Some(id), _) => id.clone(),
+        (None, Operation::Create) => "new instance".into(),
+        (None, _) => "not found".into(),
+    };
+    let _ = writeln!(
+        out,
+        "{} {} {}",
+        symbol(style, instance.operation),
+        style.bold(&instance.key.to_string()),
+        style.dim(&format!("({id})"))
+    );
+    for step in &instance.steps {
+        let _ = writeln!(
+            out,
+            "    {} {}  impact: {}",
+            step_symbol(style, step),
+            style.bold(step.call.action()),
+            step.impact.as_str()
+        );
+        for change in &step.changes {
+            let _ = writeln!(
+                out,
+                "        {}: {}",
+                change.field,
+                old_new(change.old.as_deref(), change.new.as_deref())
+            );
+        }
+    }
+    for blocked in &instance.blocked {
+        let _ = writeln!(
+            out,
+            "    {} {}: {}",
+            style.magenta("!"),
+            blocked.field,
+            old_new(blocked.old.as_deref(), blocked.new.as_deref())
+        );
+        let _ = writeln!(out, "        {}", blocked.reason);
+    }
+}
+
+fn old_new(old: Option<&str>, new: Option<&str>) -> String {
+    match (old, new) {
+        (None, Some(new)) => new.to_owned(),
+        (Some(old), Some(new)) => format!("{old} → {new}"),
+        (Some(old), None) => format!("{old} → (removed)"),
+        (None, None) => "-".to_owned(),
+    }
+}
+
+/// The JSON document `plan --json` prints.
+#[derive(Debug, Serialize)]
+struct JsonPlan<'a> {
+    #[serde(flatten)]
+    plan: &'a Plan,
+    summary: Summary,
+    steps: Vec<JsonStepParams<'a>>,
+}
+
+/// Each step's wire parameters, flattened for consumers that want the exact calls.
+#[derive(Debug, Serialize)]
+struct JsonStepParams<'a> {
+    instance: String,
+    instance_id: Option<&'a str>,
+    action: &'static str,
+    parameters: std::collections::BTreeMap<String, String>,
+}
+
+/// The plan as JSON (schema documented in the README; `format_version` marks its version).
+pub fn json(plan: &Plan) -> String {
+    let steps = plan
+        .instances
+        .iter()
+        .flat_map(|instance| {
+            instance.steps.iter().map(move |step| JsonStepParams {
+                instance: instance.key.to_string(),
+                instance_id: instance.instance_id.as_deref(),
+                action: step.call.action(),
+                parameters: step.call.display_params(),
+            })
+        })
+        .collect();
+    let doc = JsonPlan {
+        plan,
+        summary: plan.summary(),
+        steps,
+    };
+    // Serialising plain data with string keys cannot fail.
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
