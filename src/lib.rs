@@ -10,11 +10,11 @@
 //! - [`cli`]: the command line.
 
 pub mod api;
+pub mod apply;
+pub mod cli;
 pub mod emulator;
 pub mod env_vars;
 pub mod manifest;
-pub mod secret;
-pub mod apply;
-pub mod cli;
 pub mod observe;
 pub mod plan;
+pub mod secret;

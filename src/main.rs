@@ -1,5 +1,7 @@
 //! The `kvsync` binary: logging, argument parsing, errors and exit codes.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use kvsync::cli::{self, Cli, CliError, LogFormat};
 use kvsync::env_vars;
@@ -17,8 +19,11 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         .ok()
         .and_then(|value| EnvFilter::try_new(value).ok())
         .unwrap_or_else(|| EnvFilter::new(format!("{default},hyper=warn,reqwest=warn,h2=warn")));
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os(env_vars::NO_COLOR).is_none_or(|value| value.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

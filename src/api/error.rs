@@ -45,7 +45,7 @@ pub const BODY_EXCERPT_LEN: usize = 512;
 pub enum Error {
     /// The cloud answered with an error.
     #[error(transparent)]
-    Api(#[from] ApiError),
+    Api(Box<ApiError>),
     /// The request did not get an answer (connect, TLS, timeout, connection dropped).
     #[error("sending {action} to {endpoint}")]
     Transport {
@@ -78,6 +78,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+impl From<ApiError> for Error {
+    fn from(api: ApiError) -> Self {
+        Error::Api(Box::new(api))
+    }
 }
 
 impl Error {

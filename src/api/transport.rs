@@ -52,10 +52,12 @@ pub async fn send(
     endpoint: &str,
     signed: &BTreeMap<String, String>,
 ) -> Result<RawAnswer, Error> {
-    let transport = |source| Error::Transport {
+    // The URL carries the signature and parameters (a password, for some calls): never keep
+    // it in an error.
+    let transport = |source: reqwest::Error| Error::Transport {
         action,
         endpoint: endpoint.to_owned(),
-        source,
+        source: source.without_url(),
     };
     let response = http
         .post(request_url(endpoint, signed))
@@ -79,7 +81,7 @@ pub fn decode<T: DeserializeOwned>(action: &'static str, answer: &RawAnswer) -> 
         });
     }
     match serde_json::from_str::<ErrorBody>(&answer.body) {
-        Ok(body) if !body.code.is_empty() => Err(Error::Api(ApiError {
+        Ok(body) if !body.code.is_empty() => Err(Error::from(ApiError {
             action,
             status: answer.status,
             code: body.code,
@@ -87,7 +89,7 @@ pub fn decode<T: DeserializeOwned>(action: &'static str, answer: &RawAnswer) -> 
             request_id: body.request_id,
         })),
         // Not a vendor error body (a proxy, a load balancer): keep the status and the text.
-        _ => Err(Error::Api(ApiError {
+        _ => Err(Error::from(ApiError {
             action,
             status: answer.status,
             code: format!("HTTP{}", answer.status),

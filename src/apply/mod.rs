@@ -93,8 +93,18 @@ enum StepError {
 /// Refuses a plan with gated steps that are not allowed.
 pub fn check_gates(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError> {
     let gates = [
-        (Impact::Destructive, options.allow_destroy, "destructive", "--allow-destroy"),
-        (Impact::Irreversible, options.allow_irreversible, "irreversible", "--allow-irreversible"),
+        (
+            Impact::Destructive,
+            options.allow_destroy,
+            "destructive",
+            "--allow-destroy",
+        ),
+        (
+            Impact::Irreversible,
+            options.allow_irreversible,
+            "irreversible",
+            "--allow-irreversible",
+        ),
     ];
     for (impact, allowed, name, flag) in gates {
         if allowed {
@@ -130,17 +140,17 @@ pub fn resolve_secrets(
     let mut secrets = BTreeMap::new();
     for instance in &plan.instances {
         for step in &instance.steps {
-            if let Call::CreateInstance(CreateInstanceCall {
-                password: Some(reference),
-                ..
-            }) = &step.call
+            if let Call::CreateInstance(create) = &step.call
+                && let Some(reference) = &create.password
                 && !secrets.contains_key(reference)
             {
-                let secret = reference.resolve(env).map_err(|source| ApplyError::Secret {
-                    instance: instance.key.clone(),
-                    reference: reference.clone(),
-                    source,
-                })?;
+                let secret = reference
+                    .resolve(env)
+                    .map_err(|source| ApplyError::Secret {
+                        instance: instance.key.clone(),
+                        reference: reference.clone(),
+                        source,
+                    })?;
                 secrets.insert(reference.clone(), secret);
             }
         }
@@ -204,7 +214,16 @@ async fn run_instance(
     for (index, step) in plan.steps.iter().enumerate() {
         let action = step.call.action();
         progress(&plan.key, &format!("{action} ..."));
-        match run_step(client, &plan.key, &mut outcome.instance_id, step, secrets, poll).await {
+        match run_step(
+            client,
+            &plan.key,
+            &mut outcome.instance_id,
+            step,
+            secrets,
+            poll,
+        )
+        .await
+        {
             Ok(()) => {
                 info!(instance = %plan.key, action, "step applied");
                 progress(&plan.key, &format!("{action} done"));
@@ -214,7 +233,10 @@ async fn run_instance(
                 let error = error_chain(&err);
                 progress(&plan.key, &format!("{action} FAILED: {error}"));
                 outcome.failed = Some(Failure { action, error });
-                outcome.not_run = plan.steps[index + 1..].iter().map(|s| s.call.action()).collect();
+                outcome.not_run = plan.steps[index + 1..]
+                    .iter()
+                    .map(|s| s.call.action())
+                    .collect();
                 break;
             }
         }
@@ -291,8 +313,21 @@ async fn call_when_idle<A: api::Action>(
         match client.call(region, action).await {
             Ok(_) => return Ok(()),
             Err(err) if classify(&err) == Class::Busy && started.elapsed() < timeout => {
-                info!(instance_id, action = A::NAME, code = err.code().unwrap_or(""), "instance busy; waiting for Normal");
-                wait_for(client, region, instance_id, WaitFor::Normal, timeout.saturating_sub(started.elapsed()), poll).await?;
+                info!(
+                    instance_id,
+                    action = A::NAME,
+                    code = err.code().unwrap_or(""),
+                    "instance busy; waiting for Normal"
+                );
+                wait_for(
+                    client,
+                    region,
+                    instance_id,
+                    WaitFor::Normal,
+                    timeout.saturating_sub(started.elapsed()),
+                    poll,
+                )
+                .await?;
             }
             Err(err) if classify(&err) == Class::Busy => {
                 return Err(StepError::Busy(started.elapsed().as_secs()));
@@ -302,7 +337,10 @@ async fn call_when_idle<A: api::Action>(
     }
 }
 
-fn create_request(create: &CreateInstanceCall, secrets: &BTreeMap<SecretRef, Secret>) -> CreateInstance {
+fn create_request(
+    create: &CreateInstanceCall,
+    secrets: &BTreeMap<SecretRef, Secret>,
+) -> CreateInstance {
     let (charge_type, period) = match create.charge {
         None => (None, None),
         Some(Charge::PostPaid) => (Some("PostPaid".to_owned()), None),
@@ -311,9 +349,11 @@ fn create_request(create: &CreateInstanceCall, secrets: &BTreeMap<SecretRef, Sec
     let (network_type, vpc_id, vswitch_id) = match &create.network {
         None => (None, None, None),
         Some(Network::Classic) => (Some("CLASSIC".to_owned()), None, None),
-        Some(Network::Vpc { vpc_id, vswitch_id }) => {
-            (Some("VPC".to_owned()), Some(vpc_id.clone()), Some(vswitch_id.clone()))
-        }
+        Some(Network::Vpc { vpc_id, vswitch_id }) => (
+            Some("VPC".to_owned()),
+            Some(vpc_id.clone()),
+            Some(vswitch_id.clone()),
+        ),
     };
     CreateInstance {
         region_id: create.region_id.clone(),
@@ -331,6 +371,10 @@ fn create_request(create: &CreateInstanceCall, secrets: &BTreeMap<SecretRef, Sec
             .password
             .as_ref()
             .and_then(|reference| secrets.get(reference).cloned()),
-        tags: create.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        tags: create
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }

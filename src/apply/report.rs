@@ -69,7 +69,11 @@ impl Report {
                         outcome.key, failure.action, failure.error
                     );
                     if !outcome.applied.is_empty() {
-                        let _ = writeln!(out, "          applied before: {}", outcome.applied.join(", "));
+                        let _ = writeln!(
+                            out,
+                            "          applied before: {}",
+                            outcome.applied.join(", ")
+                        );
                     }
                     if !outcome.not_run.is_empty() {
                         let _ = writeln!(out, "          not run: {}", outcome.not_run.join(", "));

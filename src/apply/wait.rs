@@ -30,7 +30,9 @@ impl Default for PollPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum WaitError {
     /// The deadline passed.
-    #[error("gave up waiting for {instance_id} to be {condition} after {waited_secs} s (last status: {last_status})")]
+    #[error(
+        "gave up waiting for {instance_id} to be {condition} after {waited_secs} s (last status: {last_status})"
+    )]
     Timeout {
         /// The instance.
         instance_id: String,
@@ -84,7 +86,9 @@ pub async fn probe(client: &Client, region: &str, instance_id: &str) -> Result<P
             .db_instance_attribute
             .into_iter()
             .next()
-            .map_or(Probe::Gone, |attribute| Probe::Status(attribute.instance_status))),
+            .map_or(Probe::Gone, |attribute| {
+                Probe::Status(attribute.instance_status)
+            })),
         Err(err) if err.code() == Some("InvalidInstanceId.NotFound") => Ok(Probe::Gone),
         Err(err) => Err(err),
     }
@@ -142,7 +146,10 @@ mod tests {
     #[test]
     fn predicates() {
         assert!(satisfied(WaitFor::Normal, &Probe::Status("Normal".into())));
-        assert!(!satisfied(WaitFor::Normal, &Probe::Status("Creating".into())));
+        assert!(!satisfied(
+            WaitFor::Normal,
+            &Probe::Status("Creating".into())
+        ));
         assert!(!satisfied(WaitFor::Normal, &Probe::Gone));
         assert!(satisfied(WaitFor::Gone, &Probe::Gone));
         assert!(!satisfied(WaitFor::Gone, &Probe::Status("Normal".into())));

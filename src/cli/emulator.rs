@@ -46,7 +46,9 @@ fn seconds(value: f64, flag: &str) -> Result<SignedDuration, CliError> {
     if value.is_finite() && value >= 0.0 {
         Ok(SignedDuration::from_secs_f64(value))
     } else {
-        Err(CliError::Usage(format!("{flag} must be a non-negative number of seconds")))
+        Err(CliError::Usage(format!(
+            "{flag} must be a non-negative number of seconds"
+        )))
     }
 }
 
@@ -101,10 +103,11 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

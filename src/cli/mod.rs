@@ -46,7 +46,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "ID")]
     pub access_key_id: Option<String>,
     /// AccessKey secret (prefer the environment or a profile).
-    #[arg(long, global = true, value_name = "SECRET", hide_env_values = true)]
+    #[arg(long, global = true, value_name = "SECRET")]
     pub access_key_secret: Option<String>,
     /// API requests per second, shared by every task.
     #[arg(long, global = true, default_value_t = 20.0, value_name = "N")]
@@ -85,7 +85,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ManifestArgs {
     /// Manifest files or directories (searched recursively for *.yaml and *.yml).
-    #[arg(short = 'f', long = "file", value_name = "PATH", default_value = "manifests")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        default_value = "manifests"
+    )]
     pub files: Vec<PathBuf>,
 }
 

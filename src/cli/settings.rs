@@ -6,7 +6,9 @@ use std::time::Duration;
 use jiff::SignedDuration;
 
 use super::GlobalArgs;
-use crate::api::credentials::{self, CredentialFlags, CredentialSource, Credentials, CredentialsError};
+use crate::api::credentials::{
+    self, CredentialFlags, CredentialSource, Credentials, CredentialsError,
+};
 use crate::api::retry::RetryPolicy;
 use crate::api::{self, Client, ClientConfig, Endpoint};
 use crate::emulator::state::Durations;
@@ -74,7 +76,10 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// Seconds from an environment variable, or `default`.
-fn env_seconds(name: &'static str, default: SignedDuration) -> Result<SignedDuration, SettingsError> {
+fn env_seconds(
+    name: &'static str,
+    default: SignedDuration,
+) -> Result<SignedDuration, SettingsError> {
     match env(name) {
         None => Ok(default),
         Some(value) => value
@@ -156,7 +161,12 @@ pub async fn connect(global: &GlobalArgs) -> Result<Target, SettingsError> {
             security_token: None,
         };
         tracing::info!(url = %running.url(), state = EMULATOR_STATE, "in-process emulator started");
-        (Endpoint::Fixed(running.url()), creds, CredentialSource::Emulator, Some(running))
+        (
+            Endpoint::Fixed(running.url()),
+            creds,
+            CredentialSource::Emulator,
+            Some(running),
+        )
     } else {
         let (creds, source) = credentials(global)?;
         let endpoint = match &global.endpoint {

@@ -20,7 +20,11 @@ pub fn exec(global: &GlobalArgs, args: ValidateArgs) -> Result<ExitStatus, CliEr
         "Manifests are valid: stack {:?}, {} instance{}.",
         desired.stack.name,
         desired.instances.len(),
-        if desired.instances.len() == 1 { "" } else { "s" }
+        if desired.instances.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     Ok(ExitStatus::Success)
 }

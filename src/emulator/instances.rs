@@ -379,7 +379,7 @@ pub fn describe_page(state: &State, params: WireParams<'_>) -> Result<Handled, V
         })
         .filter(|i| request.tags.iter().all(|tag| i.tags.contains(tag)))
         .collect();
-    matching.sort_by(|a, b| b.sequence.cmp(&a.sequence));
+    matching.sort_by_key(|instance| std::cmp::Reverse(instance.sequence));
     let total = matching.len() as u64;
     let skip = (request.page_number - 1).saturating_mul(request.page_size);
     let page: Vec<KvStoreInstance> = matching

@@ -83,8 +83,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/state.json");
         assert_eq!(load(&path).unwrap(), State::default());
-        let mut state = State::default();
-        state.sequence = 7;
+        let state = State {
+            sequence: 7,
+            ..State::default()
+        };
         save(&path, &state).unwrap();
         assert_eq!(load(&path).unwrap().sequence, 7);
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();

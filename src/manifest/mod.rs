@@ -40,7 +40,8 @@ pub enum LoadError {
 }
 
 /// The files `paths` name: files as given, directories searched recursively for `*.yaml` and
-/// `*.yml`, each directory's files in sorted order.
+/// `*.yml`, each directory's files in sorted order. Hidden entries (`.git`, `.kvsync`) are
+/// skipped.
 pub fn find_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut files = Vec::new();
     for path in paths {
@@ -73,6 +74,12 @@ fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), LoadError> {
         .map_err(io)?;
     entries.sort();
     for entry in entries {
+        let hidden = entry
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
         if entry.is_dir() {
             collect_dir(&entry, files)?;
         } else if entry
@@ -184,17 +191,29 @@ pub const KINDS: &[&str] = &["Instance", "Stack"];
 /// Loads and validates every manifest under `paths`. Instances that name no region get the
 /// stack's region, else `fallback_region` (the `--region` flag).
 pub fn load(paths: &[PathBuf], fallback_region: Option<&str>) -> Result<Desired, LoadError> {
-    let files = find_files(paths)?;
+    let mut sources = Vec::new();
+    for path in find_files(paths)? {
+        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        sources.push((path, text));
+    }
+    Ok(parse(&sources, fallback_region)?)
+}
+
+/// Parses and validates manifest texts (`(path, text)` pairs, in order) without touching the
+/// file system: the pure part of [`load`].
+pub fn parse(
+    sources: &[(PathBuf, String)],
+    fallback_region: Option<&str>,
+) -> Result<Desired, Diagnostics> {
     let mut found = Vec::new();
     let mut instance_docs = Vec::new();
     let mut stacks: Vec<(PathBuf, u64, raw::StackDoc)> = Vec::new();
 
-    for path in &files {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        for document in split_documents(&text) {
+    for (path, text) in sources {
+        for document in split_documents(text) {
             let mut c = Collector::new(path, document.line_offset, &mut found);
             let header: raw::Header =
                 match serde_saphyr::from_str_with_options(&document.text, parse_options()) {
@@ -286,7 +305,7 @@ pub fn load(paths: &[PathBuf], fallback_region: Option<&str>) -> Result<Desired,
 
     if !found.is_empty() {
         found.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
-        return Err(LoadError::Invalid(Diagnostics(found)));
+        return Err(Diagnostics(found));
     }
     Ok(Desired {
         stack,

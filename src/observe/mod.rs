@@ -43,7 +43,10 @@ pub enum ObserveError {
 }
 
 /// Lists every instance of a region, page by page (50 per page).
-pub async fn list_region(client: &Client, region: &str) -> Result<Vec<ObservedInstance>, ObserveError> {
+pub async fn list_region(
+    client: &Client,
+    region: &str,
+) -> Result<Vec<ObservedInstance>, ObserveError> {
     let mut instances = Vec::new();
     let mut page_number = 1;
     loop {
@@ -61,7 +64,12 @@ pub async fn list_region(client: &Client, region: &str) -> Result<Vec<ObservedIn
                 source,
             })?;
         let received = page.instances.kv_store_instance.len() as u64;
-        instances.extend(page.instances.kv_store_instance.into_iter().map(from_listing));
+        instances.extend(
+            page.instances
+                .kv_store_instance
+                .into_iter()
+                .map(from_listing),
+        );
         if received == 0 || page_number * DESCRIBE_INSTANCES_MAX_PAGE_SIZE >= page.total_count {
             break;
         }
@@ -113,7 +121,8 @@ pub fn attribute_reads(desired: &Desired, observed: &Observed) -> Vec<(String, S
             for instance in instances {
                 let described = desired.instances.iter().any(|d| {
                     d.key.region == *region
-                        && (d.key.name == instance.name || d.instance_id.as_deref() == Some(&instance.id))
+                        && (d.key.name == instance.name
+                            || d.instance_id.as_deref() == Some(&instance.id))
                 });
                 if instance.owned_by(&desired.stack.name) && !described {
                     reads.push((region.clone(), instance.id.clone()));
@@ -150,8 +159,14 @@ pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, Obs
                 instance_id: id.clone(),
             };
             match client.call(&region, &request).await {
-                Ok(response) => Ok((region, id, response.instances.db_instance_attribute.into_iter().next())),
-                Err(err) if err.code() == Some("InvalidInstanceId.NotFound") => Ok((region, id, None)),
+                Ok(response) => Ok((
+                    region,
+                    id,
+                    response.instances.db_instance_attribute.into_iter().next(),
+                )),
+                Err(err) if err.code() == Some("InvalidInstanceId.NotFound") => {
+                    Ok((region, id, None))
+                }
                 Err(source) => Err(ObserveError::Detail { region, id, source }),
             }
         });

@@ -66,7 +66,11 @@ impl ObservedInstance {
 
 impl Observed {
     /// Instances of `region` called `name`.
-    pub fn named<'a>(&'a self, region: &str, name: &'a str) -> impl Iterator<Item = &'a ObservedInstance> + 'a {
+    pub fn named<'a>(
+        &'a self,
+        region: &str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ObservedInstance> + 'a {
         self.regions
             .get(region)
             .into_iter()

@@ -15,17 +15,29 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
         if !keys.insert(key.clone()) {
             problems.push(format!("{key}: appears twice"));
         }
-        if (instance.operation == Operation::Create) == instance.instance_id.is_some() {
-            problems.push(format!("{key}: an instance ID is known exactly when it is not created"));
+        let creates = instance.operation == Operation::Create;
+        if creates && instance.instance_id.is_some() {
+            problems.push(format!("{key}: creates an instance that already has an ID"));
+        }
+        if !creates && !instance.steps.is_empty() && instance.instance_id.is_none() {
+            problems.push(format!("{key}: changes an instance without knowing its ID"));
         }
         for (index, step) in instance.steps.iter().enumerate() {
             match &step.call {
                 Call::CreateInstance(create) => {
                     if index != 0 || instance.operation != Operation::Create {
-                        problems.push(format!("{key}: CreateInstance must be the first step of a create"));
+                        problems.push(format!(
+                            "{key}: CreateInstance must be the first step of a create"
+                        ));
                     }
-                    if !create.token.starts_with(TOKEN_PREFIX) || create.token.len() > 64 || !create.token.is_ascii() {
-                        problems.push(format!("{key}: CreateInstance token {:?} is not a kvsync token", create.token));
+                    if !create.token.starts_with(TOKEN_PREFIX)
+                        || create.token.len() > 64
+                        || !create.token.is_ascii()
+                    {
+                        problems.push(format!(
+                            "{key}: CreateInstance token {:?} is not a kvsync token",
+                            create.token
+                        ));
                     }
                     if create.instance_name != key.name || create.region_id != key.region {
                         problems.push(format!("{key}: CreateInstance names another instance"));
@@ -43,7 +55,8 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                         .as_deref()
                         .and_then(|id| observed.by_id(&key.region, id));
                     match target {
-                        None => problems.push(format!("{key}: deletes an instance that was not observed")),
+                        None => problems
+                            .push(format!("{key}: deletes an instance that was not observed")),
                         Some(target) => {
                             if target.release_protection != Some(false) {
                                 problems.push(format!("{key}: deletes a protected instance"));
@@ -52,7 +65,9 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                                 problems.push(format!("{key}: deletes a subscription instance"));
                             }
                             if !target.owned_by(&plan.stack) {
-                                problems.push(format!("{key}: deletes an instance this stack does not own"));
+                                problems.push(format!(
+                                    "{key}: deletes an instance this stack does not own"
+                                ));
                             }
                         }
                     }
@@ -60,7 +75,10 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                 Call::ModifyInstanceAttribute { .. } => {}
             }
             if step.impact == Impact::Destructive && !matches!(step.call, Call::DeleteInstance) {
-                problems.push(format!("{key}: {} is marked destructive", step.call.action()));
+                problems.push(format!(
+                    "{key}: {} is marked destructive",
+                    step.call.action()
+                ));
             }
         }
     }

@@ -37,13 +37,19 @@ pub fn create(stack: &str, desired: &DesiredInstance) -> InstancePlan {
         password: desired.password.clone(),
         tags,
     };
-    let mut identity = Call::CreateInstance(call.clone()).display_params();
+    let mut identity = Call::CreateInstance(Box::new(call.clone())).display_params();
     identity.remove("Token");
-    call.token = token::derive(stack, "CreateInstance", &desired.key.region, &desired.key.name, &identity);
+    call.token = token::derive(
+        stack,
+        "CreateInstance",
+        &desired.key.region,
+        &desired.key.name,
+        &identity,
+    );
 
     let changes = created_fields(desired);
     let mut steps = vec![Step {
-        call: Call::CreateInstance(call),
+        call: Call::CreateInstance(Box::new(call)),
         changes,
         impact: Impact::None,
         wait: Wait {
@@ -78,12 +84,21 @@ fn created_fields(desired: &DesiredInstance) -> Vec<Change> {
     add("spec.instanceClass", desired.instance_class.clone());
     add("spec.engineVersion", desired.engine_version.clone());
     add("spec.zoneId", desired.zone_id.clone());
-    add("spec.chargeType", desired.charge.map(|c| c.charge_type().to_owned()));
+    add(
+        "spec.chargeType",
+        desired.charge.map(|c| c.charge_type().to_owned()),
+    );
     if let Some(Charge::PrePaid { period }) = desired.charge {
         add("spec.period", Some(period.to_string()));
     }
-    add("spec.network", desired.network.as_ref().map(describe_network));
-    add("spec.password", desired.password.as_ref().map(|p| p.to_string()));
+    add(
+        "spec.network",
+        desired.network.as_ref().map(describe_network),
+    );
+    add(
+        "spec.password",
+        desired.password.as_ref().map(|p| p.to_string()),
+    );
     if let Some(labels) = &desired.labels {
         for (key, value) in labels {
             add(&format!("metadata.labels.{key}"), Some(value.clone()));
@@ -145,28 +160,48 @@ pub fn update(desired: &DesiredInstance, observed: &ObservedInstance) -> Instanc
     if let Some(class) = &desired.instance_class
         && *class != observed.instance_class
     {
-        not_yet("spec.instanceClass", observed.instance_class.clone(), class.clone());
+        not_yet(
+            "spec.instanceClass",
+            observed.instance_class.clone(),
+            class.clone(),
+        );
     }
     if let Some(version) = &desired.engine_version
         && *version != observed.engine_version
     {
-        not_yet("spec.engineVersion", observed.engine_version.clone(), version.clone());
+        not_yet(
+            "spec.engineVersion",
+            observed.engine_version.clone(),
+            version.clone(),
+        );
     }
     if let Some(charge) = &desired.charge
         && charge.charge_type() != observed.charge_type
     {
-        not_yet("spec.chargeType", observed.charge_type.clone(), charge.charge_type().into());
+        not_yet(
+            "spec.chargeType",
+            observed.charge_type.clone(),
+            charge.charge_type().into(),
+        );
     }
     if let Some(network) = &desired.network {
         let current = observed_network(observed);
         if *network != current {
-            not_yet("spec.network", describe_network(&current), describe_network(network));
+            not_yet(
+                "spec.network",
+                describe_network(&current),
+                describe_network(network),
+            );
         }
     }
     if let Some(labels) = &desired.labels {
         let current = observed.labels();
         if *labels != current {
-            not_yet("metadata.labels", format!("{current:?}"), format!("{labels:?}"));
+            not_yet(
+                "metadata.labels",
+                format!("{current:?}"),
+                format!("{labels:?}"),
+            );
         }
     }
     if let Some(zone) = &desired.zone_id
@@ -208,10 +243,14 @@ pub fn delete(observed: &ObservedInstance) -> (Vec<Step>, Vec<Blocked>) {
         )
     };
     if observed.release_protection != Some(false) {
-        return refuse("the instance has release protection (or it could not be read); kvsync never deletes a protected instance");
+        return refuse(
+            "the instance has release protection (or it could not be read); kvsync never deletes a protected instance",
+        );
     }
     if observed.charge_type == "PrePaid" {
-        return refuse("subscription (PrePaid) instances are released only at expiry; kvsync never deletes them");
+        return refuse(
+            "subscription (PrePaid) instances are released only at expiry; kvsync never deletes them",
+        );
     }
     (
         vec![Step {

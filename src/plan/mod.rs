@@ -10,10 +10,13 @@ pub mod model;
 pub mod render;
 pub mod token;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeSet;
 
-pub use self::model::{Call, Impact, InstancePlan, Operation, Plan, Step};
 use self::model::{Blocked, PLAN_FORMAT_VERSION};
+pub use self::model::{Call, Impact, InstancePlan, Operation, Plan, Step};
 use crate::manifest::{Desired, InstanceKey};
 use crate::observe::{Observed, ObservedInstance};
 

@@ -137,7 +137,7 @@ pub struct Blocked {
 #[serde(tag = "action")]
 pub enum Call {
     /// `CreateInstance`.
-    CreateInstance(CreateInstanceCall),
+    CreateInstance(Box<CreateInstanceCall>),
     /// `ModifyInstanceAttribute` with `InstanceReleaseProtection`.
     ModifyInstanceAttribute {
         /// `InstanceReleaseProtection`.

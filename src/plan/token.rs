@@ -13,7 +13,13 @@ pub const TOKEN_PREFIX: &str = "kvsync-";
 
 /// The token for `action` on `region`/`name` in `stack` with `params` (without the token).
 /// At most 64 ASCII characters, as the API requires.
-pub fn derive(stack: &str, action: &str, region: &str, name: &str, params: &BTreeMap<String, String>) -> String {
+pub fn derive(
+    stack: &str,
+    action: &str,
+    region: &str,
+    name: &str,
+    params: &BTreeMap<String, String>,
+) -> String {
     let mut hasher = Sha256::new();
     for part in [action, stack, region, name] {
         hasher.update(part.as_bytes());
@@ -35,14 +41,20 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn same_inputs_same_token_and_within_the_api_limit() {
         let p = params(&[("InstanceClass", "redis.master.small.default")]);
         let a = derive("prod", "CreateInstance", "cn-hangzhou", "orders", &p);
-        assert_eq!(a, derive("prod", "CreateInstance", "cn-hangzhou", "orders", &p));
+        assert_eq!(
+            a,
+            derive("prod", "CreateInstance", "cn-hangzhou", "orders", &p)
+        );
         assert!(a.len() <= 64 && a.is_ascii() && a.starts_with(TOKEN_PREFIX));
     }
 
@@ -50,12 +62,27 @@ mod tests {
     fn every_input_changes_the_token() {
         let p = params(&[("InstanceClass", "redis.master.small.default")]);
         let base = derive("prod", "CreateInstance", "cn-hangzhou", "orders", &p);
-        assert_ne!(base, derive("dev", "CreateInstance", "cn-hangzhou", "orders", &p));
-        assert_ne!(base, derive("prod", "ModifyInstanceSpec", "cn-hangzhou", "orders", &p));
-        assert_ne!(base, derive("prod", "CreateInstance", "cn-shanghai", "orders", &p));
-        assert_ne!(base, derive("prod", "CreateInstance", "cn-hangzhou", "orders2", &p));
+        assert_ne!(
+            base,
+            derive("dev", "CreateInstance", "cn-hangzhou", "orders", &p)
+        );
+        assert_ne!(
+            base,
+            derive("prod", "ModifyInstanceSpec", "cn-hangzhou", "orders", &p)
+        );
+        assert_ne!(
+            base,
+            derive("prod", "CreateInstance", "cn-shanghai", "orders", &p)
+        );
+        assert_ne!(
+            base,
+            derive("prod", "CreateInstance", "cn-hangzhou", "orders2", &p)
+        );
         let q = params(&[("InstanceClass", "redis.master.mid.default")]);
-        assert_ne!(base, derive("prod", "CreateInstance", "cn-hangzhou", "orders", &q));
+        assert_ne!(
+            base,
+            derive("prod", "CreateInstance", "cn-hangzhou", "orders", &q)
+        );
     }
 
     #[test]

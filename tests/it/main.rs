@@ -1,0 +1,8 @@
+//! Integration tests: the real binary against the real emulator. One test binary, one module
+//! per area.
+
+mod apply;
+mod emulator;
+mod examples;
+mod manifests;
+mod support;

@@ -1,0 +1,181 @@
+//! Helpers: run the real binary, start the real emulator as a process, read its counters.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// Environment variables that must not leak from the developer's shell into tests.
+const SCRUBBED_ENV: &[&str] = &[
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "ALICLOUD_ACCESS_KEY",
+    "ALICLOUD_SECRET_KEY",
+    "ALICLOUD_SECURITY_TOKEN",
+    "ALIBABA_CLOUD_PROFILE",
+    "KVSYNC_LOG",
+    "NO_COLOR",
+];
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A `kvsync` command in `dir`, with a clean environment and fast emulator transitions.
+pub fn kvsync(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kvsync"));
+    command.current_dir(dir);
+    for name in SCRUBBED_ENV {
+        command.env_remove(name);
+    }
+    command
+        .env("HOME", dir)
+        .env("KVSYNC_EMULATOR_CREATE_SECONDS", "0.5")
+        .env("KVSYNC_EMULATOR_CHANGE_SECONDS", "0.2")
+        .env("KVSYNC_NO_RETRY_DELAY", "1");
+    command
+}
+
+/// Runs a command and returns its output.
+pub fn run(command: &mut Command) -> Output {
+    command.output().expect("running kvsync")
+}
+
+/// Stdout and stderr as text.
+pub fn texts(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A temporary directory holding a copy of the sample `manifests/`.
+pub fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("manifests"), &dir.path().join("manifests"));
+    dir
+}
+
+/// `kvsync emulator` running as a separate process; killed on drop.
+pub struct EmulatorProcess {
+    child: Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl EmulatorProcess {
+    /// Starts `kvsync emulator` on a free port with state in `dir`, plus `extra` flags.
+    pub fn start(dir: &Path, extra: &[&str]) -> Self {
+        let state = dir.join("emulator-state.json");
+        let mut child = kvsync(dir)
+            .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
+            .arg(&state)
+            .args(["--create-seconds", "0.5", "--change-seconds", "0.2"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the emulator");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .filter(|url| url.starts_with("http://"))
+            .unwrap_or_else(|| panic!("unexpected emulator banner {line:?}"))
+            .to_owned();
+        EmulatorProcess { child, url }
+    }
+
+    /// A `kvsync` command aimed at this emulator with its default key pair.
+    pub fn kvsync(&self, dir: &Path) -> Command {
+        let mut command = kvsync(dir);
+        command.args([
+            "--endpoint",
+            &self.url,
+            "--access-key-id",
+            "testid",
+            "--access-key-secret",
+            "testsecret",
+        ]);
+        command
+    }
+
+    /// The emulator's per-action request counters.
+    pub fn stats(&self) -> Value {
+        http_get_json(&format!("{}/_emulator/stats", self.url))["requests"].clone()
+    }
+
+    /// How many requests of `action` ended in `outcome`.
+    pub fn count(&self, action: &str, outcome: &str) -> u64 {
+        self.stats()[action][outcome].as_u64().unwrap_or(0)
+    }
+
+    /// Every request the emulator received.
+    pub fn total_requests(&self) -> u64 {
+        let stats = self.stats();
+        stats
+            .as_object()
+            .map(|actions| {
+                actions
+                    .values()
+                    .flat_map(|outcomes| outcomes.as_object().unwrap().values())
+                    .map(|n| n.as_u64().unwrap())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
+    /// The instances the emulator holds (its own view, not kvsync's).
+    pub fn instances(&self) -> Vec<Value> {
+        http_get_json(&format!("{}/_emulator/instances", self.url))["Instances"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP GET on loopback, returning the JSON body.
+pub fn http_get_json(url: &str) -> Value {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap_or_else(|err| panic!("{err}: {body}"))
+}
