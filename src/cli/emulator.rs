@@ -40,6 +40,9 @@ pub struct EmulatorArgs {
     /// Lose the answers of the first N successful calls of ACTION (repeatable).
     #[arg(long, value_name = "ACTION[:N]")]
     pub lose_response: Vec<String>,
+    /// Accept another key pair (repeatable), besides --access-key-id/--access-key-secret.
+    #[arg(long = "key", value_name = "ID:SECRET")]
+    pub keys: Vec<String>,
 }
 
 fn seconds(value: f64, flag: &str) -> Result<SignedDuration, CliError> {
@@ -62,7 +65,7 @@ fn probability(value: f64, flag: &str) -> Result<f64, CliError> {
 
 /// Serves until interrupted.
 pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus, CliError> {
-    let keys = match (&global.access_key_id, &global.access_key_secret) {
+    let mut keys = match (&global.access_key_id, &global.access_key_secret) {
         (Some(id), Some(secret)) => KeyRing::single(id, secret),
         (None, None) => KeyRing::single(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET),
         _ => {
@@ -70,6 +73,21 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
                 "--access-key-id and --access-key-secret go together".into(),
             ));
         }
+    };
+    for pair in &args.keys {
+        match pair.split_once(':') {
+            Some((id, secret)) if !id.is_empty() && !secret.is_empty() => keys.add(id, secret),
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "--key takes ID:SECRET, not {pair:?}"
+                )));
+            }
+        }
+    }
+    let qps = match global.qps {
+        Some(qps) if qps.is_finite() && qps > 0.0 => Some(qps),
+        Some(_) => return Err(CliError::Usage("--qps must be a positive number".into())),
+        None => None,
     };
     let mut lose_responses = BTreeMap::new();
     for spec in &args.lose_response {
@@ -88,6 +106,7 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
             fault_rate: probability(args.fault_rate, "--fault-rate")?,
             lost_response_rate: probability(args.lost_response_rate, "--lost-response-rate")?,
             lose_responses,
+            qps,
         },
         ..EmulatorConfig::default()
     };

@@ -48,9 +48,10 @@ pub struct GlobalArgs {
     /// AccessKey secret (prefer the environment or a profile).
     #[arg(long, global = true, value_name = "SECRET")]
     pub access_key_secret: Option<String>,
-    /// API requests per second, shared by every task.
-    #[arg(long, global = true, default_value_t = 20.0, value_name = "N")]
-    pub qps: f64,
+    /// API requests per second, shared by every task (default 20); for `emulator`, the cap
+    /// above which requests are answered Throttling.User (default: none).
+    #[arg(long, global = true, value_name = "N")]
+    pub qps: Option<f64>,
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -58,6 +59,9 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
+
+/// The client's default request rate.
+pub const DEFAULT_QPS: f64 = 20.0;
 
 /// Log line formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -145,8 +145,9 @@ fn retry_policy() -> RetryPolicy {
 
 /// Builds the client (starting the in-process emulator for `--emulator`).
 pub async fn connect(global: &GlobalArgs) -> Result<Target, SettingsError> {
-    if !(global.qps.is_finite() && global.qps > 0.0) {
-        return Err(SettingsError::Qps(global.qps));
+    let qps = global.qps.unwrap_or(super::DEFAULT_QPS);
+    if !(qps.is_finite() && qps > 0.0) {
+        return Err(SettingsError::Qps(qps));
     }
     let (endpoint, creds, source, emulator) = if global.emulator {
         let config = EmulatorConfig {
@@ -179,7 +180,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<Target, SettingsError> {
     let client = Client::new(ClientConfig {
         endpoint,
         credentials: creds,
-        qps: global.qps,
+        qps,
         retry: retry_policy(),
         timeout: Duration::from_secs(30),
     })

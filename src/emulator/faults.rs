@@ -15,6 +15,8 @@ pub struct Faults {
     pub lost_response_rate: f64,
     /// Deterministic lost answers: the first N successful calls of an action lose their answer.
     pub lose_responses: BTreeMap<String, u32>,
+    /// Requests per second admitted; the excess is answered `Throttling.User`.
+    pub qps: Option<f64>,
 }
 
 /// What to do with a request before handling it.
@@ -63,6 +65,41 @@ impl FaultState {
     /// Whether this request is answered `ServiceUnavailable`.
     pub fn take_service_unavailable(&mut self, faults: &Faults) -> bool {
         faults.fault_rate > 0.0 && rand::random::<f64>() < faults.fault_rate
+    }
+}
+
+/// The cloud's flow control: a token bucket holding one second of requests.
+#[derive(Debug)]
+pub struct QpsLimiter {
+    rate: f64,
+    tokens: f64,
+    last: Option<std::time::Instant>,
+}
+
+impl QpsLimiter {
+    /// Admits `rate` requests per second, with bursts of up to one second's worth.
+    pub fn new(rate: f64) -> Self {
+        QpsLimiter {
+            rate,
+            tokens: rate.max(1.0),
+            last: None,
+        }
+    }
+
+    /// Whether a request arriving at `now` is admitted.
+    pub fn admit(&mut self, now: std::time::Instant) -> bool {
+        let capacity = self.rate.max(1.0);
+        if let Some(last) = self.last {
+            let refill = now.saturating_duration_since(last).as_secs_f64() * self.rate;
+            self.tokens = (self.tokens + refill).min(capacity);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -117,6 +154,19 @@ mod tests {
             assert!(state.take_service_unavailable(&always));
             assert!(state.take_lost_response(&always, "X"));
         }
+    }
+
+    #[test]
+    fn the_qps_limiter_admits_a_second_of_burst_then_the_rate() {
+        let start = std::time::Instant::now();
+        let mut limiter = QpsLimiter::new(10.0);
+        let admitted = (0..15).filter(|_| limiter.admit(start)).count();
+        assert_eq!(admitted, 10);
+        assert!(!limiter.admit(start + Duration::from_millis(50)));
+        assert!(limiter.admit(start + Duration::from_millis(110)));
+        // A steady 10/s is always admitted.
+        let mut steady = QpsLimiter::new(10.0);
+        assert!((0..100).all(|n| steady.admit(start + Duration::from_millis(100 * n))));
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! Instance lifecycle and attribute actions of the emulated cloud.
 
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::catalog;
 use super::errors::VendorError;
-use super::lifecycle::{Lifecycle, Status};
-use super::state::{Context, Handled, Instance, State, TokenRecord, fingerprint, hex};
+use super::state::{Context, Handled, Instance, State, TokenRecord, fingerprint, hex, to_body};
 use crate::api::actions::instance::{
     CreateInstance, CreateInstanceResponse, DESCRIBE_INSTANCES_MAX_PAGE_SIZE, DbInstanceAttribute,
     DbInstanceAttributes, DeleteInstance, DescribeInstanceAttribute,
@@ -19,15 +18,8 @@ use crate::api::actions::region::{
 };
 use crate::api::actions::{Tag, Tags, WireParams};
 
-/// The port every emulated instance listens on.
-const PORT: i64 = 6379;
 /// At most this many tags per instance, as in the cloud.
 const MAX_TAGS: usize = 20;
-
-fn to_body<T: serde::Serialize>(value: &T) -> Value {
-    // Serialising plain structs of strings and numbers to a `Value` cannot fail.
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
 
 /// The instance-name rule: 2–128 characters, starting with a letter or a CJK character, none of
 /// `@ / : = " < > { } [ ]` or space.
@@ -68,7 +60,8 @@ pub fn valid_password(password: &str) -> bool {
     kinds.iter().filter(|&&kind| kind).count() >= 3
 }
 
-fn password_digest(instance_id: &str, password: &str) -> String {
+/// Salted SHA-256 of a password (the salt is the instance ID).
+pub fn password_digest(instance_id: &str, password: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(instance_id.as_bytes());
     hasher.update([0]);
@@ -86,6 +79,24 @@ fn instance_id(sequence: u64, name: &str, now: Timestamp) -> String {
         .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
         .collect();
     format!("r-{suffix}")
+}
+
+/// The lifecycle and attribute actions of this module.
+pub fn dispatch(
+    state: &mut State,
+    action: &str,
+    params: WireParams<'_>,
+    ctx: &Context,
+) -> Option<Result<Handled, VendorError>> {
+    Some(match action {
+        "CreateInstance" => create(state, params, ctx),
+        "DescribeInstances" => describe_page(state, params),
+        "DescribeInstanceAttribute" => describe_attribute(state, params),
+        "ModifyInstanceAttribute" => modify_attribute(state, params),
+        "DeleteInstance" => delete(state, params),
+        "DescribeRegions" => describe_regions(params),
+        _ => return None,
+    })
 }
 
 /// `CreateInstance`.
@@ -184,29 +195,27 @@ pub fn create(
         request.instance_name.as_deref().unwrap_or(""),
         ctx.now,
     );
-    let instance = Instance {
-        name: request.instance_name.clone().unwrap_or_else(|| id.clone()),
-        region_id: region.id.to_owned(),
+    let name = request.instance_name.clone().unwrap_or_else(|| id.clone());
+    let mut instance = Instance::new(
+        id.clone(),
+        name,
+        region.id.to_owned(),
         zone_id,
-        instance_class: class.code.to_owned(),
-        engine_version,
-        charge_type,
-        end_time,
-        network_type,
-        vpc_id,
-        vswitch_id,
-        password_digest: request
-            .password
-            .as_ref()
-            .map(|password| password_digest(&id, password.expose())),
-        tags: request.tags.clone(),
-        release_protection: false,
-        lifecycle: Lifecycle::transition(Status::Creating, ctx.now, ctx.now + ctx.durations.create),
-        created: ctx.now,
+        class.code.to_owned(),
+        ctx,
         sequence,
-        private_ip: format!("172.16.{}.{}", (sequence / 250) % 250, sequence % 250 + 2),
-        id: id.clone(),
-    };
+    );
+    instance.engine_version = engine_version;
+    instance.charge_type = charge_type;
+    instance.end_time = end_time;
+    instance.network_type = network_type;
+    instance.vpc_id = vpc_id;
+    instance.vswitch_id = vswitch_id;
+    instance.password_digest = request
+        .password
+        .as_ref()
+        .map(|password| password_digest(&id, password.expose()));
+    instance.tags = request.tags.clone();
     let response = to_body(&CreateInstanceResponse {
         instance_id: instance.id.clone(),
         instance_name: instance.name.clone(),
@@ -222,8 +231,8 @@ pub fn create(
         capacity: class.capacity_mb,
         connections: class.connections,
         qps: class.qps,
-        port: PORT,
-        config: "{}".into(),
+        port: instance.port,
+        config: config_json(&instance),
         connection_domain: connection_domain(&instance),
         private_ip_addr: instance.private_ip.clone(),
         user_name: instance.id.clone(),
@@ -244,8 +253,14 @@ pub fn create(
     Ok(Handled::wrote(response))
 }
 
-fn connection_domain(instance: &Instance) -> String {
-    format!("{}.redis.rds.aliyuncs.com", instance.id)
+/// The instance's connection string.
+pub fn connection_domain(instance: &Instance) -> String {
+    format!("{}.redis.rds.aliyuncs.com", instance.connection_prefix)
+}
+
+/// The parameters as the JSON **string** the API returns in `Config`.
+pub fn config_json(instance: &Instance) -> String {
+    serde_json::to_string(&instance.config).unwrap_or_else(|_| "{}".into())
 }
 
 fn tags_of(instance: &Instance) -> Tags {
@@ -283,7 +298,7 @@ fn listing(instance: &Instance) -> KvStoreInstance {
         connection_domain: connection_domain(instance),
         connection_mode: "Standard".into(),
         private_ip: instance.private_ip.clone(),
-        port: PORT,
+        port: instance.port,
         bandwidth: class.map_or(0, |c| c.bandwidth),
         capacity: class.map_or(0, |c| c.capacity_mb),
         connections: class.map_or(0, |c| c.connections),
@@ -297,7 +312,7 @@ fn listing(instance: &Instance) -> KvStoreInstance {
         destroy_time: String::new(),
         resource_group_id: "rg-acfmyiu4ekp****".into(),
         user_name: instance.id.clone(),
-        config: "{}".into(),
+        config: config_json(instance),
         tags: tags_of(instance),
     }
 }
@@ -333,15 +348,19 @@ fn attribute(instance: &Instance) -> DbInstanceAttribute {
         has_renew_change_order: "false".into(),
         is_rds: true,
         instance_release_protection: instance.release_protection,
-        maintain_start_time: "18:00Z".into(),
-        maintain_end_time: "22:00Z".into(),
-        vpc_auth_mode: "Open".into(),
-        security_ip_list: "127.0.0.1".into(),
+        maintain_start_time: instance.maintain_start_time.clone(),
+        maintain_end_time: instance.maintain_end_time.clone(),
+        vpc_auth_mode: instance.vpc_auth_mode.clone(),
+        security_ip_list: instance
+            .security_ip_groups
+            .get("default")
+            .map(|group| group.ips.join(","))
+            .unwrap_or_default(),
         create_time: listed.create_time,
         end_time: listed.end_time,
         resource_group_id: listed.resource_group_id,
         zone_type: "singlezone".into(),
-        config: "{}".into(),
+        config: config_json(instance),
         tags: listed.tags,
     }
 }

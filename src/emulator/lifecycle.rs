@@ -1,4 +1,8 @@
 //! Instance statuses and their timed transitions, as a pure step function.
+//!
+//! A transition names the status shown while it runs, when it ends, and the change that takes
+//! effect at its end (a new class, a new network, a restored dataset, ...). [`Lifecycle::settled`]
+//! completes transitions whose time has come.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -10,8 +14,21 @@ pub enum Status {
     Normal,
     /// Being created.
     Creating,
-    /// A specification or attribute change is in progress.
+    /// A specification change is in progress.
     Changing,
+    /// Data is being deleted (`FlushInstance`).
+    Flushing,
+    /// Billing is being changed (`TransformToPrePaid`).
+    Transforming,
+    /// Data is being restored from a backup.
+    BackupRecovering,
+    /// The network type or VPC is changing.
+    NetworkModifying,
+    /// TLS is being switched on or off.
+    #[serde(rename = "SSLModifying")]
+    SslModifying,
+    /// The major engine version is being upgraded.
+    MajorVersionUpgrading,
 }
 
 impl Status {
@@ -21,6 +38,12 @@ impl Status {
             Status::Normal => "Normal",
             Status::Creating => "Creating",
             Status::Changing => "Changing",
+            Status::Flushing => "Flushing",
+            Status::Transforming => "Transforming",
+            Status::BackupRecovering => "BackupRecovering",
+            Status::NetworkModifying => "NetworkModifying",
+            Status::SslModifying => "SSLModifying",
+            Status::MajorVersionUpgrading => "MajorVersionUpgrading",
         }
     }
 }
@@ -43,20 +66,25 @@ impl Lifecycle {
         }
     }
 
-    /// Enters a transitional status that ends at `until` (immediately when `until <= now`).
-    pub fn transition(status: Status, now: Timestamp, until: Timestamp) -> Self {
+    /// Enters a transitional status that ends at `until`.
+    pub fn transition(status: Status, until: Timestamp) -> Self {
         Lifecycle {
             status,
             until: Some(until),
         }
-        .settled(now)
+    }
+
+    /// Whether the transition (if any) is over at `now`.
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.until.is_some_and(|until| until <= now)
     }
 
     /// The lifecycle as it stands at `now`: transitions whose time has come are complete.
     pub fn settled(self, now: Timestamp) -> Self {
-        match self.until {
-            Some(until) if until <= now => Lifecycle::normal(),
-            _ => self,
+        if self.is_due(now) {
+            Lifecycle::normal()
+        } else {
+            self
         }
     }
 
@@ -76,14 +104,24 @@ mod tests {
 
     #[test]
     fn creating_becomes_normal_when_its_time_comes() {
-        let lifecycle = Lifecycle::transition(Status::Creating, at(0), at(5));
+        let lifecycle = Lifecycle::transition(Status::Creating, at(5));
         assert_eq!(lifecycle.status, Status::Creating);
         assert_eq!(lifecycle.settled(at(4)).status, Status::Creating);
         assert_eq!(lifecycle.settled(at(5)), Lifecycle::normal());
     }
 
     #[test]
-    fn zero_duration_transitions_are_immediate() {
-        assert!(Lifecycle::transition(Status::Changing, at(0), at(0)).is_normal());
+    fn zero_duration_transitions_are_due_at_once() {
+        assert!(Lifecycle::transition(Status::Changing, at(0)).is_due(at(0)));
+        assert!(!Lifecycle::normal().is_due(at(0)));
+    }
+
+    #[test]
+    fn statuses_use_the_vendor_spelling() {
+        assert_eq!(Status::SslModifying.as_str(), "SSLModifying");
+        assert_eq!(
+            serde_json::to_string(&Status::SslModifying).unwrap(),
+            "\"SSLModifying\""
+        );
     }
 }

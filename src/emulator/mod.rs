@@ -6,14 +6,22 @@
 //! change. It shares only the wire types in `api::actions` and the pure signer in `api::sign`
 //! with the client side.
 
+mod accounts;
 pub mod auth;
+mod backup;
 pub mod catalog;
+mod config;
 pub mod errors;
 pub mod faults;
 mod instances;
 pub mod lifecycle;
+mod manage;
+mod monitor;
+pub mod render;
+mod security;
 pub mod state;
 pub mod store;
+mod tags;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -33,7 +41,8 @@ use tracing::info;
 
 use self::auth::{KeyRing, NonceCache};
 use self::errors::VendorError;
-use self::faults::{FaultDecision, Faults};
+use self::faults::{FaultDecision, Faults, QpsLimiter};
+use self::render::Format;
 use self::state::{Context, Durations, State};
 use crate::api::API_VERSION;
 
@@ -104,6 +113,7 @@ struct Shared {
     config: EmulatorConfig,
     inner: Mutex<Inner>,
     counters: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
+    qps: Option<Mutex<QpsLimiter>>,
 }
 
 /// A running emulator; dropping it does not stop it, [`RunningEmulator::stop`] does.
@@ -170,6 +180,10 @@ pub async fn serve(
             nonces: NonceCache::default(),
             faults: faults::FaultState::new(&config.faults),
         }),
+        qps: config
+            .faults
+            .qps
+            .map(|qps| Mutex::new(QpsLimiter::new(qps))),
         config,
         counters: Mutex::new(BTreeMap::new()),
     });
@@ -219,12 +233,20 @@ async fn api(
     decode_form(&body, &mut wire);
     let action = wire.get("Action").cloned().unwrap_or_default();
     let request_id = uuid::Uuid::new_v4().to_string().to_ascii_uppercase();
+    let format = Format::from_param(wire.get("Format").map(String::as_str));
 
-    let decision = faults::decide(&shared.config.faults, &action);
-    if let FaultDecision::Delay(delay) = decision {
+    if let FaultDecision::Delay(delay) = faults::decide(&shared.config.faults, &action) {
         tokio::time::sleep(delay).await;
     }
-    let (result, lose_response) = {
+    let throttled = shared
+        .qps
+        .as_ref()
+        .is_some_and(|limiter| !lock(limiter).admit(std::time::Instant::now()));
+    let (result, lose_response) = if throttled {
+        (Err(VendorError::throttled()), false)
+    } else if format.is_none() {
+        (Err(VendorError::invalid_parameter("Format")), false)
+    } else {
         let mut inner = lock(&shared.inner);
         let result = process(&shared.config, &mut inner, method.as_str(), &action, &wire);
         let lose = result.is_ok()
@@ -233,6 +255,7 @@ async fn api(
                 .take_lost_response(&shared.config.faults, &action);
         (result, lose)
     };
+    let format = format.unwrap_or(Format::Xml);
 
     let outcome = match &result {
         Ok(_) if lose_response => "lost-response",
@@ -269,9 +292,9 @@ async fn api(
             if let Value::Object(map) = &mut body {
                 map.insert("RequestId".into(), Value::String(request_id));
             }
-            json_response(StatusCode::OK, &body)
+            respond(StatusCode::OK, format, &format!("{action}Response"), &body)
         }
-        Err(err) => error_response(&err, &request_id),
+        Err(err) => error_response(&err, format, &request_id),
     }
 }
 
@@ -315,16 +338,20 @@ fn process(
     Ok(handled.body)
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+fn respond(status: StatusCode, format: Format, root: &str, body: &Value) -> Response {
+    let mut response = (status, render::render(format, root, body)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=utf-8"),
+        HeaderValue::from_static(format.content_type()),
     );
     response
 }
 
-fn error_response(err: &VendorError, request_id: &str) -> Response {
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    respond(status, Format::Json, "", body)
+}
+
+fn error_response(err: &VendorError, format: Format, request_id: &str) -> Response {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = json!({
         "RequestId": request_id,
@@ -333,7 +360,7 @@ fn error_response(err: &VendorError, request_id: &str) -> Response {
         "Message": err.message,
         "Recommend": format!("https://api.aliyun.com/troubleshoot?q={}&product=R-kvstore", err.code),
     });
-    json_response(status, &body)
+    respond(status, format, "Error", &body)
 }
 
 /// A response whose body fails at once: the connection is cut before an answer arrives.
