@@ -1,75 +1,10 @@
 //! The emulator as a server: signatures, nonces, wire tolerance and the instance lifecycle,
 //! driven by hand-built requests rather than kvsync's client.
 
-use std::collections::BTreeMap;
-
-use jiff::Timestamp;
 use kvsync::api::sign;
 use kvsync::emulator::{self, EmulatorConfig};
-use serde_json::Value;
 
-/// A hand-built, signed request.
-struct Request {
-    params: BTreeMap<String, String>,
-}
-
-impl Request {
-    fn new(action: &str) -> Self {
-        let mut params = BTreeMap::new();
-        for (k, v) in [
-            ("Action", action),
-            ("Version", "2015-01-01"),
-            ("Format", "JSON"),
-            ("AccessKeyId", "testid"),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureVersion", "1.0"),
-        ] {
-            params.insert(k.to_owned(), v.to_owned());
-        }
-        params.insert(
-            "SignatureNonce".into(),
-            uuid::Uuid::new_v4().simple().to_string(),
-        );
-        params.insert(
-            "Timestamp".into(),
-            Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        );
-        Request { params }
-    }
-
-    fn param(mut self, key: &str, value: &str) -> Self {
-        self.params.insert(key.to_owned(), value.to_owned());
-        self
-    }
-
-    /// The query string, signed with `secret` for `method`.
-    fn signed_query(&self, method: &str, secret: &str) -> String {
-        let signature = sign::signature(method, &self.params, secret);
-        let mut all = self.params.clone();
-        all.insert("Signature".into(), signature);
-        all.iter()
-            .map(|(k, v)| format!("{}={}", sign::percent_encode(k), sign::percent_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
-    }
-}
-
-async fn send(url: &str, method: &str, query: &str) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let full = format!("{url}/?{query}");
-    let response = match method {
-        "GET" => client.get(full).send().await.unwrap(),
-        _ => client.post(full).send().await.unwrap(),
-    };
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
-async fn start() -> emulator::RunningEmulator {
-    emulator::start("127.0.0.1:0", EmulatorConfig::default())
-        .await
-        .unwrap()
-}
+use crate::support::{Request, send, start};
 
 #[tokio::test]
 async fn a_wrong_secret_is_refused_with_400_signature_does_not_match() {
@@ -299,6 +234,48 @@ async fn state_survives_a_restart() {
     assert_eq!(
         body["Instances"]["KVStoreInstance"][0]["InstanceId"],
         created["InstanceId"]
+    );
+    emu.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn release_protection_blocks_delete_until_it_is_lifted() {
+    use crate::support::{call, create_normal_instance, start_with_durations};
+    let emu = start_with_durations(0.2).await;
+    let url = emu.url();
+    let id = create_normal_instance(&url, "cn-hangzhou", "guarded").await;
+    let protect = |on: &str| {
+        Request::new("ModifyInstanceAttribute")
+            .param("InstanceId", &id)
+            .param("InstanceReleaseProtection", on)
+    };
+    let (status, _) = call(&url, protect("True")).await;
+    assert_eq!(status, 200);
+    let (status, body) = call(
+        &url,
+        Request::new("DeleteInstance").param("InstanceId", &id),
+    )
+    .await;
+    assert_eq!(
+        (status, body["Code"].as_str().unwrap()),
+        (403, "OperationDenied.ReleaseProtection")
+    );
+    let (status, _) = call(&url, protect("false")).await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &url,
+        Request::new("DeleteInstance").param("InstanceId", &id),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = call(
+        &url,
+        Request::new("DescribeInstanceAttribute").param("InstanceId", &id),
+    )
+    .await;
+    assert_eq!(
+        (status, body["Code"].as_str().unwrap()),
+        (404, "InvalidInstanceId.NotFound")
     );
     emu.stop().await.unwrap();
 }

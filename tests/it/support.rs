@@ -1,10 +1,14 @@
 //! Helpers: run the real binary, start the real emulator as a process, read its counters.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use jiff::Timestamp;
+use kvsync::api::sign;
+use kvsync::emulator::{self, EmulatorConfig};
 use serde_json::Value;
 
 /// Environment variables that must not leak from the developer's shell into tests.
@@ -178,4 +182,122 @@ pub fn http_get_json(url: &str) -> Value {
     stream.read_to_string(&mut response).unwrap();
     let (_, body) = response.split_once("\r\n\r\n").unwrap();
     serde_json::from_str(body).unwrap_or_else(|err| panic!("{err}: {body}"))
+}
+
+/// A hand-built, signed request.
+pub struct Request {
+    /// Every parameter but `Signature`.
+    pub params: BTreeMap<String, String>,
+}
+
+impl Request {
+    /// A request for `action` with the protocol parameters set (key `testid`).
+    pub fn new(action: &str) -> Self {
+        let mut params = BTreeMap::new();
+        for (k, v) in [
+            ("Action", action),
+            ("Version", "2015-01-01"),
+            ("Format", "JSON"),
+            ("AccessKeyId", "testid"),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+        ] {
+            params.insert(k.to_owned(), v.to_owned());
+        }
+        params.insert(
+            "SignatureNonce".into(),
+            uuid::Uuid::new_v4().simple().to_string(),
+        );
+        params.insert(
+            "Timestamp".into(),
+            Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
+        Request { params }
+    }
+
+    /// Adds or replaces a parameter.
+    pub fn param(mut self, key: &str, value: &str) -> Self {
+        self.params.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// The query string, signed with `secret` for `method`.
+    pub fn signed_query(&self, method: &str, secret: &str) -> String {
+        let signature = sign::signature(method, &self.params, secret);
+        let mut all = self.params.clone();
+        all.insert("Signature".into(), signature);
+        all.iter()
+            .map(|(k, v)| format!("{}={}", sign::percent_encode(k), sign::percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// Sends a query with GET or POST; returns the status and the JSON body.
+pub async fn send(url: &str, method: &str, query: &str) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let full = format!("{url}/?{query}");
+    let response = match method {
+        "GET" => client.get(full).send().await.unwrap(),
+        _ => client.post(full).send().await.unwrap(),
+    };
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// Starts an in-process emulator with default settings.
+pub async fn start() -> emulator::RunningEmulator {
+    emulator::start("127.0.0.1:0", EmulatorConfig::default())
+        .await
+        .unwrap()
+}
+
+/// Sends a signed POST (key `testid`/`testsecret`) and returns the status and JSON body.
+pub async fn call(url: &str, request: Request) -> (u16, Value) {
+    send(url, "POST", &request.signed_query("POST", "testsecret")).await
+}
+
+/// Creates an instance and waits until it is `Normal`; returns its ID.
+pub async fn create_normal_instance(url: &str, region: &str, name: &str) -> String {
+    let (status, body) = call(
+        url,
+        Request::new("CreateInstance")
+            .param("RegionId", region)
+            .param("InstanceName", name)
+            .param("InstanceClass", "redis.master.small.default"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["InstanceId"].as_str().unwrap().to_owned();
+    wait_normal(url, &id).await;
+    id
+}
+
+/// Polls `DescribeInstanceAttribute` until the instance is `Normal` (at most 10 s).
+pub async fn wait_normal(url: &str, id: &str) {
+    for _ in 0..100 {
+        let (_, body) = call(
+            url,
+            Request::new("DescribeInstanceAttribute").param("InstanceId", id),
+        )
+        .await;
+        if body["Instances"]["DBInstanceAttribute"][0]["InstanceStatus"] == "Normal" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("instance {id} did not become Normal");
+}
+
+/// Starts an in-process emulator whose transitions take `seconds`.
+pub async fn start_with_durations(seconds: f64) -> emulator::RunningEmulator {
+    let duration = jiff::SignedDuration::from_secs_f64(seconds);
+    let config = EmulatorConfig {
+        durations: kvsync::emulator::state::Durations {
+            create: duration,
+            change: duration,
+        },
+        ..EmulatorConfig::default()
+    };
+    emulator::start("127.0.0.1:0", config).await.unwrap()
 }
