@@ -3,6 +3,8 @@
 
 mod apply;
 mod emulator;
+mod emulator_instances;
+mod emulator_protocol;
 mod examples;
 mod manifests;
 mod support;
