@@ -3,7 +3,7 @@
 //! Every optional field follows the rule "omitted means unmanaged": `None` is never compared
 //! or changed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -32,6 +32,16 @@ pub struct Stack {
     pub region: Option<String>,
     /// Whether owned instances that no manifest describes are deleted.
     pub prune: bool,
+    /// Whether pruning may delete every instance of the stack at once.
+    pub prune_all: bool,
+    /// Instances changed at once (`None`: the command line decides).
+    pub parallelism: Option<u32>,
+    /// API requests per second (`None`: the command line decides).
+    pub qps: Option<f64>,
+    /// Whether the daemon may run destructive steps.
+    pub allow_destroy: bool,
+    /// Whether the daemon may run irreversible steps.
+    pub allow_irreversible: bool,
 }
 
 impl Default for Stack {
@@ -40,6 +50,11 @@ impl Default for Stack {
             name: DEFAULT_STACK.to_owned(),
             region: None,
             prune: false,
+            prune_all: false,
+            parallelism: None,
+            qps: None,
+            allow_destroy: false,
+            allow_irreversible: false,
         }
     }
 }
@@ -148,6 +163,157 @@ pub struct DesiredInstance {
     pub password: Option<SecretRef>,
     /// Release protection.
     pub release_protection: Option<bool>,
+    /// The daily maintenance window.
+    pub maintenance_window: Option<MaintenanceWindow>,
+    /// TLS on or off.
+    pub ssl: Option<bool>,
+    /// `Open` (password required) or `Close` (password-free in the VPC).
+    pub vpc_auth_mode: Option<VpcAuthMode>,
+    /// Whitelist groups (each listed group exact); `None`: whitelists unmanaged.
+    pub whitelists: Option<BTreeMap<String, BTreeSet<String>>>,
+    /// The exact set of normal accounts, by name; `None`: accounts unmanaged.
+    pub accounts: Option<BTreeMap<String, DesiredAccount>>,
+    /// The automatic backup policy.
+    pub backup_policy: Option<BackupPolicy>,
+    /// Parameters to compare and set (values as the API's strings).
+    pub config: Option<BTreeMap<String, String>>,
+}
+
+/// A maintenance window: `HH:mmZ` start and end, one hour apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceWindow {
+    /// `MaintainStartTime`.
+    pub start: String,
+    /// `MaintainEndTime`.
+    pub end: String,
+}
+
+/// VPC password-free access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VpcAuthMode {
+    /// A password is required.
+    Open,
+    /// Password-free access from within the VPC.
+    Close,
+}
+
+impl VpcAuthMode {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VpcAuthMode::Open => "Open",
+            VpcAuthMode::Close => "Close",
+        }
+    }
+}
+
+/// An account privilege.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Privilege {
+    /// Read and write.
+    RoleReadWrite,
+    /// Read only.
+    RoleReadOnly,
+    /// Replication.
+    RoleRepl,
+}
+
+impl Privilege {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Privilege::RoleReadWrite => "RoleReadWrite",
+            Privilege::RoleReadOnly => "RoleReadOnly",
+            Privilege::RoleRepl => "RoleRepl",
+        }
+    }
+}
+
+/// A normal account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredAccount {
+    /// `AccountName`.
+    pub name: String,
+    /// `AccountPrivilege`.
+    pub privilege: Privilege,
+    /// `AccountPassword`, by reference.
+    pub password: SecretRef,
+    /// `AccountDescription`; `None` leaves it unmanaged.
+    pub description: Option<String>,
+    /// The document it came from.
+    pub source: Source,
+}
+
+/// The automatic backup policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupPolicy {
+    /// `PreferredBackupTime`, `HH:mmZ-HH:mmZ`.
+    pub time: String,
+    /// `PreferredBackupPeriod`, as weekdays in week order.
+    pub period: BTreeSet<Weekday>,
+}
+
+/// A day of the week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Weekday {
+    /// Monday.
+    Monday,
+    /// Tuesday.
+    Tuesday,
+    /// Wednesday.
+    Wednesday,
+    /// Thursday.
+    Thursday,
+    /// Friday.
+    Friday,
+    /// Saturday.
+    Saturday,
+    /// Sunday.
+    Sunday,
+}
+
+impl Weekday {
+    /// Every day, in week order.
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ];
+
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Weekday::Monday => "Monday",
+            Weekday::Tuesday => "Tuesday",
+            Weekday::Wednesday => "Wednesday",
+            Weekday::Thursday => "Thursday",
+            Weekday::Friday => "Friday",
+            Weekday::Saturday => "Saturday",
+            Weekday::Sunday => "Sunday",
+        }
+    }
+
+    /// Parses the API's spelling (case-insensitive, as some consoles echo lower case).
+    pub fn parse(text: &str) -> Option<Weekday> {
+        Weekday::ALL
+            .into_iter()
+            .find(|day| day.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+impl BackupPolicy {
+    /// `PreferredBackupPeriod`: comma-separated weekdays in week order.
+    pub fn period_param(&self) -> String {
+        self.period
+            .iter()
+            .map(|day| day.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 impl Desired {

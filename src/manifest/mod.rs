@@ -8,6 +8,7 @@
 pub mod desired;
 pub mod diagnostics;
 pub mod raw;
+pub mod rules;
 pub mod secret;
 pub mod validate;
 
@@ -186,7 +187,7 @@ fn parse_error(c: &mut Collector<'_>, err: &serde_saphyr::Error) {
 }
 
 /// The kinds of document kvsync reads.
-pub const KINDS: &[&str] = &["Instance", "Stack"];
+pub const KINDS: &[&str] = &["Instance", "Stack", "Account", "Whitelist"];
 
 /// Loads and validates every manifest under `paths`. Instances that name no region get the
 /// stack's region, else `fallback_region` (the `--region` flag).
@@ -211,6 +212,8 @@ pub fn parse(
     let mut found = Vec::new();
     let mut instance_docs = Vec::new();
     let mut stacks: Vec<(PathBuf, u64, raw::StackDoc)> = Vec::new();
+    let mut account_docs = Vec::new();
+    let mut whitelist_docs = Vec::new();
 
     for (path, text) in sources {
         for document in split_documents(text) {
@@ -247,6 +250,24 @@ pub fn parse(
                         parse_options(),
                     ) {
                         Ok(doc) => stacks.push((path.clone(), document.line_offset, doc)),
+                        Err(err) => parse_error(&mut c, &err),
+                    }
+                }
+                "Account" => {
+                    match serde_saphyr::from_str_with_options::<raw::AccountDoc>(
+                        &document.text,
+                        parse_options(),
+                    ) {
+                        Ok(doc) => account_docs.push((path.clone(), document.line_offset, doc)),
+                        Err(err) => parse_error(&mut c, &err),
+                    }
+                }
+                "Whitelist" => {
+                    match serde_saphyr::from_str_with_options::<raw::WhitelistDoc>(
+                        &document.text,
+                        parse_options(),
+                    ) {
+                        Ok(doc) => whitelist_docs.push((path.clone(), document.line_offset, doc)),
                         Err(err) => parse_error(&mut c, &err),
                     }
                 }
@@ -301,6 +322,31 @@ pub fn parse(
             continue;
         }
         instances.insert(instance.key.clone(), instance);
+    }
+
+    let mut attached = Vec::new();
+    let default_region = stack.region.clone();
+    for (path, offset, doc) in account_docs {
+        let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        let mut c = Collector::new(&path, offset, &mut found);
+        attached.extend(validate::attached::account(
+            &mut c,
+            doc,
+            &dir,
+            default_region.as_deref(),
+        ));
+    }
+    for (path, offset, doc) in whitelist_docs {
+        let mut c = Collector::new(&path, offset, &mut found);
+        attached.extend(validate::attached::whitelist(
+            &mut c,
+            doc,
+            default_region.as_deref(),
+        ));
+    }
+    validate::attached::merge(&mut instances, attached, &mut found);
+    for instance in instances.values() {
+        validate::attached::check_merged(instance, &mut found);
     }
 
     if !found.is_empty() {

@@ -69,6 +69,140 @@ pub struct InstanceSpec {
     pub password: Option<Spanned<RawSecretRef>>,
     /// `InstanceReleaseProtection`.
     pub release_protection: Option<Spanned<bool>>,
+    /// The daily maintenance window.
+    pub maintenance_window: Option<Spanned<MaintenanceWindow>>,
+    /// TLS.
+    pub ssl: Option<Spanned<SslMode>>,
+    /// Password-free access within the VPC (`Close`) or not (`Open`).
+    pub vpc_auth_mode: Option<Spanned<VpcAuthMode>>,
+    /// Whitelist groups: group name → IPs and CIDR blocks.
+    pub whitelists: Option<Spanned<Entries<IpList>>>,
+    /// The exact set of normal accounts.
+    pub accounts: Option<Spanned<Vec<Spanned<AccountEntry>>>>,
+    /// The automatic backup policy.
+    pub backup_policy: Option<Spanned<BackupPolicy>>,
+    /// Parameters: only the keys listed are compared and set.
+    pub config: Option<Spanned<Entries<Spanned<ConfigValue>>>>,
+}
+
+/// A list of IPs and CIDR blocks, each with its location.
+pub type IpList = Spanned<Vec<Spanned<String>>>;
+
+/// `spec.maintenanceWindow`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceWindow {
+    /// `HH:mmZ`.
+    pub start: Spanned<String>,
+    /// `HH:mmZ`, one hour after `start`.
+    pub end: Spanned<String>,
+}
+
+/// `spec.ssl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SslMode {
+    /// TLS on.
+    Enable,
+    /// TLS off.
+    Disable,
+}
+
+/// `spec.vpcAuthMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum VpcAuthMode {
+    /// A password is required.
+    Open,
+    /// Password-free access from within the VPC.
+    Close,
+}
+
+/// Account privileges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Privilege {
+    /// Read and write.
+    RoleReadWrite,
+    /// Read only.
+    RoleReadOnly,
+    /// Replication (engine 4.0 and later).
+    RoleRepl,
+}
+
+/// One entry of `spec.accounts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountEntry {
+    /// `AccountName`.
+    pub name: Spanned<String>,
+    /// `AccountPrivilege` (default `RoleReadWrite`).
+    pub privilege: Option<Spanned<Privilege>>,
+    /// `AccountPassword`.
+    pub password: Spanned<RawSecretRef>,
+    /// `AccountDescription`.
+    pub description: Option<Spanned<String>>,
+}
+
+/// `spec.backupPolicy`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupPolicy {
+    /// `HH:mmZ-HH:mmZ`, a one-hour window.
+    pub time: Spanned<String>,
+    /// Weekdays.
+    pub period: Spanned<Vec<Spanned<Weekday>>>,
+}
+
+/// A day of the week, as the API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub enum Weekday {
+    /// Monday.
+    Monday,
+    /// Tuesday.
+    Tuesday,
+    /// Wednesday.
+    Wednesday,
+    /// Thursday.
+    Thursday,
+    /// Friday.
+    Friday,
+    /// Saturday.
+    Saturday,
+    /// Sunday.
+    Sunday,
+}
+
+/// A parameter value: a string, number or boolean scalar, kept as the text the API uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigValue(pub String);
+
+impl<'de> Deserialize<'de> for ConfigValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = ConfigValue;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ConfigValue(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(ConfigValue(if v { "yes" } else { "no" }.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(ScalarVisitor)
+    }
 }
 
 /// Billing method, spelled as the API spells it.
@@ -135,6 +269,77 @@ pub struct StackSpec {
     pub region: Option<Spanned<String>>,
     /// Whether instances of this stack that no manifest describes are deleted.
     pub prune: Option<Spanned<bool>>,
+    /// Permits pruning every instance of the stack at once.
+    pub prune_all: Option<Spanned<bool>>,
+    /// Instances changed at once by `apply` and the daemon.
+    pub parallelism: Option<Spanned<u32>>,
+    /// API requests per second.
+    pub qps: Option<Spanned<f64>>,
+    /// Lets the daemon run destructive steps.
+    pub allow_destroy: Option<Spanned<bool>>,
+    /// Lets the daemon run irreversible steps.
+    pub allow_irreversible: Option<Spanned<bool>>,
+}
+
+/// `metadata` of an `Account` or `Whitelist` document: what it is and which instance it
+/// belongs to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AttachedMetadata {
+    /// The account or whitelist group name.
+    pub name: Spanned<String>,
+    /// The instance's `metadata.name`.
+    pub instance: Spanned<String>,
+    /// The instance's region; defaults to the stack's.
+    pub region: Option<Spanned<String>>,
+}
+
+/// A `kind: Account` document.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccountDoc {
+    /// `apiVersion`.
+    pub api_version: Spanned<String>,
+    /// `kind`.
+    pub kind: Spanned<String>,
+    /// `metadata`.
+    pub metadata: Spanned<AttachedMetadata>,
+    /// `spec`.
+    pub spec: Spanned<AccountSpec>,
+}
+
+/// `spec` of an `Account` document.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// `AccountPrivilege` (default `RoleReadWrite`).
+    pub privilege: Option<Spanned<Privilege>>,
+    /// `AccountPassword`.
+    pub password: Spanned<RawSecretRef>,
+    /// `AccountDescription`.
+    pub description: Option<Spanned<String>>,
+}
+
+/// A `kind: Whitelist` document.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WhitelistDoc {
+    /// `apiVersion`.
+    pub api_version: Spanned<String>,
+    /// `kind`.
+    pub kind: Spanned<String>,
+    /// `metadata`.
+    pub metadata: Spanned<AttachedMetadata>,
+    /// `spec`.
+    pub spec: Spanned<WhitelistSpec>,
+}
+
+/// `spec` of a `Whitelist` document.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhitelistSpec {
+    /// IPs and CIDR blocks.
+    pub ips: Spanned<Vec<Spanned<String>>>,
 }
 
 /// A mapping read in document order with the span of every key, for rules about keys.

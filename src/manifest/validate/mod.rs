@@ -1,15 +1,20 @@
 //! From raw documents to the validated [`Desired`] state, collecting every error.
 //!
-//! Each rule is a small function that says what is allowed. Synchronous and free of IO.
+//! The rules themselves are pure functions in [`super::rules`]; this module applies them to
+//! documents and records every problem. Synchronous and free of IO.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_saphyr::{Location, Spanned};
 
-use super::desired::{Charge, DesiredInstance, InstanceKey, Network, Source, Stack};
+use super::desired::{Charge, DesiredInstance, InstanceKey, Network, Source, Stack, VpcAuthMode};
 use super::diagnostics::Collector;
 use super::raw;
+use super::rules::{instance_name_problem, period_allowed, region_problem, tag_text_problem};
+
+mod aspects;
+pub mod attached;
 
 /// The only `apiVersion` this kvsync reads.
 pub const API_VERSION: &str = "kvsync/v1";
@@ -32,63 +37,6 @@ pub fn check_api_version(c: &mut Collector<'_>, api_version: &Spanned<String>) {
             ),
         );
     }
-}
-
-/// Instance names: 2–128 characters, starting with a letter or a Chinese character, without
-/// `@ / : = " < > { } [ ]` or whitespace.
-pub fn instance_name_problem(name: &str) -> Option<String> {
-    let count = name.chars().count();
-    let first = name.chars().next();
-    if !(2..=128).contains(&count) {
-        return Some(format!("is {count} characters long; 2 to 128 are allowed"));
-    }
-    if !first.is_some_and(|c| c.is_ascii_alphabetic() || ('\u{4E00}'..='\u{9FFF}').contains(&c)) {
-        return Some("must start with a letter or a Chinese character".into());
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| "@/:=\"<>{}[]".contains(*c) || c.is_whitespace() || c.is_control())
-    {
-        return Some(format!(
-            "contains {bad:?}; the characters @ / : = \" < > {{ }} [ ] and whitespace are not allowed"
-        ));
-    }
-    None
-}
-
-fn region_problem(region: &str) -> Option<String> {
-    let mut parts = region.split('-');
-    let valid = parts
-        .next()
-        .is_some_and(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_lowercase()))
-        && region.split('-').count() >= 2
-        && parts.all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        });
-    (!valid).then(|| format!("{region:?} is not a region ID such as cn-hangzhou or ap-southeast-1"))
-}
-
-fn period_allowed(months: u32) -> bool {
-    matches!(months, 1..=9 | 12 | 24 | 36)
-}
-
-fn tag_text_problem(text: &str, what: &str, min: usize) -> Option<String> {
-    let count = text.chars().count();
-    if count < min || count > 128 {
-        return Some(format!(
-            "label {what} {text:?} must be {min} to 128 characters"
-        ));
-    }
-    for prefix in ["aliyun", "acs:", "http://", "https://"] {
-        if text.to_ascii_lowercase().starts_with(prefix) {
-            return Some(format!(
-                "label {what} {text:?} may not start with {prefix:?}"
-            ));
-        }
-    }
-    None
 }
 
 /// Validates one `kind: Instance` document. Returns `None` when it has errors (all recorded).
@@ -325,6 +273,15 @@ pub fn instance(
     let password = spec
         .password
         .map(|password| password.value.0.anchored_at(manifest_dir));
+    let maintenance_window = spec
+        .maintenance_window
+        .and_then(|w| aspects::maintenance_window(c, w));
+    let whitelists = spec.whitelists.map(|w| aspects::whitelists(c, w));
+    let accounts = spec.accounts.map(|a| aspects::accounts(c, a, manifest_dir));
+    let backup_policy = spec
+        .backup_policy
+        .and_then(|b| aspects::backup_policy(c, b));
+    let config = spec.config.map(|config| aspects::config(c, config));
 
     if c_errors(c) > before {
         return None;
@@ -347,6 +304,16 @@ pub fn instance(
         network,
         password,
         release_protection: spec.release_protection.map(|p| p.value),
+        maintenance_window,
+        ssl: spec.ssl.map(|ssl| ssl.value == raw::SslMode::Enable),
+        vpc_auth_mode: spec.vpc_auth_mode.map(|mode| match mode.value {
+            raw::VpcAuthMode::Open => VpcAuthMode::Open,
+            raw::VpcAuthMode::Close => VpcAuthMode::Close,
+        }),
+        whitelists,
+        accounts,
+        backup_policy,
+        config,
     })
 }
 
@@ -371,6 +338,24 @@ pub fn stack(c: &mut Collector<'_>, doc: raw::StackDoc) -> Option<(Stack, Locati
         );
     }
     let spec = doc.spec.map(|spec| spec.value).unwrap_or_default();
+    if let Some(parallelism) = &spec.parallelism
+        && !(1..=64).contains(&parallelism.value)
+    {
+        c.error(
+            parallelism.referenced,
+            "parallelism",
+            "spec.parallelism must be 1 to 64",
+        );
+    }
+    if let Some(qps) = &spec.qps
+        && !(qps.value.is_finite() && qps.value > 0.0 && qps.value <= 10_000.0)
+    {
+        c.error(
+            qps.referenced,
+            "qps",
+            "spec.qps must be a positive number of requests per second (at most 10000)",
+        );
+    }
     if let Some(region) = &spec.region
         && let Some(problem) = region_problem(&region.value)
     {
@@ -384,6 +369,11 @@ pub fn stack(c: &mut Collector<'_>, doc: raw::StackDoc) -> Option<(Stack, Locati
             name: name.value,
             region: spec.region.map(|r| r.value),
             prune: spec.prune.is_some_and(|p| p.value),
+            prune_all: spec.prune_all.is_some_and(|p| p.value),
+            parallelism: spec.parallelism.map(|p| p.value),
+            qps: spec.qps.map(|q| q.value),
+            allow_destroy: spec.allow_destroy.is_some_and(|a| a.value),
+            allow_irreversible: spec.allow_irreversible.is_some_and(|a| a.value),
         },
         doc.metadata.referenced,
     ))
@@ -391,47 +381,4 @@ pub fn stack(c: &mut Collector<'_>, doc: raw::StackDoc) -> Option<(Stack, Locati
 
 fn c_errors(c: &Collector<'_>) -> usize {
     c.count()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn instance_names_follow_the_vendor_rule() {
-        assert_eq!(instance_name_problem("orders-cache"), None);
-        assert_eq!(instance_name_problem("订单缓存"), None);
-        assert!(instance_name_problem("a").unwrap().contains("2 to 128"));
-        assert!(
-            instance_name_problem("1cache")
-                .unwrap()
-                .contains("start with a letter")
-        );
-        assert!(
-            instance_name_problem("orders cache")
-                .unwrap()
-                .contains("whitespace")
-        );
-        assert!(
-            instance_name_problem("orders/cache")
-                .unwrap()
-                .contains("'/'")
-        );
-        assert!(instance_name_problem(&"a".repeat(129)).is_some());
-    }
-
-    #[test]
-    fn regions_look_like_region_ids() {
-        assert_eq!(region_problem("cn-hangzhou"), None);
-        assert_eq!(region_problem("ap-southeast-1"), None);
-        assert!(region_problem("hangzhou").is_some());
-        assert!(region_problem("CN-hangzhou").is_some());
-        assert!(region_problem("cn-").is_some());
-    }
-
-    #[test]
-    fn periods_are_the_vendor_set() {
-        let allowed: Vec<u32> = (0..=40).filter(|m| period_allowed(*m)).collect();
-        assert_eq!(allowed, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 24, 36]);
-    }
 }

@@ -1,0 +1,332 @@
+//! The vendor's rules for names, times, IPs and the like, as pure functions.
+//!
+//! Each `*_problem` function returns `None` when the value is allowed, or a sentence that says
+//! what is wrong and what is allowed.
+
+/// Instance names: 2–128 characters, starting with a letter or a Chinese character, without
+/// `@ / : = " < > { } [ ]` or whitespace.
+pub fn instance_name_problem(name: &str) -> Option<String> {
+    let count = name.chars().count();
+    let first = name.chars().next();
+    if !(2..=128).contains(&count) {
+        return Some(format!("is {count} characters long; 2 to 128 are allowed"));
+    }
+    if !first.is_some_and(|c| c.is_ascii_alphabetic() || is_cjk(c)) {
+        return Some("must start with a letter or a Chinese character".into());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| "@/:=\"<>{}[]".contains(*c) || c.is_whitespace() || c.is_control())
+    {
+        return Some(format!(
+            "contains {bad:?}; the characters @ / : = \" < > {{ }} [ ] and whitespace are not allowed"
+        ));
+    }
+    None
+}
+
+fn is_cjk(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
+}
+
+/// Region IDs such as `cn-hangzhou` or `ap-southeast-1`.
+pub fn region_problem(region: &str) -> Option<String> {
+    let mut parts = region.split('-');
+    let valid = parts
+        .next()
+        .is_some_and(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_lowercase()))
+        && region.split('-').count() >= 2
+        && parts.all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        });
+    (!valid).then(|| format!("{region:?} is not a region ID such as cn-hangzhou or ap-southeast-1"))
+}
+
+/// Subscription periods: 1–9, 12, 24 or 36 months.
+pub fn period_allowed(months: u32) -> bool {
+    matches!(months, 1..=9 | 12 | 24 | 36)
+}
+
+/// Tag keys (`min` 1) and values (`min` 0): up to 128 characters, not starting with `aliyun`,
+/// `acs:`, `http://` or `https://`.
+pub fn tag_text_problem(text: &str, what: &str, min: usize) -> Option<String> {
+    let count = text.chars().count();
+    if count < min || count > 128 {
+        return Some(format!(
+            "label {what} {text:?} must be {min} to 128 characters"
+        ));
+    }
+    for prefix in ["aliyun", "acs:", "http://", "https://"] {
+        if text.to_ascii_lowercase().starts_with(prefix) {
+            return Some(format!(
+                "label {what} {text:?} may not start with {prefix:?}"
+            ));
+        }
+    }
+    None
+}
+
+/// Account names: 1–16 characters, starting with a lowercase letter, then lowercase letters,
+/// digits and underscores.
+pub fn account_name_problem(name: &str) -> Option<String> {
+    let valid = (1..=16).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (!valid).then(|| {
+        format!(
+            "account name {name:?} must be 1 to 16 characters: a lowercase letter first, then lowercase letters, digits and _"
+        )
+    })
+}
+
+/// Account descriptions: 2–256 characters, starting with a letter, letters, digits, `_` and
+/// `-` only, not starting with `http://` or `https://`.
+pub fn description_problem(text: &str) -> Option<String> {
+    let count = text.chars().count();
+    let valid = (2..=256).contains(&count)
+        && text.starts_with(|c: char| c.is_alphabetic())
+        && !text.starts_with("http://")
+        && !text.starts_with("https://")
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    (!valid).then(|| {
+        format!(
+            "description {text:?} must be 2 to 256 characters, start with a letter, and contain only letters, digits, _ and - (no spaces)"
+        )
+    })
+}
+
+/// Whitelist group names: 2–120 characters of lowercase letters, digits and `_`, starting
+/// with a letter and ending with a letter or digit.
+pub fn group_name_problem(name: &str) -> Option<String> {
+    let valid = (2..=120).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (!valid).then(|| {
+        format!(
+            "whitelist group name {name:?} must be 2 to 120 characters of a-z, 0-9 and _, starting with a letter and ending with a letter or digit"
+        )
+    })
+}
+
+/// Whitelist groups kvsync never touches.
+pub const SYSTEM_GROUPS: &[&str] = &["ali_dms_group", "hdm_security_ips"];
+
+/// The most whitelist entries an instance may have.
+pub const MAX_WHITELIST_ENTRIES: usize = 1000;
+
+/// Normalises an IPv4 address or CIDR block (`a.b.c.d` or `a.b.c.d/n`, `n` 0–32): leading
+/// zeros dropped, `/32` dropped. `Err` says what is wrong.
+pub fn normalize_ip(entry: &str) -> Result<String, String> {
+    let bad = || {
+        format!("{entry:?} is not an IPv4 address or CIDR block such as 10.0.1.15 or 10.0.1.0/24")
+    };
+    let (address, prefix) = match entry.trim().split_once('/') {
+        Some((address, prefix)) => {
+            let prefix: u8 = prefix
+                .parse()
+                .ok()
+                .filter(|p| *p <= 32 && !prefix.starts_with('+'))
+                .ok_or_else(bad)?;
+            (address, Some(prefix))
+        }
+        None => (entry.trim(), None),
+    };
+    let octets: Vec<u8> = address
+        .split('.')
+        .map(|octet| {
+            if octet.is_empty() || octet.len() > 3 || !octet.chars().all(|c| c.is_ascii_digit()) {
+                None
+            } else {
+                octet.parse::<u8>().ok()
+            }
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    if octets.len() != 4 {
+        return Err(bad());
+    }
+    let address = octets
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join(".");
+    Ok(match prefix {
+        None | Some(32) => address,
+        Some(prefix) => format!("{address}/{prefix}"),
+    })
+}
+
+/// Minutes after midnight of an `HH:mmZ` time.
+pub fn parse_hhmmz(text: &str) -> Option<u32> {
+    let rest = text.strip_suffix('Z')?;
+    let (hours, minutes) = rest.split_once(':')?;
+    if hours.len() != 2 || minutes.len() != 2 {
+        return None;
+    }
+    let hours: u32 = hours.parse().ok()?;
+    let minutes: u32 = minutes.parse().ok()?;
+    (hours < 24 && minutes < 60).then_some(hours * 60 + minutes)
+}
+
+/// A one-hour window `start`–`end` (`HH:mmZ` each; it may wrap past midnight).
+pub fn one_hour_window_problem(start: &str, end: &str) -> Option<String> {
+    match (parse_hhmmz(start), parse_hhmmz(end)) {
+        (Some(s), Some(e)) if (s + 60) % (24 * 60) == e => None,
+        (Some(_), Some(_)) => Some(format!(
+            "the window {start}-{end} must be exactly one hour long (e.g. 02:00Z-03:00Z)"
+        )),
+        _ => Some(format!(
+            "{start:?}-{end:?} is not a window of HH:mmZ times such as 02:00Z-03:00Z"
+        )),
+    }
+}
+
+/// Backup windows: `HH:mmZ-HH:mmZ`, one hour on the hour.
+pub fn backup_time_problem(window: &str) -> Option<String> {
+    let Some((start, end)) = window.split_once('-') else {
+        return Some(format!(
+            "{window:?} is not a backup window such as 02:00Z-03:00Z"
+        ));
+    };
+    if let Some(problem) = one_hour_window_problem(start, end) {
+        return Some(problem);
+    }
+    (!start.ends_with(":00Z")).then(|| format!("the backup window {window} must start on the hour"))
+}
+
+/// Parameter names: lowercase letters, digits, `-` and `_` (Redis configuration names).
+pub fn parameter_name_problem(name: &str) -> Option<String> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.'
+        });
+    (!valid).then(|| format!("{name:?} is not a parameter name such as maxmemory-policy"))
+}
+
+/// Whether an engine version is at least `major.minor`.
+pub fn engine_at_least(version: &str, major: u32, minor: u32) -> bool {
+    let mut parts = version.split('.');
+    let v_major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let v_minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (v_major, v_minor) >= (major, minor)
+}
+
+/// Whether an instance class is a cluster (sharded) one.
+pub fn is_cluster_class(class: &str) -> bool {
+    class.contains("sharding") || class.contains(".cluster")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_names_follow_the_vendor_rule() {
+        assert_eq!(instance_name_problem("orders-cache"), None);
+        assert_eq!(instance_name_problem("订单缓存"), None);
+        assert!(instance_name_problem("a").unwrap().contains("2 to 128"));
+        assert!(
+            instance_name_problem("1cache")
+                .unwrap()
+                .contains("start with a letter")
+        );
+        assert!(
+            instance_name_problem("orders cache")
+                .unwrap()
+                .contains("whitespace")
+        );
+        assert!(
+            instance_name_problem("orders/cache")
+                .unwrap()
+                .contains("'/'")
+        );
+        assert!(instance_name_problem(&"a".repeat(129)).is_some());
+    }
+
+    #[test]
+    fn regions_look_like_region_ids() {
+        assert_eq!(region_problem("cn-hangzhou"), None);
+        assert_eq!(region_problem("ap-southeast-1"), None);
+        assert!(region_problem("hangzhou").is_some());
+        assert!(region_problem("CN-hangzhou").is_some());
+        assert!(region_problem("cn-").is_some());
+    }
+
+    #[test]
+    fn periods_are_the_vendor_set() {
+        let allowed: Vec<u32> = (0..=40).filter(|m| period_allowed(*m)).collect();
+        assert_eq!(allowed, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 24, 36]);
+    }
+
+    #[test]
+    fn account_names_and_descriptions() {
+        assert_eq!(account_name_problem("app_rw"), None);
+        assert_eq!(account_name_problem("a"), None);
+        for bad in ["", "App", "1app", "app-rw", "a_very_long_account"] {
+            assert!(account_name_problem(bad).is_some(), "{bad}");
+        }
+        assert_eq!(description_problem("orders-service_1"), None);
+        for bad in ["o", "orders service", "1orders", "http://x"] {
+            assert!(description_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn group_names() {
+        assert_eq!(group_name_problem("app"), None);
+        assert_eq!(group_name_problem("app_2"), None);
+        for bad in ["a", "App", "2app", "app_", "app-x"] {
+            assert!(group_name_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ips_and_cidrs_are_checked_and_normalised() {
+        assert_eq!(normalize_ip("10.0.1.0/24").unwrap(), "10.0.1.0/24");
+        assert_eq!(normalize_ip("010.000.001.015").unwrap(), "10.0.1.15");
+        assert_eq!(normalize_ip("10.0.2.15/32").unwrap(), "10.0.2.15");
+        assert_eq!(normalize_ip("0.0.0.0/0").unwrap(), "0.0.0.0/0");
+        for bad in [
+            "10.0.1",
+            "10.0.1.256",
+            "10.0.1.0/33",
+            "10.0.1.0/",
+            "a.b.c.d",
+            "10.0.1.0/+8",
+            "::1",
+            "10..1.1",
+        ] {
+            assert!(normalize_ip(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows_are_one_hour() {
+        assert_eq!(parse_hhmmz("02:30Z"), Some(150));
+        assert_eq!(parse_hhmmz("24:00Z"), None);
+        assert_eq!(parse_hhmmz("2:00Z"), None);
+        assert_eq!(one_hour_window_problem("02:00Z", "03:00Z"), None);
+        assert_eq!(one_hour_window_problem("23:30Z", "00:30Z"), None);
+        assert!(one_hour_window_problem("02:00Z", "04:00Z").is_some());
+        assert_eq!(backup_time_problem("02:00Z-03:00Z"), None);
+        assert!(backup_time_problem("02:30Z-03:30Z").is_some());
+        assert!(backup_time_problem("02:00Z").is_some());
+    }
+
+    #[test]
+    fn engine_versions_compare_numerically() {
+        assert!(engine_at_least("4.0", 4, 0));
+        assert!(engine_at_least("7.0", 4, 0));
+        assert!(!engine_at_least("2.8", 4, 0));
+    }
+}

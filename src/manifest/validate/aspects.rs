@@ -1,0 +1,239 @@
+//! Validation of an instance's managed aspects: maintenance window, whitelists, accounts,
+//! backup policy and parameters.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use crate::manifest::desired::{
+    BackupPolicy, DesiredAccount, MaintenanceWindow, Privilege, Source, Weekday,
+};
+use crate::manifest::diagnostics::Collector;
+use crate::manifest::raw;
+use crate::manifest::rules::{
+    MAX_WHITELIST_ENTRIES, SYSTEM_GROUPS, account_name_problem, backup_time_problem,
+    description_problem, group_name_problem, normalize_ip, one_hour_window_problem,
+    parameter_name_problem,
+};
+
+/// The most normal accounts an instance may have.
+pub const MAX_ACCOUNTS: usize = 18;
+
+/// `spec.maintenanceWindow`: `HH:mmZ` times one hour apart.
+pub fn maintenance_window(
+    c: &mut Collector<'_>,
+    window: Spanned<raw::MaintenanceWindow>,
+) -> Option<MaintenanceWindow> {
+    let raw::MaintenanceWindow { start, end } = window.value;
+    match one_hour_window_problem(&start.value, &end.value) {
+        None => Some(MaintenanceWindow {
+            start: start.value,
+            end: end.value,
+        }),
+        Some(problem) => {
+            c.error(
+                start.referenced,
+                "maintenance-window",
+                format!("spec.maintenanceWindow: {problem}"),
+            );
+            None
+        }
+    }
+}
+
+/// One whitelist group's entries, normalised; problems recorded.
+pub fn ip_entries(
+    c: &mut Collector<'_>,
+    entries: Spanned<Vec<Spanned<String>>>,
+) -> BTreeSet<String> {
+    if entries.value.is_empty() {
+        c.error(
+            entries.referenced,
+            "whitelist",
+            "a whitelist group needs at least one entry (leave the group out to leave it unmanaged)",
+        );
+    }
+    let mut set = BTreeSet::new();
+    for entry in entries.value {
+        match normalize_ip(&entry.value) {
+            Ok(ip) => {
+                set.insert(ip);
+            }
+            Err(problem) => c.error(entry.referenced, "ip", problem),
+        }
+    }
+    set
+}
+
+/// Checks a whitelist group name, including that it is not a system group.
+pub fn group_name(c: &mut Collector<'_>, name: &Spanned<String>) {
+    if SYSTEM_GROUPS.contains(&name.value.as_str()) {
+        c.error(
+            name.referenced,
+            "whitelist",
+            format!(
+                "{:?} is a system whitelist group that kvsync never touches; remove it from the manifest",
+                name.value
+            ),
+        );
+    } else if let Some(problem) = group_name_problem(&name.value) {
+        c.error(name.referenced, "whitelist", problem);
+    }
+}
+
+/// `spec.whitelists`: group → normalised entries.
+pub fn whitelists(
+    c: &mut Collector<'_>,
+    groups: Spanned<raw::Entries<raw::IpList>>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut result = BTreeMap::new();
+    for (name, entries) in groups.value.0 {
+        group_name(c, &name);
+        result.insert(name.value, ip_entries(c, entries));
+    }
+    let total: usize = result.values().map(BTreeSet::len).sum();
+    if total > MAX_WHITELIST_ENTRIES {
+        c.error(
+            groups.referenced,
+            "whitelist",
+            format!(
+                "{total} whitelist entries; an instance allows at most {MAX_WHITELIST_ENTRIES}"
+            ),
+        );
+    }
+    result
+}
+
+fn privilege(value: Option<Spanned<raw::Privilege>>) -> Privilege {
+    match value.map(|p| p.value) {
+        None | Some(raw::Privilege::RoleReadWrite) => Privilege::RoleReadWrite,
+        Some(raw::Privilege::RoleReadOnly) => Privilege::RoleReadOnly,
+        Some(raw::Privilege::RoleRepl) => Privilege::RoleRepl,
+    }
+}
+
+/// Validates one account's fields (shared by `spec.accounts` and `kind: Account`).
+pub fn account(
+    c: &mut Collector<'_>,
+    name: Spanned<String>,
+    privilege_value: Option<Spanned<raw::Privilege>>,
+    password: Spanned<crate::manifest::secret::RawSecretRef>,
+    description: Option<Spanned<String>>,
+    manifest_dir: &Path,
+) -> DesiredAccount {
+    if let Some(problem) = account_name_problem(&name.value) {
+        c.error(name.referenced, "account-name", problem);
+    }
+    if let Some(description) = &description
+        && let Some(problem) = description_problem(&description.value)
+    {
+        c.error(description.referenced, "account-description", problem);
+    }
+    DesiredAccount {
+        source: Source {
+            path: c.path().to_owned(),
+            line: c.file_line(name.referenced),
+        },
+        name: name.value,
+        privilege: privilege(privilege_value),
+        password: password.value.0.anchored_at(manifest_dir),
+        description: description.map(|d| d.value),
+    }
+}
+
+/// `spec.accounts`: unique names, at most 18.
+pub fn accounts(
+    c: &mut Collector<'_>,
+    entries: Spanned<Vec<Spanned<raw::AccountEntry>>>,
+    manifest_dir: &Path,
+) -> BTreeMap<String, DesiredAccount> {
+    let mut result = BTreeMap::new();
+    if entries.value.len() > MAX_ACCOUNTS {
+        c.error(
+            entries.referenced,
+            "accounts",
+            format!(
+                "{} accounts; an instance allows at most {MAX_ACCOUNTS}",
+                entries.value.len()
+            ),
+        );
+    }
+    for entry in entries.value {
+        let raw::AccountEntry {
+            name,
+            privilege,
+            password,
+            description,
+        } = entry.value;
+        let at = name.referenced;
+        let validated = account(c, name, privilege, password, description, manifest_dir);
+        if result.contains_key(&validated.name) {
+            c.error(
+                at,
+                "accounts",
+                format!("account {:?} is listed twice", validated.name),
+            );
+            continue;
+        }
+        result.insert(validated.name.clone(), validated);
+    }
+    result
+}
+
+fn weekday(day: raw::Weekday) -> Weekday {
+    match day {
+        raw::Weekday::Monday => Weekday::Monday,
+        raw::Weekday::Tuesday => Weekday::Tuesday,
+        raw::Weekday::Wednesday => Weekday::Wednesday,
+        raw::Weekday::Thursday => Weekday::Thursday,
+        raw::Weekday::Friday => Weekday::Friday,
+        raw::Weekday::Saturday => Weekday::Saturday,
+        raw::Weekday::Sunday => Weekday::Sunday,
+    }
+}
+
+/// `spec.backupPolicy`: a one-hour window on the hour and at least one weekday.
+pub fn backup_policy(
+    c: &mut Collector<'_>,
+    policy: Spanned<raw::BackupPolicy>,
+) -> Option<BackupPolicy> {
+    let raw::BackupPolicy { time, period } = policy.value;
+    let mut ok = true;
+    if let Some(problem) = backup_time_problem(&time.value) {
+        c.error(
+            time.referenced,
+            "backup-window",
+            format!("spec.backupPolicy.time: {problem}"),
+        );
+        ok = false;
+    }
+    if period.value.is_empty() {
+        c.error(
+            period.referenced,
+            "backup-period",
+            "spec.backupPolicy.period needs at least one weekday (Monday to Sunday)",
+        );
+        ok = false;
+    }
+    let days: BTreeSet<Weekday> = period.value.into_iter().map(|d| weekday(d.value)).collect();
+    ok.then_some(BackupPolicy {
+        time: time.value,
+        period: days,
+    })
+}
+
+/// `spec.config`: parameter names checked, values kept as the API's strings.
+pub fn config(
+    c: &mut Collector<'_>,
+    entries: Spanned<raw::Entries<Spanned<raw::ConfigValue>>>,
+) -> BTreeMap<String, String> {
+    let mut result = BTreeMap::new();
+    for (name, value) in entries.value.0 {
+        if let Some(problem) = parameter_name_problem(&name.value) {
+            c.error(name.referenced, "config", problem);
+        }
+        result.insert(name.value, value.value.0);
+    }
+    result
+}
