@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod emulator;
 pub mod plan;
+pub mod schema;
 pub mod settings;
 pub mod validate;
 
@@ -83,6 +84,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Serve a local emulator of the R-KVStore API.
     Emulator(emulator::EmulatorArgs),
+    /// Print the JSON Schema of the manifest format (for editors).
+    Schema(schema::SchemaArgs),
 }
 
 /// Manifest paths (`-f`), shared by the commands that read manifests.
@@ -150,5 +153,6 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Plan(args) => plan::exec(&cli.global, args).await,
         Command::Apply(args) => apply::exec(&cli.global, args).await,
         Command::Emulator(args) => emulator::exec(&cli.global, args).await,
+        Command::Schema(args) => schema::exec(args),
     }
 }

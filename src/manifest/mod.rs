@@ -9,6 +9,7 @@ pub mod desired;
 pub mod diagnostics;
 pub mod raw;
 pub mod rules;
+pub mod schema;
 pub mod secret;
 pub mod validate;
 

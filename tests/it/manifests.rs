@@ -138,3 +138,23 @@ fn a_bad_manifest_with_the_embedded_emulator_creates_no_state() {
     assert_eq!(output.status.code(), Some(1));
     assert!(!Path::new(&dir.path().join(".kvsync")).exists());
 }
+
+#[test]
+fn the_committed_schema_is_what_kvsync_schema_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(kvsync(dir.path()).arg("schema"));
+    assert_eq!(output.status.code(), Some(0));
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::repo().join("schema/kvsync-v1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        printed, committed,
+        "run `kvsync schema > schema/kvsync-v1.json`"
+    );
+    assert_eq!(
+        printed["$schema"],
+        "http://json-schema.org/draft-07/schema#"
+    );
+}
