@@ -2,7 +2,10 @@
 //! per area.
 
 mod apply;
+mod clocked;
 mod emulator;
+mod emulator_accounts;
+mod emulator_security;
 mod examples;
 mod manifests;
 mod support;
