@@ -41,8 +41,9 @@ pub const RESERVED_ACCOUNT_NAMES: &[&str] = &[
 const SUPER: &str = "Super";
 /// `AccountType` of every account a client creates.
 const NORMAL: &str = "Normal";
-/// `PageSize` when none is given, and the largest accepted.
+/// `PageSize` when none is given.
 const DEFAULT_PAGE_SIZE: u64 = 30;
+/// The largest `PageSize` accepted.
 const MAX_PAGE_SIZE: u64 = 100;
 
 /// The actions of this module; `None` for any other action.
@@ -154,16 +155,14 @@ fn settled_normal<'a>(
     Ok(account)
 }
 
-/// `CreateAccount`.
-fn create(
-    state: &mut State,
-    params: WireParams<'_>,
-    ctx: &Context,
-) -> Result<Handled, VendorError> {
-    let request = CreateAccount::from_wire(params)?;
-    let instance = account_instance(state, &request.instance_id)?;
+/// The vendor's checks of a `CreateAccount` request's values, in the vendor's order; `taken`
+/// (the name exists) skips the name rules so that the duplicate is reported instead.
+fn check_new_account(
+    request: &CreateAccount,
+    instance: &Instance,
+    taken: bool,
+) -> Result<(), VendorError> {
     let name = request.account_name.as_str();
-    let taken = instance.accounts.contains_key(name);
     if request
         .account_type
         .as_deref()
@@ -180,16 +179,48 @@ fn create(
     if !valid_password(request.account_password.expose()) {
         return Err(VendorError::account_password_format());
     }
-    let description = request.account_description.unwrap_or_default();
-    if !description.is_empty() && !valid_account_description(&description) {
+    if let Some(description) = &request.account_description
+        && !valid_account_description(description)
+    {
         return Err(VendorError::account_description_format());
     }
     let privilege = request
         .account_privilege
-        .unwrap_or_else(|| ROLE_READ_WRITE.to_owned());
-    if !privilege_allowed(&privilege, instance) {
+        .as_deref()
+        .unwrap_or(ROLE_READ_WRITE);
+    if !privilege_allowed(privilege, instance) {
         return Err(VendorError::account_privilege_malformed());
     }
+    Ok(())
+}
+
+/// The account a checked `CreateAccount` request creates: `Unavailable` for the change
+/// duration.
+fn new_account(request: CreateAccount, instance_id: &str, ctx: &Context) -> Account {
+    let name = request.account_name;
+    Account {
+        password_digest: account_digest(instance_id, &name, request.account_password.expose()),
+        name,
+        account_type: NORMAL.into(),
+        privilege: request
+            .account_privilege
+            .unwrap_or_else(|| ROLE_READ_WRITE.to_owned()),
+        description: request.account_description.unwrap_or_default(),
+        status: "Available".into(),
+        available_at: Some(ctx.now + ctx.durations.change),
+    }
+}
+
+/// `CreateAccount`.
+fn create(
+    state: &mut State,
+    params: WireParams<'_>,
+    ctx: &Context,
+) -> Result<Handled, VendorError> {
+    let request = CreateAccount::from_wire(params)?;
+    let instance = account_instance(state, &request.instance_id)?;
+    let taken = instance.accounts.contains_key(&request.account_name);
+    check_new_account(&request, instance, taken)?;
     instance.require_normal()?;
     if taken {
         return Err(VendorError::account_name_duplicate());
@@ -198,21 +229,14 @@ fn create(
     if normal >= MAX_NORMAL_ACCOUNTS {
         return Err(VendorError::account_limit());
     }
-    let account = Account {
-        name: name.to_owned(),
-        account_type: NORMAL.into(),
-        privilege,
-        description,
-        status: "Available".into(),
-        password_digest: account_digest(&instance.id, name, request.account_password.expose()),
-        available_at: Some(ctx.now + ctx.durations.change),
-    };
-    instance.accounts.insert(name.to_owned(), account);
+    let account = new_account(request, &instance.id, ctx);
+    let name = account.name.clone();
+    instance.accounts.insert(name.clone(), account);
     Ok(Handled::wrote(to_body(&CreateAccountResponse {
         request_id: String::new(),
         instance_id: instance.id.clone(),
-        account_name: name.to_owned(),
-        acount_name: name.to_owned(),
+        account_name: name.clone(),
+        acount_name: name,
     })))
 }
 
@@ -256,7 +280,8 @@ fn describe(state: &State, params: WireParams<'_>, ctx: &Context) -> Result<Hand
                 .is_none_or(|text| a.name.contains(text))
         })
         .collect();
-    matching.sort_by_key(|account| (!is_super(account), account.name.clone()));
+    // The map is in name order and the sort is stable: only the default account moves.
+    matching.sort_by_key(|&account| !is_super(account));
     let total_count = matching.len() as u64;
     let skip = usize::try_from((page_number - 1).saturating_mul(page_size)).unwrap_or(usize::MAX);
     let page = matching

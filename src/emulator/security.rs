@@ -184,55 +184,81 @@ fn describe_security_ips(state: &State, params: WireParams<'_>) -> Result<Handle
     })))
 }
 
-/// `ModifySecurityIps`: `Cover`, `Append` or `Delete` on one group. A group that `Delete`
-/// empties is removed, except `default`, which must keep an entry.
+/// A checked `ModifySecurityIps` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GroupChange {
+    /// The group's name.
+    name: String,
+    mode: ModifyMode,
+    /// The attribute to set; `None` keeps the group's.
+    attribute: Option<String>,
+    /// The valid, de-duplicated entries.
+    ips: Vec<String>,
+}
+
+impl GroupChange {
+    /// Checks a request's values in the vendor's order: group, mode, attribute, entries.
+    fn check(request: ModifySecurityIps) -> Result<Self, VendorError> {
+        let name = request
+            .security_ip_group_name
+            .unwrap_or_else(|| DEFAULT_IP_GROUP.to_owned());
+        if SYSTEM_IP_GROUPS.contains(&name.as_str()) {
+            return Err(VendorError::system_group());
+        }
+        if !valid_group_name(&name) {
+            return Err(VendorError::group_name_format());
+        }
+        let mode = ModifyMode::parse(request.modify_mode.as_deref())
+            .ok_or_else(|| VendorError::invalid_parameter("ModifyMode"))?;
+        if let Some(attribute) = &request.security_ip_group_attribute
+            && !valid_group_attribute(attribute)
+        {
+            return Err(VendorError::invalid_parameter("SecurityIpGroupAttribute"));
+        }
+        Ok(GroupChange {
+            name,
+            mode,
+            attribute: request.security_ip_group_attribute,
+            ips: parse_security_ips(&request.security_ips)?,
+        })
+    }
+
+    /// The group after the change; `None` when `Delete` emptied it and it goes. `default`
+    /// must keep an entry, and the instance's own groups at most [`MAX_SECURITY_IPS`].
+    fn outcome(self, instance: &Instance) -> Result<Option<SecurityIpGroup>, VendorError> {
+        let existing = instance.security_ip_groups.get(&self.name);
+        if self.mode == ModifyMode::Delete && existing.is_none() {
+            return Err(VendorError::security_ip_not_found());
+        }
+        let current = existing
+            .map(|group| group.ips.as_slice())
+            .unwrap_or_default();
+        let ips = self.mode.apply(current, self.ips)?;
+        if ips.is_empty() && self.name == DEFAULT_IP_GROUP {
+            return Err(VendorError::security_ip_not_found());
+        }
+        if own_entries_with(instance, &self.name, &ips) > MAX_SECURITY_IPS {
+            return Err(VendorError::security_ip_quota());
+        }
+        let attribute = self
+            .attribute
+            .or_else(|| existing.map(|group| group.attribute.clone()))
+            .unwrap_or_default();
+        Ok((!ips.is_empty()).then_some(SecurityIpGroup { ips, attribute }))
+    }
+}
+
+/// `ModifySecurityIps`: `Cover`, `Append` or `Delete` on one group, at once.
 fn modify_security_ips(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorError> {
     let request = ModifySecurityIps::from_wire(params)?;
     let instance = state.instance_mut(&request.instance_id)?;
-    let name = request
-        .security_ip_group_name
-        .as_deref()
-        .unwrap_or(DEFAULT_IP_GROUP);
-    if SYSTEM_IP_GROUPS.contains(&name) {
-        return Err(VendorError::system_group());
-    }
-    if !valid_group_name(name) {
-        return Err(VendorError::group_name_format());
-    }
-    let mode = ModifyMode::parse(request.modify_mode.as_deref())
-        .ok_or_else(|| VendorError::invalid_parameter("ModifyMode"))?;
-    if let Some(attribute) = &request.security_ip_group_attribute
-        && !valid_group_attribute(attribute)
-    {
-        return Err(VendorError::invalid_parameter("SecurityIpGroupAttribute"));
-    }
-    let ips = parse_security_ips(&request.security_ips)?;
+    let change = GroupChange::check(request)?;
     instance.require_normal()?;
-    let existing = instance.security_ip_groups.get(name);
-    if mode == ModifyMode::Delete && existing.is_none() {
-        return Err(VendorError::security_ip_not_found());
-    }
-    let current = existing
-        .map(|group| group.ips.as_slice())
-        .unwrap_or_default();
-    let ips = mode.apply(current, ips)?;
-    if ips.is_empty() && name == DEFAULT_IP_GROUP {
-        return Err(VendorError::security_ip_not_found());
-    }
-    if own_entries_with(instance, name, &ips) > MAX_SECURITY_IPS {
-        return Err(VendorError::security_ip_quota());
-    }
-    let attribute = request
-        .security_ip_group_attribute
-        .or_else(|| existing.map(|group| group.attribute.clone()))
-        .unwrap_or_default();
-    if ips.is_empty() {
-        instance.security_ip_groups.remove(name);
-    } else {
-        instance
-            .security_ip_groups
-            .insert(name.to_owned(), SecurityIpGroup { ips, attribute });
-    }
+    let name = change.name.clone();
+    match change.outcome(instance)? {
+        Some(group) => instance.security_ip_groups.insert(name, group),
+        None => instance.security_ip_groups.remove(&name),
+    };
     Ok(Handled::wrote(json!({})))
 }
 
@@ -316,12 +342,12 @@ fn describe_ssl(state: &State, params: WireParams<'_>) -> Result<Handled, Vendor
     if !supports_ssl(instance) {
         return Err(VendorError::incorrect_engine_version());
     }
-    let since = instance.ssl_since.filter(|_| instance.ssl_enabled);
-    let response = match since {
-        Some(since) => DescribeInstanceSslResponse {
+    let response = if instance.ssl_enabled {
+        DescribeInstanceSslResponse {
             ssl_enabled: "Enable".into(),
-            ssl_expired_time: since
-                .checked_add(CERT_VALIDITY)
+            ssl_expired_time: instance
+                .ssl_since
+                .and_then(|since| since.checked_add(CERT_VALIDITY).ok())
                 .map(|expiry| expiry.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
                 .unwrap_or_default(),
             cert_common_name: connection_domain(instance),
@@ -330,11 +356,12 @@ fn describe_ssl(state: &State, params: WireParams<'_>) -> Result<Handled, Vendor
                 instance.region_id
             ),
             ..DescribeInstanceSslResponse::default()
-        },
-        None => DescribeInstanceSslResponse {
+        }
+    } else {
+        DescribeInstanceSslResponse {
             ssl_enabled: "Disable".into(),
             ..DescribeInstanceSslResponse::default()
-        },
+        }
     };
     Ok(Handled::read(to_body(&DescribeInstanceSslResponse {
         instance_id: instance.id.clone(),
