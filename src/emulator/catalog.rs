@@ -185,6 +185,15 @@ pub fn class(code: &str) -> Option<&'static Class> {
 /// Engine versions `CreateInstance` accepts.
 pub const ENGINE_VERSIONS: &[&str] = &["2.8", "4.0", "5.0", "6.0", "7.0"];
 
+/// Whether an engine version (`2.8`, `5.0`, ...) is `major` or later; unparsable versions are not.
+pub fn engine_at_least(version: &str, major: u32) -> bool {
+    version
+        .split('.')
+        .next()
+        .and_then(|first| first.parse::<u32>().ok())
+        .is_some_and(|found| found >= major)
+}
+
 /// The subscription periods (months) `CreateInstance` accepts.
 pub fn valid_period(months: u64) -> bool {
     matches!(months, 1..=9 | 12 | 24 | 36)

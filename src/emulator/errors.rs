@@ -243,6 +243,214 @@ impl VendorError {
         )
     }
 
+    /// `IncorrectDBInstanceState` as `ModifyInstanceSSL` answers it: with HTTP 403.
+    pub fn incorrect_state_forbidden() -> Self {
+        Self::new(
+            403,
+            "IncorrectDBInstanceState",
+            "Current DB instance state does not support this operation.",
+        )
+    }
+
+    /// The account name breaks the naming rules.
+    pub fn account_name_format() -> Self {
+        Self::new(
+            400,
+            "InvalidAccountName.Format",
+            "Specified AccountName is not valid.",
+        )
+    }
+
+    /// The account name is a reserved word.
+    pub fn account_name_forbidden() -> Self {
+        Self::new(
+            400,
+            "InvalidAccountName.Forbid",
+            "Specified AccountName is a keyword.",
+        )
+    }
+
+    /// An account of that name exists already.
+    pub fn account_name_duplicate() -> Self {
+        Self::new(
+            400,
+            "InvalidAccountName.Duplicate",
+            "Specified AccountName already exists in this instance.",
+        )
+    }
+
+    /// No account of that name exists.
+    pub fn account_not_found() -> Self {
+        Self::new(
+            404,
+            "InvalidAccountName.NotFound",
+            "Specified AccountName does not exist.",
+        )
+    }
+
+    /// The account password breaks the password rules.
+    pub fn account_password_format() -> Self {
+        Self::new(
+            400,
+            "InvalidAccountPassword.Format",
+            "Specified AccountPassword is not valid.",
+        )
+    }
+
+    /// The account description breaks the description rules.
+    pub fn account_description_format() -> Self {
+        Self::new(
+            400,
+            "InvalidAccountDescription.Format",
+            "Specified AccountDescription is not valid.",
+        )
+    }
+
+    /// `CreateAccount` got a privilege it does not grant (the vendor's spelling for this action).
+    pub fn account_privilege_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidAccountPrivilege.Malformed",
+            "Specified account privilege is not valid.",
+        )
+    }
+
+    /// `GrantAccountPrivilege` got a privilege it does not grant (the vendor's spelling for
+    /// this action).
+    pub fn account_privilege_format() -> Self {
+        Self::new(
+            400,
+            "InvalidAccountPrivilege.Format",
+            "Specified AccountPrivilege is not valid.",
+        )
+    }
+
+    /// The instance has as many normal accounts as it may.
+    pub fn account_limit() -> Self {
+        Self::new(
+            403,
+            "AccountLimitExceeded",
+            "Exceeding the allowed amount of account.",
+        )
+    }
+
+    /// Account management needs Redis 4.0 or later.
+    pub fn account_engine_version() -> Self {
+        Self::new(
+            400,
+            "InvalidEngineVersion.Format",
+            "Current EngineVersion does not support operations.",
+        )
+    }
+
+    /// The default (`Super`) account cannot be changed this way.
+    pub fn incorrect_account() -> Self {
+        Self::new(
+            400,
+            "IncorrectAccount",
+            "Current DB instance account does not support this operation.",
+        )
+    }
+
+    /// The account is still being created or changed.
+    pub fn account_status() -> Self {
+        Self::new(
+            403,
+            "OperationDenied.AccountStatus",
+            "The operation is not permitted due to status of account.",
+        )
+    }
+
+    /// A whitelist entry is not an IPv4 address or CIDR block.
+    pub fn security_ip_format() -> Self {
+        Self::new(
+            400,
+            "InvalidSecurityIPList.Format",
+            "Specified security IP list format is not valid.",
+        )
+    }
+
+    /// The instance's whitelists would hold more entries than allowed.
+    pub fn security_ip_quota() -> Self {
+        Self::new(
+            400,
+            "InvalidSecurityIPList.QuotaExceeded",
+            "Specified security IP list is not valid: Exceeding the allowed amount of IP address in the list.",
+        )
+    }
+
+    /// `Delete` named an entry (or group) that is not there, or would empty `default`.
+    pub fn security_ip_not_found() -> Self {
+        Self::new(
+            404,
+            "InvalidSecurityIPList.NotFound",
+            "Specified same security IP does not exist or at least one security IP need.",
+        )
+    }
+
+    /// `Append` named an entry the group holds already.
+    pub fn security_ip_duplicate() -> Self {
+        Self::new(
+            409,
+            "SecurityIPList.Duplicate",
+            "Specified same security IP already exists.",
+        )
+    }
+
+    /// The whitelist group name breaks the naming rules (the vendor's message, typo included).
+    pub fn group_name_format() -> Self {
+        Self::new(
+            400,
+            "InvalidGroupName.Format",
+            "Sepecified group name is not valid.",
+        )
+    }
+
+    /// The whitelist group belongs to the system.
+    pub fn system_group() -> Self {
+        Self::new(
+            403,
+            "OperationDenied.SystemGroup",
+            "The specified whitelist group is managed by the system and cannot be modified.",
+        )
+    }
+
+    /// `SSLEnabled` is not one of the values `ModifyInstanceSSL` takes.
+    pub fn ssl_parameters_format() -> Self {
+        Self::new(
+            400,
+            "InvalidParameters.Format",
+            "Specified parameters is not valid.",
+        )
+    }
+
+    /// TLS needs Redis 4.0 or later.
+    pub fn incorrect_engine_version() -> Self {
+        Self::new(
+            403,
+            "IncorrectEngineVersion",
+            "Current engine version does not support operations.",
+        )
+    }
+
+    /// TLS is already in the requested state (or off, for a certificate update).
+    pub fn incorrect_ssl_status() -> Self {
+        Self::new(
+            403,
+            "IncorrectSSLStatus",
+            "Current DB instance SSL status does not support this operation.",
+        )
+    }
+
+    /// Password-free access exists only for VPC instances.
+    pub fn incorrect_net_type() -> Self {
+        Self::new(
+            403,
+            "IncorrectDBInstanceNetType",
+            "Current DB instance net type does not support this operation.",
+        )
+    }
+
     /// The service is temporarily unavailable (fault injection).
     pub fn service_unavailable() -> Self {
         Self::new(

@@ -35,7 +35,8 @@ pub fn valid_instance_name(name: &str) -> bool {
             .any(|c| "@/:=\"<>{}[] ".contains(c) || c.is_control())
 }
 
-fn is_cjk(c: char) -> bool {
+/// Whether `c` is a CJK unified ideograph (the "Chinese characters" of the vendor's naming rules).
+pub fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 

@@ -74,6 +74,9 @@ pub struct Account {
     pub status: String,
     /// Salted SHA-256 of the password; never the password.
     pub password_digest: String,
+    /// Until when a change in progress keeps the account `Unavailable`.
+    #[serde(default)]
+    pub available_at: Option<Timestamp>,
 }
 
 /// The automatic backup policy.
@@ -300,6 +303,7 @@ impl Instance {
                 description: String::new(),
                 status: "Available".into(),
                 password_digest: String::new(),
+                available_at: None,
             },
         );
         Instance {

@@ -2,9 +2,12 @@
 //! per area.
 
 mod apply;
+mod clocked;
 mod emulator;
+mod emulator_accounts;
 mod emulator_instances;
 mod emulator_protocol;
+mod emulator_security;
 mod examples;
 mod manifests;
 mod support;

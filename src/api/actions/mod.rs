@@ -4,8 +4,10 @@
 //! (emulator side); each response type is the JSON body in the official SDK models' shape and
 //! key spelling. These are the only types the client and the emulator share.
 
+pub mod account;
 pub mod instance;
 pub mod region;
+pub mod security;
 
 use std::collections::BTreeMap;
 
