@@ -514,7 +514,87 @@ pub fn modify_major_version(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::emulator::state::Dataset;
+
+    fn at(seconds: i64) -> Context {
+        Context {
+            now: Timestamp::from_second(1_700_000_000 + seconds).unwrap(),
+            durations: Default::default(),
+        }
+    }
+
+    fn wire(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// A state holding one `Normal` instance at `at(10)`; returns its ID.
+    fn state_with_instance() -> (State, String) {
+        let mut state = State::default();
+        let created = state
+            .handle(
+                "CreateInstance",
+                &wire(&[
+                    ("RegionId", "cn-hangzhou"),
+                    ("InstanceClass", "redis.master.small.default"),
+                ]),
+                &at(0),
+            )
+            .unwrap();
+        let id = created.body["InstanceId"].as_str().unwrap().to_owned();
+        state.settle(at(10).now);
+        (state, id)
+    }
+
+    #[test]
+    fn flush_empties_the_dataset_when_flushing_ends() {
+        let (mut state, id) = state_with_instance();
+        let handled = state
+            .handle("FlushInstance", &wire(&[("InstanceId", &id)]), &at(10))
+            .unwrap();
+        assert!(handled.changed);
+        let instance = &state.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::Flushing);
+        assert!(instance.dataset.keys > 0, "data stays until the flush ends");
+        state.settle(at(12).now);
+        let instance = &state.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::Normal);
+        assert_eq!(instance.dataset, Dataset::default());
+    }
+
+    #[test]
+    fn reads_do_not_ask_for_persistence_and_token_replays_record_nothing_new() {
+        let (mut state, id) = state_with_instance();
+        let read = state
+            .handle(
+                "DescribeDBInstanceNetInfo",
+                &wire(&[("InstanceId", &id)]),
+                &at(10),
+            )
+            .unwrap();
+        assert!(!read.changed);
+        let request = wire(&[
+            ("InstanceId", &id),
+            ("InstanceClass", "redis.master.mid.default"),
+            ("ClientToken", "tok"),
+        ]);
+        let first = state
+            .handle("ModifyInstanceSpec", &request, &at(10))
+            .unwrap();
+        let sequence = state.sequence;
+        let replay = state
+            .handle("ModifyInstanceSpec", &request, &at(11))
+            .unwrap();
+        assert!(!replay.changed);
+        assert_eq!(replay.body, first.body);
+        assert_eq!(state.sequence, sequence, "no second order");
+        assert_eq!(state.client_tokens.len(), 1);
+    }
 
     #[test]
     fn client_tokens_are_short_ascii() {
