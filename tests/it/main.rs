@@ -3,6 +3,8 @@
 
 mod apply;
 mod emulator;
+mod emulator_manage;
+mod emulator_tags;
 mod examples;
 mod manifests;
 mod support;
