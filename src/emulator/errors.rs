@@ -442,15 +442,6 @@ impl VendorError {
         )
     }
 
-    /// Password-free access exists only for VPC instances.
-    pub fn incorrect_net_type() -> Self {
-        Self::new(
-            403,
-            "IncorrectDBInstanceNetType",
-            "Current DB instance net type does not support this operation.",
-        )
-    }
-
     /// The service is temporarily unavailable (fault injection).
     pub fn service_unavailable() -> Self {
         Self::new(
@@ -476,5 +467,190 @@ impl From<ParamError> for VendorError {
             ParamError::Missing(name) => VendorError::missing_parameter(&name),
             ParamError::Invalid { name, .. } => VendorError::invalid_parameter(&name),
         }
+    }
+}
+
+/// Errors of the instance management and tag actions.
+impl VendorError {
+    /// A `ClientToken` that is too long or not ASCII.
+    pub fn client_token_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidToken.Malformed",
+            "The Specified parameter \"ClientToken\" is not valid.",
+        )
+    }
+
+    /// The target class is the instance's current class.
+    pub fn same_instance_class() -> Self {
+        Self::new(
+            400,
+            "InvalidDBInstanceClass.Duplicate",
+            "The specified DB instance class is the same as the current one.",
+        )
+    }
+
+    /// The billing method does not allow the operation (e.g. a subscription instance asked to
+    /// become a subscription instance).
+    pub fn incorrect_charge_type() -> Self {
+        Self::new(
+            400,
+            "IncorrectDBInstanceChargeType",
+            "Current DB instance charge type does not support this operation.",
+        )
+    }
+
+    /// `MaintainStartTime` is not a whole hour in `HH:mmZ`.
+    pub fn maintain_start_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidStartTime.Malformed",
+            "The Specified parameter \"MaintainStartTime\" is not valid.",
+        )
+    }
+
+    /// `MaintainEndTime` is not a whole hour in `HH:mmZ`, one hour after the start.
+    pub fn maintain_end_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidEndTime.Format",
+            "Specified end time is not valid.",
+        )
+    }
+
+    /// `ClassicExpiredDays` is not 14, 30, 60 or 120.
+    pub fn classic_expired_days_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidClassicExpiredDays.Format",
+            "The specified classicExpiredDays format is not valid.",
+        )
+    }
+
+    /// The instance's network type does not allow the operation (password-free access and
+    /// network switches need the right network).
+    pub fn incorrect_net_type() -> Self {
+        Self::new(
+            400,
+            "IncorrectDBInstanceNetType",
+            "Current DB instance net type does not support this operation.",
+        )
+    }
+
+    /// The named endpoint is not one of the instance's.
+    pub fn connection_string_not_found() -> Self {
+        Self::new(
+            404,
+            "InvalidConnectionString.NotFound",
+            "The specified connection string does not exist in our records.",
+        )
+    }
+
+    /// The new endpoint prefix breaks the naming rules.
+    pub fn connection_string_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidConnectionString.Format",
+            "Specified connection string is not valid.",
+        )
+    }
+
+    /// The endpoint and port asked for are the ones the endpoint already has.
+    pub fn connection_unchanged() -> Self {
+        Self::new(
+            400,
+            "InvalidConnectionStringOrPort.Duplicate",
+            "Specified connection string or port want to be modified is the same with current net type.",
+        )
+    }
+
+    /// Another instance already uses the endpoint prefix.
+    pub fn connection_string_taken() -> Self {
+        Self::new(
+            400,
+            "InvalidConnectionStringOrPort.Duplicate",
+            "Specified connection string or port already exists.",
+        )
+    }
+
+    /// `IPType` is not `Private` or `Public`.
+    pub fn ip_type_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidIPType.Format",
+            "Specified parameter IPType is not supported.",
+        )
+    }
+
+    /// The target major version is not above the current one.
+    pub fn major_version_not_upgrade() -> Self {
+        Self::new(
+            400,
+            "IncorrectEngineVersion",
+            "Current engine version does not support this operation: the major version can only be upgraded.",
+        )
+    }
+
+    /// `ResourceType` is not `INSTANCE`.
+    pub fn resource_type_not_supported() -> Self {
+        Self::new(
+            400,
+            "InvalidResourceType.NotSupported",
+            "The specified ResourceType is not supported.",
+        )
+    }
+
+    /// A resource ID does not name an instance of the region.
+    pub fn resource_not_found() -> Self {
+        Self::new(
+            404,
+            "InvalidResourceId.NotFound",
+            "The specified ResourceIds are not found in our records.",
+        )
+    }
+
+    /// More resource IDs than one request may name.
+    pub fn too_many_resources(limit: usize) -> Self {
+        Self::new(
+            400,
+            "NumberExceed.ResourceIds",
+            format!("The maximum number of ResourceIds ({limit}) is exceeded."),
+        )
+    }
+
+    /// More tags than a request or an instance may hold.
+    pub fn too_many_tags(limit: usize) -> Self {
+        Self::new(
+            400,
+            "NumberExceed.Tags",
+            format!("The maximum number of Tags ({limit}) is exceeded."),
+        )
+    }
+
+    /// A tag key breaks the tag rules.
+    pub fn tag_key_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidTagKey.Malformed",
+            "The specified Tag.n.Key is not valid.",
+        )
+    }
+
+    /// A tag value breaks the tag rules.
+    pub fn tag_value_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidTagValue.Malformed",
+            "The specified Tag.n.Value is not valid.",
+        )
+    }
+
+    /// The same tag key appears twice in one request.
+    pub fn duplicate_tag_key() -> Self {
+        Self::new(
+            400,
+            "Duplicate.TagKey",
+            "The Tag.N.Key contains duplicate keys.",
+        )
     }
 }

@@ -418,7 +418,7 @@ async fn every_security_error_code_is_answered_with_the_vendor_status() {
         (
             "ModifyInstanceVpcAuthMode",
             vec![("InstanceId", id), ("VpcAuthMode", "Close")],
-            403,
+            400,
             "IncorrectDBInstanceNetType",
         ),
         (

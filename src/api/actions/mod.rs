@@ -6,8 +6,10 @@
 
 pub mod account;
 pub mod instance;
+pub mod manage;
 pub mod region;
 pub mod security;
+pub mod tag;
 
 use std::collections::BTreeMap;
 
@@ -86,6 +88,24 @@ impl<'a> WireParams<'a> {
         self.optional(name)
             .map(|value| value.trim().parse().map_err(|_| invalid(name, value)))
             .transpose()
+    }
+
+    /// A 1-based list of plain values (`Name.1`, `Name.2`, …), in index order. Indexes need not
+    /// be contiguous; an index that is not a number, or an empty value, is refused.
+    pub fn list(&self, name: &str) -> Result<Vec<String>, ParamError> {
+        let prefix = format!("{name}.");
+        let mut by_index: BTreeMap<u32, String> = BTreeMap::new();
+        for (key, value) in self.0.range(prefix.clone()..) {
+            let Some(index) = key.strip_prefix(&prefix) else {
+                break;
+            };
+            let index: u32 = index.parse().map_err(|_| invalid(key, value))?;
+            if value.is_empty() {
+                return Err(ParamError::Missing(key.clone()));
+            }
+            by_index.insert(index, value.clone());
+        }
+        Ok(by_index.into_values().collect())
     }
 
     /// A 1-based list of key/value objects (`Tag.1.Key`, `Tag.1.Value`, …), in index order.
@@ -194,6 +214,35 @@ mod tests {
         assert_eq!(
             WireParams(&map).key_values("Tag"),
             Err(ParamError::Missing("Tag.1.Key".into()))
+        );
+    }
+
+    #[test]
+    fn lists_follow_numeric_index_order() {
+        let map = wire(&[
+            ("ResourceId.10", "r-ten"),
+            ("ResourceId.2", "r-two"),
+            ("ResourceIdX", "ignored"),
+            ("ResourceType", "INSTANCE"),
+        ]);
+        assert_eq!(
+            WireParams(&map).list("ResourceId"),
+            Ok(vec!["r-two".to_string(), "r-ten".to_string()])
+        );
+        assert_eq!(WireParams(&map).list("TagKey"), Ok(vec![]));
+    }
+
+    #[test]
+    fn lists_refuse_bad_indexes_and_empty_values() {
+        let map = wire(&[("TagKey.one", "a")]);
+        assert!(matches!(
+            WireParams(&map).list("TagKey"),
+            Err(ParamError::Invalid { .. })
+        ));
+        let map = wire(&[("TagKey.1", "")]);
+        assert_eq!(
+            WireParams(&map).list("TagKey"),
+            Err(ParamError::Missing("TagKey.1".into()))
         );
     }
 
