@@ -83,28 +83,26 @@ pub fn account_name_problem(name: &str) -> Option<String> {
     })
 }
 
-/// Account descriptions: 2–256 characters, starting with a letter, letters, digits, `_` and
-/// `-` only, not starting with `http://` or `https://`.
+/// Account descriptions: 2–256 characters, starting with a letter or a Chinese character;
+/// letters, digits, Chinese characters, spaces, `_` and `-` (so never `http://`).
 pub fn description_problem(text: &str) -> Option<String> {
     let count = text.chars().count();
     let valid = (2..=256).contains(&count)
-        && text.starts_with(|c: char| c.is_alphabetic())
-        && !text.starts_with("http://")
-        && !text.starts_with("https://")
+        && text.starts_with(|c: char| c.is_ascii_alphabetic() || is_cjk(c))
         && text
             .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+            .all(|c| c.is_ascii_alphanumeric() || is_cjk(c) || c == '_' || c == '-' || c == ' ');
     (!valid).then(|| {
         format!(
-            "description {text:?} must be 2 to 256 characters, start with a letter, and contain only letters, digits, _ and - (no spaces)"
+            "description {text:?} must be 2 to 256 characters, start with a letter, and contain only letters, digits, spaces, _ and -"
         )
     })
 }
 
-/// Whitelist group names: 2–120 characters of lowercase letters, digits and `_`, starting
+/// Whitelist group names: 2–32 characters of lowercase letters, digits and `_`, starting
 /// with a letter and ending with a letter or digit.
 pub fn group_name_problem(name: &str) -> Option<String> {
-    let valid = (2..=120).contains(&name.len())
+    let valid = (2..=32).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name
@@ -112,7 +110,7 @@ pub fn group_name_problem(name: &str) -> Option<String> {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     (!valid).then(|| {
         format!(
-            "whitelist group name {name:?} must be 2 to 120 characters of a-z, 0-9 and _, starting with a letter and ending with a letter or digit"
+            "whitelist group name {name:?} must be 2 to 32 characters of a-z, 0-9 and _, starting with a letter and ending with a letter or digit"
         )
     })
 }
@@ -276,7 +274,8 @@ mod tests {
             assert!(account_name_problem(bad).is_some(), "{bad}");
         }
         assert_eq!(description_problem("orders-service_1"), None);
-        for bad in ["o", "orders service", "1orders", "http://x"] {
+        assert_eq!(description_problem("orders service"), None);
+        for bad in ["o", "1orders", "http://x", "orders/cache"] {
             assert!(description_problem(bad).is_some(), "{bad}");
         }
     }
@@ -285,7 +284,7 @@ mod tests {
     fn group_names() {
         assert_eq!(group_name_problem("app"), None);
         assert_eq!(group_name_problem("app_2"), None);
-        for bad in ["a", "App", "2app", "app_", "app-x"] {
+        for bad in ["a", "App", "2app", "app_", "app-x", &"a".repeat(33)] {
             assert!(group_name_problem(bad).is_some(), "{bad}");
         }
     }
