@@ -4,7 +4,10 @@
 //! (emulator side); each response type is the JSON body in the official SDK models' shape and
 //! key spelling. These are the only types the client and the emulator share.
 
+pub mod backup;
+pub mod config;
 pub mod instance;
+pub mod monitor;
 pub mod region;
 
 use std::collections::BTreeMap;
