@@ -202,7 +202,7 @@ fn retention_days(days: i64) -> Result<u32, VendorError> {
 
 /// `DescribeBackupPolicy`.
 pub fn describe_policy(
-    state: &mut State,
+    state: &State,
     params: WireParams<'_>,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
@@ -297,7 +297,7 @@ fn available_backups<'a>(
 
 /// `DescribeBackups`: the sets that started within the range, newest first, one page.
 pub fn describe(
-    state: &mut State,
+    state: &State,
     params: WireParams<'_>,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
@@ -375,6 +375,34 @@ fn backup_set(backup: &Backup, instance: &Instance) -> BackupSet {
     }
 }
 
+/// What a `RestoreInstance` restores from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RestoreSource<'a> {
+    /// `RestoreType` `0`: the backup set with this `BackupId`.
+    Set(&'a str),
+    /// `RestoreType` `1`: the data at this `RestoreTime`.
+    PointInTime(&'a str),
+}
+
+impl<'a> RestoreSource<'a> {
+    /// The source a request names, with the parameter its type needs.
+    fn of(request: &'a RestoreInstance) -> Result<Self, VendorError> {
+        match request.restore_type.as_deref().unwrap_or("0") {
+            "0" => request
+                .backup_id
+                .as_deref()
+                .map(RestoreSource::Set)
+                .ok_or_else(|| VendorError::missing_parameter("BackupId")),
+            "1" => request
+                .restore_time
+                .as_deref()
+                .map(RestoreSource::PointInTime)
+                .ok_or_else(|| VendorError::missing_parameter("RestoreTime")),
+            _ => Err(VendorError::invalid_parameter("RestoreType")),
+        }
+    }
+}
+
 /// `RestoreInstance`: `BackupRecovering` for the change duration, then the chosen data is back.
 pub fn restore(
     state: &mut State,
@@ -383,20 +411,14 @@ pub fn restore(
 ) -> Result<Handled, VendorError> {
     let request = RestoreInstance::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
-    let dataset = match request.restore_type.as_deref().unwrap_or("0") {
-        "0" => {
-            let backup_id = request
-                .backup_id
-                .as_deref()
-                .ok_or_else(|| VendorError::missing_parameter("BackupId"))?;
-            restorable_set(state, instance, backup_id, ctx.now)?
-                .dataset
-                .clone()
-        }
-        "1" => point_in_time(state, instance, request.restore_time.as_deref(), ctx.now)?,
-        _ => return Err(VendorError::invalid_parameter("RestoreType")),
-    };
+    let source = RestoreSource::of(&request)?;
     instance.require_normal()?;
+    let dataset = match source {
+        RestoreSource::Set(backup_id) => restorable_set(state, instance, backup_id, ctx.now)?
+            .dataset
+            .clone(),
+        RestoreSource::PointInTime(at) => point_in_time(state, instance, at, ctx.now)?,
+    };
     let instance = state.instance_mut(&request.instance_id)?;
     instance.begin(
         Status::BackupRecovering,
@@ -429,16 +451,15 @@ fn restorable_set<'a>(
 fn point_in_time(
     state: &State,
     instance: &Instance,
-    restore_time: Option<&str>,
+    restore_time: &str,
     now: Timestamp,
 ) -> Result<Dataset, VendorError> {
-    let text = restore_time.ok_or_else(|| VendorError::missing_parameter("RestoreTime"))?;
     let policy = &instance.backup_policy;
     let since = policy
         .backup_log_since
         .filter(|_| policy.enable_backup_log)
         .ok_or_else(VendorError::backup_log_disabled)?;
-    let at = times::parse_utc(text).ok_or_else(|| {
+    let at = times::parse_utc(restore_time).ok_or_else(|| {
         VendorError::restore_time_invalid("Specify it as yyyy-MM-ddTHH:mm:ssZ in UTC.")
     })?;
     if at < since || at > now {
@@ -661,6 +682,32 @@ mod tests {
         let listed = handle(&mut state, "DescribeBackups", &range, 12).unwrap();
         assert_eq!(listed.body["TotalCount"], 1);
         assert!(!listed.changed);
+    }
+
+    #[test]
+    fn a_backup_set_of_another_instance_is_not_found() {
+        let mut state = State::default();
+        let owner = new_instance(&mut state);
+        let other = new_instance(&mut state);
+        handle(&mut state, "CreateBackup", &[("InstanceId", &owner)], 10).unwrap();
+        let backup_id = state.backups.keys().next().unwrap().to_string();
+        let err = handle(
+            &mut state,
+            "RestoreInstance",
+            &[("InstanceId", &other), ("BackupId", &backup_id)],
+            20,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "InvalidBackupSetID.NotFound");
+        assert!(
+            handle(
+                &mut state,
+                "RestoreInstance",
+                &[("InstanceId", &owner), ("BackupId", &backup_id)],
+                20,
+            )
+            .is_ok()
+        );
     }
 
     #[test]
