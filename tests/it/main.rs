@@ -3,6 +3,9 @@
 
 mod apply;
 mod emulator;
+mod emulator_backup;
+mod emulator_config;
+mod emulator_monitor;
 mod examples;
 mod manifests;
 mod support;
