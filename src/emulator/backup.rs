@@ -248,21 +248,27 @@ pub fn create(
         return Err(VendorError::backup_job_exists());
     }
     let end = ctx.now + ctx.durations.change;
-    let mut backup = Backup {
-        id: 0,
-        job_id: 0,
-        instance_id: instance.id.clone(),
-        start: ctx.now,
-        end,
-        mode: "Manual".into(),
-        dataset: instance.dataset.clone(),
-        config: instance.config.clone(),
-        expires: keep_days.map(|days| end + SignedDuration::from_hours(days * 24)),
-    };
-    backup.job_id = state.next_sequence();
-    backup.id = state.next_sequence();
-    let job_id = backup.job_id;
-    state.backups.insert(backup.id, backup);
+    let (instance_id, dataset, config) = (
+        instance.id.clone(),
+        instance.dataset.clone(),
+        instance.config.clone(),
+    );
+    let job_id = state.next_sequence();
+    let id = state.next_sequence();
+    state.backups.insert(
+        id,
+        Backup {
+            id,
+            job_id,
+            instance_id,
+            start: ctx.now,
+            end,
+            mode: "Manual".into(),
+            dataset,
+            config,
+            expires: keep_days.map(|days| end + SignedDuration::from_hours(days * 24)),
+        },
+    );
     Ok(Handled::wrote(to_body(&CreateBackupResponse {
         request_id: String::new(),
         backup_job_id: job_id.to_string(),
@@ -303,7 +309,7 @@ pub fn describe(
 ) -> Result<Handled, VendorError> {
     let request = DescribeBackups::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
-    let (start, end) = time_range(&request.start_time, &request.end_time)?;
+    let (start, end) = times::query_range(&request.start_time, &request.end_time)?;
     if request.page_number == 0 {
         return Err(VendorError::invalid_parameter("PageNumber"));
     }
@@ -336,16 +342,6 @@ pub fn describe(
         log_storage_size: 0,
         access_denied_detail: None,
     })))
-}
-
-/// `StartTime` and `EndTime` of a backup query, the end after the start.
-fn time_range(start: &str, end: &str) -> Result<(Timestamp, Timestamp), VendorError> {
-    let start = times::parse_utc(start).ok_or_else(VendorError::start_time_malformed)?;
-    let end = times::parse_utc(end).ok_or_else(VendorError::end_time_malformed)?;
-    if end <= start {
-        return Err(VendorError::end_time_before_start());
-    }
-    Ok((start, end))
 }
 
 /// The size of a backup file of `dataset`, in bytes.

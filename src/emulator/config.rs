@@ -23,6 +23,8 @@ pub enum Rule {
     Range(i64, i64),
     /// Keyspace notification classes: empty, or `K`/`E` with at least one event class.
     KeyspaceEvents,
+    /// Comma-separated command names (letters only).
+    Commands,
 }
 
 /// The eviction policies `maxmemory-policy` accepts.
@@ -69,7 +71,7 @@ pub struct ParamSetting {
     /// The cloud's default.
     pub default: &'static str,
     /// The values it accepts.
-    pub rule: ParamRule,
+    pub rule: Rule,
 }
 
 /// The `Param*` settings.
@@ -78,50 +80,39 @@ pub const PARAM_SETTINGS: &[ParamSetting] = &[
         field: "ParamNoLooseSentinelEnabled",
         parameter: "ParamNoLooseSentinelEnabled",
         default: "no",
-        rule: ParamRule::OneOf(&["yes", "no"]),
+        rule: Rule::OneOf(&["yes", "no"]),
     },
     ParamSetting {
         field: "ParamNoLooseSentinelPasswordFreeAccess",
         parameter: "ParamNoLooseSentinelPasswordFreeAccess",
         default: "no",
-        rule: ParamRule::OneOf(&["yes", "no"]),
+        rule: Rule::OneOf(&["yes", "no"]),
     },
     ParamSetting {
         field: "ParamNoLooseSentinelPasswordFreeCommands",
         parameter: "ParamNoLooseSentinelPasswordFreeCommands",
         default: "",
-        rule: ParamRule::Commands,
+        rule: Rule::Commands,
     },
     ParamSetting {
         field: "ParamReplMode",
         parameter: "ParamReplMode",
         default: "async",
-        rule: ParamRule::OneOf(&["async", "semisync"]),
+        rule: Rule::OneOf(&["async", "semisync"]),
     },
     ParamSetting {
         field: "ParamReplTimeout",
         parameter: "ParamSemisyncReplTimeout",
         default: "500",
-        rule: ParamRule::Range(10, 60_000),
+        rule: Rule::Range(10, 60_000),
     },
     ParamSetting {
         field: "ParamSentinelCompatEnable",
         parameter: "ParamSentinelCompatEnable",
         default: "0",
-        rule: ParamRule::OneOf(&["0", "1"]),
+        rule: Rule::OneOf(&["0", "1"]),
     },
 ];
-
-/// What values a `Param*` setting accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamRule {
-    /// One of these words.
-    OneOf(&'static [&'static str]),
-    /// A decimal integer in this range.
-    Range(i64, i64),
-    /// Comma-separated command names (letters only).
-    Commands,
-}
 
 /// Why a `Config` value is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,7 +164,15 @@ pub fn satisfies(rule: Rule, value: &str) -> bool {
         Rule::OneOf(words) => words.contains(&value),
         Rule::Range(low, high) => in_range(value, low, high),
         Rule::KeyspaceEvents => valid_keyspace_events(value),
+        Rule::Commands => valid_commands(value),
     }
+}
+
+/// Comma-separated command names, each of ASCII letters.
+fn valid_commands(value: &str) -> bool {
+    value
+        .split(',')
+        .all(|command| !command.is_empty() && command.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
 /// Whether `value` is a plain decimal integer (optional `-`, no spaces or `+`) in `low..=high`.
@@ -208,6 +207,7 @@ fn allowed(rule: Rule) -> String {
         Rule::KeyspaceEvents => {
             format!("empty, or K and/or E with at least one of {KEYSPACE_EVENT_CLASSES}")
         }
+        Rule::Commands => "comma-separated command names".to_owned(),
     }
 }
 
@@ -251,17 +251,6 @@ pub fn parse_config(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
     Ok(values)
 }
 
-/// Whether a `Param*` value satisfies its rule.
-pub fn satisfies_param(rule: ParamRule, value: &str) -> bool {
-    match rule {
-        ParamRule::OneOf(words) => words.contains(&value),
-        ParamRule::Range(low, high) => in_range(value, low, high),
-        ParamRule::Commands => value
-            .split(',')
-            .all(|command| !command.is_empty() && command.bytes().all(|b| b.is_ascii_alphabetic())),
-    }
-}
-
 /// The `Param*` values of a request, checked, keyed by their `DescribeInstanceConfig` field.
 fn param_values(
     request: &ModifyInstanceConfig,
@@ -273,7 +262,7 @@ fn param_values(
         else {
             continue;
         };
-        if !satisfies_param(setting.rule, value) {
+        if !satisfies(setting.rule, value) {
             return Err(VendorError::invalid_parameter(setting.parameter));
         }
         values.push((setting.field, (*value).to_owned()));
@@ -476,18 +465,12 @@ mod tests {
 
     #[test]
     fn param_settings_follow_their_rules() {
-        assert!(satisfies_param(
-            ParamRule::OneOf(&["async", "semisync"]),
-            "semisync"
-        ));
-        assert!(!satisfies_param(
-            ParamRule::OneOf(&["async", "semisync"]),
-            "sync"
-        ));
-        assert!(satisfies_param(ParamRule::Range(10, 60_000), "500"));
-        assert!(!satisfies_param(ParamRule::Range(10, 60_000), "9"));
-        assert!(satisfies_param(ParamRule::Commands, "info,ping"));
-        assert!(!satisfies_param(ParamRule::Commands, "info,,ping"));
-        assert!(!satisfies_param(ParamRule::Commands, "flush all"));
+        assert!(satisfies(Rule::OneOf(&["async", "semisync"]), "semisync"));
+        assert!(!satisfies(Rule::OneOf(&["async", "semisync"]), "sync"));
+        assert!(satisfies(Rule::Range(10, 60_000), "500"));
+        assert!(!satisfies(Rule::Range(10, 60_000), "9"));
+        assert!(satisfies(Rule::Commands, "info,ping"));
+        assert!(!satisfies(Rule::Commands, "info,,ping"));
+        assert!(!satisfies(Rule::Commands, "flush all"));
     }
 }

@@ -183,12 +183,7 @@ pub fn describe_history(
 ) -> Result<Handled, VendorError> {
     let request = DescribeHistoryMonitorValues::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
-    let start =
-        times::parse_utc(&request.start_time).ok_or_else(VendorError::start_time_malformed)?;
-    let end = times::parse_utc(&request.end_time).ok_or_else(VendorError::end_time_malformed)?;
-    if end <= start {
-        return Err(VendorError::end_time_before_start());
-    }
+    let (start, end) = times::query_range(&request.start_time, &request.end_time)?;
     let step = interval(&request.interval_for_history)
         .ok_or_else(|| VendorError::invalid_parameter("IntervalForHistory"))?;
     let keys = monitor_keys(request.monitor_keys.as_deref())

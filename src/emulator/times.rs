@@ -5,6 +5,8 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
+use super::errors::VendorError;
+
 /// Parses `yyyy-MM-ddTHH:mmZ` or `yyyy-MM-ddTHH:mm:ssZ` (UTC); anything else is `None`.
 pub fn parse_utc(text: &str) -> Option<Timestamp> {
     let format = match text.len() {
@@ -17,6 +19,16 @@ pub fn parse_utc(text: &str) -> Option<Timestamp> {
         .to_zoned_datetime(TimeZone::UTC)
         .ok()
         .map(|zoned| zoned.timestamp())
+}
+
+/// The `StartTime` and `EndTime` of a query, the end after the start, or the vendor's error.
+pub fn query_range(start: &str, end: &str) -> Result<(Timestamp, Timestamp), VendorError> {
+    let start = parse_utc(start).ok_or_else(VendorError::start_time_malformed)?;
+    let end = parse_utc(end).ok_or_else(VendorError::end_time_malformed)?;
+    if end <= start {
+        return Err(VendorError::end_time_before_start());
+    }
+    Ok((start, end))
 }
 
 /// Whether `text` has `shape`, where `d` stands for an ASCII digit and every other character
@@ -68,6 +80,24 @@ mod tests {
         ] {
             assert_eq!(parse_utc(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn query_ranges_end_after_they_start() {
+        let codes = |start: &str, end: &str| query_range(start, end).map_err(|err| err.code);
+        assert!(codes("2019-03-11T10:00Z", "2019-03-11T10:01Z").is_ok());
+        assert_eq!(
+            codes("2019-03-11T10:00Z", "2019-03-11T10:00:00Z"),
+            Err("InvalidEndTime.Format")
+        );
+        assert_eq!(
+            codes("2019-03-11", "2019-03-11T10:00Z"),
+            Err("InvalidStartTime.Malformed")
+        );
+        assert_eq!(
+            codes("2019-03-11T10:00Z", "later"),
+            Err("InvalidEndTime.Malformed")
+        );
     }
 
     #[test]
