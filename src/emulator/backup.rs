@@ -178,15 +178,11 @@ pub fn modify_policy(
         policy.retention_days = days;
     }
     match request.enable_backup_log {
-        Some(true) if !policy.enable_backup_log => {
-            policy.enable_backup_log = true;
-            policy.backup_log_since = Some(ctx.now);
+        Some(true) => {
+            policy.backup_log_since.get_or_insert(ctx.now);
         }
-        Some(false) => {
-            policy.enable_backup_log = false;
-            policy.backup_log_since = None;
-        }
-        _ => {}
+        Some(false) => policy.backup_log_since = None,
+        None => {}
     }
     Ok(Handled::wrote(json!({})))
 }
@@ -218,10 +214,9 @@ pub fn describe_policy(
         preferred_backup_period: policy.preferred_period.clone(),
         preferred_next_backup_time: next.map(times::to_minutes).unwrap_or_default(),
         backup_retention_period: policy.retention_days.to_string(),
-        enable_backup_log: i64::from(policy.enable_backup_log),
+        enable_backup_log: i64::from(policy.backup_log_since.is_some()),
         backup_log_start_time: policy
             .backup_log_since
-            .filter(|_| policy.enable_backup_log)
             .map(times::to_seconds)
             .unwrap_or_default(),
         dbs_instance: "0".into(),
@@ -450,10 +445,9 @@ fn point_in_time(
     restore_time: &str,
     now: Timestamp,
 ) -> Result<Dataset, VendorError> {
-    let policy = &instance.backup_policy;
-    let since = policy
+    let since = instance
+        .backup_policy
         .backup_log_since
-        .filter(|_| policy.enable_backup_log)
         .ok_or_else(VendorError::backup_log_disabled)?;
     let at = times::parse_utc(restore_time).ok_or_else(|| {
         VendorError::restore_time_invalid("Specify it as yyyy-MM-ddTHH:mm:ssZ in UTC.")
@@ -704,6 +698,38 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn data_flashback_keeps_its_start_until_switched_off() {
+        let mut state = State::default();
+        let id = new_instance(&mut state);
+        let flashback = |flag: &'static str| {
+            [
+                ("PreferredBackupTime", "02:00Z-03:00Z"),
+                ("PreferredBackupPeriod", "Monday"),
+                ("EnableBackupLog", flag),
+            ]
+        };
+        let set = |state: &mut State, flag: &'static str, at: i64| {
+            let mut params = flashback(flag).to_vec();
+            params.push(("InstanceId", id.as_str()));
+            handle(state, "ModifyBackupPolicy", &params, at).unwrap();
+        };
+        let describe = |state: &mut State| {
+            handle(state, "DescribeBackupPolicy", &[("InstanceId", &id)], 9)
+                .unwrap()
+                .body
+        };
+        set(&mut state, "1", 5);
+        set(&mut state, "1", 8);
+        let policy = describe(&mut state);
+        assert_eq!(policy["EnableBackupLog"], 1);
+        assert_eq!(policy["BackupLogStartTime"], times::to_seconds(ctx(5).now));
+        set(&mut state, "0", 9);
+        let policy = describe(&mut state);
+        assert_eq!(policy["EnableBackupLog"], 0);
+        assert_eq!(policy["BackupLogStartTime"], "");
     }
 
     #[test]

@@ -85,10 +85,8 @@ pub struct BackupPolicy {
     pub preferred_period: String,
     /// Days backups are kept.
     pub retention_days: u32,
-    /// `EnableBackupLog`: data flashback (continuous log backup) on.
-    #[serde(default)]
-    pub enable_backup_log: bool,
-    /// When data flashback was last switched on (`BackupLogStartTime`).
+    /// Since when data flashback (`EnableBackupLog`, continuous log backup) is on; `None`
+    /// while it is off.
     #[serde(default)]
     pub backup_log_since: Option<Timestamp>,
 }
@@ -99,7 +97,6 @@ impl Default for BackupPolicy {
             preferred_time: "02:00Z-03:00Z".into(),
             preferred_period: "Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday".into(),
             retention_days: 7,
-            enable_backup_log: false,
             backup_log_since: None,
         }
     }
