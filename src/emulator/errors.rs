@@ -461,6 +461,131 @@ impl VendorError {
     }
 }
 
+/// Errors of the backup, parameter and monitoring actions.
+impl VendorError {
+    /// `PreferredBackupTime` is not of the form `HH:mmZ-HH:mmZ`.
+    pub fn backup_time_format() -> Self {
+        Self::new(
+            400,
+            "InvalidPreferredBackupTime.Format",
+            "Specified preferred backup time is not valid.",
+        )
+    }
+
+    /// `PreferredBackupTime` is well formed but not a one-hour window on the hour.
+    pub fn backup_time_window() -> Self {
+        Self::new(
+            400,
+            "InvalidPreferredBackupTime",
+            "Specified preferred backup time is not valid.",
+        )
+    }
+
+    /// `PreferredBackupPeriod` is not a list of English weekdays.
+    pub fn backup_period_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidPreferredBackupPeriod.Malformed",
+            "Specified backup period is not valid.",
+        )
+    }
+
+    /// `BackupRetentionPeriod` is out of range.
+    pub fn backup_retention_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidBackupRetentionPeriod.Malformed",
+            "Specified backup retention period is not valid.",
+        )
+    }
+
+    /// A backup of the instance is still running.
+    pub fn backup_job_exists() -> Self {
+        Self::new(
+            400,
+            "BackupJobExists",
+            "A backup job already exists in the specified DB instance.",
+        )
+    }
+
+    /// No finished, unexpired backup set of the instance has this ID.
+    pub fn backup_set_not_found() -> Self {
+        Self::new(
+            400,
+            "InvalidBackupSetID.NotFound",
+            "Specified backup set ID does not exist.",
+        )
+    }
+
+    /// `StartTime` is not a UTC time of the documented form.
+    pub fn start_time_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidStartTime.Malformed",
+            "The Specified parameter \"StartTime\" is not valid.",
+        )
+    }
+
+    /// `EndTime` is not a UTC time of the documented form.
+    pub fn end_time_malformed() -> Self {
+        Self::new(
+            400,
+            "InvalidEndTime.Malformed",
+            "The Specified parameter \"EndTime\" is not valid.",
+        )
+    }
+
+    /// `EndTime` is not later than `StartTime`.
+    pub fn end_time_before_start() -> Self {
+        Self::new(
+            400,
+            "InvalidEndTime.Format",
+            "Specified end time is not valid. EndTime must be later than StartTime.",
+        )
+    }
+
+    /// `RestoreTime` is malformed or outside the data flashback range (spelling chosen by the
+    /// emulator: the vendor does not document it).
+    pub fn restore_time_invalid(reason: &str) -> Self {
+        Self::new(
+            400,
+            "InvalidRestoreTime.Format",
+            format!("Specified restore time is not valid. {reason}"),
+        )
+    }
+
+    /// A point-in-time restore of an instance without data flashback (spelling chosen by the
+    /// emulator: the vendor does not document it).
+    pub fn backup_log_disabled() -> Self {
+        Self::new(
+            400,
+            "IncorrectBackupLogState",
+            "Data flashback (EnableBackupLog) is not enabled for this instance.",
+        )
+    }
+
+    /// `ModifyInstanceConfig` got a `Config` that is not a JSON object, or a value its
+    /// parameter does not accept.
+    pub fn config_invalid(detail: &str) -> Self {
+        Self::new(
+            400,
+            "InvalidParameters.Format",
+            format!("Specified parameters is not valid. {detail}"),
+        )
+    }
+
+    /// A monitoring query asks for more data points than one answer holds.
+    pub fn too_many_points(max: u64) -> Self {
+        Self::new(
+            400,
+            "InvalidParameter",
+            format!(
+                "The specified parameter \"EndTime\" is not valid: the range holds more than {max} intervals."
+            ),
+        )
+    }
+}
+
 impl From<ParamError> for VendorError {
     fn from(err: ParamError) -> Self {
         match err {

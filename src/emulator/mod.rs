@@ -22,6 +22,7 @@ mod security;
 pub mod state;
 pub mod store;
 mod tags;
+mod times;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

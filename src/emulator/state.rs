@@ -88,6 +88,10 @@ pub struct BackupPolicy {
     pub preferred_period: String,
     /// Days backups are kept.
     pub retention_days: u32,
+    /// Since when data flashback (`EnableBackupLog`, continuous log backup) is on; `None`
+    /// while it is off.
+    #[serde(default)]
+    pub backup_log_since: Option<Timestamp>,
 }
 
 impl Default for BackupPolicy {
@@ -96,6 +100,7 @@ impl Default for BackupPolicy {
             preferred_time: "02:00Z-03:00Z".into(),
             preferred_period: "Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday".into(),
             retention_days: 7,
+            backup_log_since: None,
         }
     }
 }
@@ -114,6 +119,9 @@ pub struct Dataset {
 pub struct Backup {
     /// `BackupId`.
     pub id: u64,
+    /// `BackupJobID`: the job that took it.
+    #[serde(default)]
+    pub job_id: u64,
     /// The instance it was taken of.
     pub instance_id: String,
     /// When it started.
@@ -126,6 +134,9 @@ pub struct Backup {
     pub dataset: Dataset,
     /// The parameters at the time.
     pub config: BTreeMap<String, String>,
+    /// When it expires; `None` keeps it as long as its instance exists.
+    #[serde(default)]
+    pub expires: Option<Timestamp>,
 }
 
 /// A change that takes effect when the current transition ends.
@@ -214,6 +225,10 @@ pub struct Instance {
     /// Parameter values by name.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
+    /// Settings `ModifyInstanceConfig` takes as `Param*` parameters rather than in `Config`,
+    /// by their `DescribeInstanceConfig` field name; absent ones have the cloud's default.
+    #[serde(default)]
+    pub param_settings: BTreeMap<String, String>,
     #[serde(default)]
     pub dataset: Dataset,
 }
@@ -337,6 +352,7 @@ impl Instance {
             accounts,
             backup_policy: BackupPolicy::default(),
             config: default_config(),
+            param_settings: BTreeMap::new(),
             dataset: Dataset {
                 keys: 1000 + sequence * 37,
                 used_memory: (1000 + sequence * 37) * 96,

@@ -5,8 +5,11 @@
 //! key spelling. These are the only types the client and the emulator share.
 
 pub mod account;
+pub mod backup;
+pub mod config;
 pub mod instance;
 pub mod manage;
+pub mod monitor;
 pub mod region;
 pub mod security;
 pub mod tag;

@@ -1,0 +1,222 @@
+//! Parameter actions: an instance's Redis parameters (`Config`) and the `Param*` settings.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::instance::EmptyResponse;
+use super::{Action, ParamError, WireParams};
+use crate::api::params::Params;
+
+/// `DescribeInstanceConfig`: an instance's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DescribeInstanceConfig {
+    /// `InstanceId`.
+    pub instance_id: String,
+}
+
+impl Action for DescribeInstanceConfig {
+    const NAME: &'static str = "DescribeInstanceConfig";
+    const MUTATING: bool = false;
+    type Response = DescribeInstanceConfigResponse;
+
+    fn params(&self) -> Params {
+        let mut params = Params::new();
+        params.set("InstanceId", &self.instance_id);
+        params
+    }
+}
+
+impl DescribeInstanceConfig {
+    /// Parses an incoming request (emulator side).
+    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
+        Ok(DescribeInstanceConfig {
+            instance_id: wire.required("InstanceId")?.to_owned(),
+        })
+    }
+}
+
+/// The answer to `DescribeInstanceConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeInstanceConfigResponse {
+    pub request_id: String,
+    /// The parameters as a JSON **string** of an object, parameter name → value.
+    pub config: String,
+    /// `yes` or `no`.
+    pub param_no_loose_sentinel_enabled: String,
+    /// `yes` or `no`.
+    pub param_no_loose_sentinel_password_free_access: String,
+    /// Comma-separated commands.
+    pub param_no_loose_sentinel_password_free_commands: String,
+    /// `async` or `semisync`.
+    pub param_repl_mode: String,
+    /// Milliseconds; set through `ParamSemisyncReplTimeout`.
+    pub param_repl_timeout: String,
+    /// `0` or `1`.
+    pub param_sentinel_compat_enable: String,
+}
+
+impl DescribeInstanceConfigResponse {
+    /// The `Config` string parsed into parameter → value, numbers as their decimal text.
+    /// `None` when it is not a JSON object.
+    pub fn parameters(&self) -> Option<BTreeMap<String, String>> {
+        let parsed: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&self.config).ok()?;
+        parsed
+            .into_iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => Some((name, text)),
+                serde_json::Value::Number(number) => Some((name, number.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// `ModifyInstanceConfig`: changes parameters. `Config` carries Redis parameters as a JSON
+/// object; the `Param*` fields set the Sentinel and replication modes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceConfig {
+    /// `InstanceId`.
+    pub instance_id: String,
+    /// `Config`: a JSON object of parameter → value (values as strings or numbers), as sent.
+    pub config: Option<String>,
+    /// `ParamNoLooseSentinelEnabled`: `yes` or `no`.
+    pub param_no_loose_sentinel_enabled: Option<String>,
+    /// `ParamNoLooseSentinelPasswordFreeAccess`: `yes` or `no`.
+    pub param_no_loose_sentinel_password_free_access: Option<String>,
+    /// `ParamNoLooseSentinelPasswordFreeCommands`: comma-separated commands.
+    pub param_no_loose_sentinel_password_free_commands: Option<String>,
+    /// `ParamReplMode`: `async` or `semisync`.
+    pub param_repl_mode: Option<String>,
+    /// `ParamSemisyncReplTimeout`: milliseconds.
+    pub param_semisync_repl_timeout: Option<String>,
+    /// `ParamSentinelCompatEnable`: `0` or `1`.
+    pub param_sentinel_compat_enable: Option<String>,
+}
+
+impl ModifyInstanceConfig {
+    /// A request that sets `values` (parameter → value) through `Config`.
+    pub fn with_config(instance_id: &str, values: &BTreeMap<String, String>) -> Self {
+        ModifyInstanceConfig {
+            instance_id: instance_id.to_owned(),
+            config: Some(config_json(values)),
+            ..ModifyInstanceConfig::default()
+        }
+    }
+
+    /// The `Param*` fields with their wire names.
+    pub fn param_fields(&self) -> [(&'static str, Option<&str>); 6] {
+        [
+            (
+                "ParamNoLooseSentinelEnabled",
+                self.param_no_loose_sentinel_enabled.as_deref(),
+            ),
+            (
+                "ParamNoLooseSentinelPasswordFreeAccess",
+                self.param_no_loose_sentinel_password_free_access.as_deref(),
+            ),
+            (
+                "ParamNoLooseSentinelPasswordFreeCommands",
+                self.param_no_loose_sentinel_password_free_commands
+                    .as_deref(),
+            ),
+            ("ParamReplMode", self.param_repl_mode.as_deref()),
+            (
+                "ParamSemisyncReplTimeout",
+                self.param_semisync_repl_timeout.as_deref(),
+            ),
+            (
+                "ParamSentinelCompatEnable",
+                self.param_sentinel_compat_enable.as_deref(),
+            ),
+        ]
+    }
+
+    /// Parses an incoming request (emulator side); `Config` is kept as sent.
+    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
+        Ok(ModifyInstanceConfig {
+            instance_id: wire.required("InstanceId")?.to_owned(),
+            config: wire.string("Config"),
+            param_no_loose_sentinel_enabled: wire.string("ParamNoLooseSentinelEnabled"),
+            param_no_loose_sentinel_password_free_access: wire
+                .string("ParamNoLooseSentinelPasswordFreeAccess"),
+            param_no_loose_sentinel_password_free_commands: wire
+                .string("ParamNoLooseSentinelPasswordFreeCommands"),
+            param_repl_mode: wire.string("ParamReplMode"),
+            param_semisync_repl_timeout: wire.string("ParamSemisyncReplTimeout"),
+            param_sentinel_compat_enable: wire.string("ParamSentinelCompatEnable"),
+        })
+    }
+}
+
+impl Action for ModifyInstanceConfig {
+    const NAME: &'static str = "ModifyInstanceConfig";
+    const MUTATING: bool = true;
+    type Response = EmptyResponse;
+
+    fn params(&self) -> Params {
+        let mut params = Params::new();
+        params
+            .set("InstanceId", &self.instance_id)
+            .set_opt("Config", self.config.as_deref());
+        for (name, value) in self.param_fields() {
+            params.set_opt(name, value);
+        }
+        params
+    }
+}
+
+/// Parameter → value as the JSON object text `Config` takes (values as JSON strings).
+pub fn config_json(values: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "{}".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modify_config_round_trips_through_the_wire() {
+        let values: BTreeMap<String, String> = [
+            ("maxmemory-policy", "allkeys-lru"),
+            ("notify-keyspace-events", "Ex"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut request = ModifyInstanceConfig::with_config("r-1", &values);
+        request.param_repl_mode = Some("semisync".into());
+        let wire = request.params().expose();
+        assert_eq!(
+            wire["Config"],
+            r#"{"maxmemory-policy":"allkeys-lru","notify-keyspace-events":"Ex"}"#
+        );
+        assert_eq!(wire["ParamReplMode"], "semisync");
+        assert!(!wire.contains_key("ParamSentinelCompatEnable"));
+        assert_eq!(
+            ModifyInstanceConfig::from_wire(WireParams(&wire)).unwrap(),
+            request
+        );
+    }
+
+    #[test]
+    fn config_is_a_string_and_parses_with_numbers_as_text() {
+        let response = DescribeInstanceConfigResponse {
+            config: r#"{"maxmemory-policy":"noeviction","hash-max-ziplist-entries":512}"#.into(),
+            ..DescribeInstanceConfigResponse::default()
+        };
+        let json = serde_json::to_value(&response).unwrap();
+        assert!(json["Config"].is_string());
+        assert!(json["ParamReplTimeout"].is_string());
+        let parameters = response.parameters().unwrap();
+        assert_eq!(parameters["hash-max-ziplist-entries"], "512");
+        assert_eq!(parameters["maxmemory-policy"], "noeviction");
+        let broken = DescribeInstanceConfigResponse {
+            config: "[1]".into(),
+            ..DescribeInstanceConfigResponse::default()
+        };
+        assert_eq!(broken.parameters(), None);
+    }
+}
