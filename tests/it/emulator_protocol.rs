@@ -507,3 +507,63 @@ fn the_emulator_process_counts_requests_per_action_and_outcome() {
     );
     assert_eq!(emulator.total_requests(), 3);
 }
+
+#[tokio::test]
+async fn a_state_file_that_cannot_be_written_is_an_internal_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig {
+        state_path: Some(dir.path().join("blocker/state.json")),
+        ..EmulatorConfig::default()
+    };
+    let emu = emulator::start("127.0.0.1:0", config).await.unwrap();
+    // Once started, the state's directory becomes a regular file: nothing can be written.
+    std::fs::write(dir.path().join("blocker"), "x").unwrap();
+    let (status, body) = call(
+        &emu.url(),
+        Request::new("CreateInstance")
+            .param("RegionId", "cn-hangzhou")
+            .param("InstanceClass", "redis.master.small.default"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["Code"].as_str().unwrap()),
+        (500, "InternalError")
+    );
+    let (_, listed) = call(&emu.url(), Request::new("DescribeInstances")).await;
+    assert_eq!(
+        listed["TotalCount"], 1,
+        "the change is visible in memory even though it was not saved"
+    );
+    emu.stop().await.unwrap();
+}
+
+#[test]
+fn the_emulator_accepts_several_key_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(
+        dir.path(),
+        &["--key", "team-a:secret-a", "--key", "team-b:secret-b"],
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        for (id, secret) in [
+            ("testid", "testsecret"),
+            ("team-a", "secret-a"),
+            ("team-b", "secret-b"),
+        ] {
+            let query = Request::new("DescribeRegions")
+                .param("AccessKeyId", id)
+                .signed_query("POST", secret);
+            let (status, body) = send(&emulator.url, "POST", &query).await;
+            assert_eq!(status, 200, "{id}: {body}");
+        }
+        let query = Request::new("DescribeRegions")
+            .param("AccessKeyId", "team-a")
+            .signed_query("POST", "secret-b");
+        let (status, body) = send(&emulator.url, "POST", &query).await;
+        assert_eq!(
+            (status, body["Code"].as_str().unwrap()),
+            (400, "SignatureDoesNotMatch")
+        );
+    });
+}

@@ -15,4 +15,5 @@ mod emulator_security;
 mod emulator_tags;
 mod examples;
 mod manifests;
+mod python_sdk;
 mod support;

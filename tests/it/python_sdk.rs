@@ -20,7 +20,10 @@ fn venv_python(venv: &Path) -> PathBuf {
 
 fn sdks_importable(python: &Path) -> bool {
     Command::new(python)
-        .args(["-c", "import aliyunsdkr_kvstore, alibabacloud_r_kvstore20150101"])
+        .args([
+            "-c",
+            "import aliyunsdkr_kvstore, alibabacloud_r_kvstore20150101",
+        ])
         .output()
         .is_ok_and(|output| output.status.success())
 }
@@ -45,7 +48,13 @@ fn python_with_sdks() -> Result<PathBuf, String> {
         ));
     }
     let installed = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(PACKAGES)
         .output()
         .map_err(|err| format!("cannot run pip: {err}"))?;
@@ -81,7 +90,10 @@ fn the_official_python_sdks_talk_to_the_emulator_unchanged() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "SDK checks failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "SDK checks failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("all SDK checks passed"), "{stdout}");
     // Both SDKs really went through the emulator.
     assert!(emulator.count("CreateInstance", "ok") >= 3);

@@ -18,6 +18,13 @@ from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkr_kvstore.request.v20150101 import (
     CreateAccountRequest,
+    CreateBackupRequest,
+    DescribeBackupsRequest,
+    DescribeInstanceSSLRequest,
+    ListTagResourcesRequest,
+    ModifyInstanceSpecRequest,
+    ModifyInstanceSSLRequest,
+    TagResourcesRequest,
     CreateInstanceRequest,
     DescribeAccountsRequest,
     DescribeBackupPolicyRequest,
@@ -162,6 +169,57 @@ def classic_sdk():
     config = json.loads(send(client, request)["Config"])
     expect(config["maxmemory-policy"] == "allkeys-lru", config)
     expect(str(config["hash-max-ziplist-entries"]) == "256", config)
+
+    step("classic: TagResources and ListTagResources")
+    request = TagResourcesRequest.TagResourcesRequest()
+    request.set_ResourceType("INSTANCE")
+    request.set_ResourceIds([instance_id])
+    request.set_Tags([{"Key": "cost-center", "Value": "cc-42"}])
+    send(client, request)
+    request = ListTagResourcesRequest.ListTagResourcesRequest()
+    request.set_ResourceType("INSTANCE")
+    request.set_ResourceIds([instance_id])
+    tags = send(client, request)["TagResources"]["TagResource"]
+    pairs = {(t["TagKey"], t["TagValue"]) for t in tags}
+    expect(("cost-center", "cc-42") in pairs and ("team", "sdk") in pairs, tags)
+
+    step("classic: ModifyInstanceSpec with a ClientToken, twice")
+    request = ModifyInstanceSpecRequest.ModifyInstanceSpecRequest()
+    request.set_InstanceId(instance_id)
+    request.set_InstanceClass("redis.master.mid.default")
+    request.set_ClientToken("sdk-spec-1")
+    first = send(client, request)
+    expect(isinstance(first["OrderId"], str), "OrderId is a string in ModifyInstanceSpec")
+    again = send(client, request)
+    expect(again["OrderId"] == first["OrderId"], "same ClientToken, same order")
+    expect(wait_normal(client, instance_id)["InstanceClass"] == "redis.master.mid.default", "resized")
+
+    step("classic: CreateBackup and DescribeBackups")
+    request = CreateBackupRequest.CreateBackupRequest()
+    request.set_InstanceId(instance_id)
+    job = send(client, request)
+    expect(isinstance(job["BackupJobID"], str), "BackupJobID is a string in CreateBackup")
+    backups = []
+    for _ in range(100):
+        request = DescribeBackupsRequest.DescribeBackupsRequest()
+        request.set_InstanceId(instance_id)
+        request.set_StartTime("2000-01-01T00:00Z")
+        request.set_EndTime("2100-01-01T00:00Z")
+        backups = send(client, request)["Backups"]["Backup"]
+        if backups:
+            break
+        time.sleep(0.1)
+    expect(len(backups) == 1 and isinstance(backups[0]["BackupId"], int), backups)
+
+    step("classic: ModifyInstanceSSL and DescribeInstanceSSL")
+    request = ModifyInstanceSSLRequest.ModifyInstanceSSLRequest()
+    request.set_InstanceId(instance_id)
+    request.set_SSLEnabled("Enable")
+    send(client, request)
+    wait_normal(client, instance_id)
+    request = DescribeInstanceSSLRequest.DescribeInstanceSSLRequest()
+    request.set_InstanceId(instance_id)
+    expect(send(client, request)["SSLEnabled"] == "Enable", "TLS on")
 
     step("classic: a wrong secret is a ServerException, not a crash")
     request = DescribeInstancesRequest.DescribeInstancesRequest()
