@@ -15,6 +15,8 @@ pub mod cli;
 pub mod emulator;
 pub mod env_vars;
 pub mod manifest;
+pub mod passwords;
 pub mod observe;
 pub mod plan;
 pub mod secret;
+pub mod secrets;

@@ -6,6 +6,7 @@ use clap::Parser;
 use kvsync::cli::{self, Cli, CliError, LogFormat};
 use kvsync::env_vars;
 use kvsync::manifest::LoadError;
+use kvsync::secrets::SecretsError;
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing(verbose: u8, format: LogFormat) {
@@ -32,7 +33,9 @@ fn init_tracing(verbose: u8, format: LogFormat) {
 }
 
 fn report(err: &CliError) {
-    if let CliError::Load(LoadError::Invalid(diagnostics)) = err {
+    if let CliError::Load(LoadError::Invalid(diagnostics))
+    | CliError::Secrets(SecretsError::Rules(diagnostics)) = err
+    {
         eprintln!("{diagnostics}");
         return;
     }

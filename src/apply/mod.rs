@@ -1,30 +1,27 @@
 //! The executor: runs a plan once, instances in parallel, each instance's steps in order.
 //!
-//! Before any call it refuses gated steps and resolves every secret, so a plan either starts
-//! whole or not at all. Every step is safe to repeat: `CreateInstance` carries the plan's
+//! Before any call it refuses gated steps and checks that every secret the plan sends was read,
+//! so a plan either starts whole or not at all. Every step is safe to repeat: `CreateInstance` carries the plan's
 //! deterministic token, the other calls set absolute values, and a release of an instance that
 //! is already gone counts as done. One instance failing never stops the others.
 
 pub mod report;
+pub mod step;
 pub mod wait;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::info;
 
 pub use self::report::{Failure, InstanceOutcome, Report};
-use self::wait::{PollPolicy, WaitError, wait_for};
-use crate::api::actions::instance::{CreateInstance, DeleteInstance, ModifyInstanceAttribute};
-use crate::api::retry::{Class, classify};
-use crate::api::{self, Client};
+use self::wait::PollPolicy;
+use crate::api::Client;
 use crate::manifest::InstanceKey;
-use crate::manifest::desired::{Charge, Network};
-use crate::manifest::secret::{SecretError, SecretRef};
-use crate::plan::model::{Call, CreateInstanceCall, Impact, InstancePlan, Plan, Step, WaitFor};
+use crate::manifest::secret::SecretRef;
+use crate::plan::model::{Call, Impact, InstancePlan, Plan};
 use crate::secret::Secret;
 
 /// How to run a plan.
@@ -66,28 +63,17 @@ pub enum ApplyError {
         /// The flag that allows them.
         flag: &'static str,
     },
-    /// A secret the plan needs could not be read.
-    #[error("reading the secret {reference} for {instance}")]
+    /// A secret the plan sends was not read.
+    #[error("the secret {reference} for {instance} was not read")]
     Secret {
         /// The instance.
         instance: InstanceKey,
         /// The reference.
         reference: SecretRef,
-        /// The cause.
-        #[source]
-        source: SecretError,
     },
-}
-
-/// A step's failure, with its causes.
-#[derive(Debug, thiserror::Error)]
-enum StepError {
-    #[error(transparent)]
-    Api(#[from] api::Error),
-    #[error(transparent)]
-    Wait(#[from] WaitError),
-    #[error("the instance became busy and stayed so for {0} s")]
-    Busy(u64),
+    /// The plan was made without some secrets, so its passwords were not compared.
+    #[error("the plan was made without every secret (some passwords were not compared); plan again where the secrets are readable")]
+    Incomplete,
 }
 
 /// Refuses a plan with gated steps that are not allowed.
@@ -132,30 +118,32 @@ pub fn check_gates(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError
     Ok(())
 }
 
-/// Reads every secret the plan refers to.
-pub fn resolve_secrets(
-    plan: &Plan,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<BTreeMap<SecretRef, Secret>, ApplyError> {
-    let mut secrets = BTreeMap::new();
+/// Checks that every secret the plan sends was read (before any call).
+pub fn check_secrets(plan: &Plan, values: &BTreeMap<SecretRef, Secret>) -> Result<(), ApplyError> {
     for instance in &plan.instances {
         for step in &instance.steps {
-            if let Call::CreateInstance(create) = &step.call
-                && let Some(reference) = &create.password
-                && !secrets.contains_key(reference)
+            let reference = match &step.call {
+                Call::CreateInstance(create) => create.password.as_ref(),
+                Call::ModifyInstanceAttribute { new_password, .. } => new_password.as_ref(),
+                Call::CreateAccount { password, .. } | Call::ResetAccountPassword { password, .. } => {
+                    Some(password)
+                }
+                _ => None,
+            };
+            if let Some(reference) = reference
+                && !values.contains_key(reference)
             {
-                let secret = reference
-                    .resolve(env)
-                    .map_err(|source| ApplyError::Secret {
-                        instance: instance.key.clone(),
-                        reference: reference.clone(),
-                        source,
-                    })?;
-                secrets.insert(reference.clone(), secret);
+                return Err(ApplyError::Secret {
+                    instance: instance.key.clone(),
+                    reference: reference.clone(),
+                });
             }
         }
     }
-    Ok(secrets)
+    if !plan.complete {
+        return Err(ApplyError::Incomplete);
+    }
+    Ok(())
 }
 
 /// Something to tell the operator while the plan runs.
@@ -166,11 +154,12 @@ pub async fn execute(
     client: &Client,
     plan: &Plan,
     options: &ApplyOptions,
-    env: &dyn Fn(&str) -> Option<String>,
+    secrets: &BTreeMap<SecretRef, Secret>,
     progress: Progress,
 ) -> Result<Report, ApplyError> {
     check_gates(plan, options)?;
-    let secrets = Arc::new(resolve_secrets(plan, env)?);
+    check_secrets(plan, secrets)?;
+    let secrets = Arc::new(secrets.clone());
     let permits = Arc::new(Semaphore::new(options.parallelism.max(1)));
     let mut tasks = JoinSet::new();
     for instance in plan.instances.iter().filter(|i| !i.steps.is_empty()) {
@@ -214,7 +203,7 @@ async fn run_instance(
     for (index, step) in plan.steps.iter().enumerate() {
         let action = step.call.action();
         progress(&plan.key, &format!("{action} ..."));
-        match run_step(
+        match step::run(
             client,
             &plan.key,
             &mut outcome.instance_id,
@@ -256,125 +245,3 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-async fn run_step(
-    client: &Client,
-    key: &InstanceKey,
-    instance_id: &mut Option<String>,
-    step: &Step,
-    secrets: &BTreeMap<SecretRef, Secret>,
-    poll: PollPolicy,
-) -> Result<(), StepError> {
-    let region = key.region.as_str();
-    let timeout = Duration::from_secs(step.wait.timeout_secs);
-    match &step.call {
-        Call::CreateInstance(create) => {
-            let request = create_request(create, secrets);
-            let response = client.call(region, &request).await?;
-            *instance_id = Some(response.instance_id);
-        }
-        Call::ModifyInstanceAttribute { release_protection } => {
-            let id = instance_id.clone().unwrap_or_default();
-            let request = ModifyInstanceAttribute {
-                instance_id: id.clone(),
-                instance_release_protection: Some(*release_protection),
-                ..Default::default()
-            };
-            call_when_idle(client, region, &id, &request, timeout, poll).await?;
-        }
-        Call::DeleteInstance => {
-            let id = instance_id.clone().unwrap_or_default();
-            let request = DeleteInstance {
-                instance_id: id.clone(),
-            };
-            match call_when_idle(client, region, &id, &request, timeout, poll).await {
-                Ok(()) => {}
-                // Already released (by an earlier run whose answer was lost, or by someone else).
-                Err(StepError::Api(err)) if err.code() == Some("InvalidInstanceId.NotFound") => {}
-                Err(err) => return Err(err),
-            }
-        }
-    }
-    let id = instance_id.clone().unwrap_or_default();
-    wait_for(client, region, &id, step.wait.until, timeout, poll).await?;
-    Ok(())
-}
-
-/// Calls `action`; while the instance is busy, waits for it to be `Normal` and tries again.
-async fn call_when_idle<A: api::Action>(
-    client: &Client,
-    region: &str,
-    instance_id: &str,
-    action: &A,
-    timeout: Duration,
-    poll: PollPolicy,
-) -> Result<(), StepError> {
-    let started = tokio::time::Instant::now();
-    loop {
-        match client.call(region, action).await {
-            Ok(_) => return Ok(()),
-            Err(err) if classify(&err) == Class::Busy && started.elapsed() < timeout => {
-                info!(
-                    instance_id,
-                    action = A::NAME,
-                    code = err.code().unwrap_or(""),
-                    "instance busy; waiting for Normal"
-                );
-                wait_for(
-                    client,
-                    region,
-                    instance_id,
-                    WaitFor::Normal,
-                    timeout.saturating_sub(started.elapsed()),
-                    poll,
-                )
-                .await?;
-            }
-            Err(err) if classify(&err) == Class::Busy => {
-                return Err(StepError::Busy(started.elapsed().as_secs()));
-            }
-            Err(err) => return Err(err.into()),
-        }
-    }
-}
-
-fn create_request(
-    create: &CreateInstanceCall,
-    secrets: &BTreeMap<SecretRef, Secret>,
-) -> CreateInstance {
-    let (charge_type, period) = match create.charge {
-        None => (None, None),
-        Some(Charge::PostPaid) => (Some("PostPaid".to_owned()), None),
-        Some(Charge::PrePaid { period }) => (Some("PrePaid".to_owned()), Some(u64::from(period))),
-    };
-    let (network_type, vpc_id, vswitch_id) = match &create.network {
-        None => (None, None, None),
-        Some(Network::Classic) => (Some("CLASSIC".to_owned()), None, None),
-        Some(Network::Vpc { vpc_id, vswitch_id }) => (
-            Some("VPC".to_owned()),
-            Some(vpc_id.clone()),
-            Some(vswitch_id.clone()),
-        ),
-    };
-    CreateInstance {
-        region_id: create.region_id.clone(),
-        token: Some(create.token.clone()),
-        instance_name: Some(create.instance_name.clone()),
-        instance_class: Some(create.instance_class.clone()),
-        engine_version: create.engine_version.clone(),
-        zone_id: create.zone_id.clone(),
-        charge_type,
-        period,
-        network_type,
-        vpc_id,
-        vswitch_id,
-        password: create
-            .password
-            .as_ref()
-            .and_then(|reference| secrets.get(reference).cloned()),
-        tags: create
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    }
-}

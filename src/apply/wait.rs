@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::api::actions::account::DescribeAccounts;
 use crate::api::actions::instance::DescribeInstanceAttribute;
 use crate::api::{self, Client};
 use crate::plan::model::WaitFor;
@@ -37,14 +38,14 @@ pub enum WaitError {
         /// The instance.
         instance_id: String,
         /// What was awaited.
-        condition: &'static str,
+        condition: String,
         /// How long.
         waited_secs: u64,
         /// The last status seen.
         last_status: String,
     },
-    /// The instance disappeared while waiting for it to be `Normal`.
-    #[error("instance {0} disappeared while kvsync waited for it to be Normal")]
+    /// The instance (or account) disappeared while kvsync waited for it.
+    #[error("instance {0} (or the account) disappeared while kvsync waited for it")]
     Vanished(String),
     /// Polling failed.
     #[error("polling the status of {instance_id}")]
@@ -60,37 +61,83 @@ pub enum WaitError {
 /// What one poll found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
-    /// The instance exists with this status.
-    Status(String),
-    /// The instance does not exist.
+    /// The instance exists with this status and class.
+    Instance {
+        /// `InstanceStatus`.
+        status: String,
+        /// `InstanceClass`.
+        class: String,
+    },
+    /// The account exists with this status.
+    Account(String),
+    /// The instance (or the account) does not exist.
     Gone,
 }
 
 /// Whether `probe` satisfies `condition` (a pure predicate).
-pub fn satisfied(condition: WaitFor, probe: &Probe) -> bool {
+pub fn satisfied(condition: &WaitFor, probe: &Probe) -> bool {
     match (condition, probe) {
-        (WaitFor::Normal, Probe::Status(status)) => status == "Normal",
+        (WaitFor::Nothing, _) => true,
+        (WaitFor::Normal, Probe::Instance { status, .. }) => status == "Normal",
+        (WaitFor::InstanceClass(wanted), Probe::Instance { status, class }) => {
+            status == "Normal" && class == wanted
+        }
+        (WaitFor::AccountAvailable(_), Probe::Account(status)) => status == "Available",
         (WaitFor::Gone, Probe::Gone) => true,
         _ => false,
     }
 }
 
-/// Reads an instance's status once.
-pub async fn probe(client: &Client, region: &str, instance_id: &str) -> Result<Probe, api::Error> {
-    let request = DescribeInstanceAttribute {
-        instance_id: instance_id.to_owned(),
+/// Reads what `condition` needs, once.
+pub async fn probe(
+    client: &Client,
+    region: &str,
+    instance_id: &str,
+    condition: &WaitFor,
+) -> Result<Probe, api::Error> {
+    let result = match condition {
+        WaitFor::AccountAvailable(name) => {
+            let request = DescribeAccounts {
+                instance_id: instance_id.to_owned(),
+                account_name: Some(name.clone()),
+                search_account_name: None,
+                page_number: None,
+                page_size: None,
+            };
+            client.call(region, &request).await.map(|response| {
+                response
+                    .accounts
+                    .account
+                    .into_iter()
+                    .find(|account| account.account_name == *name)
+                    .map_or(Probe::Gone, |account| Probe::Account(account.account_status))
+            })
+        }
+        _ => {
+            let request = DescribeInstanceAttribute {
+                instance_id: instance_id.to_owned(),
+            };
+            client.call(region, &request).await.map(|response| {
+                response.instances.db_instance_attribute.into_iter().next().map_or(
+                    Probe::Gone,
+                    |attribute| Probe::Instance {
+                        status: attribute.instance_status,
+                        class: attribute.instance_class,
+                    },
+                )
+            })
+        }
     };
-    match client.call(region, &request).await {
-        Ok(response) => Ok(response
-            .instances
-            .db_instance_attribute
-            .into_iter()
-            .next()
-            .map_or(Probe::Gone, |attribute| {
-                Probe::Status(attribute.instance_status)
-            })),
-        Err(err) if err.code() == Some("InvalidInstanceId.NotFound") => Ok(Probe::Gone),
-        Err(err) => Err(err),
+    match result {
+        Err(err)
+            if matches!(
+                err.code(),
+                Some("InvalidInstanceId.NotFound" | "InvalidAccountName.NotFound")
+            ) =>
+        {
+            Ok(Probe::Gone)
+        }
+        other => other,
     }
 }
 
@@ -99,15 +146,18 @@ pub async fn wait_for(
     client: &Client,
     region: &str,
     instance_id: &str,
-    condition: WaitFor,
+    condition: &WaitFor,
     timeout: Duration,
     poll: PollPolicy,
 ) -> Result<(), WaitError> {
+    if *condition == WaitFor::Nothing {
+        return Ok(());
+    }
     let started = Instant::now();
     let mut interval = poll.initial;
     let mut last_status = String::from("unknown");
     loop {
-        let found = probe(client, region, instance_id)
+        let found = probe(client, region, instance_id, condition)
             .await
             .map_err(|source| WaitError::Poll {
                 instance_id: instance_id.to_owned(),
@@ -117,19 +167,17 @@ pub async fn wait_for(
             return Ok(());
         }
         match &found {
-            Probe::Gone if condition == WaitFor::Normal => {
+            Probe::Gone if *condition != WaitFor::Gone => {
                 return Err(WaitError::Vanished(instance_id.to_owned()));
             }
-            Probe::Status(status) => last_status = status.clone(),
+            Probe::Instance { status, class } => last_status = format!("{status}, {class}"),
+            Probe::Account(status) => last_status = status.clone(),
             Probe::Gone => {}
         }
         if started.elapsed() + interval > timeout {
             return Err(WaitError::Timeout {
                 instance_id: instance_id.to_owned(),
-                condition: match condition {
-                    WaitFor::Normal => "Normal",
-                    WaitFor::Gone => "released",
-                },
+                condition: describe(condition),
                 waited_secs: started.elapsed().as_secs(),
                 last_status,
             });
@@ -139,19 +187,42 @@ pub async fn wait_for(
     }
 }
 
+/// What a condition waits for, in words.
+pub fn describe(condition: &WaitFor) -> String {
+    match condition {
+        WaitFor::Nothing => "done".into(),
+        WaitFor::Normal => "Normal".into(),
+        WaitFor::InstanceClass(class) => format!("Normal with class {class}"),
+        WaitFor::AccountAvailable(name) => format!("Normal with account {name} Available"),
+        WaitFor::Gone => "released".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn instance(status: &str, class: &str) -> Probe {
+        Probe::Instance {
+            status: status.into(),
+            class: class.into(),
+        }
+    }
+
     #[test]
     fn predicates() {
-        assert!(satisfied(WaitFor::Normal, &Probe::Status("Normal".into())));
-        assert!(!satisfied(
-            WaitFor::Normal,
-            &Probe::Status("Creating".into())
-        ));
-        assert!(!satisfied(WaitFor::Normal, &Probe::Gone));
-        assert!(satisfied(WaitFor::Gone, &Probe::Gone));
-        assert!(!satisfied(WaitFor::Gone, &Probe::Status("Normal".into())));
+        assert!(satisfied(&WaitFor::Normal, &instance("Normal", "a")));
+        assert!(!satisfied(&WaitFor::Normal, &instance("Creating", "a")));
+        assert!(!satisfied(&WaitFor::Normal, &Probe::Gone));
+        assert!(satisfied(&WaitFor::Gone, &Probe::Gone));
+        assert!(!satisfied(&WaitFor::Gone, &instance("Normal", "a")));
+        let class = WaitFor::InstanceClass("b".into());
+        assert!(!satisfied(&class, &instance("Normal", "a")));
+        assert!(!satisfied(&class, &instance("Changing", "b")));
+        assert!(satisfied(&class, &instance("Normal", "b")));
+        let account = WaitFor::AccountAvailable("x".into());
+        assert!(satisfied(&account, &Probe::Account("Available".into())));
+        assert!(!satisfied(&account, &Probe::Account("Unavailable".into())));
+        assert!(satisfied(&WaitFor::Nothing, &Probe::Gone));
     }
 }

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::plan::use_color;
+use super::plan::{observe_and_plan, read_secrets, use_color};
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use crate::apply::{self, ApplyOptions};
-use crate::plan::render;
-use crate::{manifest, observe, plan};
+use crate::manifest;
+use crate::plan::{DiffOptions, render};
+use crate::secrets::{Need, Resolved};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -22,19 +23,23 @@ pub struct ApplyArgs {
     /// Allow irreversible steps.
     #[arg(long)]
     pub allow_irreversible: bool,
-    /// Instances changed at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    pub parallelism: usize,
+    /// Instances changed at once (default: the Stack's `parallelism`, else 8).
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
+    /// Let pruning delete every instance of the stack at once.
+    #[arg(long)]
+    pub prune_all: bool,
 }
 
 /// Plans, applies, then observes again to confirm convergence.
 pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, CliError> {
-    if args.parallelism == 0 {
+    if args.parallelism == Some(0) {
         return Err(CliError::Usage("--parallelism must be at least 1".into()));
     }
     let desired = manifest::load(&args.manifests.files, global.region.as_deref())?;
+    let resolved = read_secrets(&desired, Need::Required)?;
     let target = settings::connect(global).await?;
-    let result = run(&target, &desired, &args).await;
+    let result = run(&target, &desired, &resolved, &args).await;
     target.close().await;
     result
 }
@@ -42,10 +47,13 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
 async fn run(
     target: &settings::Target,
     desired: &manifest::Desired,
+    resolved: &Resolved,
     args: &ApplyArgs,
 ) -> Result<ExitStatus, CliError> {
-    let observed = observe::observe(&target.client, desired).await?;
-    let plan = plan::diff(desired, &observed);
+    let diff_options = DiffOptions {
+        prune_all: args.prune_all,
+    };
+    let (_, plan) = observe_and_plan(target, desired, resolved, diff_options).await?;
     print!("{}", render::text(&plan, use_color()));
     if plan.summary().steps == 0 {
         return Ok(ExitStatus::Success);
@@ -53,17 +61,18 @@ async fn run(
     let options = ApplyOptions {
         allow_destroy: args.allow_destroy,
         allow_irreversible: args.allow_irreversible,
-        parallelism: args.parallelism,
+        parallelism: args
+            .parallelism
+            .or(desired.stack.parallelism.map(|p| p as usize))
+            .unwrap_or(8),
         ..ApplyOptions::default()
     };
     println!("\nApplying...");
     let progress: apply::Progress = Arc::new(|key, message| println!("  {key}: {message}"));
-    let env = |name: &str| std::env::var(name).ok();
-    let report = apply::execute(&target.client, &plan, &options, &env, progress).await?;
+    let report = apply::execute(&target.client, &plan, &options, &resolved.values, progress).await?;
     println!("\n{}", report.text().trim_end());
 
-    let after = observe::observe(&target.client, desired).await?;
-    let remaining = plan::diff(desired, &after);
+    let (_, remaining) = observe_and_plan(target, desired, resolved, diff_options).await?;
     let left = remaining.summary().steps;
     if left > 0 {
         println!("\nNot converged: {left} step(s) still needed:");

@@ -132,6 +132,9 @@ pub enum CliError {
     /// Settings are unusable.
     #[error(transparent)]
     Settings(#[from] settings::SettingsError),
+    /// The secrets cannot be used.
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
     /// The cloud could not be observed.
     #[error("observing the cloud")]
     Observe(#[from] ObserveError),

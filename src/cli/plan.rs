@@ -5,7 +5,10 @@ use std::io::IsTerminal;
 use clap::Args;
 
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
-use crate::plan::render;
+use crate::manifest::Desired;
+use crate::observe::Observed;
+use crate::plan::{DiffOptions, Plan, render};
+use crate::secrets::{self, Need, Resolved};
 use crate::{env_vars, manifest, observe, plan};
 
 /// Arguments of `plan`.
@@ -15,11 +18,17 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
     /// Print the plan as JSON (schema in the README).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print the plan as Markdown (for a pull-request comment).
+    #[arg(long)]
+    pub markdown: bool,
     /// Exit 2 when there are changes (0 none, 1 error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Let pruning delete every instance of the stack at once.
+    #[arg(long)]
+    pub prune_all: bool,
 }
 
 /// Whether human output may use colour: a terminal, and `NO_COLOR` unset or empty.
@@ -28,15 +37,39 @@ pub fn use_color() -> bool {
         && std::env::var_os(env_vars::NO_COLOR).is_none_or(|value| value.is_empty())
 }
 
+/// Reads the secrets the manifests refer to (passwords are checked before any call).
+pub fn read_secrets(desired: &Desired, need: Need) -> Result<Resolved, CliError> {
+    let env = |name: &str| std::env::var(name).ok();
+    Ok(secrets::resolve(desired, &env, need)?)
+}
+
+/// Observes the cloud and plans.
+pub async fn observe_and_plan(
+    target: &settings::Target,
+    desired: &Desired,
+    resolved: &Resolved,
+    options: DiffOptions,
+) -> Result<(Observed, Plan), CliError> {
+    let observed = observe::observe(&target.client, desired).await?;
+    let plan = plan::diff(desired, &observed, &resolved.digests, options);
+    Ok((observed, plan))
+}
+
 /// Loads, observes, diffs and prints.
 pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, CliError> {
     let desired = manifest::load(&args.manifests.files, global.region.as_deref())?;
+    let resolved = read_secrets(&desired, Need::Optional)?;
     let target = settings::connect(global).await?;
-    let observed = observe::observe(&target.client, &desired).await;
+    let options = DiffOptions {
+        prune_all: args.prune_all,
+    };
+    let planned = observe_and_plan(&target, &desired, &resolved, options).await;
     target.close().await;
-    let plan = plan::diff(&desired, &observed?);
+    let (_, plan) = planned?;
     if args.json {
         println!("{}", render::json(&plan));
+    } else if args.markdown {
+        print!("{}", render::markdown(&plan));
     } else {
         print!("{}", render::text(&plan, use_color()));
     }

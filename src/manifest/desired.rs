@@ -236,8 +236,8 @@ pub struct DesiredAccount {
     pub name: String,
     /// `AccountPrivilege`.
     pub privilege: Privilege,
-    /// `AccountPassword`, by reference.
-    pub password: SecretRef,
+    /// `AccountPassword`, by reference; `None` leaves it unmanaged.
+    pub password: Option<SecretRef>,
     /// `AccountDescription`; `None` leaves it unmanaged.
     pub description: Option<String>,
     /// The document it came from.

@@ -135,8 +135,9 @@ pub struct AccountEntry {
     pub name: Spanned<String>,
     /// `AccountPrivilege` (default `RoleReadWrite`).
     pub privilege: Option<Spanned<Privilege>>,
-    /// `AccountPassword`.
-    pub password: Spanned<RawSecretRef>,
+    /// `AccountPassword`; omitted leaves the password unmanaged (an existing account keeps
+    /// its password; a new account cannot be created without one).
+    pub password: Option<Spanned<RawSecretRef>>,
     /// `AccountDescription`.
     pub description: Option<Spanned<String>>,
 }
@@ -314,8 +315,8 @@ pub struct AccountDoc {
 pub struct AccountSpec {
     /// `AccountPrivilege` (default `RoleReadWrite`).
     pub privilege: Option<Spanned<Privilege>>,
-    /// `AccountPassword`.
-    pub password: Spanned<RawSecretRef>,
+    /// `AccountPassword`; omitted leaves the password unmanaged.
+    pub password: Option<Spanned<RawSecretRef>>,
     /// `AccountDescription`.
     pub description: Option<Spanned<String>>,
 }

@@ -211,6 +211,37 @@ pub fn parameter_name_problem(name: &str) -> Option<String> {
     (!valid).then(|| format!("{name:?} is not a parameter name such as maxmemory-policy"))
 }
 
+/// The special characters passwords may contain.
+pub const PASSWORD_SPECIALS: &str = "!@#$%^&*()_+-=";
+
+/// Passwords (instance and accounts): 8–32 characters, at least three of upper case, lower
+/// case, digits and `!@#$%^&*()_+-=`, nothing else. The message never contains the password.
+pub fn password_problem(password: &str) -> Option<String> {
+    let count = password.chars().count();
+    if !(8..=32).contains(&count) {
+        return Some(format!("the password is {count} characters long; 8 to 32 are allowed"));
+    }
+    if password
+        .chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || PASSWORD_SPECIALS.contains(c)))
+    {
+        return Some(format!(
+            "the password contains a character that is not allowed; allowed: letters, digits and {PASSWORD_SPECIALS}"
+        ));
+    }
+    let kinds = [
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| PASSWORD_SPECIALS.contains(c)),
+    ];
+    (kinds.iter().filter(|k| **k).count() < 3).then(|| {
+        format!(
+            "the password needs at least three of: upper case, lower case, digits, special characters ({PASSWORD_SPECIALS})"
+        )
+    })
+}
+
 /// Whether an engine version is at least `major.minor`.
 pub fn engine_at_least(version: &str, major: u32, minor: u32) -> bool {
     let mut parts = version.split('.');
@@ -320,6 +351,16 @@ mod tests {
         assert_eq!(backup_time_problem("02:00Z-03:00Z"), None);
         assert!(backup_time_problem("02:30Z-03:30Z").is_some());
         assert!(backup_time_problem("02:00Z").is_some());
+    }
+
+    #[test]
+    fn passwords_follow_the_vendor_rule_and_never_echo() {
+        assert_eq!(password_problem("Passw0rd"), None);
+        assert_eq!(password_problem("passw0rd!"), None);
+        for bad in ["Sh0rt!", "alllowercase", "NoDigitsOrSpecial", "Has space 1A", &"Aa1!".repeat(9)] {
+            let problem = password_problem(bad).unwrap_or_else(|| panic!("{bad}"));
+            assert!(!problem.contains(bad), "{problem}");
+        }
     }
 
     #[test]

@@ -67,7 +67,7 @@ fn instance() -> Value {
     let hhmm = json!({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]Z$"});
     let mut account = json!({
         "type": "object",
-        "required": ["name", "password"],
+        "required": ["name"],
         "additionalProperties": false,
         "properties": account_fields()
     });
@@ -168,7 +168,6 @@ fn account() -> Value {
         attached_metadata("AccountName"),
         json!({
             "type": "object",
-            "required": ["password"],
             "additionalProperties": false,
             "properties": account_fields()
         }),

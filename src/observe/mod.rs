@@ -2,14 +2,14 @@
 //! the manifests need, concurrently under the client's shared rate limiter.
 
 pub mod observed;
-
-use std::collections::BTreeMap;
+mod reads;
 
 use tokio::task::JoinSet;
 
 pub use self::observed::{Observed, ObservedInstance};
+pub use self::reads::{Aspect, Read, plan_reads};
 use crate::api::actions::instance::{
-    DESCRIBE_INSTANCES_MAX_PAGE_SIZE, DescribeInstanceAttribute, DescribeInstances, KvStoreInstance,
+    DESCRIBE_INSTANCES_MAX_PAGE_SIZE, DescribeInstances, KvStoreInstance,
 };
 use crate::api::{self, Client};
 use crate::manifest::Desired;
@@ -27,8 +27,10 @@ pub enum ObserveError {
         source: api::Error,
     },
     /// Reading an instance's details failed.
-    #[error("reading the attributes of instance {id} in region {region}")]
+    #[error("reading the {aspect} of instance {id} in region {region}")]
     Detail {
+        /// What was read.
+        aspect: &'static str,
         /// The region.
         region: String,
         /// The instance.
@@ -97,45 +99,13 @@ fn from_listing(listed: KvStoreInstance) -> ObservedInstance {
             .into_iter()
             .map(|tag| (tag.key, tag.value))
             .collect(),
-        release_protection: None,
+        ..ObservedInstance::default()
     }
 }
 
-/// The instances whose attributes the plan needs: those matched by a manifest that manages an
-/// attribute-only field, and prune candidates (whose protection decides whether they may go).
-pub fn attribute_reads(desired: &Desired, observed: &Observed) -> Vec<(String, String)> {
-    let mut reads = Vec::new();
-    for instance in &desired.instances {
-        if instance.release_protection.is_none() {
-            continue;
-        }
-        let region = &instance.key.region;
-        let matched: Vec<&ObservedInstance> = match &instance.instance_id {
-            Some(id) => observed.by_id(region, id).into_iter().collect(),
-            None => observed.named(region, &instance.key.name).collect(),
-        };
-        reads.extend(matched.into_iter().map(|o| (region.clone(), o.id.clone())));
-    }
-    if desired.stack.prune {
-        for (region, instances) in &observed.regions {
-            for instance in instances {
-                let described = desired.instances.iter().any(|d| {
-                    d.key.region == *region
-                        && (d.key.name == instance.name
-                            || d.instance_id.as_deref() == Some(&instance.id))
-                });
-                if instance.owned_by(&desired.stack.name) && !described {
-                    reads.push((region.clone(), instance.id.clone()));
-                }
-            }
-        }
-    }
-    reads.sort();
-    reads.dedup();
-    reads
-}
 
-/// Observes everything `desired` manages.
+/// Observes everything `desired` manages: every region it names, then the detail reads of
+/// [`plan_reads`], all at once (the client's rate limiter paces them).
 pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, ObserveError> {
     let mut listings = JoinSet::new();
     for region in desired.regions() {
@@ -152,43 +122,43 @@ pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, Obs
     }
 
     let mut details = JoinSet::new();
-    for (region, id) in attribute_reads(desired, &observed) {
+    for read in plan_reads(desired, &observed) {
         let client = client.clone();
         details.spawn(async move {
-            let request = DescribeInstanceAttribute {
-                instance_id: id.clone(),
-            };
-            match client.call(&region, &request).await {
-                Ok(response) => Ok((
-                    region,
-                    id,
-                    response.instances.db_instance_attribute.into_iter().next(),
-                )),
-                Err(err) if err.code() == Some("InvalidInstanceId.NotFound") => {
-                    Ok((region, id, None))
-                }
-                Err(source) => Err(ObserveError::Detail { region, id, source }),
-            }
+            let result = reads::perform(&client, &read).await;
+            (read, result)
         });
     }
-    let mut attributes = BTreeMap::new();
+    let mut gone = Vec::new();
     while let Some(joined) = details.join_next().await {
-        let (region, id, attribute) = joined.map_err(ObserveError::Task)??;
-        attributes.insert((region, id), attribute);
-    }
-    for ((region, id), attribute) in attributes {
-        let Some(instances) = observed.regions.get_mut(&region) else {
-            continue;
-        };
-        match attribute {
-            Some(attribute) => {
-                if let Some(instance) = instances.iter_mut().find(|i| i.id == id) {
-                    instance.release_protection = Some(attribute.instance_release_protection);
-                    instance.status = attribute.instance_status;
-                }
-            }
+        let (read, result) = joined.map_err(ObserveError::Task)?;
+        let detail = match result {
+            Ok(detail) => detail,
             // Released between the listing and the detail call: it is gone.
-            None => instances.retain(|i| i.id != id),
+            Err(err) if err.code() == Some("InvalidInstanceId.NotFound") => {
+                gone.push((read.region.clone(), read.id.clone()));
+                continue;
+            }
+            Err(source) => {
+                return Err(ObserveError::Detail {
+                    aspect: read.aspect.describe(),
+                    region: read.region,
+                    id: read.id,
+                    source,
+                });
+            }
+        };
+        if let Some(instance) = observed
+            .regions
+            .get_mut(&read.region)
+            .and_then(|instances| instances.iter_mut().find(|i| i.id == read.id))
+        {
+            detail.apply_to(instance);
+        }
+    }
+    for (region, id) in gone {
+        if let Some(instances) = observed.regions.get_mut(&region) {
+            instances.retain(|i| i.id != id);
         }
     }
     Ok(observed)

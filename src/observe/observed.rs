@@ -1,8 +1,10 @@
 //! What the cloud reported: plain, normalised data, no IO.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+
+use crate::manifest::desired::{Privilege, Weekday};
 
 /// The observed state of every region kvsync looked at.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,6 +42,52 @@ pub struct ObservedInstance {
     pub tags: BTreeMap<String, String>,
     /// `InstanceReleaseProtection`; `None` when the attribute was not read.
     pub release_protection: Option<bool>,
+    /// `MaintainStartTime`/`MaintainEndTime` (from the attribute).
+    pub maintenance_window: Option<(String, String)>,
+    /// `VpcAuthMode` (from the attribute).
+    pub vpc_auth_mode: Option<String>,
+    /// Parameters (from the attribute's `Config`), values as strings.
+    pub config: Option<BTreeMap<String, String>>,
+    /// TLS on (`DescribeInstanceSSL`).
+    pub ssl: Option<bool>,
+    /// Whitelist groups and their normalised entries, system groups included
+    /// (`DescribeSecurityIps`).
+    pub whitelists: Option<BTreeMap<String, BTreeSet<String>>>,
+    /// Accounts by name, the default (`Super`) one included (`DescribeAccounts`).
+    pub accounts: Option<BTreeMap<String, ObservedAccount>>,
+    /// The backup policy (`DescribeBackupPolicy`).
+    pub backup_policy: Option<ObservedBackupPolicy>,
+}
+
+/// One account as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedAccount {
+    /// `AccountType`: `Normal` or `Super`.
+    pub account_type: String,
+    /// `AccountStatus`: `Available` or `Unavailable`.
+    pub status: String,
+    /// The privilege, when it is one kvsync knows.
+    pub privilege: Option<Privilege>,
+    /// The privilege as reported.
+    pub privilege_text: String,
+    /// `AccountDescription`.
+    pub description: String,
+}
+
+impl ObservedAccount {
+    /// Whether this is a normal account (the ones `accounts` manages).
+    pub fn is_normal(&self) -> bool {
+        self.account_type != "Super"
+    }
+}
+
+/// The backup policy as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedBackupPolicy {
+    /// `PreferredBackupTime`.
+    pub time: String,
+    /// `PreferredBackupPeriod`, parsed.
+    pub period: BTreeSet<Weekday>,
 }
 
 /// The tag marking instances kvsync created.
@@ -52,6 +100,11 @@ impl ObservedInstance {
     pub fn owned_by(&self, stack: &str) -> bool {
         self.tags.get(MANAGED_TAG).is_some_and(|v| v == "true")
             && self.tags.get(STACK_TAG).is_some_and(|v| v == stack)
+    }
+
+    /// The password digests recorded in the tags.
+    pub fn digests(&self) -> BTreeMap<String, String> {
+        crate::passwords::decode_tags(&self.tags)
     }
 
     /// The tags that are labels, i.e. not kvsync's own.

@@ -6,6 +6,33 @@ use super::model::{Call, Impact, Operation, Plan};
 use super::token::TOKEN_PREFIX;
 use crate::observe::Observed;
 
+/// The position of a call in the fixed per-instance order (DESIGN §5): create → spec → network
+/// → major version → attributes → maintenance window → TLS → VPC auth → whitelists → config →
+/// backup policy → accounts (create and change, then delete) → tags → instance delete.
+pub fn order_rank(call: &Call) -> u8 {
+    match call {
+        Call::CreateInstance(_) => 0,
+        Call::ModifyInstanceSpec { .. } => 1,
+        Call::TransformToPrePaid { .. } => 2,
+        Call::SwitchNetwork { .. } => 3,
+        Call::ModifyInstanceMajorVersion { .. } => 4,
+        Call::ModifyInstanceAttribute { .. } => 5,
+        Call::ModifyInstanceMaintainTime { .. } => 6,
+        Call::ModifyInstanceSsl { .. } => 7,
+        Call::ModifyInstanceVpcAuthMode { .. } => 8,
+        Call::ModifySecurityIps { .. } => 9,
+        Call::ModifyInstanceConfig { .. } => 10,
+        Call::ModifyBackupPolicy { .. } => 11,
+        Call::CreateAccount { .. }
+        | Call::GrantAccountPrivilege { .. }
+        | Call::ModifyAccountDescription { .. }
+        | Call::ResetAccountPassword { .. } => 12,
+        Call::DeleteAccount { .. } => 13,
+        Call::TagResources { .. } | Call::UntagResources { .. } => 14,
+        Call::DeleteInstance => 15,
+    }
+}
+
 /// Returns a description of every invariant the plan breaks (empty when it is sound).
 pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
     let mut problems = Vec::new();
@@ -72,7 +99,12 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                         }
                     }
                 }
-                Call::ModifyInstanceAttribute { .. } => {}
+                Call::ModifyInstanceSpec { client_token, .. } => {
+                    if !client_token.starts_with(TOKEN_PREFIX) || client_token.len() > 64 {
+                        problems.push(format!("{key}: ModifyInstanceSpec without a kvsync ClientToken"));
+                    }
+                }
+                _ => {}
             }
             if step.impact == Impact::Destructive && !matches!(step.call, Call::DeleteInstance) {
                 problems.push(format!(

@@ -1,29 +1,69 @@
-//! Diff rules for the instance itself: creation, core fields, release protection, deletion.
+//! Diff rules for the instance itself: creation, class, billing, network, engine version and
+//! release.
 
 use std::collections::BTreeMap;
 
-use super::model::{
-    Blocked, Call, Change, CreateInstanceCall, Impact, InstancePlan, Operation, Step, Wait, WaitFor,
-};
+use super::Context;
+use super::model::{Blocked, BlockedKind, Call, Change, CreateInstanceCall, Impact, Step, Wait, WaitFor};
 use super::token;
 use crate::manifest::DesiredInstance;
 use crate::manifest::desired::{Charge, Network};
+use crate::manifest::rules::engine_at_least;
 use crate::observe::ObservedInstance;
 use crate::observe::observed::{MANAGED_TAG, STACK_TAG};
+use crate::passwords;
 
-/// How long creating an instance may take before the executor gives up.
+/// How long creating an instance may take.
 pub const CREATE_TIMEOUT_SECS: u64 = 30 * 60;
+/// How long a specification, billing, network or version change may take.
+pub const CHANGE_TIMEOUT_SECS: u64 = 60 * 60;
 /// How long an attribute change may take.
 pub const MODIFY_TIMEOUT_SECS: u64 = 10 * 60;
 /// How long a release may take.
 pub const DELETE_TIMEOUT_SECS: u64 = 10 * 60;
 
-/// The steps that create `desired` from nothing.
-pub fn create(stack: &str, desired: &DesiredInstance) -> InstancePlan {
+/// A step with the given wait.
+pub fn step(call: Call, impact: Impact, until: WaitFor, timeout_secs: u64, changes: Vec<Change>) -> Step {
+    Step {
+        call,
+        changes,
+        impact,
+        wait: Wait { until, timeout_secs },
+    }
+}
+
+/// One changed field.
+pub fn change(field: &str, old: Option<String>, new: Option<String>) -> Change {
+    Change {
+        field: field.to_owned(),
+        old,
+        new,
+    }
+}
+
+/// A difference kvsync reports but does not act on.
+pub fn blocked(field: &str, old: Option<String>, new: Option<String>, reason: &str) -> Blocked {
+    Blocked {
+        field: field.to_owned(),
+        old,
+        new,
+        reason: reason.to_owned(),
+        kind: BlockedKind::Drift,
+    }
+}
+
+/// The `CreateInstance` step. Tags: labels, ownership, and the digest of the instance password
+/// when it is known.
+pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
     let mut tags: BTreeMap<String, String> = desired.labels.clone().unwrap_or_default();
     tags.insert(MANAGED_TAG.into(), "true".into());
-    tags.insert(STACK_TAG.into(), stack.into());
-
+    tags.insert(STACK_TAG.into(), ctx.stack.into());
+    if desired.password.is_some()
+        && let Some(digest) = ctx.digest(&desired.key, None)
+    {
+        let entries = BTreeMap::from([(passwords::INSTANCE_ENTRY.to_owned(), digest.to_owned())]);
+        tags.extend(passwords::encode_tags(&entries));
+    }
     let mut call = CreateInstanceCall {
         token: String::new(),
         region_id: desired.key.region.clone(),
@@ -39,66 +79,32 @@ pub fn create(stack: &str, desired: &DesiredInstance) -> InstancePlan {
     };
     let mut identity = Call::CreateInstance(Box::new(call.clone())).display_params();
     identity.remove("Token");
-    call.token = token::derive(
-        stack,
-        "CreateInstance",
-        &desired.key.region,
-        &desired.key.name,
-        &identity,
-    );
-
-    let changes = created_fields(desired);
-    let mut steps = vec![Step {
-        call: Call::CreateInstance(Box::new(call)),
-        changes,
-        impact: Impact::None,
-        wait: Wait {
-            until: WaitFor::Normal,
-            timeout_secs: CREATE_TIMEOUT_SECS,
-        },
-    }];
-    // New instances start without release protection.
-    if desired.release_protection == Some(true) {
-        steps.push(release_protection_step(Some(false), true));
-    }
-    InstancePlan {
-        key: desired.key.clone(),
-        instance_id: None,
-        operation: Operation::Create,
-        steps,
-        blocked: Vec::new(),
-    }
+    call.token = token::derive(ctx.stack, "CreateInstance", &desired.key.region, &desired.key.name, &identity);
+    step(
+        Call::CreateInstance(Box::new(call)),
+        Impact::None,
+        WaitFor::Normal,
+        CREATE_TIMEOUT_SECS,
+        created_fields(desired),
+    )
 }
 
 fn created_fields(desired: &DesiredInstance) -> Vec<Change> {
     let mut changes = Vec::new();
     let mut add = |field: &str, value: Option<String>| {
         if let Some(value) = value {
-            changes.push(Change {
-                field: field.into(),
-                old: None,
-                new: Some(value),
-            });
+            changes.push(change(field, None, Some(value)));
         }
     };
     add("spec.instanceClass", desired.instance_class.clone());
     add("spec.engineVersion", desired.engine_version.clone());
     add("spec.zoneId", desired.zone_id.clone());
-    add(
-        "spec.chargeType",
-        desired.charge.map(|c| c.charge_type().to_owned()),
-    );
+    add("spec.chargeType", desired.charge.map(|c| c.charge_type().to_owned()));
     if let Some(Charge::PrePaid { period }) = desired.charge {
         add("spec.period", Some(period.to_string()));
     }
-    add(
-        "spec.network",
-        desired.network.as_ref().map(describe_network),
-    );
-    add(
-        "spec.password",
-        desired.password.as_ref().map(|p| p.to_string()),
-    );
+    add("spec.network", desired.network.as_ref().map(describe_network));
+    add("spec.password", desired.password.as_ref().map(|p| p.to_string()));
     if let Some(labels) = &desired.labels {
         for (key, value) in labels {
             add(&format!("metadata.labels.{key}"), Some(value.clone()));
@@ -115,7 +121,8 @@ pub fn describe_network(network: &Network) -> String {
     }
 }
 
-fn observed_network(observed: &ObservedInstance) -> Network {
+/// The network an observed instance is on.
+pub fn observed_network(observed: &ObservedInstance) -> Network {
     if observed.network_type == "VPC" {
         Network::Vpc {
             vpc_id: observed.vpc_id.clone(),
@@ -126,146 +133,141 @@ fn observed_network(observed: &ObservedInstance) -> Network {
     }
 }
 
-fn release_protection_step(old: Option<bool>, new: bool) -> Step {
-    Step {
-        call: Call::ModifyInstanceAttribute {
-            release_protection: new,
-        },
-        changes: vec![Change {
-            field: "spec.releaseProtection".into(),
-            old: old.map(|o| o.to_string()),
-            new: Some(new.to_string()),
-        }],
-        impact: Impact::None,
-        wait: Wait {
-            until: WaitFor::Normal,
-            timeout_secs: MODIFY_TIMEOUT_SECS,
-        },
-    }
-}
-
-/// The steps that bring an existing instance to `desired`.
-pub fn update(desired: &DesiredInstance, observed: &ObservedInstance) -> InstancePlan {
-    let mut steps = Vec::new();
-    let mut blocked = Vec::new();
-    let mut not_yet = |field: &str, old: String, new: String| {
-        blocked.push(Blocked {
-            field: field.into(),
-            old: Some(old),
-            new: Some(new),
-            reason: "kvsync does not change this on an existing instance yet; change it in the console or recreate the instance".into(),
-        });
-    };
-
+/// Class, billing, network, engine version and zone of an existing instance, in that order.
+pub fn lifecycle(
+    ctx: &Context<'_>,
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+    steps: &mut Vec<Step>,
+    blocked_out: &mut Vec<Blocked>,
+) {
     if let Some(class) = &desired.instance_class
         && *class != observed.instance_class
     {
-        not_yet(
-            "spec.instanceClass",
-            observed.instance_class.clone(),
-            class.clone(),
-        );
+        let mut identity = BTreeMap::new();
+        identity.insert("InstanceClass".to_owned(), class.clone());
+        identity.insert("From".to_owned(), observed.instance_class.clone());
+        let client_token = token::derive(ctx.stack, "ModifyInstanceSpec", &desired.key.region, &desired.key.name, &identity);
+        steps.push(step(
+            Call::ModifyInstanceSpec {
+                instance_class: class.clone(),
+                client_token,
+            },
+            Impact::Restart,
+            WaitFor::InstanceClass(class.clone()),
+            CHANGE_TIMEOUT_SECS,
+            vec![change("spec.instanceClass", Some(observed.instance_class.clone()), Some(class.clone()))],
+        ));
     }
-    if let Some(version) = &desired.engine_version
-        && *version != observed.engine_version
-    {
-        not_yet(
-            "spec.engineVersion",
-            observed.engine_version.clone(),
-            version.clone(),
-        );
-    }
+
     if let Some(charge) = &desired.charge
         && charge.charge_type() != observed.charge_type
     {
-        not_yet(
-            "spec.chargeType",
-            observed.charge_type.clone(),
-            charge.charge_type().into(),
-        );
+        match charge {
+            Charge::PrePaid { period } => steps.push(step(
+                Call::TransformToPrePaid { period: *period },
+                Impact::Irreversible,
+                WaitFor::Normal,
+                CHANGE_TIMEOUT_SECS,
+                vec![change(
+                    "spec.chargeType",
+                    Some(observed.charge_type.clone()),
+                    Some(format!("PrePaid ({period} months)")),
+                )],
+            )),
+            Charge::PostPaid => blocked_out.push(blocked(
+                "spec.chargeType",
+                Some(observed.charge_type.clone()),
+                Some("PostPaid".into()),
+                "a subscription cannot be turned back into pay-as-you-go by the API; it ends at expiry",
+            )),
+        }
     }
+
     if let Some(network) = &desired.network {
         let current = observed_network(observed);
         if *network != current {
-            not_yet(
-                "spec.network",
-                describe_network(&current),
-                describe_network(network),
-            );
+            match (&current, network) {
+                (Network::Classic, Network::Vpc { vpc_id, vswitch_id }) => steps.push(step(
+                    Call::SwitchNetwork {
+                        vpc_id: vpc_id.clone(),
+                        vswitch_id: vswitch_id.clone(),
+                    },
+                    Impact::Irreversible,
+                    WaitFor::Normal,
+                    CHANGE_TIMEOUT_SECS,
+                    vec![change("spec.network", Some(describe_network(&current)), Some(describe_network(network)))],
+                )),
+                _ => blocked_out.push(blocked(
+                    "spec.network",
+                    Some(describe_network(&current)),
+                    Some(describe_network(network)),
+                    "kvsync only moves classic-network instances into a VPC; moving out of a VPC or between VPCs needs a new instance",
+                )),
+            }
         }
     }
-    if let Some(labels) = &desired.labels {
-        let current = observed.labels();
-        if *labels != current {
-            not_yet(
-                "metadata.labels",
-                format!("{current:?}"),
-                format!("{labels:?}"),
-            );
+
+    if let Some(version) = &desired.engine_version
+        && *version != observed.engine_version
+    {
+        let (major, minor) = parse_version(version);
+        if engine_at_least(&observed.engine_version, major, minor) {
+            blocked_out.push(blocked(
+                "spec.engineVersion",
+                Some(observed.engine_version.clone()),
+                Some(version.clone()),
+                "engine versions can only be upgraded",
+            ));
+        } else {
+            steps.push(step(
+                Call::ModifyInstanceMajorVersion {
+                    major_version: version.clone(),
+                },
+                Impact::Irreversible,
+                WaitFor::Normal,
+                CHANGE_TIMEOUT_SECS,
+                vec![change("spec.engineVersion", Some(observed.engine_version.clone()), Some(version.clone()))],
+            ));
         }
     }
+
     if let Some(zone) = &desired.zone_id
         && *zone != observed.zone_id
     {
-        blocked.push(Blocked {
-            field: "spec.zoneId".into(),
-            old: Some(observed.zone_id.clone()),
-            new: Some(zone.clone()),
-            reason: "kvsync never moves an instance between zones (a migration with downtime); do it deliberately in the console".into(),
-        });
+        blocked_out.push(blocked(
+            "spec.zoneId",
+            Some(observed.zone_id.clone()),
+            Some(zone.clone()),
+            "kvsync never moves an instance between zones (a migration with downtime); do it deliberately in the console",
+        ));
     }
-    if let Some(wanted) = desired.release_protection
-        && observed.release_protection != Some(wanted)
-    {
-        steps.push(release_protection_step(observed.release_protection, wanted));
-    }
+}
 
-    InstancePlan {
-        key: desired.key.clone(),
-        instance_id: Some(observed.id.clone()),
-        operation: Operation::Update,
-        steps,
-        blocked,
-    }
+fn parse_version(version: &str) -> (u32, u32) {
+    let mut parts = version.split('.');
+    let major = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major, minor)
 }
 
 /// The step that releases an owned instance no manifest describes, or why it may not.
 pub fn delete(observed: &ObservedInstance) -> (Vec<Step>, Vec<Blocked>) {
-    let refuse = |reason: &str| {
-        (
-            Vec::new(),
-            vec![Blocked {
-                field: "instance".into(),
-                old: Some(observed.id.clone()),
-                new: None,
-                reason: reason.into(),
-            }],
-        )
-    };
+    let refuse = |reason: &str| (Vec::new(), vec![blocked("instance", Some(observed.id.clone()), None, reason)]);
     if observed.release_protection != Some(false) {
-        return refuse(
-            "the instance has release protection (or it could not be read); kvsync never deletes a protected instance",
-        );
+        return refuse("the instance has release protection (or it could not be read); kvsync never deletes a protected instance");
     }
     if observed.charge_type == "PrePaid" {
-        return refuse(
-            "subscription (PrePaid) instances are released only at expiry; kvsync never deletes them",
-        );
+        return refuse("subscription (PrePaid) instances are released only at expiry; kvsync never deletes them");
     }
     (
-        vec![Step {
-            call: Call::DeleteInstance,
-            changes: vec![Change {
-                field: "instance".into(),
-                old: Some(observed.id.clone()),
-                new: None,
-            }],
-            impact: Impact::Destructive,
-            wait: Wait {
-                until: WaitFor::Gone,
-                timeout_secs: DELETE_TIMEOUT_SECS,
-            },
-        }],
+        vec![step(
+            Call::DeleteInstance,
+            Impact::Destructive,
+            WaitFor::Gone,
+            DELETE_TIMEOUT_SECS,
+            vec![change("instance", Some(observed.id.clone()), None)],
+        )],
         Vec::new(),
     )
 }

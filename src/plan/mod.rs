@@ -1,30 +1,75 @@
 //! The planner: a pure function from desired and observed state to an ordered [`Plan`].
 //!
 //! [`diff`] does no IO, reads no clock, environment or randomness, and is not `async`. Each
-//! aspect's rules live in their own module; ordering within an instance is fixed (create →
-//! attributes → delete), and instances are independent of one another.
+//! aspect's rules live in their own module; the order within an instance is fixed (see
+//! [`aspects`]), and instances are independent of one another. Secrets never reach it: it
+//! compares password digests computed at the edge.
 
+pub mod accounts;
+pub mod attributes;
+pub mod backup;
 pub mod check;
+pub mod config;
 pub mod instance;
 pub mod model;
 pub mod render;
+pub mod tags;
 pub mod token;
+pub mod whitelists;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use self::model::{Blocked, PLAN_FORMAT_VERSION};
 pub use self::model::{Call, Impact, InstancePlan, Operation, Plan, Step};
-use crate::manifest::{Desired, InstanceKey};
+use self::model::{Blocked, BlockedKind, PLAN_FORMAT_VERSION};
+use crate::manifest::{Desired, DesiredInstance, InstanceKey};
 use crate::observe::{Observed, ObservedInstance};
 
+/// Password digests computed where the secrets were read: per instance, entry name (`*` for
+/// the instance password, else the account name) → digest, or `None` when the secret was not
+/// readable there. The planner sees digests only, never a secret.
+pub type Digests = BTreeMap<(InstanceKey, String), Option<String>>;
+
+/// What the planner needs besides desired and observed state.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The stack name (ownership tags, tokens).
+    pub stack: &'a str,
+    /// Password digests.
+    pub digests: &'a Digests,
+    /// Whether pruning may delete every instance of the stack at once.
+    pub prune_all: bool,
+}
+
+impl Context<'_> {
+    /// The digest of a managed password, when its secret was readable.
+    pub fn digest(&self, key: &InstanceKey, account: Option<&str>) -> Option<&str> {
+        let entry = crate::passwords::entry_name(account).to_owned();
+        self.digests
+            .get(&(key.clone(), entry))
+            .and_then(|digest| digest.as_deref())
+    }
+}
+
+/// Options of a plan that are not part of the manifests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiffOptions {
+    /// `--prune-all`: pruning may delete every instance of the stack at once.
+    pub prune_all: bool,
+}
+
 /// Computes the plan that takes `observed` to `desired`.
-pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
-    let stack = &desired.stack.name;
+pub fn diff(desired: &Desired, observed: &Observed, digests: &Digests, options: DiffOptions) -> Plan {
+    let ctx = Context {
+        stack: &desired.stack.name,
+        digests,
+        prune_all: options.prune_all || desired.stack.prune_all,
+    };
     let mut instances = Vec::new();
     let mut claimed: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut complete = true;
 
     for wanted in &desired.instances {
         let region = &wanted.key.region;
@@ -42,9 +87,9 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
                     "spec.instanceId",
                     format!("instance {id} does not exist in region {region}"),
                 ),
-                None => instance::create(stack, wanted),
+                None => create(&ctx, wanted),
             },
-            [existing] => instance::update(wanted, existing),
+            [existing] => update(&ctx, wanted, existing),
             several => {
                 let ids: Vec<&str> = several.iter().map(|i| i.id.as_str()).collect();
                 blocked_only(
@@ -59,19 +104,114 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
                 )
             }
         };
+        complete &= !plan.blocked.iter().any(|b| b.kind == BlockedKind::Unverified);
         instances.push(plan);
     }
 
     if desired.stack.prune {
-        instances.extend(prune(desired, observed, &claimed));
+        instances.extend(prune(&ctx, observed, &claimed));
     }
 
     instances.retain(|plan| !plan.steps.is_empty() || !plan.blocked.is_empty());
     instances.sort_by(|a, b| a.key.cmp(&b.key));
     Plan {
         format_version: PLAN_FORMAT_VERSION,
-        stack: stack.clone(),
+        stack: ctx.stack.to_owned(),
+        complete,
         instances,
+    }
+}
+
+/// Every aspect's steps against what the instance is (or, after creation, will be), in the
+/// fixed order: spec → billing → network → major version → attributes → maintenance window →
+/// TLS → VPC auth → whitelists → config → backup policy → accounts → tags.
+fn aspects(
+    ctx: &Context<'_>,
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+    steps: &mut Vec<Step>,
+    notes: &mut Vec<Blocked>,
+) {
+    let mut digest_updates = accounts::DigestUpdates::new();
+    instance::lifecycle(ctx, desired, observed, steps, notes);
+    attributes::attribute(ctx, desired, observed, steps, notes, &mut digest_updates);
+    attributes::maintenance(desired, observed, steps);
+    attributes::ssl(desired, observed, steps);
+    let network_after = desired
+        .network
+        .as_ref()
+        .map_or(observed.network_type.as_str(), |n| n.network_type());
+    attributes::vpc_auth(desired, observed, network_after, steps, notes);
+    whitelists::diff(desired, observed, steps);
+    config::diff(desired, observed, steps);
+    backup::diff(desired, observed, steps);
+    accounts::diff(ctx, desired, observed, steps, notes, &mut digest_updates);
+    tags::diff(desired, observed, &digest_updates, steps);
+}
+
+fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> InstancePlan {
+    let create = instance::create(ctx, desired);
+    let assumed = assumed_after_create(desired, &create);
+    let mut steps = vec![create];
+    let mut notes = Vec::new();
+    aspects(ctx, desired, &assumed, &mut steps, &mut notes);
+    InstancePlan {
+        key: desired.key.clone(),
+        instance_id: None,
+        operation: Operation::Create,
+        steps,
+        blocked: notes,
+    }
+}
+
+/// What a new instance looks like right after `CreateInstance`, as far as the cloud documents
+/// its defaults: no release protection, TLS off, VPC auth `Open`, the `default` whitelist group
+/// with `127.0.0.1`, no normal accounts. The maintenance window, parameters and backup policy
+/// are left unknown, so managed values are always set.
+fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedInstance {
+    let tags = match &create.call {
+        Call::CreateInstance(call) => call.tags.clone(),
+        _ => BTreeMap::new(),
+    };
+    let network = desired.network.clone().unwrap_or(crate::manifest::desired::Network::Classic);
+    let (vpc_id, vswitch_id) = match &network {
+        crate::manifest::desired::Network::Vpc { vpc_id, vswitch_id } => (vpc_id.clone(), vswitch_id.clone()),
+        crate::manifest::desired::Network::Classic => (String::new(), String::new()),
+    };
+    ObservedInstance {
+        name: desired.key.name.clone(),
+        region: desired.key.region.clone(),
+        status: "Normal".into(),
+        instance_class: desired.instance_class.clone().unwrap_or_default(),
+        engine_version: desired.engine_version.clone().unwrap_or_default(),
+        zone_id: desired.zone_id.clone().unwrap_or_default(),
+        charge_type: desired.charge.map_or("PostPaid", |c| c.charge_type()).to_owned(),
+        network_type: network.network_type().to_owned(),
+        vpc_id,
+        vswitch_id,
+        tags,
+        release_protection: Some(false),
+        vpc_auth_mode: Some("Open".into()),
+        ssl: Some(false),
+        whitelists: Some(BTreeMap::from([(
+            "default".to_owned(),
+            BTreeSet::from(["127.0.0.1".to_owned()]),
+        )])),
+        accounts: Some(BTreeMap::new()),
+        ..ObservedInstance::default()
+    }
+}
+
+fn update(ctx: &Context<'_>, desired: &DesiredInstance, observed: &ObservedInstance) -> InstancePlan {
+    let mut steps = Vec::new();
+    let mut notes = Vec::new();
+    aspects(ctx, desired, observed, &mut steps, &mut notes);
+    InstancePlan {
+        key: desired.key.clone(),
+        instance_id: Some(observed.id.clone()),
+        operation: Operation::Update,
+        steps,
+        blocked: notes,
     }
 }
 
@@ -86,19 +226,16 @@ fn blocked_only(key: &InstanceKey, field: &str, reason: String) -> InstancePlan 
             old: None,
             new: None,
             reason,
+            kind: BlockedKind::Drift,
         }],
     }
 }
 
 /// Deletions of instances this stack owns that no manifest describes. If that would be every
-/// instance the stack owns, nothing is deleted: an empty or broken manifest set must never
-/// wipe a stack.
-fn prune(
-    desired: &Desired,
-    observed: &Observed,
-    claimed: &BTreeSet<(String, String)>,
-) -> Vec<InstancePlan> {
-    let stack = &desired.stack.name;
+/// instance the stack owns, nothing is deleted unless pruning everything was asked for
+/// explicitly: an empty or broken manifest set must never wipe a stack.
+fn prune(ctx: &Context<'_>, observed: &Observed, claimed: &BTreeSet<(String, String)>) -> Vec<InstancePlan> {
+    let stack = ctx.stack;
     let owned: Vec<&ObservedInstance> = observed
         .regions
         .values()
@@ -110,7 +247,7 @@ fn prune(
         .copied()
         .filter(|instance| !claimed.contains(&(instance.region.clone(), instance.id.clone())))
         .collect();
-    let all_of_stack = !orphans.is_empty() && orphans.len() == owned.len();
+    let all_of_stack = !orphans.is_empty() && orphans.len() == owned.len() && !ctx.prune_all;
     orphans
         .into_iter()
         .map(|orphan| {
@@ -122,8 +259,9 @@ fn prune(
                         old: Some(orphan.id.clone()),
                         new: None,
                         reason: format!(
-                            "pruning would delete every instance of stack {stack:?}; kvsync refuses (check that the manifests are complete)"
+                            "pruning would delete every instance of stack {stack:?}; kvsync refuses unless asked with --prune-all (check that the manifests are complete)"
                         ),
+                        kind: BlockedKind::Drift,
                     }],
                 )
             } else {

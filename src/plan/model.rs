@@ -1,15 +1,15 @@
 //! The plan: per instance, an ordered list of steps, each exactly one API call.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::InstanceKey;
-use crate::manifest::desired::{Charge, Network};
+use crate::manifest::desired::{Charge, Network, Privilege, VpcAuthMode, Weekday};
 use crate::manifest::secret::SecretRef;
 
 /// The version of the plan's JSON schema; bumped on incompatible changes.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// What applying the plan would do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +18,9 @@ pub struct Plan {
     pub format_version: u32,
     /// The stack the manifests form.
     pub stack: String,
+    /// False when a secret was not readable where the plan was made, so passwords were not
+    /// compared; such a plan is shown but never applied from a file.
+    pub complete: bool,
     /// One entry per instance that needs anything (sorted by key).
     pub instances: Vec<InstancePlan>,
 }
@@ -89,7 +92,7 @@ impl Impact {
 }
 
 /// What the executor waits for after a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wait {
     /// The condition.
     pub until: WaitFor,
@@ -98,11 +101,17 @@ pub struct Wait {
 }
 
 /// Conditions to wait for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "condition", content = "value")]
 pub enum WaitFor {
+    /// Nothing: the call takes effect at once.
+    Nothing,
     /// The instance reports `Normal`.
     Normal,
+    /// The instance is `Normal` with this class in effect.
+    InstanceClass(String),
+    /// The account is `Available`.
+    AccountAvailable(String),
     /// The instance is no longer listed.
     Gone,
 }
@@ -129,23 +138,151 @@ pub struct Blocked {
     pub new: Option<String>,
     /// Why kvsync does not act.
     pub reason: String,
+    /// A real difference, or something that could not be checked here.
+    #[serde(default)]
+    pub kind: BlockedKind,
+}
+
+/// What a [`Blocked`] entry is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockedKind {
+    /// The cloud differs from the manifests and kvsync will not change it (shown with `!`).
+    #[default]
+    Drift,
+    /// Not compared where the plan was made, e.g. a password whose secret is not readable
+    /// here (shown with `?`); not a change.
+    Unverified,
 }
 
 /// The calls a plan can contain, with exact parameters. The instance ID is not repeated here:
-/// every call of an [`InstancePlan`] targets its instance.
+/// every call of an [`InstancePlan`] targets its instance. Secrets appear only as references.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action")]
 pub enum Call {
     /// `CreateInstance`.
     CreateInstance(Box<CreateInstanceCall>),
-    /// `ModifyInstanceAttribute` with `InstanceReleaseProtection`.
+    /// `ModifyInstanceSpec` with a deterministic `ClientToken`.
+    ModifyInstanceSpec {
+        /// `InstanceClass`.
+        instance_class: String,
+        /// `ClientToken`.
+        client_token: String,
+    },
+    /// `TransformToPrePaid`.
+    TransformToPrePaid {
+        /// `Period` in months.
+        period: u32,
+    },
+    /// `SwitchNetwork` from the classic network into a VPC, keeping the classic endpoint for
+    /// [`CLASSIC_RETENTION_DAYS`].
+    SwitchNetwork {
+        /// `VpcId`.
+        vpc_id: String,
+        /// `VSwitchId`.
+        vswitch_id: String,
+    },
+    /// `ModifyInstanceMajorVersion`.
+    ModifyInstanceMajorVersion {
+        /// `MajorVersion`.
+        major_version: String,
+    },
+    /// `ModifyInstanceAttribute`.
     ModifyInstanceAttribute {
         /// `InstanceReleaseProtection`.
-        release_protection: bool,
+        release_protection: Option<bool>,
+        /// `NewPassword`, by reference.
+        new_password: Option<SecretRef>,
+    },
+    /// `ModifyInstanceMaintainTime`.
+    ModifyInstanceMaintainTime {
+        /// `MaintainStartTime`.
+        start: String,
+        /// `MaintainEndTime`.
+        end: String,
+    },
+    /// `ModifyInstanceSSL`.
+    ModifyInstanceSsl {
+        /// `SSLEnabled`: `Enable` or `Disable`.
+        enabled: bool,
+    },
+    /// `ModifyInstanceVpcAuthMode`.
+    ModifyInstanceVpcAuthMode {
+        /// `VpcAuthMode`.
+        mode: VpcAuthMode,
+    },
+    /// `ModifySecurityIps` with `ModifyMode=Cover`.
+    ModifySecurityIps {
+        /// `SecurityIpGroupName`.
+        group: String,
+        /// `SecurityIps`.
+        ips: BTreeSet<String>,
+    },
+    /// `ModifyInstanceConfig` with the differing parameters only.
+    ModifyInstanceConfig {
+        /// Parameter → value.
+        config: BTreeMap<String, String>,
+    },
+    /// `ModifyBackupPolicy`.
+    ModifyBackupPolicy {
+        /// `PreferredBackupTime`.
+        time: String,
+        /// `PreferredBackupPeriod`.
+        period: BTreeSet<Weekday>,
+    },
+    /// `CreateAccount`.
+    CreateAccount {
+        /// `AccountName`.
+        name: String,
+        /// `AccountPrivilege`.
+        privilege: Privilege,
+        /// `AccountPassword`, by reference.
+        password: SecretRef,
+        /// `AccountDescription`.
+        description: Option<String>,
+    },
+    /// `GrantAccountPrivilege`.
+    GrantAccountPrivilege {
+        /// `AccountName`.
+        name: String,
+        /// `AccountPrivilege`.
+        privilege: Privilege,
+    },
+    /// `ModifyAccountDescription`.
+    ModifyAccountDescription {
+        /// `AccountName`.
+        name: String,
+        /// `AccountDescription`.
+        description: String,
+    },
+    /// `ResetAccountPassword`.
+    ResetAccountPassword {
+        /// `AccountName`.
+        name: String,
+        /// `AccountPassword`, by reference.
+        password: SecretRef,
+    },
+    /// `DeleteAccount`.
+    DeleteAccount {
+        /// `AccountName`.
+        name: String,
+    },
+    /// `TagResources`: labels and password digests to set.
+    TagResources {
+        /// Key → value.
+        tags: BTreeMap<String, String>,
+    },
+    /// `UntagResources`: tag keys to remove.
+    UntagResources {
+        /// `TagKey.N`.
+        keys: BTreeSet<String>,
     },
     /// `DeleteInstance`.
     DeleteInstance,
 }
+
+/// Days the classic endpoint stays reachable after a switch into a VPC.
+pub const CLASSIC_RETENTION_DAYS: u32 = 14;
 
 /// The parameters of `CreateInstance`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,7 +305,7 @@ pub struct CreateInstanceCall {
     pub network: Option<Network>,
     /// `Password`, by reference.
     pub password: Option<SecretRef>,
-    /// `Tag.N.Key`/`Tag.N.Value`: ownership tags and labels.
+    /// `Tag.N.Key`/`Tag.N.Value`: ownership tags, labels and the password digest.
     pub tags: BTreeMap<String, String>,
 }
 
@@ -177,7 +314,24 @@ impl Call {
     pub fn action(&self) -> &'static str {
         match self {
             Call::CreateInstance(_) => "CreateInstance",
+            Call::ModifyInstanceSpec { .. } => "ModifyInstanceSpec",
+            Call::TransformToPrePaid { .. } => "TransformToPrePaid",
+            Call::SwitchNetwork { .. } => "SwitchNetwork",
+            Call::ModifyInstanceMajorVersion { .. } => "ModifyInstanceMajorVersion",
             Call::ModifyInstanceAttribute { .. } => "ModifyInstanceAttribute",
+            Call::ModifyInstanceMaintainTime { .. } => "ModifyInstanceMaintainTime",
+            Call::ModifyInstanceSsl { .. } => "ModifyInstanceSSL",
+            Call::ModifyInstanceVpcAuthMode { .. } => "ModifyInstanceVpcAuthMode",
+            Call::ModifySecurityIps { .. } => "ModifySecurityIps",
+            Call::ModifyInstanceConfig { .. } => "ModifyInstanceConfig",
+            Call::ModifyBackupPolicy { .. } => "ModifyBackupPolicy",
+            Call::CreateAccount { .. } => "CreateAccount",
+            Call::GrantAccountPrivilege { .. } => "GrantAccountPrivilege",
+            Call::ModifyAccountDescription { .. } => "ModifyAccountDescription",
+            Call::ResetAccountPassword { .. } => "ResetAccountPassword",
+            Call::DeleteAccount { .. } => "DeleteAccount",
+            Call::TagResources { .. } => "TagResources",
+            Call::UntagResources { .. } => "UntagResources",
             Call::DeleteInstance => "DeleteInstance",
         }
     }
@@ -185,49 +339,145 @@ impl Call {
     /// The wire parameters for display: secrets appear as their reference, never a value.
     pub fn display_params(&self) -> BTreeMap<String, String> {
         let mut params = BTreeMap::new();
+        let mut put = |key: &str, value: String| {
+            params.insert(key.to_owned(), value);
+        };
         match self {
             Call::CreateInstance(create) => {
-                params.insert("Token".into(), create.token.clone());
-                params.insert("RegionId".into(), create.region_id.clone());
-                params.insert("InstanceName".into(), create.instance_name.clone());
-                params.insert("InstanceClass".into(), create.instance_class.clone());
+                put("Token", create.token.clone());
+                put("RegionId", create.region_id.clone());
+                put("InstanceName", create.instance_name.clone());
+                put("InstanceClass", create.instance_class.clone());
                 if let Some(version) = &create.engine_version {
-                    params.insert("EngineVersion".into(), version.clone());
+                    put("EngineVersion", version.clone());
                 }
                 if let Some(zone) = &create.zone_id {
-                    params.insert("ZoneId".into(), zone.clone());
+                    put("ZoneId", zone.clone());
                 }
                 if let Some(charge) = &create.charge {
-                    params.insert("ChargeType".into(), charge.charge_type().into());
+                    put("ChargeType", charge.charge_type().into());
                     if let Charge::PrePaid { period } = charge {
-                        params.insert("Period".into(), period.to_string());
+                        put("Period", period.to_string());
                     }
                 }
                 if let Some(network) = &create.network {
-                    params.insert("NetworkType".into(), network.network_type().into());
+                    put("NetworkType", network.network_type().into());
                     if let Network::Vpc { vpc_id, vswitch_id } = network {
-                        params.insert("VpcId".into(), vpc_id.clone());
-                        params.insert("VSwitchId".into(), vswitch_id.clone());
+                        put("VpcId", vpc_id.clone());
+                        put("VSwitchId", vswitch_id.clone());
                     }
                 }
                 if let Some(password) = &create.password {
-                    params.insert("Password".into(), password.to_string());
+                    put("Password", password.to_string());
                 }
                 for (index, (key, value)) in create.tags.iter().enumerate() {
-                    params.insert(format!("Tag.{}.Key", index + 1), key.clone());
-                    params.insert(format!("Tag.{}.Value", index + 1), value.clone());
+                    put(&format!("Tag.{}.Key", index + 1), key.clone());
+                    put(&format!("Tag.{}.Value", index + 1), value.clone());
                 }
             }
-            Call::ModifyInstanceAttribute { release_protection } => {
-                params.insert(
-                    "InstanceReleaseProtection".into(),
-                    release_protection.to_string(),
-                );
+            Call::ModifyInstanceSpec {
+                instance_class,
+                client_token,
+            } => {
+                put("InstanceClass", instance_class.clone());
+                put("ClientToken", client_token.clone());
+            }
+            Call::TransformToPrePaid { period } => put("Period", period.to_string()),
+            Call::SwitchNetwork { vpc_id, vswitch_id } => {
+                put("TargetNetworkType", "VPC".into());
+                put("VpcId", vpc_id.clone());
+                put("VSwitchId", vswitch_id.clone());
+                put("RetainClassic", "true".into());
+                put("ClassicExpiredDays", CLASSIC_RETENTION_DAYS.to_string());
+            }
+            Call::ModifyInstanceMajorVersion { major_version } => {
+                put("MajorVersion", major_version.clone());
+            }
+            Call::ModifyInstanceAttribute {
+                release_protection,
+                new_password,
+            } => {
+                if let Some(protection) = release_protection {
+                    put("InstanceReleaseProtection", protection.to_string());
+                }
+                if let Some(password) = new_password {
+                    put("NewPassword", password.to_string());
+                }
+            }
+            Call::ModifyInstanceMaintainTime { start, end } => {
+                put("MaintainStartTime", start.clone());
+                put("MaintainEndTime", end.clone());
+            }
+            Call::ModifyInstanceSsl { enabled } => {
+                put("SSLEnabled", if *enabled { "Enable" } else { "Disable" }.into());
+            }
+            Call::ModifyInstanceVpcAuthMode { mode } => put("VpcAuthMode", mode.as_str().into()),
+            Call::ModifySecurityIps { group, ips } => {
+                put("SecurityIpGroupName", group.clone());
+                put("SecurityIps", join(ips.iter()));
+                put("ModifyMode", "Cover".into());
+            }
+            Call::ModifyInstanceConfig { config } => put("Config", config_json(config)),
+            Call::ModifyBackupPolicy { time, period } => {
+                put("PreferredBackupTime", time.clone());
+                put("PreferredBackupPeriod", join(period.iter().map(|d| d.as_str())));
+            }
+            Call::CreateAccount {
+                name,
+                privilege,
+                password,
+                description,
+            } => {
+                put("AccountName", name.clone());
+                put("AccountPrivilege", privilege.as_str().into());
+                put("AccountPassword", password.to_string());
+                if let Some(description) = description {
+                    put("AccountDescription", description.clone());
+                }
+            }
+            Call::GrantAccountPrivilege { name, privilege } => {
+                put("AccountName", name.clone());
+                put("AccountPrivilege", privilege.as_str().into());
+            }
+            Call::ModifyAccountDescription { name, description } => {
+                put("AccountName", name.clone());
+                put("AccountDescription", description.clone());
+            }
+            Call::ResetAccountPassword { name, password } => {
+                put("AccountName", name.clone());
+                put("AccountPassword", password.to_string());
+            }
+            Call::DeleteAccount { name } => put("AccountName", name.clone()),
+            Call::TagResources { tags } => {
+                put("ResourceType", "INSTANCE".into());
+                for (index, (key, value)) in tags.iter().enumerate() {
+                    put(&format!("Tag.{}.Key", index + 1), key.clone());
+                    put(&format!("Tag.{}.Value", index + 1), value.clone());
+                }
+            }
+            Call::UntagResources { keys } => {
+                put("ResourceType", "INSTANCE".into());
+                for (index, key) in keys.iter().enumerate() {
+                    put(&format!("TagKey.{}", index + 1), key.clone());
+                }
             }
             Call::DeleteInstance => {}
         }
         params
     }
+}
+
+/// Items joined with commas.
+pub fn join<T: AsRef<str>>(items: impl Iterator<Item = T>) -> String {
+    items
+        .map(|item| item.as_ref().to_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Parameters as the JSON object string `ModifyInstanceConfig` takes.
+pub fn config_json(config: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(config).unwrap_or_else(|_| "{}".into())
 }
 
 /// Counts for the summary line.
@@ -243,14 +493,16 @@ pub struct Summary {
     pub steps: usize,
     /// Differences not acted on.
     pub blocked: usize,
+    /// Aspects not compared where the plan was made.
+    pub unverified: usize,
 }
 
 impl Plan {
-    /// Whether the plan would change nothing and reports nothing.
+    /// Whether the plan would change nothing and reports no drift (unverified notes aside).
     pub fn is_empty(&self) -> bool {
-        self.instances
-            .iter()
-            .all(|i| i.steps.is_empty() && i.blocked.is_empty())
+        self.instances.iter().all(|i| {
+            i.steps.is_empty() && i.blocked.iter().all(|b| b.kind == BlockedKind::Unverified)
+        })
     }
 
     /// Counts for the summary line.
@@ -265,7 +517,12 @@ impl Plan {
                 }
             }
             summary.steps += instance.steps.len();
-            summary.blocked += instance.blocked.len();
+            for blocked in &instance.blocked {
+                match blocked.kind {
+                    BlockedKind::Drift => summary.blocked += 1,
+                    BlockedKind::Unverified => summary.unverified += 1,
+                }
+            }
         }
         summary
     }

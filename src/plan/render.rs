@@ -49,31 +49,69 @@ fn symbol(style: Style, operation: Operation) -> String {
 }
 
 fn step_symbol(style: Style, step: &Step) -> String {
-    match step.call {
-        Call::CreateInstance(_) => style.green("+"),
-        Call::DeleteInstance => style.red("-"),
-        Call::ModifyInstanceAttribute { .. } => style.yellow("~"),
+    match step_kind(step) {
+        '+' => style.green("+"),
+        '-' => style.red("-"),
+        _ => style.yellow("~"),
     }
+}
+
+/// `+` for calls that add, `-` for calls that remove, `~` for the rest.
+fn step_kind(step: &Step) -> char {
+    match step.call {
+        Call::CreateInstance(_) | Call::CreateAccount { .. } | Call::TagResources { .. } => '+',
+        Call::DeleteInstance | Call::DeleteAccount { .. } | Call::UntagResources { .. } => '-',
+        _ => '~',
+    }
+}
+
+/// A unified diff of the parameters a config step changes (`key: value` lines).
+pub fn config_diff(step: &Step) -> Option<String> {
+    if !matches!(step.call, Call::ModifyInstanceConfig { .. }) {
+        return None;
+    }
+    let line = |change: &super::model::Change, value: &Option<String>| {
+        value.as_ref().map(|v| {
+            format!(
+                "{}: {v}\n",
+                change.field.trim_start_matches("spec.config.")
+            )
+        })
+    };
+    let old: String = step.changes.iter().filter_map(|c| line(c, &c.old)).collect();
+    let new: String = step.changes.iter().filter_map(|c| line(c, &c.new)).collect();
+    let diff = similar::TextDiff::from_lines(&old, &new);
+    Some(
+        diff.unified_diff()
+            .context_radius(3)
+            .header("cloud", "manifests")
+            .to_string(),
+    )
 }
 
 /// The summary line.
 pub fn summary_line(summary: &Summary) -> String {
-    format!(
-        "Plan: {} to create, {} to change, {} to delete; {} step{}, {} blocked.",
+    let mut line = format!(
+        "Plan: {} to create, {} to change, {} to delete; {} step{}, {} blocked",
         summary.create,
         summary.update,
         summary.delete,
         summary.steps,
         if summary.steps == 1 { "" } else { "s" },
         summary.blocked
-    )
+    );
+    if summary.unverified > 0 {
+        line.push_str(&format!(", {} not compared", summary.unverified));
+    }
+    line.push('.');
+    line
 }
 
 /// Human-readable text; `color` adds ANSI colours (only on a terminal without `NO_COLOR`).
 pub fn text(plan: &Plan, color: bool) -> String {
     let style = Style { color };
     let mut out = String::new();
-    if plan.is_empty() {
+    if plan.instances.is_empty() {
         let _ = writeln!(
             out,
             "No changes: the cloud matches the manifests of stack {:?}.",
@@ -112,6 +150,17 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
             style.bold(step.call.action()),
             step.impact.as_str()
         );
+        if let Some(diff) = config_diff(step) {
+            for line in diff.lines() {
+                let painted = match line.chars().next() {
+                    Some('+') if !line.starts_with("+++") => style.green(line),
+                    Some('-') if !line.starts_with("---") => style.red(line),
+                    _ => line.to_owned(),
+                };
+                let _ = writeln!(out, "        {painted}");
+            }
+            continue;
+        }
         for change in &step.changes {
             let _ = writeln!(
                 out,
@@ -122,10 +171,14 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
         }
     }
     for blocked in &instance.blocked {
+        let mark = match blocked.kind {
+            super::model::BlockedKind::Drift => style.magenta("!"),
+            super::model::BlockedKind::Unverified => style.dim("?"),
+        };
         let _ = writeln!(
             out,
             "    {} {}: {}",
-            style.magenta("!"),
+            mark,
             blocked.field,
             old_new(blocked.old.as_deref(), blocked.new.as_deref())
         );
@@ -140,6 +193,72 @@ fn old_new(old: Option<&str>, new: Option<&str>) -> String {
         (Some(old), None) => format!("{old} → (removed)"),
         (None, None) => "-".to_owned(),
     }
+}
+
+/// Escapes text for a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The plan as Markdown, for a pull-request comment.
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### kvsync plan for stack `{}`\n", plan.stack);
+    if plan.is_empty() {
+        let _ = writeln!(out, "No changes: the cloud matches the manifests.");
+        return out;
+    }
+    let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
+    let _ = writeln!(out, "| | instance | step | impact | changes |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    let mut diffs = Vec::new();
+    for instance in &plan.instances {
+        for step in &instance.steps {
+            let changes: Vec<String> = step
+                .changes
+                .iter()
+                .map(|c| format!("`{}`: {}", cell(&c.field), cell(&old_new(c.old.as_deref(), c.new.as_deref()))))
+                .collect();
+            let impact = match step.impact {
+                super::model::Impact::None => "none".to_owned(),
+                other => format!("**{}**", other.as_str()),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                step_kind(step),
+                instance.key,
+                step.call.action(),
+                impact,
+                changes.join("<br>")
+            );
+            if let Some(diff) = config_diff(step) {
+                diffs.push((instance.key.to_string(), diff));
+            }
+        }
+    }
+    for (key, diff) in diffs {
+        let _ = writeln!(out, "\n<details><summary>config of <code>{key}</code></summary>\n\n```diff\n{}```\n</details>", diff);
+    }
+    let blocked: Vec<(&InstancePlan, &super::model::Blocked)> = plan
+        .instances
+        .iter()
+        .flat_map(|i| i.blocked.iter().map(move |b| (i, b)))
+        .collect();
+    if !blocked.is_empty() {
+        let _ = writeln!(out, "\n**Not acted on:**\n");
+        for (instance, blocked) in blocked {
+            let _ = writeln!(
+                out,
+                "- `{}` `{}`: {} — {}",
+                instance.key,
+                blocked.field,
+                cell(&old_new(blocked.old.as_deref(), blocked.new.as_deref())),
+                cell(&blocked.reason)
+            );
+        }
+    }
+    out
 }
 
 /// The JSON document `plan --json` prints.

@@ -118,7 +118,7 @@ pub fn account(
     c: &mut Collector<'_>,
     name: Spanned<String>,
     privilege_value: Option<Spanned<raw::Privilege>>,
-    password: Spanned<crate::manifest::secret::RawSecretRef>,
+    password: Option<Spanned<crate::manifest::secret::RawSecretRef>>,
     description: Option<Spanned<String>>,
     manifest_dir: &Path,
 ) -> DesiredAccount {
@@ -137,7 +137,7 @@ pub fn account(
         },
         name: name.value,
         privilege: privilege(privilege_value),
-        password: password.value.0.anchored_at(manifest_dir),
+        password: password.map(|p| p.value.0.anchored_at(manifest_dir)),
         description: description.map(|d| d.value),
     }
 }

@@ -246,6 +246,28 @@ pub fn check_merged(instance: &DesiredInstance, found: &mut Vec<Diagnostic>) {
             }
         }
     }
+    if let Some(labels) = &instance.labels {
+        let passwords = usize::from(instance.password.is_some())
+            + instance
+                .accounts
+                .iter()
+                .flat_map(|a| a.values())
+                .filter(|a| a.password.is_some())
+                .count();
+        let room = super::MAX_LABELS.saturating_sub(crate::passwords::tags_needed(passwords));
+        if labels.len() > room {
+            found.push(diagnostic(
+                &instance.source,
+                "labels",
+                format!(
+                    "instance {} has {} labels; with {passwords} managed password(s) there is room for {room} (the cloud allows 20 tags; kvsync keeps 2 for ownership and {} for password digests)",
+                    instance.key,
+                    labels.len(),
+                    crate::passwords::tags_needed(passwords)
+                ),
+            ));
+        }
+    }
     if let Some(whitelists) = &instance.whitelists {
         let total: usize = whitelists.values().map(BTreeSet::len).sum();
         if total > MAX_WHITELIST_ENTRIES {

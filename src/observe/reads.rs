@@ -1,0 +1,321 @@
+//! Which detail calls the manifests need (a pure function of desired and listed state), how
+//! each is made, and how its answer is normalised into [`ObservedInstance`] fields.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::observed::{ObservedAccount, ObservedBackupPolicy, ObservedInstance};
+use super::Observed;
+use crate::api::actions::account::DescribeAccounts;
+use crate::api::actions::backup::DescribeBackupPolicy;
+use crate::api::actions::instance::{DbInstanceAttribute, DescribeInstanceAttribute};
+use crate::api::actions::security::{DescribeInstanceSsl, DescribeSecurityIps, SecurityIpGroup};
+use crate::api::{self, Client};
+use crate::manifest::desired::{Privilege, Weekday};
+use crate::manifest::rules::normalize_ip;
+use crate::manifest::{Desired, DesiredInstance};
+
+/// The detail calls, one per managed aspect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Aspect {
+    /// `DescribeInstanceAttribute`: release protection, maintenance window, VPC auth, config.
+    Attribute,
+    /// `DescribeSecurityIps`: whitelists.
+    SecurityIps,
+    /// `DescribeAccounts`: accounts.
+    Accounts,
+    /// `DescribeBackupPolicy`: the backup policy.
+    BackupPolicy,
+    /// `DescribeInstanceSSL`: TLS.
+    Ssl,
+}
+
+impl Aspect {
+    /// What the call reads, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Aspect::Attribute => "attributes",
+            Aspect::SecurityIps => "whitelists",
+            Aspect::Accounts => "accounts",
+            Aspect::BackupPolicy => "backup policy",
+            Aspect::Ssl => "TLS settings",
+        }
+    }
+}
+
+/// One detail call to make.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Read {
+    /// The instance's region.
+    pub region: String,
+    /// The instance.
+    pub id: String,
+    /// What to read.
+    pub aspect: Aspect,
+}
+
+/// The aspects a manifest manages that need a detail call.
+fn needed(desired: &DesiredInstance) -> Vec<Aspect> {
+    let mut aspects = Vec::new();
+    if desired.release_protection.is_some()
+        || desired.maintenance_window.is_some()
+        || desired.vpc_auth_mode.is_some()
+        || desired.config.is_some()
+    {
+        aspects.push(Aspect::Attribute);
+    }
+    if desired.whitelists.is_some() {
+        aspects.push(Aspect::SecurityIps);
+    }
+    if desired.accounts.is_some() {
+        aspects.push(Aspect::Accounts);
+    }
+    if desired.backup_policy.is_some() {
+        aspects.push(Aspect::BackupPolicy);
+    }
+    if desired.ssl.is_some() {
+        aspects.push(Aspect::Ssl);
+    }
+    aspects
+}
+
+/// The detail calls a plan needs: per matched instance only those its manifest manages, and
+/// the attribute of every prune candidate (its release protection decides whether it may go).
+/// Nothing is read for aspects no manifest manages.
+pub fn plan_reads(desired: &Desired, observed: &Observed) -> Vec<Read> {
+    let mut reads = BTreeSet::new();
+    for instance in &desired.instances {
+        let region = &instance.key.region;
+        let matched: Vec<&ObservedInstance> = match &instance.instance_id {
+            Some(id) => observed.by_id(region, id).into_iter().collect(),
+            None => observed.named(region, &instance.key.name).collect(),
+        };
+        for found in matched {
+            for aspect in needed(instance) {
+                reads.insert(Read {
+                    region: region.clone(),
+                    id: found.id.clone(),
+                    aspect,
+                });
+            }
+        }
+    }
+    if desired.stack.prune {
+        for (region, instances) in &observed.regions {
+            for instance in instances {
+                let described = desired.instances.iter().any(|d| {
+                    d.key.region == *region
+                        && (d.key.name == instance.name
+                            || d.instance_id.as_deref() == Some(&instance.id))
+                });
+                if instance.owned_by(&desired.stack.name) && !described {
+                    reads.insert(Read {
+                        region: region.clone(),
+                        id: instance.id.clone(),
+                        aspect: Aspect::Attribute,
+                    });
+                }
+            }
+        }
+    }
+    reads.into_iter().collect()
+}
+
+/// What one detail call found, ready to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detail {
+    /// From `DescribeInstanceAttribute`.
+    Attribute(Box<DbInstanceAttribute>),
+    /// From `DescribeSecurityIps`.
+    Whitelists(BTreeMap<String, BTreeSet<String>>),
+    /// From `DescribeAccounts`.
+    Accounts(BTreeMap<String, ObservedAccount>),
+    /// From `DescribeBackupPolicy`.
+    BackupPolicy(ObservedBackupPolicy),
+    /// From `DescribeInstanceSSL`.
+    Ssl(bool),
+}
+
+/// Makes one detail call.
+pub async fn perform(client: &Client, read: &Read) -> Result<Detail, api::Error> {
+    let id = read.id.clone();
+    let region = read.region.as_str();
+    Ok(match read.aspect {
+        Aspect::Attribute => {
+            let response = client
+                .call(region, &DescribeInstanceAttribute { instance_id: id })
+                .await?;
+            let attribute = response.instances.db_instance_attribute.into_iter().next();
+            match attribute {
+                Some(attribute) => Detail::Attribute(Box::new(attribute)),
+                None => return Err(not_found(read)),
+            }
+        }
+        Aspect::SecurityIps => {
+            let response = client.call(region, &DescribeSecurityIps { instance_id: id }).await?;
+            Detail::Whitelists(whitelists(response.security_ip_groups.security_ip_group))
+        }
+        Aspect::Accounts => {
+            let request = DescribeAccounts {
+                instance_id: id,
+                account_name: None,
+                search_account_name: None,
+                page_number: None,
+                page_size: None,
+            };
+            let response = client.call(region, &request).await?;
+            Detail::Accounts(
+                response
+                    .accounts
+                    .account
+                    .into_iter()
+                    .map(|entry| {
+                        let privilege_text = entry
+                            .database_privileges
+                            .database_privilege
+                            .first()
+                            .map(|p| p.account_privilege.clone())
+                            .unwrap_or_default();
+                        (
+                            entry.account_name,
+                            ObservedAccount {
+                                account_type: entry.account_type,
+                                status: entry.account_status,
+                                privilege: parse_privilege(&privilege_text),
+                                privilege_text,
+                                description: entry.account_description,
+                            },
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        Aspect::BackupPolicy => {
+            let response = client.call(region, &DescribeBackupPolicy { instance_id: id }).await?;
+            Detail::BackupPolicy(ObservedBackupPolicy {
+                time: response.preferred_backup_time,
+                period: parse_weekdays(&response.preferred_backup_period),
+            })
+        }
+        Aspect::Ssl => {
+            let response = client.call(region, &DescribeInstanceSsl { instance_id: id }).await?;
+            Detail::Ssl(response.ssl_enabled.eq_ignore_ascii_case("Enable"))
+        }
+    })
+}
+
+/// The error a vanished instance gives, for a detail call that answered with no instance.
+fn not_found(read: &Read) -> api::Error {
+    api::Error::from(api::ApiError {
+        action: "DescribeInstanceAttribute",
+        status: 404,
+        code: "InvalidInstanceId.NotFound".into(),
+        message: format!("instance {} is not listed", read.id),
+        request_id: String::new(),
+    })
+}
+
+fn parse_privilege(text: &str) -> Option<Privilege> {
+    match text {
+        "RoleReadWrite" => Some(Privilege::RoleReadWrite),
+        "RoleReadOnly" => Some(Privilege::RoleReadOnly),
+        "RoleRepl" => Some(Privilege::RoleRepl),
+        _ => None,
+    }
+}
+
+/// Weekdays from a comma-separated list (unknown names are dropped).
+pub fn parse_weekdays(text: &str) -> BTreeSet<Weekday> {
+    text.split(',').filter_map(Weekday::parse).collect()
+}
+
+/// Whitelist groups with their entries normalised as the manifests' are.
+pub fn whitelists(groups: Vec<SecurityIpGroup>) -> BTreeMap<String, BTreeSet<String>> {
+    groups
+        .into_iter()
+        .map(|group| {
+            let entries = group
+                .security_ip_list
+                .split(',')
+                .map(str::trim)
+                .filter(|entry| !entry.is_empty())
+                .map(|entry| normalize_ip(entry).unwrap_or_else(|_| entry.to_owned()))
+                .collect();
+            (group.security_ip_group_name, entries)
+        })
+        .collect()
+}
+
+/// Parameters from the `Config` JSON string: values as the API's strings (`512` = `"512"`).
+pub fn parse_config(text: &str) -> BTreeMap<String, String> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(true) => "yes".into(),
+                serde_json::Value::Bool(false) => "no".into(),
+                other => other.to_string(),
+            };
+            (key, text)
+        })
+        .collect()
+}
+
+impl Detail {
+    /// Stores what was read in the instance.
+    pub fn apply_to(self, instance: &mut ObservedInstance) {
+        match self {
+            Detail::Attribute(attribute) => {
+                instance.release_protection = Some(attribute.instance_release_protection);
+                instance.maintenance_window = Some((
+                    attribute.maintain_start_time.clone(),
+                    attribute.maintain_end_time.clone(),
+                ));
+                instance.vpc_auth_mode = Some(attribute.vpc_auth_mode.clone());
+                instance.config = Some(parse_config(&attribute.config));
+                instance.status = attribute.instance_status;
+            }
+            Detail::Whitelists(groups) => instance.whitelists = Some(groups),
+            Detail::Accounts(accounts) => instance.accounts = Some(accounts),
+            Detail::BackupPolicy(policy) => instance.backup_policy = Some(policy),
+            Detail::Ssl(enabled) => instance.ssl = Some(enabled),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_values_become_strings() {
+        let parsed = parse_config(r#"{"maxmemory-policy":"allkeys-lru","hash-max-ziplist-entries":512,"x":true}"#);
+        assert_eq!(parsed["maxmemory-policy"], "allkeys-lru");
+        assert_eq!(parsed["hash-max-ziplist-entries"], "512");
+        assert_eq!(parsed["x"], "yes");
+        assert!(parse_config("not json").is_empty());
+    }
+
+    #[test]
+    fn whitelist_entries_are_normalised_like_manifests() {
+        let groups = whitelists(vec![SecurityIpGroup {
+            security_ip_group_name: "app".into(),
+            security_ip_group_attribute: String::new(),
+            security_ip_list: "10.0.2.15/32, 010.0.1.0/24,,".into(),
+        }]);
+        assert_eq!(
+            groups["app"],
+            BTreeSet::from(["10.0.2.15".to_string(), "10.0.1.0/24".to_string()])
+        );
+    }
+
+    #[test]
+    fn weekdays_parse_in_any_order() {
+        assert_eq!(
+            parse_weekdays("Friday,Monday,Nonsense"),
+            BTreeSet::from([Weekday::Monday, Weekday::Friday])
+        );
+    }
+}

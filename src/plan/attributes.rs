@@ -1,0 +1,179 @@
+//! Diff rules for instance attributes: release protection and the default account's password
+//! (one `ModifyInstanceAttribute`), the maintenance window, TLS and VPC password-free access.
+
+use super::Context;
+use super::accounts::DigestUpdates;
+use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
+use super::model::{Blocked, BlockedKind, Call, Change, Impact, Step, WaitFor};
+use crate::manifest::DesiredInstance;
+use crate::observe::ObservedInstance;
+use crate::passwords::INSTANCE_ENTRY;
+
+/// What a password comparison found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// The recorded digest matches: nothing to send.
+    Unchanged,
+    /// Different or never recorded: send it, then record this digest.
+    Changed(String),
+    /// The secret could not be read where the plan was made.
+    Unknown,
+}
+
+/// Compares a managed password's digest with the one recorded in the instance's tags.
+pub fn check_password(
+    ctx: &Context<'_>,
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+    account: Option<&str>,
+) -> PasswordCheck {
+    match ctx.digest(&desired.key, account) {
+        None => PasswordCheck::Unknown,
+        Some(wanted) => {
+            let entry = account.unwrap_or(INSTANCE_ENTRY);
+            if observed.digests().get(entry).map(String::as_str) == Some(wanted) {
+                PasswordCheck::Unchanged
+            } else {
+                PasswordCheck::Changed(wanted.to_owned())
+            }
+        }
+    }
+}
+
+/// The note shown when a password could not be compared.
+pub fn password_unknown(field: &str, reference: &str) -> Blocked {
+    Blocked {
+        kind: BlockedKind::Unverified,
+        ..blocked(
+            field,
+            None,
+            Some(reference.to_owned()),
+            "not compared: the secret is not readable here (apply reads it and sets the password if it changed)",
+        )
+    }
+}
+
+/// Release protection and the instance password.
+pub fn attribute(
+    ctx: &Context<'_>,
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+    steps: &mut Vec<Step>,
+    notes: &mut Vec<Blocked>,
+    digests: &mut DigestUpdates,
+) {
+    let mut changes: Vec<Change> = Vec::new();
+    let release_protection = match desired.release_protection {
+        Some(wanted) if observed.release_protection != Some(wanted) => {
+            changes.push(change(
+                "spec.releaseProtection",
+                observed.release_protection.map(|o| o.to_string()),
+                Some(wanted.to_string()),
+            ));
+            Some(wanted)
+        }
+        _ => None,
+    };
+    let new_password = match &desired.password {
+        Some(reference) => match check_password(ctx, desired, observed, None) {
+            PasswordCheck::Changed(digest) => {
+                digests.insert(INSTANCE_ENTRY.to_owned(), Some(digest));
+                changes.push(change("spec.password", Some("(recorded digest differs)".into()), Some(reference.to_string())));
+                Some(reference.clone())
+            }
+            PasswordCheck::Unchanged => None,
+            PasswordCheck::Unknown => {
+                notes.push(password_unknown("spec.password", &reference.to_string()));
+                None
+            }
+        },
+        None => None,
+    };
+    if release_protection.is_some() || new_password.is_some() {
+        steps.push(step(
+            Call::ModifyInstanceAttribute {
+                release_protection,
+                new_password,
+            },
+            Impact::None,
+            WaitFor::Normal,
+            MODIFY_TIMEOUT_SECS,
+            changes,
+        ));
+    }
+}
+
+/// The maintenance window.
+pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut Vec<Step>) {
+    let Some(window) = &desired.maintenance_window else {
+        return;
+    };
+    let wanted = (window.start.clone(), window.end.clone());
+    if observed.maintenance_window.as_ref() == Some(&wanted) {
+        return;
+    }
+    steps.push(step(
+        Call::ModifyInstanceMaintainTime {
+            start: window.start.clone(),
+            end: window.end.clone(),
+        },
+        Impact::None,
+        WaitFor::Normal,
+        MODIFY_TIMEOUT_SECS,
+        vec![change(
+            "spec.maintenanceWindow",
+            observed.maintenance_window.as_ref().map(|(s, e)| format!("{s}-{e}")),
+            Some(format!("{}-{}", window.start, window.end)),
+        )],
+    ));
+}
+
+/// TLS.
+pub fn ssl(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut Vec<Step>) {
+    let Some(wanted) = desired.ssl else {
+        return;
+    };
+    if observed.ssl == Some(wanted) {
+        return;
+    }
+    let text = |on: bool| if on { "Enable" } else { "Disable" }.to_owned();
+    steps.push(step(
+        Call::ModifyInstanceSsl { enabled: wanted },
+        Impact::Restart,
+        WaitFor::Normal,
+        MODIFY_TIMEOUT_SECS,
+        vec![change("spec.ssl", observed.ssl.map(text), Some(text(wanted)))],
+    ));
+}
+
+/// VPC password-free access; only VPC instances have it.
+pub fn vpc_auth(
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+    network_type_after: &str,
+    steps: &mut Vec<Step>,
+    notes: &mut Vec<Blocked>,
+) {
+    let Some(mode) = desired.vpc_auth_mode else {
+        return;
+    };
+    if observed.vpc_auth_mode.as_deref() == Some(mode.as_str()) {
+        return;
+    }
+    if network_type_after != "VPC" {
+        notes.push(blocked(
+            "spec.vpcAuthMode",
+            observed.vpc_auth_mode.clone(),
+            Some(mode.as_str().into()),
+            "password-free access exists only for instances in a VPC",
+        ));
+        return;
+    }
+    steps.push(step(
+        Call::ModifyInstanceVpcAuthMode { mode },
+        Impact::None,
+        WaitFor::Normal,
+        MODIFY_TIMEOUT_SECS,
+        vec![change("spec.vpcAuthMode", observed.vpc_auth_mode.clone(), Some(mode.as_str().into()))],
+    ));
+}
