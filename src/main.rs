@@ -33,9 +33,15 @@ fn init_tracing(verbose: u8, format: LogFormat) {
 }
 
 fn report(err: &CliError) {
-    if let CliError::Load(LoadError::Invalid(diagnostics))
-    | CliError::Secrets(SecretsError::Rules(diagnostics)) = err
-    {
+    let diagnostics = match err {
+        CliError::Load(LoadError::Invalid(diagnostics)) => Some(diagnostics),
+        CliError::Secrets(secrets) => match secrets.as_ref() {
+            SecretsError::Rules(diagnostics) => Some(diagnostics),
+            SecretsError::Missing(_) => None,
+        },
+        _ => None,
+    };
+    if let Some(diagnostics) = diagnostics {
         eprintln!("{diagnostics}");
         return;
     }

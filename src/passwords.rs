@@ -32,7 +32,12 @@ pub fn digest(secret: &Secret, stack: &str, key: &InstanceKey, account: Option<&
         account.unwrap_or(INSTANCE_ENTRY)
     );
     let mut out = [0u8; 9];
-    pbkdf2::pbkdf2_hmac::<Sha256>(secret.expose().as_bytes(), salt.as_bytes(), ROUNDS, &mut out);
+    pbkdf2::pbkdf2_hmac::<Sha256>(
+        secret.expose().as_bytes(),
+        salt.as_bytes(),
+        ROUNDS,
+        &mut out,
+    );
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)
 }
 
@@ -116,20 +121,36 @@ mod tests {
         assert_ne!(a, digest(&secret, "shop", &key("orders"), None));
         assert_ne!(a, digest(&secret, "shop", &key("sessions"), Some("app_rw")));
         assert_ne!(a, digest(&secret, "other", &key("orders"), Some("app_rw")));
-        assert_ne!(a, digest(&Secret::new("Passw0rd-2"), "shop", &key("orders"), Some("app_rw")));
+        assert_ne!(
+            a,
+            digest(
+                &Secret::new("Passw0rd-2"),
+                "shop",
+                &key("orders"),
+                Some("app_rw")
+            )
+        );
     }
 
     #[test]
     fn tags_round_trip_and_fit_the_cloud_limits() {
         let entries: BTreeMap<String, String> = (0..19)
             .map(|n| {
-                let name = if n == 0 { "*".to_owned() } else { format!("account_name_{n:02}") };
+                let name = if n == 0 {
+                    "*".to_owned()
+                } else {
+                    format!("account_name_{n:02}")
+                };
                 (name, format!("digest{n:06}"))
             })
             .collect();
         let tags = encode_tags(&entries);
         assert!(tags.values().all(|v| v.len() <= 128));
-        assert!(tags.len() <= tags_needed(entries.len()), "{} tags", tags.len());
+        assert!(
+            tags.len() <= tags_needed(entries.len()),
+            "{} tags",
+            tags.len()
+        );
         assert!(tags.keys().all(|k| is_digest_tag(k)));
         assert_eq!(decode_tags(&tags), entries);
     }

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::manifest::desired::Source;
 use crate::manifest::diagnostics::{Diagnostic, Diagnostics};
+use crate::manifest::rules::password_problem;
 use crate::manifest::secret::{SecretError, SecretRef};
 use crate::manifest::{Desired, DesiredInstance, InstanceKey};
-use crate::manifest::desired::Source;
-use crate::manifest::rules::password_problem;
 use crate::passwords;
 use crate::plan::Digests;
 use crate::secret::Secret;
@@ -38,18 +38,23 @@ pub enum SecretsError {
     #[error(transparent)]
     Rules(#[from] Diagnostics),
     /// A secret that `apply` needs cannot be read.
-    #[error("reading the secret {reference} of {instance} ({source_location})")]
-    Missing {
-        /// The instance.
-        instance: InstanceKey,
-        /// The reference.
-        reference: SecretRef,
-        /// Where the manifest names it.
-        source_location: Source,
-        /// Why it cannot be read.
-        #[source]
-        source: SecretError,
-    },
+    #[error("reading the secret {} of {}", .0.reference, .0.instance)]
+    Missing(#[source] Box<MissingSecret>),
+}
+
+/// A secret that could not be read, and where the manifests name it.
+#[derive(Debug, thiserror::Error)]
+#[error("named at {source_location}")]
+pub struct MissingSecret {
+    /// The instance.
+    pub instance: InstanceKey,
+    /// The reference.
+    pub reference: SecretRef,
+    /// Where the manifest names it.
+    pub source_location: Source,
+    /// Why it cannot be read.
+    #[source]
+    pub source: SecretError,
 }
 
 /// Every password reference of an instance: `(account, reference, where)`.
@@ -67,12 +72,19 @@ fn references(instance: &DesiredInstance) -> Vec<(Option<&str>, &SecretRef, &Sou
 }
 
 /// Reads every password the manifests refer to, checks it, and computes its digest.
-pub fn resolve(desired: &Desired, env: &dyn Fn(&str) -> Option<String>, need: Need) -> Result<Resolved, SecretsError> {
+pub fn resolve(
+    desired: &Desired,
+    env: &dyn Fn(&str) -> Option<String>,
+    need: Need,
+) -> Result<Resolved, SecretsError> {
     let mut resolved = Resolved::default();
     let mut problems = Vec::new();
     for instance in &desired.instances {
         for (account, reference, source) in references(instance) {
-            let entry = (instance.key.clone(), passwords::entry_name(account).to_owned());
+            let entry = (
+                instance.key.clone(),
+                passwords::entry_name(account).to_owned(),
+            );
             let value = match resolved.values.get(reference) {
                 Some(value) => value.clone(),
                 None => match reference.resolve(env) {
@@ -83,17 +95,20 @@ pub fn resolve(desired: &Desired, env: &dyn Fn(&str) -> Option<String>, need: Ne
                         continue;
                     }
                     Err(source_err) => {
-                        return Err(SecretsError::Missing {
+                        return Err(SecretsError::Missing(Box::new(MissingSecret {
                             instance: instance.key.clone(),
                             reference: reference.clone(),
                             source_location: source.clone(),
                             source: source_err,
-                        });
+                        })));
                     }
                 },
             };
             if let Some(problem) = password_problem(value.expose()) {
-                let whose = account.map_or_else(|| "the instance password".to_owned(), |a| format!("the password of account {a:?}"));
+                let whose = account.map_or_else(
+                    || "the instance password".to_owned(),
+                    |a| format!("the password of account {a:?}"),
+                );
                 problems.push(Diagnostic {
                     path: source.path.clone(),
                     line: source.line,

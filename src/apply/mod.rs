@@ -72,7 +72,9 @@ pub enum ApplyError {
         reference: SecretRef,
     },
     /// The plan was made without some secrets, so its passwords were not compared.
-    #[error("the plan was made without every secret (some passwords were not compared); plan again where the secrets are readable")]
+    #[error(
+        "the plan was made without every secret (some passwords were not compared); plan again where the secrets are readable"
+    )]
     Incomplete,
 }
 
@@ -125,9 +127,8 @@ pub fn check_secrets(plan: &Plan, values: &BTreeMap<SecretRef, Secret>) -> Resul
             let reference = match &step.call {
                 Call::CreateInstance(create) => create.password.as_ref(),
                 Call::ModifyInstanceAttribute { new_password, .. } => new_password.as_ref(),
-                Call::CreateAccount { password, .. } | Call::ResetAccountPassword { password, .. } => {
-                    Some(password)
-                }
+                Call::CreateAccount { password, .. }
+                | Call::ResetAccountPassword { password, .. } => Some(password),
                 _ => None,
             };
             if let Some(reference) = reference
@@ -244,4 +245,3 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     }
     text
 }
-

@@ -20,14 +20,18 @@ use crate::api::actions::manage::{
     ModifyInstanceMaintainTime, ModifyInstanceMajorVersion, ModifyInstanceSpec, SwitchNetwork,
     TransformToPrePaid,
 };
-use crate::api::actions::security::{ModifyInstanceSsl, ModifyInstanceVpcAuthMode, ModifySecurityIps};
+use crate::api::actions::security::{
+    ModifyInstanceSsl, ModifyInstanceVpcAuthMode, ModifySecurityIps,
+};
 use crate::api::actions::tag::{TagResources, UntagResources};
 use crate::api::retry::{Class, classify};
 use crate::api::{self, Action, Client};
 use crate::manifest::InstanceKey;
 use crate::manifest::desired::{Charge, Network};
 use crate::manifest::secret::SecretRef;
-use crate::plan::model::{CLASSIC_RETENTION_DAYS, Call, CreateInstanceCall, Step, WaitFor, config_json, join};
+use crate::plan::model::{
+    CLASSIC_RETENTION_DAYS, Call, CreateInstanceCall, Step, WaitFor, config_json, join,
+};
 use crate::secret::Secret;
 
 /// A step's failure, with its causes.
@@ -101,7 +105,10 @@ pub async fn run(
     Ok(())
 }
 
-fn secret(secrets: &BTreeMap<SecretRef, Secret>, reference: &SecretRef) -> Result<Secret, StepError> {
+fn secret(
+    secrets: &BTreeMap<SecretRef, Secret>,
+    reference: &SecretRef,
+) -> Result<Secret, StepError> {
     secrets
         .get(reference)
         .cloned()
@@ -175,7 +182,10 @@ async fn call(
             release_protection,
             new_password,
         } => {
-            let new_password = new_password.as_ref().map(|r| secret(secrets, r)).transpose()?;
+            let new_password = new_password
+                .as_ref()
+                .map(|r| secret(secrets, r))
+                .transpose()?;
             send.when_idle(&ModifyInstanceAttribute {
                 instance_id,
                 instance_release_protection: *release_protection,
@@ -326,14 +336,29 @@ impl Sender<'_> {
                     if started.elapsed() >= self.timeout {
                         return Err(StepError::Busy(started.elapsed().as_secs()));
                     }
-                    info!(instance_id = self.id, action = A::NAME, code = err.code().unwrap_or(""), "busy; waiting");
+                    info!(
+                        instance_id = self.id,
+                        action = A::NAME,
+                        code = err.code().unwrap_or(""),
+                        "busy; waiting"
+                    );
                     let left = self.timeout.saturating_sub(started.elapsed());
-                    wait_for(self.client, self.region, self.id, &WaitFor::Normal, left, self.poll).await?;
+                    wait_for(
+                        self.client,
+                        self.region,
+                        self.id,
+                        &WaitFor::Normal,
+                        left,
+                        self.poll,
+                    )
+                    .await?;
                     if let Some(account) = self.account {
                         let ready = WaitFor::AccountAvailable(account.to_owned());
                         let left = self.timeout.saturating_sub(started.elapsed());
                         // The account may not exist yet (CreateAccount): then there is nothing to wait for.
-                        if let Err(err) = wait_for(self.client, self.region, self.id, &ready, left, self.poll).await
+                        if let Err(err) =
+                            wait_for(self.client, self.region, self.id, &ready, left, self.poll)
+                                .await
                             && !matches!(err, WaitError::Vanished(_))
                         {
                             return Err(err.into());
@@ -346,7 +371,10 @@ impl Sender<'_> {
     }
 }
 
-fn create_request(create: &CreateInstanceCall, secrets: &BTreeMap<SecretRef, Secret>) -> Result<CreateInstance, StepError> {
+fn create_request(
+    create: &CreateInstanceCall,
+    secrets: &BTreeMap<SecretRef, Secret>,
+) -> Result<CreateInstance, StepError> {
     let (charge_type, period) = match create.charge {
         None => (None, None),
         Some(Charge::PostPaid) => (Some("PostPaid".to_owned()), None),
@@ -355,9 +383,11 @@ fn create_request(create: &CreateInstanceCall, secrets: &BTreeMap<SecretRef, Sec
     let (network_type, vpc_id, vswitch_id) = match &create.network {
         None => (None, None, None),
         Some(Network::Classic) => (Some("CLASSIC".to_owned()), None, None),
-        Some(Network::Vpc { vpc_id, vswitch_id }) => {
-            (Some("VPC".to_owned()), Some(vpc_id.clone()), Some(vswitch_id.clone()))
-        }
+        Some(Network::Vpc { vpc_id, vswitch_id }) => (
+            Some("VPC".to_owned()),
+            Some(vpc_id.clone()),
+            Some(vswitch_id.clone()),
+        ),
     };
     Ok(CreateInstance {
         region_id: create.region_id.clone(),
@@ -371,7 +401,15 @@ fn create_request(create: &CreateInstanceCall, secrets: &BTreeMap<SecretRef, Sec
         network_type,
         vpc_id,
         vswitch_id,
-        password: create.password.as_ref().map(|r| secret(secrets, r)).transpose()?,
-        tags: create.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        password: create
+            .password
+            .as_ref()
+            .map(|r| secret(secrets, r))
+            .transpose()?,
+        tags: create
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     })
 }

@@ -110,7 +110,9 @@ pub async fn probe(
                     .account
                     .into_iter()
                     .find(|account| account.account_name == *name)
-                    .map_or(Probe::Gone, |account| Probe::Account(account.account_status))
+                    .map_or(Probe::Gone, |account| {
+                        Probe::Account(account.account_status)
+                    })
             })
         }
         _ => {
@@ -118,13 +120,15 @@ pub async fn probe(
                 instance_id: instance_id.to_owned(),
             };
             client.call(region, &request).await.map(|response| {
-                response.instances.db_instance_attribute.into_iter().next().map_or(
-                    Probe::Gone,
-                    |attribute| Probe::Instance {
+                response
+                    .instances
+                    .db_instance_attribute
+                    .into_iter()
+                    .next()
+                    .map_or(Probe::Gone, |attribute| Probe::Instance {
                         status: attribute.instance_status,
                         class: attribute.instance_class,
-                    },
-                )
+                    })
             })
         }
     };

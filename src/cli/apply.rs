@@ -69,7 +69,8 @@ async fn run(
     };
     println!("\nApplying...");
     let progress: apply::Progress = Arc::new(|key, message| println!("  {key}: {message}"));
-    let report = apply::execute(&target.client, &plan, &options, &resolved.values, progress).await?;
+    let report =
+        apply::execute(&target.client, &plan, &options, &resolved.values, progress).await?;
     println!("\n{}", report.text().trim_end());
 
     let (_, remaining) = observe_and_plan(target, desired, resolved, diff_options).await?;

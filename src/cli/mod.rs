@@ -134,7 +134,7 @@ pub enum CliError {
     Settings(#[from] settings::SettingsError),
     /// The secrets cannot be used.
     #[error(transparent)]
-    Secrets(#[from] crate::secrets::SecretsError),
+    Secrets(Box<crate::secrets::SecretsError>),
     /// The cloud could not be observed.
     #[error("observing the cloud")]
     Observe(#[from] ObserveError),
@@ -147,6 +147,12 @@ pub enum CliError {
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),
+}
+
+impl From<crate::secrets::SecretsError> for CliError {
+    fn from(err: crate::secrets::SecretsError) -> Self {
+        CliError::Secrets(Box::new(err))
+    }
 }
 
 /// Runs the parsed command line.

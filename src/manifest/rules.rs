@@ -219,7 +219,9 @@ pub const PASSWORD_SPECIALS: &str = "!@#$%^&*()_+-=";
 pub fn password_problem(password: &str) -> Option<String> {
     let count = password.chars().count();
     if !(8..=32).contains(&count) {
-        return Some(format!("the password is {count} characters long; 8 to 32 are allowed"));
+        return Some(format!(
+            "the password is {count} characters long; 8 to 32 are allowed"
+        ));
     }
     if password
         .chars()
@@ -357,7 +359,13 @@ mod tests {
     fn passwords_follow_the_vendor_rule_and_never_echo() {
         assert_eq!(password_problem("Passw0rd"), None);
         assert_eq!(password_problem("passw0rd!"), None);
-        for bad in ["Sh0rt!", "alllowercase", "NoDigitsOrSpecial", "Has space 1A", &"Aa1!".repeat(9)] {
+        for bad in [
+            "Sh0rt!",
+            "alllowercase",
+            "NoDigitsOrSpecial",
+            "Has space 1A",
+            &"Aa1!".repeat(9),
+        ] {
             let problem = password_problem(bad).unwrap_or_else(|| panic!("{bad}"));
             assert!(!problem.contains(bad), "{problem}");
         }

@@ -103,7 +103,6 @@ fn from_listing(listed: KvStoreInstance) -> ObservedInstance {
     }
 }
 
-
 /// Observes everything `desired` manages: every region it names, then the detail reads of
 /// [`plan_reads`], all at once (the client's rate limiter paces them).
 pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, ObserveError> {

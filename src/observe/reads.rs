@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::observed::{ObservedAccount, ObservedBackupPolicy, ObservedInstance};
 use super::Observed;
+use super::observed::{ObservedAccount, ObservedBackupPolicy, ObservedInstance};
 use crate::api::actions::account::DescribeAccounts;
 use crate::api::actions::backup::DescribeBackupPolicy;
 use crate::api::actions::instance::{DbInstanceAttribute, DescribeInstanceAttribute};
@@ -151,7 +151,9 @@ pub async fn perform(client: &Client, read: &Read) -> Result<Detail, api::Error>
             }
         }
         Aspect::SecurityIps => {
-            let response = client.call(region, &DescribeSecurityIps { instance_id: id }).await?;
+            let response = client
+                .call(region, &DescribeSecurityIps { instance_id: id })
+                .await?;
             Detail::Whitelists(whitelists(response.security_ip_groups.security_ip_group))
         }
         Aspect::Accounts => {
@@ -190,14 +192,18 @@ pub async fn perform(client: &Client, read: &Read) -> Result<Detail, api::Error>
             )
         }
         Aspect::BackupPolicy => {
-            let response = client.call(region, &DescribeBackupPolicy { instance_id: id }).await?;
+            let response = client
+                .call(region, &DescribeBackupPolicy { instance_id: id })
+                .await?;
             Detail::BackupPolicy(ObservedBackupPolicy {
                 time: response.preferred_backup_time,
                 period: parse_weekdays(&response.preferred_backup_period),
             })
         }
         Aspect::Ssl => {
-            let response = client.call(region, &DescribeInstanceSsl { instance_id: id }).await?;
+            let response = client
+                .call(region, &DescribeInstanceSsl { instance_id: id })
+                .await?;
             Detail::Ssl(response.ssl_enabled.eq_ignore_ascii_case("Enable"))
         }
     })
@@ -291,7 +297,9 @@ mod tests {
 
     #[test]
     fn config_values_become_strings() {
-        let parsed = parse_config(r#"{"maxmemory-policy":"allkeys-lru","hash-max-ziplist-entries":512,"x":true}"#);
+        let parsed = parse_config(
+            r#"{"maxmemory-policy":"allkeys-lru","hash-max-ziplist-entries":512,"x":true}"#,
+        );
         assert_eq!(parsed["maxmemory-policy"], "allkeys-lru");
         assert_eq!(parsed["hash-max-ziplist-entries"], "512");
         assert_eq!(parsed["x"], "yes");

@@ -78,7 +78,10 @@ pub fn diff(
                     match check_password(ctx, desired, observed, Some(name)) {
                         PasswordCheck::Unchanged => {}
                         PasswordCheck::Unknown => {
-                            notes.push(password_unknown(&format!("{}.password", field(name)), &reference.to_string()));
+                            notes.push(password_unknown(
+                                &format!("{}.password", field(name)),
+                                &reference.to_string(),
+                            ));
                         }
                         PasswordCheck::Changed(digest) => {
                             steps.push(step(
@@ -115,16 +118,31 @@ pub fn diff(
                         digests.insert(name.clone(), Some(digest));
                     }
                     PasswordCheck::Unknown => {
-                        notes.push(password_unknown(&format!("{}.password", field(name)), &reference.to_string()));
+                        notes.push(password_unknown(
+                            &format!("{}.password", field(name)),
+                            &reference.to_string(),
+                        ));
                     }
                     PasswordCheck::Unchanged => {}
                 }
                 let mut changes = vec![
-                    change(&format!("{}.privilege", field(name)), None, Some(account.privilege.as_str().into())),
-                    change(&format!("{}.password", field(name)), None, Some(reference.to_string())),
+                    change(
+                        &format!("{}.privilege", field(name)),
+                        None,
+                        Some(account.privilege.as_str().into()),
+                    ),
+                    change(
+                        &format!("{}.password", field(name)),
+                        None,
+                        Some(reference.to_string()),
+                    ),
                 ];
                 if let Some(description) = &account.description {
-                    changes.push(change(&format!("{}.description", field(name)), None, Some(description.clone())));
+                    changes.push(change(
+                        &format!("{}.description", field(name)),
+                        None,
+                        Some(description.clone()),
+                    ));
                 }
                 steps.push(step(
                     Call::CreateAccount {
@@ -149,7 +167,11 @@ pub fn diff(
                 Impact::Destructive,
                 WaitFor::Nothing,
                 MODIFY_TIMEOUT_SECS,
-                vec![change(&field(name), Some(existing.privilege_text.clone()), None)],
+                vec![change(
+                    &field(name),
+                    Some(existing.privilege_text.clone()),
+                    None,
+                )],
             ));
             digests.insert(name.clone(), None);
         }

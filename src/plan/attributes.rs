@@ -78,7 +78,11 @@ pub fn attribute(
         Some(reference) => match check_password(ctx, desired, observed, None) {
             PasswordCheck::Changed(digest) => {
                 digests.insert(INSTANCE_ENTRY.to_owned(), Some(digest));
-                changes.push(change("spec.password", Some("(recorded digest differs)".into()), Some(reference.to_string())));
+                changes.push(change(
+                    "spec.password",
+                    Some("(recorded digest differs)".into()),
+                    Some(reference.to_string()),
+                ));
                 Some(reference.clone())
             }
             PasswordCheck::Unchanged => None,
@@ -122,7 +126,10 @@ pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps
         MODIFY_TIMEOUT_SECS,
         vec![change(
             "spec.maintenanceWindow",
-            observed.maintenance_window.as_ref().map(|(s, e)| format!("{s}-{e}")),
+            observed
+                .maintenance_window
+                .as_ref()
+                .map(|(s, e)| format!("{s}-{e}")),
             Some(format!("{}-{}", window.start, window.end)),
         )],
     ));
@@ -142,7 +149,11 @@ pub fn ssl(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut V
         Impact::Restart,
         WaitFor::Normal,
         MODIFY_TIMEOUT_SECS,
-        vec![change("spec.ssl", observed.ssl.map(text), Some(text(wanted)))],
+        vec![change(
+            "spec.ssl",
+            observed.ssl.map(text),
+            Some(text(wanted)),
+        )],
     ));
 }
 
@@ -174,6 +185,10 @@ pub fn vpc_auth(
         Impact::None,
         WaitFor::Normal,
         MODIFY_TIMEOUT_SECS,
-        vec![change("spec.vpcAuthMode", observed.vpc_auth_mode.clone(), Some(mode.as_str().into()))],
+        vec![change(
+            "spec.vpcAuthMode",
+            observed.vpc_auth_mode.clone(),
+            Some(mode.as_str().into()),
+        )],
     ));
 }

@@ -14,9 +14,10 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
     if current.is_some_and(|c| c.time == policy.time && c.period == policy.period) {
         return;
     }
-    let show = |time: &str, days: &std::collections::BTreeSet<crate::manifest::desired::Weekday>| {
-        format!("{time} {}", join(days.iter().map(|d| d.as_str())))
-    };
+    let show =
+        |time: &str, days: &std::collections::BTreeSet<crate::manifest::desired::Weekday>| {
+            format!("{time} {}", join(days.iter().map(|d| d.as_str())))
+        };
     steps.push(step(
         Call::ModifyBackupPolicy {
             time: policy.time.clone(),

@@ -99,10 +99,12 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                         }
                     }
                 }
-                Call::ModifyInstanceSpec { client_token, .. } => {
-                    if !client_token.starts_with(TOKEN_PREFIX) || client_token.len() > 64 {
-                        problems.push(format!("{key}: ModifyInstanceSpec without a kvsync ClientToken"));
-                    }
+                Call::ModifyInstanceSpec { client_token, .. }
+                    if !client_token.starts_with(TOKEN_PREFIX) || client_token.len() > 64 =>
+                {
+                    problems.push(format!(
+                        "{key}: ModifyInstanceSpec without a kvsync ClientToken"
+                    ));
                 }
                 _ => {}
             }

@@ -35,7 +35,11 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
             continue;
         }
         changed.insert(key.clone(), normalize(value));
-        changes.push(change(&format!("spec.config.{key}"), old.cloned(), Some(value.clone())));
+        changes.push(change(
+            &format!("spec.config.{key}"),
+            old.cloned(),
+            Some(value.clone()),
+        ));
     }
     if changed.is_empty() {
         return;

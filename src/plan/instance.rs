@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::Context;
-use super::model::{Blocked, BlockedKind, Call, Change, CreateInstanceCall, Impact, Step, Wait, WaitFor};
+use super::model::{
+    Blocked, BlockedKind, Call, Change, CreateInstanceCall, Impact, Step, Wait, WaitFor,
+};
 use super::token;
 use crate::manifest::DesiredInstance;
 use crate::manifest::desired::{Charge, Network};
@@ -23,12 +25,21 @@ pub const MODIFY_TIMEOUT_SECS: u64 = 10 * 60;
 pub const DELETE_TIMEOUT_SECS: u64 = 10 * 60;
 
 /// A step with the given wait.
-pub fn step(call: Call, impact: Impact, until: WaitFor, timeout_secs: u64, changes: Vec<Change>) -> Step {
+pub fn step(
+    call: Call,
+    impact: Impact,
+    until: WaitFor,
+    timeout_secs: u64,
+    changes: Vec<Change>,
+) -> Step {
     Step {
         call,
         changes,
         impact,
-        wait: Wait { until, timeout_secs },
+        wait: Wait {
+            until,
+            timeout_secs,
+        },
     }
 }
 
@@ -79,7 +90,13 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
     };
     let mut identity = Call::CreateInstance(Box::new(call.clone())).display_params();
     identity.remove("Token");
-    call.token = token::derive(ctx.stack, "CreateInstance", &desired.key.region, &desired.key.name, &identity);
+    call.token = token::derive(
+        ctx.stack,
+        "CreateInstance",
+        &desired.key.region,
+        &desired.key.name,
+        &identity,
+    );
     step(
         Call::CreateInstance(Box::new(call)),
         Impact::None,
@@ -99,12 +116,21 @@ fn created_fields(desired: &DesiredInstance) -> Vec<Change> {
     add("spec.instanceClass", desired.instance_class.clone());
     add("spec.engineVersion", desired.engine_version.clone());
     add("spec.zoneId", desired.zone_id.clone());
-    add("spec.chargeType", desired.charge.map(|c| c.charge_type().to_owned()));
+    add(
+        "spec.chargeType",
+        desired.charge.map(|c| c.charge_type().to_owned()),
+    );
     if let Some(Charge::PrePaid { period }) = desired.charge {
         add("spec.period", Some(period.to_string()));
     }
-    add("spec.network", desired.network.as_ref().map(describe_network));
-    add("spec.password", desired.password.as_ref().map(|p| p.to_string()));
+    add(
+        "spec.network",
+        desired.network.as_ref().map(describe_network),
+    );
+    add(
+        "spec.password",
+        desired.password.as_ref().map(|p| p.to_string()),
+    );
     if let Some(labels) = &desired.labels {
         for (key, value) in labels {
             add(&format!("metadata.labels.{key}"), Some(value.clone()));
@@ -147,7 +173,13 @@ pub fn lifecycle(
         let mut identity = BTreeMap::new();
         identity.insert("InstanceClass".to_owned(), class.clone());
         identity.insert("From".to_owned(), observed.instance_class.clone());
-        let client_token = token::derive(ctx.stack, "ModifyInstanceSpec", &desired.key.region, &desired.key.name, &identity);
+        let client_token = token::derive(
+            ctx.stack,
+            "ModifyInstanceSpec",
+            &desired.key.region,
+            &desired.key.name,
+            &identity,
+        );
         steps.push(step(
             Call::ModifyInstanceSpec {
                 instance_class: class.clone(),
@@ -156,7 +188,11 @@ pub fn lifecycle(
             Impact::Restart,
             WaitFor::InstanceClass(class.clone()),
             CHANGE_TIMEOUT_SECS,
-            vec![change("spec.instanceClass", Some(observed.instance_class.clone()), Some(class.clone()))],
+            vec![change(
+                "spec.instanceClass",
+                Some(observed.instance_class.clone()),
+                Some(class.clone()),
+            )],
         ));
     }
 
@@ -227,7 +263,11 @@ pub fn lifecycle(
                 Impact::Irreversible,
                 WaitFor::Normal,
                 CHANGE_TIMEOUT_SECS,
-                vec![change("spec.engineVersion", Some(observed.engine_version.clone()), Some(version.clone()))],
+                vec![change(
+                    "spec.engineVersion",
+                    Some(observed.engine_version.clone()),
+                    Some(version.clone()),
+                )],
             ));
         }
     }
@@ -253,12 +293,21 @@ fn parse_version(version: &str) -> (u32, u32) {
 
 /// The step that releases an owned instance no manifest describes, or why it may not.
 pub fn delete(observed: &ObservedInstance) -> (Vec<Step>, Vec<Blocked>) {
-    let refuse = |reason: &str| (Vec::new(), vec![blocked("instance", Some(observed.id.clone()), None, reason)]);
+    let refuse = |reason: &str| {
+        (
+            Vec::new(),
+            vec![blocked("instance", Some(observed.id.clone()), None, reason)],
+        )
+    };
     if observed.release_protection != Some(false) {
-        return refuse("the instance has release protection (or it could not be read); kvsync never deletes a protected instance");
+        return refuse(
+            "the instance has release protection (or it could not be read); kvsync never deletes a protected instance",
+        );
     }
     if observed.charge_type == "PrePaid" {
-        return refuse("subscription (PrePaid) instances are released only at expiry; kvsync never deletes them");
+        return refuse(
+            "subscription (PrePaid) instances are released only at expiry; kvsync never deletes them",
+        );
     }
     (
         vec![step(

@@ -22,8 +22,8 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use self::model::{Call, Impact, InstancePlan, Operation, Plan, Step};
 use self::model::{Blocked, BlockedKind, PLAN_FORMAT_VERSION};
+pub use self::model::{Call, Impact, InstancePlan, Operation, Plan, Step};
 use crate::manifest::{Desired, DesiredInstance, InstanceKey};
 use crate::observe::{Observed, ObservedInstance};
 
@@ -61,7 +61,12 @@ pub struct DiffOptions {
 }
 
 /// Computes the plan that takes `observed` to `desired`.
-pub fn diff(desired: &Desired, observed: &Observed, digests: &Digests, options: DiffOptions) -> Plan {
+pub fn diff(
+    desired: &Desired,
+    observed: &Observed,
+    digests: &Digests,
+    options: DiffOptions,
+) -> Plan {
     let ctx = Context {
         stack: &desired.stack.name,
         digests,
@@ -104,7 +109,10 @@ pub fn diff(desired: &Desired, observed: &Observed, digests: &Digests, options: 
                 )
             }
         };
-        complete &= !plan.blocked.iter().any(|b| b.kind == BlockedKind::Unverified);
+        complete &= !plan
+            .blocked
+            .iter()
+            .any(|b| b.kind == BlockedKind::Unverified);
         instances.push(plan);
     }
 
@@ -173,9 +181,14 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
         Call::CreateInstance(call) => call.tags.clone(),
         _ => BTreeMap::new(),
     };
-    let network = desired.network.clone().unwrap_or(crate::manifest::desired::Network::Classic);
+    let network = desired
+        .network
+        .clone()
+        .unwrap_or(crate::manifest::desired::Network::Classic);
     let (vpc_id, vswitch_id) = match &network {
-        crate::manifest::desired::Network::Vpc { vpc_id, vswitch_id } => (vpc_id.clone(), vswitch_id.clone()),
+        crate::manifest::desired::Network::Vpc { vpc_id, vswitch_id } => {
+            (vpc_id.clone(), vswitch_id.clone())
+        }
         crate::manifest::desired::Network::Classic => (String::new(), String::new()),
     };
     ObservedInstance {
@@ -185,7 +198,10 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
         instance_class: desired.instance_class.clone().unwrap_or_default(),
         engine_version: desired.engine_version.clone().unwrap_or_default(),
         zone_id: desired.zone_id.clone().unwrap_or_default(),
-        charge_type: desired.charge.map_or("PostPaid", |c| c.charge_type()).to_owned(),
+        charge_type: desired
+            .charge
+            .map_or("PostPaid", |c| c.charge_type())
+            .to_owned(),
         network_type: network.network_type().to_owned(),
         vpc_id,
         vswitch_id,
@@ -202,7 +218,11 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
     }
 }
 
-fn update(ctx: &Context<'_>, desired: &DesiredInstance, observed: &ObservedInstance) -> InstancePlan {
+fn update(
+    ctx: &Context<'_>,
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+) -> InstancePlan {
     let mut steps = Vec::new();
     let mut notes = Vec::new();
     aspects(ctx, desired, observed, &mut steps, &mut notes);
@@ -234,7 +254,11 @@ fn blocked_only(key: &InstanceKey, field: &str, reason: String) -> InstancePlan 
 /// Deletions of instances this stack owns that no manifest describes. If that would be every
 /// instance the stack owns, nothing is deleted unless pruning everything was asked for
 /// explicitly: an empty or broken manifest set must never wipe a stack.
-fn prune(ctx: &Context<'_>, observed: &Observed, claimed: &BTreeSet<(String, String)>) -> Vec<InstancePlan> {
+fn prune(
+    ctx: &Context<'_>,
+    observed: &Observed,
+    claimed: &BTreeSet<(String, String)>,
+) -> Vec<InstancePlan> {
     let stack = ctx.stack;
     let owned: Vec<&ObservedInstance> = observed
         .regions

@@ -409,7 +409,10 @@ impl Call {
                 put("MaintainEndTime", end.clone());
             }
             Call::ModifyInstanceSsl { enabled } => {
-                put("SSLEnabled", if *enabled { "Enable" } else { "Disable" }.into());
+                put(
+                    "SSLEnabled",
+                    if *enabled { "Enable" } else { "Disable" }.into(),
+                );
             }
             Call::ModifyInstanceVpcAuthMode { mode } => put("VpcAuthMode", mode.as_str().into()),
             Call::ModifySecurityIps { group, ips } => {
@@ -420,7 +423,10 @@ impl Call {
             Call::ModifyInstanceConfig { config } => put("Config", config_json(config)),
             Call::ModifyBackupPolicy { time, period } => {
                 put("PreferredBackupTime", time.clone());
-                put("PreferredBackupPeriod", join(period.iter().map(|d| d.as_str())));
+                put(
+                    "PreferredBackupPeriod",
+                    join(period.iter().map(|d| d.as_str())),
+                );
             }
             Call::CreateAccount {
                 name,

@@ -71,15 +71,20 @@ pub fn config_diff(step: &Step) -> Option<String> {
         return None;
     }
     let line = |change: &super::model::Change, value: &Option<String>| {
-        value.as_ref().map(|v| {
-            format!(
-                "{}: {v}\n",
-                change.field.trim_start_matches("spec.config.")
-            )
-        })
+        value
+            .as_ref()
+            .map(|v| format!("{}: {v}\n", change.field.trim_start_matches("spec.config.")))
     };
-    let old: String = step.changes.iter().filter_map(|c| line(c, &c.old)).collect();
-    let new: String = step.changes.iter().filter_map(|c| line(c, &c.new)).collect();
+    let old: String = step
+        .changes
+        .iter()
+        .filter_map(|c| line(c, &c.old))
+        .collect();
+    let new: String = step
+        .changes
+        .iter()
+        .filter_map(|c| line(c, &c.new))
+        .collect();
     let diff = similar::TextDiff::from_lines(&old, &new);
     Some(
         diff.unified_diff()
@@ -217,7 +222,13 @@ pub fn markdown(plan: &Plan) -> String {
             let changes: Vec<String> = step
                 .changes
                 .iter()
-                .map(|c| format!("`{}`: {}", cell(&c.field), cell(&old_new(c.old.as_deref(), c.new.as_deref()))))
+                .map(|c| {
+                    format!(
+                        "`{}`: {}",
+                        cell(&c.field),
+                        cell(&old_new(c.old.as_deref(), c.new.as_deref()))
+                    )
+                })
                 .collect();
             let impact = match step.impact {
                 super::model::Impact::None => "none".to_owned(),
@@ -238,7 +249,11 @@ pub fn markdown(plan: &Plan) -> String {
         }
     }
     for (key, diff) in diffs {
-        let _ = writeln!(out, "\n<details><summary>config of <code>{key}</code></summary>\n\n```diff\n{}```\n</details>", diff);
+        let _ = writeln!(
+            out,
+            "\n<details><summary>config of <code>{key}</code></summary>\n\n```diff\n{}```\n</details>",
+            diff
+        );
     }
     let blocked: Vec<(&InstancePlan, &super::model::Blocked)> = plan
         .instances

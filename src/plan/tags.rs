@@ -12,9 +12,17 @@ use crate::observe::ObservedInstance;
 use crate::passwords;
 
 /// `TagResources` for labels and digest tags to set, `UntagResources` for those to remove.
-pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, updates: &DigestUpdates, steps: &mut Vec<Step>) {
+pub fn diff(
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+    updates: &DigestUpdates,
+    steps: &mut Vec<Step>,
+) {
     let current_labels = observed.labels();
-    let wanted_labels = desired.labels.clone().unwrap_or_else(|| current_labels.clone());
+    let wanted_labels = desired
+        .labels
+        .clone()
+        .unwrap_or_else(|| current_labels.clone());
 
     let mut entries = observed.digests();
     for (name, digest) in updates {
@@ -40,7 +48,11 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, updates: &Di
             } else {
                 format!("metadata.labels.{key}")
             };
-            changes.push(change(&field, observed.tags.get(key).cloned(), Some(value.clone())));
+            changes.push(change(
+                &field,
+                observed.tags.get(key).cloned(),
+                Some(value.clone()),
+            ));
         }
     }
     let mut remove: BTreeSet<String> = current_labels
@@ -56,13 +68,31 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, updates: &Di
     );
 
     if !set.is_empty() {
-        steps.push(step(Call::TagResources { tags: set }, Impact::None, WaitFor::Nothing, MODIFY_TIMEOUT_SECS, changes));
+        steps.push(step(
+            Call::TagResources { tags: set },
+            Impact::None,
+            WaitFor::Nothing,
+            MODIFY_TIMEOUT_SECS,
+            changes,
+        ));
     }
     if !remove.is_empty() {
         let changes = remove
             .iter()
-            .map(|key| change(&format!("tags.{key}"), observed.tags.get(key).cloned(), None))
+            .map(|key| {
+                change(
+                    &format!("tags.{key}"),
+                    observed.tags.get(key).cloned(),
+                    None,
+                )
+            })
             .collect();
-        steps.push(step(Call::UntagResources { keys: remove }, Impact::None, WaitFor::Nothing, MODIFY_TIMEOUT_SECS, changes));
+        steps.push(step(
+            Call::UntagResources { keys: remove },
+            Impact::None,
+            WaitFor::Nothing,
+            MODIFY_TIMEOUT_SECS,
+            changes,
+        ));
     }
 }

@@ -18,7 +18,8 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
         if SYSTEM_GROUPS.contains(&group.as_str()) {
             continue;
         }
-        let current: Option<&BTreeSet<String>> = observed.whitelists.as_ref().and_then(|w| w.get(group));
+        let current: Option<&BTreeSet<String>> =
+            observed.whitelists.as_ref().and_then(|w| w.get(group));
         if current == Some(wanted) {
             continue;
         }
