@@ -8,6 +8,7 @@ use super::plan::{observe_and_plan, read_secrets, use_color};
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use crate::apply::{self, ApplyOptions};
 use crate::manifest;
+use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
 use crate::secrets::{Need, Resolved};
 
@@ -17,6 +18,10 @@ pub struct ApplyArgs {
     /// Manifests.
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// Apply this saved plan (from `plan --out`) instead of planning now; refused if the cloud
+    /// or the secrets changed since.
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<std::path::PathBuf>,
     /// Allow destructive steps (DeleteInstance).
     #[arg(long)]
     pub allow_destroy: bool,
@@ -44,6 +49,17 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     result
 }
 
+fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::PlanFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| CliError::PlanFormat {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 async fn run(
     target: &settings::Target,
     desired: &manifest::Desired,
@@ -53,7 +69,20 @@ async fn run(
     let diff_options = DiffOptions {
         prune_all: args.prune_all,
     };
-    let (_, plan) = observe_and_plan(target, desired, resolved, diff_options).await?;
+    let (observed, fresh) = observe_and_plan(target, desired, resolved, diff_options).await?;
+    let plan = match &args.plan_file {
+        None => fresh,
+        Some(path) => {
+            let saved = read_saved_plan(path)?;
+            saved
+                .check_fresh(&desired.stack.name, &observed, &resolved.digests)
+                .map_err(|source| CliError::Stale {
+                    path: path.clone(),
+                    source,
+                })?;
+            saved.plan
+        }
+    };
     print!("{}", render::text(&plan, use_color()));
     if plan.summary().steps == 0 {
         return Ok(ExitStatus::Success);

@@ -147,6 +147,33 @@ pub enum CliError {
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),
+    /// A saved plan could not be written or read.
+    #[error("plan file {path}")]
+    PlanFile {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A saved plan is not a plan.
+    #[error("reading the saved plan {path}")]
+    PlanFormat {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A saved plan no longer applies.
+    #[error("refusing the saved plan {path}")]
+    Stale {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::plan::saved::Stale,
+    },
 }
 
 impl From<crate::secrets::SecretsError> for CliError {

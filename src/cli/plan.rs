@@ -7,6 +7,7 @@ use clap::Args;
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use crate::manifest::Desired;
 use crate::observe::Observed;
+use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, Plan, render};
 use crate::secrets::{self, Need, Resolved};
 use crate::{env_vars, manifest, observe, plan};
@@ -29,6 +30,9 @@ pub struct PlanArgs {
     /// Let pruning delete every instance of the stack at once.
     #[arg(long)]
     pub prune_all: bool,
+    /// Also save the plan to FILE, for `kvsync apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Whether human output may use colour: a terminal, and `NO_COLOR` unset or empty.
@@ -55,6 +59,20 @@ pub async fn observe_and_plan(
     Ok((observed, plan))
 }
 
+/// Writes a saved plan atomically (temporary file, then rename).
+fn write_saved_plan(path: &std::path::Path, saved: &SavedPlan) -> Result<(), CliError> {
+    let io = |source: std::io::Error| CliError::PlanFile {
+        path: path.to_owned(),
+        source,
+    };
+    let text = serde_json::to_string_pretty(saved).map_err(|err| io(std::io::Error::other(err)))?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(())
+}
+
 /// Loads, observes, diffs and prints.
 pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, CliError> {
     let desired = manifest::load(&args.manifests.files, global.region.as_deref())?;
@@ -65,7 +83,11 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
     };
     let planned = observe_and_plan(&target, &desired, &resolved, options).await;
     target.close().await;
-    let (_, plan) = planned?;
+    let (observed, plan) = planned?;
+    if let Some(path) = &args.out {
+        let saved = SavedPlan::new(plan.clone(), &observed, &resolved.digests);
+        write_saved_plan(path, &saved)?;
+    }
     if args.json {
         println!("{}", render::json(&plan));
     } else if args.markdown {

@@ -108,12 +108,34 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                 }
                 _ => {}
             }
-            if step.impact == Impact::Destructive && !matches!(step.call, Call::DeleteInstance) {
+            let destructive =
+                matches!(step.call, Call::DeleteInstance | Call::DeleteAccount { .. });
+            if (step.impact == Impact::Destructive) != destructive {
                 problems.push(format!(
-                    "{key}: {} is marked destructive",
-                    step.call.action()
+                    "{key}: {} has impact {}",
+                    step.call.action(),
+                    step.impact.as_str()
                 ));
             }
+            let irreversible = matches!(
+                step.call,
+                Call::TransformToPrePaid { .. }
+                    | Call::SwitchNetwork { .. }
+                    | Call::ModifyInstanceMajorVersion { .. }
+            );
+            if (step.impact == Impact::Irreversible) != irreversible {
+                problems.push(format!(
+                    "{key}: {} has impact {}",
+                    step.call.action(),
+                    step.impact.as_str()
+                ));
+            }
+        }
+        let ranks: Vec<u8> = instance.steps.iter().map(|s| order_rank(&s.call)).collect();
+        if ranks.windows(2).any(|pair| pair[0] > pair[1]) {
+            problems.push(format!(
+                "{key}: steps are out of the fixed order: {ranks:?}"
+            ));
         }
     }
     problems

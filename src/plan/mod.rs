@@ -13,12 +13,15 @@ pub mod config;
 pub mod instance;
 pub mod model;
 pub mod render;
+pub mod saved;
 pub mod tags;
 pub mod token;
 pub mod whitelists;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_aspects;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -221,3 +221,44 @@ fn pruning_needs_allow_destroy_and_never_touches_protected_instances() {
     assert_eq!(plan["summary"]["steps"], 0);
     assert_eq!(plan["summary"]["blocked"], 1);
 }
+
+#[test]
+fn a_saved_plan_applies_once_and_a_stale_one_is_refused() {
+    let dir = workspace();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let saved = dir.path().join("plan.json");
+    let planned = run(emulator
+        .kvsync(dir.path())
+        .args(["plan", "--out"])
+        .arg(&saved));
+    assert_eq!(planned.status.code(), Some(0), "{}", texts(&planned).1);
+    let text = std::fs::read_to_string(&saved).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(file["saved_plan_format"], 1);
+    assert_eq!(
+        file["plan"]["summary"],
+        serde_json::Value::Null,
+        "the file holds the plan itself"
+    );
+    assert_eq!(file["plan"]["instances"].as_array().unwrap().len(), 2);
+
+    let applied = run(emulator.kvsync(dir.path()).arg("apply").arg(&saved));
+    let (stdout, stderr) = texts(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(emulator.instances().len(), 2);
+
+    // The cloud has changed since (the plan created the instances): the file is stale now.
+    let creates_before = emulator.count("CreateInstance", "ok");
+    let again = run(emulator.kvsync(dir.path()).arg("apply").arg(&saved));
+    let (_, stderr) = texts(&again);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr.contains("the cloud changed since the plan was made"),
+        "{stderr}"
+    );
+    assert_eq!(
+        emulator.count("CreateInstance", "ok"),
+        creates_before,
+        "a stale plan makes no call"
+    );
+}
