@@ -346,7 +346,8 @@ fn each_single_field_change_is_one_step() {
 
 #[test]
 fn observed_drift_is_one_step_too() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut ObservedInstance)>, &str)> = vec![
+    type Drift = Box<dyn Fn(&mut ObservedInstance)>;
+    let cases: Vec<(&str, Drift, &str)> = vec![
         (
             "protection",
             Box::new(|o| o.release_protection = Some(true)),
