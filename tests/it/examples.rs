@@ -19,7 +19,11 @@ fn example_dirs() -> Vec<std::path::PathBuf> {
 fn provide_secrets(command: &mut std::process::Command, dir: &Path) {
     std::fs::create_dir_all(dir.join("secrets")).unwrap();
     std::fs::write(dir.join("secrets/replica-password"), "Replica-Pass-2024\n").unwrap();
-    command.env("PAYMENTS_REDIS_PASSWORD", "Payments-Pass-2024");
+    command
+        .env("PAYMENTS_REDIS_PASSWORD", "Payments-Pass-2024")
+        .env("PAYMENTS_RW_PASSWORD", "Payments-Rw-2024")
+        .env("REPORTING_RO_PASSWORD", "Reporting-Ro-2024")
+        .env("AUDIT_RO_PASSWORD", "Audit-Ro-2024");
 }
 
 #[test]
