@@ -1,0 +1,133 @@
+//! Benchmark: `kvsync apply` creating N instances against the emulator with realistic latency,
+//! a create duration of several seconds and a QPS cap, measured in one run.
+//!
+//! Prints wall time, API calls, throttled calls, and the ratio of wall time to the lower bound
+//! `create duration + calls / qps` (no run can be faster: every call waits its turn at the rate
+//! limit, and the last instance still takes the create duration). Not a test: run it with
+//! `cargo bench --bench apply` (`-- N CREATE_SECONDS QPS LATENCY_MS` to change the defaults).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+fn arg(index: usize, default: f64) -> f64 {
+    std::env::args()
+        .filter(|a| !a.starts_with('-'))
+        .nth(index)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+fn http_get(url: &str) -> serde_json::Value {
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = TcpStream::connect(host).expect("connect to the emulator");
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).expect("stats JSON")
+}
+
+fn write_manifests(dir: &Path, n: usize) {
+    let mut text = String::from(
+        "apiVersion: kvsync/v1\nkind: Stack\nmetadata: {name: bench}\nspec: {region: cn-hangzhou}\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "---\napiVersion: kvsync/v1\nkind: Instance\nmetadata: {{name: bench-{i:04}}}\nspec:\n  instanceClass: redis.master.small.default\n  zoneId: cn-hangzhou-h\n"
+        ));
+    }
+    std::fs::write(dir.join("bench.yaml"), text).expect("write manifests");
+}
+
+fn main() {
+    let n = arg(1, 100.0) as usize;
+    let create_seconds = arg(2, 5.0);
+    let qps = arg(3, 50.0);
+    let latency_ms = arg(4, 30.0) as u64;
+    let kvsync = env!("CARGO_BIN_EXE_kvsync");
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_manifests(dir.path(), n);
+
+    let mut emulator = Command::new(kvsync)
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .args(["--create-seconds", &create_seconds.to_string()])
+        .args(["--latency-ms", &latency_ms.to_string()])
+        .args(["--qps", &qps.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the emulator");
+    let mut banner = String::new();
+    BufReader::new(emulator.stdout.take().expect("stdout"))
+        .read_line(&mut banner)
+        .expect("banner");
+    let url = banner
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+
+    let started = Instant::now();
+    let status = Command::new(kvsync)
+        .current_dir(dir.path())
+        .args([
+            "--endpoint",
+            &url,
+            "--access-key-id",
+            "testid",
+            "--access-key-secret",
+            "testsecret",
+        ])
+        .args(["--qps", &qps.to_string()])
+        .args(["apply", "-f", "bench.yaml", "--parallelism", &n.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run kvsync apply");
+    let wall = started.elapsed().as_secs_f64();
+
+    let stats = http_get(&format!("{url}/_emulator/stats"))["requests"].clone();
+    let mut calls = 0u64;
+    let mut throttled = 0u64;
+    let mut creates = 0u64;
+    if let Some(actions) = stats.as_object() {
+        for (action, outcomes) in actions {
+            for (outcome, count) in outcomes.as_object().into_iter().flatten() {
+                let count = count.as_u64().unwrap_or(0);
+                calls += count;
+                if outcome.starts_with("Throttling") {
+                    throttled += count;
+                }
+                if action == "CreateInstance" && outcome == "ok" {
+                    creates += count;
+                }
+            }
+        }
+    }
+    let instances = http_get(&format!("{url}/_emulator/instances"))["Instances"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+
+    let bound = create_seconds + calls as f64 / qps;
+    println!("apply benchmark: N={n} create={create_seconds}s qps={qps} latency={latency_ms}ms");
+    println!("  exit status        {}", status.code().unwrap_or(-1));
+    println!("  instances created  {instances} (CreateInstance ok: {creates})");
+    println!("  wall time          {wall:.2} s");
+    println!(
+        "  API calls          {calls} ({:.2} per instance)",
+        calls as f64 / n as f64
+    );
+    println!("  throttled calls    {throttled}");
+    println!("  lower bound        {bound:.2} s (create duration + calls / qps)");
+    println!("  ratio              {:.2} (target <= 1.5)", wall / bound);
+}
