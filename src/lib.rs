@@ -6,6 +6,7 @@
 //! - [`observe`]: read the cloud into [`observe::Observed`].
 //! - [`plan`]: the pure diff from desired and observed state to a [`plan::Plan`], and its renderers.
 //! - [`apply`]: execute a plan, wait for instances, report.
+//! - [`import`]: write manifests for existing instances that plan empty.
 //! - [`emulator`]: a local R-KVStore server for tests and trials.
 //! - [`cli`]: the command line.
 
@@ -14,6 +15,7 @@ pub mod apply;
 pub mod cli;
 pub mod emulator;
 pub mod env_vars;
+pub mod import;
 pub mod manifest;
 pub mod observe;
 pub mod passwords;

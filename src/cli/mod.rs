@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod emulator;
+pub mod import;
 pub mod plan;
 pub mod schema;
 pub mod settings;
@@ -82,6 +83,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Change the cloud to match the manifests.
     Apply(apply::ApplyArgs),
+    /// Write manifests for the existing instances of a region (--region).
+    Import(import::ImportArgs),
     /// Serve a local emulator of the R-KVStore API.
     Emulator(emulator::EmulatorArgs),
     /// Print the JSON Schema of the manifest format (for editors).
@@ -141,6 +144,9 @@ pub enum CliError {
     /// The plan was refused before any change.
     #[error("refusing to apply")]
     Apply(#[from] ApplyError),
+    /// The import failed.
+    #[error("importing instances")]
+    Import(#[from] crate::import::ImportError),
     /// The emulator failed.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
@@ -188,6 +194,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Validate(args) => validate::exec(&cli.global, args),
         Command::Plan(args) => plan::exec(&cli.global, args).await,
         Command::Apply(args) => apply::exec(&cli.global, args).await,
+        Command::Import(args) => import::exec(&cli.global, args).await,
         Command::Emulator(args) => emulator::exec(&cli.global, args).await,
         Command::Schema(args) => schema::exec(args),
     }

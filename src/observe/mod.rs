@@ -7,7 +7,7 @@ mod reads;
 use tokio::task::JoinSet;
 
 pub use self::observed::{Observed, ObservedInstance};
-pub use self::reads::{Aspect, Read, plan_reads};
+pub use self::reads::{Aspect, Detail, Read, perform, plan_reads};
 use crate::api::actions::instance::{
     DESCRIBE_INSTANCES_MAX_PAGE_SIZE, DescribeInstances, KvStoreInstance,
 };

@@ -14,6 +14,7 @@ mod emulator_protocol;
 mod emulator_security;
 mod emulator_tags;
 mod examples;
+mod import;
 mod invalid_manifests;
 mod manifests;
 mod python_sdk;
