@@ -74,18 +74,21 @@ impl fmt::Display for InstanceKey {
     }
 }
 
-/// Where a document came from, for messages.
+/// Where something is written in the manifests, for messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     /// The file.
     pub path: PathBuf,
-    /// The line of the document's `metadata.name`.
+    /// The 1-based line in the file (of an instance or account: its name).
     pub line: u64,
+    /// The 1-based column.
+    #[serde(default)]
+    pub column: u64,
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.path.display(), self.line)
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
     }
 }
 

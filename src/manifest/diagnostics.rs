@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::desired::Source;
+
 /// One problem in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -16,6 +18,19 @@ pub struct Diagnostic {
     pub rule: &'static str,
     /// What is wrong and what is allowed.
     pub message: String,
+}
+
+impl Diagnostic {
+    /// A problem at `source`.
+    pub fn at(source: &Source, rule: &'static str, message: String) -> Self {
+        Diagnostic {
+            path: source.path.clone(),
+            line: source.line,
+            column: source.column,
+            rule,
+            message,
+        }
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -76,23 +91,41 @@ impl<'a> Collector<'a> {
         rule: &'static str,
         message: impl Into<String>,
     ) {
+        let source = self.source(at);
+        self.found
+            .push(Diagnostic::at(&source, rule, message.into()));
+    }
+
+    /// Records a problem at a 1-based line and column within the document.
+    pub fn error_at_column(
+        &mut self,
+        line: u64,
+        column: u64,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) {
+        let source = Source {
+            path: self.path.to_owned(),
+            line: line + self.line_offset,
+            column,
+        };
+        self.found
+            .push(Diagnostic::at(&source, rule, message.into()));
+    }
+
+    /// Where a location within the document is in the file (the document's first line when
+    /// the location is unknown).
+    pub fn source(&self, at: serde_saphyr::Location) -> Source {
         let (line, column) = if at.line() == 0 {
             (self.line_offset + 1, 1)
         } else {
             (at.line() + self.line_offset, at.column())
         };
-        self.found.push(Diagnostic {
+        Source {
             path: self.path.to_owned(),
             line,
             column,
-            rule,
-            message: message.into(),
-        });
-    }
-
-    /// The file-level line of a location within the document.
-    pub fn file_line(&self, at: serde_saphyr::Location) -> u64 {
-        at.line() + self.line_offset
+        }
     }
 
     /// How many problems have been recorded so far (in all files).

@@ -5,10 +5,11 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{MapAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 
+use super::rules::shown;
 use super::secret::RawSecretRef;
 
 /// The fields every document has, read leniently to decide how to parse the rest.
@@ -62,13 +63,13 @@ pub struct InstanceSpec {
     /// `ChargeType`.
     pub charge_type: Option<Spanned<ChargeType>>,
     /// Subscription months (PrePaid).
-    pub period: Option<Spanned<u32>>,
+    pub period: Option<Spanned<StrictU32>>,
     /// Network placement.
     pub network: Option<Spanned<Network>>,
     /// The default account's password.
     pub password: Option<Spanned<RawSecretRef>>,
     /// `InstanceReleaseProtection`.
-    pub release_protection: Option<Spanned<bool>>,
+    pub release_protection: Option<Spanned<StrictBool>>,
     /// The daily maintenance window.
     pub maintenance_window: Option<Spanned<MaintenanceWindow>>,
     /// TLS.
@@ -254,6 +255,21 @@ pub struct StackDoc {
     pub spec: Option<Spanned<StackSpec>>,
 }
 
+/// Only the region of a `kind: Stack` document, read leniently (other fields ignored) when the
+/// document has an error, so that the documents relying on its region are still checked.
+#[derive(Debug, Deserialize)]
+pub struct StackRegionOnly {
+    /// `spec`.
+    pub spec: Option<StackRegionSpec>,
+}
+
+/// `spec.region` of a stack, read leniently.
+#[derive(Debug, Deserialize)]
+pub struct StackRegionSpec {
+    /// The region.
+    pub region: Option<String>,
+}
+
 /// `metadata` of a stack.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -269,17 +285,17 @@ pub struct StackSpec {
     /// Region for instances that name none.
     pub region: Option<Spanned<String>>,
     /// Whether instances of this stack that no manifest describes are deleted.
-    pub prune: Option<Spanned<bool>>,
+    pub prune: Option<Spanned<StrictBool>>,
     /// Permits pruning every instance of the stack at once.
-    pub prune_all: Option<Spanned<bool>>,
+    pub prune_all: Option<Spanned<StrictBool>>,
     /// Instances changed at once by `apply` and the daemon.
-    pub parallelism: Option<Spanned<u32>>,
+    pub parallelism: Option<Spanned<StrictU32>>,
     /// API requests per second.
-    pub qps: Option<Spanned<f64>>,
+    pub qps: Option<Spanned<StrictF64>>,
     /// Lets the daemon run destructive steps.
-    pub allow_destroy: Option<Spanned<bool>>,
+    pub allow_destroy: Option<Spanned<StrictBool>>,
     /// Lets the daemon run irreversible steps.
-    pub allow_irreversible: Option<Spanned<bool>>,
+    pub allow_irreversible: Option<Spanned<StrictBool>>,
 }
 
 /// `metadata` of an `Account` or `Whitelist` document: what it is and which instance it
@@ -368,5 +384,201 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
         }
 
         deserializer.deserialize_map(EntriesVisitor(PhantomData))
+    }
+}
+
+/// What a value that is not the expected scalar is, for messages: `the string "4"`, `a list`.
+fn found(value: Found<'_>) -> String {
+    match value {
+        Found::Str(text) => format!("the string {}", shown(text)),
+        Found::Bool(b) => b.to_string(),
+        Found::Signed(n) => n.to_string(),
+        Found::Unsigned(n) => n.to_string(),
+        Found::Float(x) => x.to_string(),
+        Found::Map => "a mapping".to_owned(),
+        Found::Seq => "a list".to_owned(),
+    }
+}
+
+enum Found<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Signed(i64),
+    Unsigned(u64),
+    Float(f64),
+    Map,
+    Seq,
+}
+
+fn mismatch<E: de::Error>(expected: &str, value: Found<'_>) -> E {
+    E::custom(format!("expected {expected}, found {}", found(value)))
+}
+
+/// Visits any YAML node and hands scalars to `accept`, which may refuse them; mappings and
+/// lists are refused. serde-saphyr would otherwise turn a quoted `"true"` or `"4"` into a
+/// boolean or a number; here only a plain `true`, `false` or number is accepted.
+struct StrictVisitor<T> {
+    expected: &'static str,
+    accept: fn(Found<'_>) -> Option<T>,
+}
+
+impl<'de, T> Visitor<'de> for StrictVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expected)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        (self.accept)(Found::Bool(v)).ok_or_else(|| mismatch(self.expected, Found::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        (self.accept)(Found::Signed(v)).ok_or_else(|| mismatch(self.expected, Found::Signed(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        (self.accept)(Found::Unsigned(v)).ok_or_else(|| mismatch(self.expected, Found::Unsigned(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        (self.accept)(Found::Float(v)).ok_or_else(|| mismatch(self.expected, Found::Float(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Err(mismatch(self.expected, Found::Str(v)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<T, A::Error> {
+        Err(mismatch(self.expected, Found::Map))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<T, A::Error> {
+        Err(mismatch(self.expected, Found::Seq))
+    }
+}
+
+/// A boolean written `true` or `false`: a quoted `"true"` and YAML 1.1's `yes` and `on` are
+/// refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrictBool(pub bool);
+
+impl<'de> Deserialize<'de> for StrictBool {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor {
+            expected: "true or false",
+            accept: |value| match value {
+                Found::Bool(b) => Some(StrictBool(b)),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// A whole number from 0 to 4294967295, written without quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrictU32(pub u32);
+
+impl<'de> Deserialize<'de> for StrictU32 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor {
+            expected: "a whole number",
+            accept: |value| match value {
+                Found::Unsigned(n) => u32::try_from(n).ok().map(StrictU32),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// A number, written without quotes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StrictF64(pub f64);
+
+impl<'de> Deserialize<'de> for StrictF64 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor {
+            expected: "a number",
+            accept: |value| match value {
+                #[allow(clippy::cast_precision_loss)]
+                Found::Unsigned(n) => Some(StrictF64(n as f64)),
+                #[allow(clippy::cast_precision_loss)]
+                Found::Signed(n) => Some(StrictF64(n as f64)),
+                Found::Float(x) => Some(StrictF64(x)),
+                _ => None,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<T: for<'de> Deserialize<'de>>(yaml: &str) -> Result<T, String> {
+        let options = serde_saphyr::options! { strict_booleans: true, with_snippet: false };
+        serde_saphyr::from_str_with_options::<T>(yaml, options)
+            .map_err(|e| e.without_snippet().to_string())
+    }
+
+    #[test]
+    fn strict_booleans_are_plain_true_or_false() {
+        assert_eq!(parse::<StrictBool>("true"), Ok(StrictBool(true)));
+        assert_eq!(parse::<StrictBool>("false"), Ok(StrictBool(false)));
+        for bad in [
+            "\"true\"",
+            "'false'",
+            "yes",
+            "on",
+            "1",
+            "[true]",
+            "{a: true}",
+        ] {
+            let err = parse::<StrictBool>(bad).unwrap_err();
+            assert!(
+                err.starts_with("expected true or false, found "),
+                "{bad}: {err}"
+            );
+        }
+        assert!(
+            parse::<StrictBool>("\"true\"")
+                .unwrap_err()
+                .contains("found the string \"true\"")
+        );
+    }
+
+    #[test]
+    fn strict_whole_numbers_are_plain_numbers() {
+        assert_eq!(parse::<StrictU32>("4"), Ok(StrictU32(4)));
+        assert_eq!(parse::<StrictU32>("0"), Ok(StrictU32(0)));
+        for bad in ["\"4\"", "four", "-1", "4.5", "4294967296", "true", "[4]"] {
+            let err = parse::<StrictU32>(bad).unwrap_err();
+            assert!(
+                err.starts_with("expected a whole number, found "),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn strict_numbers_are_plain_numbers() {
+        assert_eq!(parse::<StrictF64>("10"), Ok(StrictF64(10.0)));
+        assert_eq!(parse::<StrictF64>("2.5"), Ok(StrictF64(2.5)));
+        assert_eq!(parse::<StrictF64>("-1"), Ok(StrictF64(-1.0)));
+        for bad in ["\"10\"", "ten", "true"] {
+            let err = parse::<StrictF64>(bad).unwrap_err();
+            assert!(err.starts_with("expected a number, found "), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn strings_may_still_look_like_numbers() {
+        #[derive(Debug, Deserialize)]
+        struct Spec {
+            #[serde(rename = "engineVersion")]
+            engine_version: String,
+        }
+        let spec: Spec = parse("engineVersion: 6.0").unwrap();
+        assert_eq!(spec.engine_version, "6.0");
     }
 }

@@ -9,7 +9,10 @@ pub fn instance_name_problem(name: &str) -> Option<String> {
     let count = name.chars().count();
     let first = name.chars().next();
     if !(2..=128).contains(&count) {
-        return Some(format!("is {count} characters long; 2 to 128 are allowed"));
+        return Some(format!(
+            "is {} long; 2 to 128 are allowed",
+            characters(count)
+        ));
     }
     if !first.is_some_and(|c| c.is_ascii_alphabetic() || is_cjk(c)) {
         return Some("must start with a letter or a Chinese character".into());
@@ -29,6 +32,29 @@ fn is_cjk(c: char) -> bool {
     ('\u{4E00}'..='\u{9FFF}').contains(&c)
 }
 
+/// `1 character`, `2 characters`.
+pub fn characters(count: usize) -> String {
+    if count == 1 {
+        "1 character".to_owned()
+    } else {
+        format!("{count} characters")
+    }
+}
+
+/// The most characters of a value a message repeats.
+pub const SHOWN_CHARACTERS: usize = 40;
+
+/// A value as messages quote it: in double quotes, cut to [`SHOWN_CHARACTERS`] with `…` so
+/// that a long value does not drown the message.
+pub fn shown(value: &str) -> String {
+    if value.chars().count() <= SHOWN_CHARACTERS {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(SHOWN_CHARACTERS).collect();
+    let quoted = format!("{head:?}");
+    format!("{}…\"", &quoted[..quoted.len() - 1])
+}
+
 /// Region IDs such as `cn-hangzhou` or `ap-southeast-1`.
 pub fn region_problem(region: &str) -> Option<String> {
     let mut parts = region.split('-');
@@ -41,7 +67,34 @@ pub fn region_problem(region: &str) -> Option<String> {
                 && p.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         });
-    (!valid).then(|| format!("{region:?} is not a region ID such as cn-hangzhou or ap-southeast-1"))
+    (!valid).then(|| {
+        format!(
+            "{} is not a region ID such as cn-hangzhou or ap-southeast-1",
+            shown(region)
+        )
+    })
+}
+
+/// Zone IDs of `region`: the region and one more letter, after a dash (`cn-hangzhou-h`) or not
+/// (`ap-southeast-1a`, `cn-shanghai-finance-1f`). A zone of another region that merely starts
+/// with this region's name (`cn-shanghai-finance-1f` for `cn-shanghai`) is refused.
+pub fn zone_problem(zone: &str, region: &str) -> Option<String> {
+    let suffix = zone
+        .strip_prefix(region)
+        .map(|rest| rest.strip_prefix('-').unwrap_or(rest));
+    let valid = suffix
+        .is_some_and(|letter| letter.len() == 1 && letter.chars().all(|c| c.is_ascii_lowercase()));
+    (!valid).then(|| {
+        let example = if region.ends_with(|c: char| c.is_ascii_digit()) {
+            format!("{region}a")
+        } else {
+            format!("{region}-b")
+        };
+        format!(
+            "spec.zoneId {} is not a zone of region {region}; its zones are the region and one letter, such as {example}",
+            shown(zone)
+        )
+    })
 }
 
 /// Subscription periods: 1–9, 12, 24 or 36 months.
@@ -55,13 +108,16 @@ pub fn tag_text_problem(text: &str, what: &str, min: usize) -> Option<String> {
     let count = text.chars().count();
     if count < min || count > 128 {
         return Some(format!(
-            "label {what} {text:?} must be {min} to 128 characters"
+            "label {what} {} is {}; it must be {min} to 128 characters",
+            shown(text),
+            characters(count)
         ));
     }
     for prefix in ["aliyun", "acs:", "http://", "https://"] {
         if text.to_ascii_lowercase().starts_with(prefix) {
             return Some(format!(
-                "label {what} {text:?} may not start with {prefix:?}"
+                "label {what} {} may not start with {prefix:?}",
+                shown(text)
             ));
         }
     }
@@ -78,7 +134,8 @@ pub fn account_name_problem(name: &str) -> Option<String> {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     (!valid).then(|| {
         format!(
-            "account name {name:?} must be 1 to 16 characters: a lowercase letter first, then lowercase letters, digits and _"
+            "account name {} must be 1 to 16 characters: a lowercase letter first, then lowercase letters, digits and _",
+            shown(name)
         )
     })
 }
@@ -94,7 +151,8 @@ pub fn description_problem(text: &str) -> Option<String> {
             .all(|c| c.is_ascii_alphanumeric() || is_cjk(c) || c == '_' || c == '-' || c == ' ');
     (!valid).then(|| {
         format!(
-            "description {text:?} must be 2 to 256 characters, start with a letter, and contain only letters, digits, spaces, _ and -"
+            "description {} must be 2 to 256 characters, start with a letter, and contain only letters, digits, spaces, _ and -",
+            shown(text)
         )
     })
 }
@@ -110,7 +168,8 @@ pub fn group_name_problem(name: &str) -> Option<String> {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     (!valid).then(|| {
         format!(
-            "whitelist group name {name:?} must be 2 to 32 characters of a-z, 0-9 and _, starting with a letter and ending with a letter or digit"
+            "whitelist group name {} must be 2 to 32 characters of a-z, 0-9 and _, starting with a letter and ending with a letter or digit",
+            shown(name)
         )
     })
 }
@@ -125,7 +184,10 @@ pub const MAX_WHITELIST_ENTRIES: usize = 1000;
 /// zeros dropped, `/32` dropped. `Err` says what is wrong.
 pub fn normalize_ip(entry: &str) -> Result<String, String> {
     let bad = || {
-        format!("{entry:?} is not an IPv4 address or CIDR block such as 10.0.1.15 or 10.0.1.0/24")
+        format!(
+            "{} is not an IPv4 address or CIDR block such as 10.0.1.15 or 10.0.1.0/24",
+            shown(entry)
+        )
     };
     let (address, prefix) = match entry.trim().split_once('/') {
         Some((address, prefix)) => {
@@ -183,7 +245,9 @@ pub fn one_hour_window_problem(start: &str, end: &str) -> Option<String> {
             "the window {start}-{end} must be exactly one hour long (e.g. 02:00Z-03:00Z)"
         )),
         _ => Some(format!(
-            "{start:?}-{end:?} is not a window of HH:mmZ times such as 02:00Z-03:00Z"
+            "{}-{} is not a window of HH:mmZ times such as 02:00Z-03:00Z",
+            shown(start),
+            shown(end)
         )),
     }
 }
@@ -192,7 +256,8 @@ pub fn one_hour_window_problem(start: &str, end: &str) -> Option<String> {
 pub fn backup_time_problem(window: &str) -> Option<String> {
     let Some((start, end)) = window.split_once('-') else {
         return Some(format!(
-            "{window:?} is not a backup window such as 02:00Z-03:00Z"
+            "{} is not a backup window such as 02:00Z-03:00Z",
+            shown(window)
         ));
     };
     if let Some(problem) = one_hour_window_problem(start, end) {
@@ -208,7 +273,12 @@ pub fn parameter_name_problem(name: &str) -> Option<String> {
         && name.chars().all(|c| {
             c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.'
         });
-    (!valid).then(|| format!("{name:?} is not a parameter name such as maxmemory-policy"))
+    (!valid).then(|| {
+        format!(
+            "{} is not a parameter name such as maxmemory-policy",
+            shown(name)
+        )
+    })
 }
 
 /// The special characters passwords may contain.
@@ -220,7 +290,8 @@ pub fn password_problem(password: &str) -> Option<String> {
     let count = password.chars().count();
     if !(8..=32).contains(&count) {
         return Some(format!(
-            "the password is {count} characters long; 8 to 32 are allowed"
+            "the password is {} long; 8 to 32 are allowed",
+            characters(count)
         ));
     }
     if password
@@ -291,6 +362,58 @@ mod tests {
         assert!(region_problem("hangzhou").is_some());
         assert!(region_problem("CN-hangzhou").is_some());
         assert!(region_problem("cn-").is_some());
+    }
+
+    #[test]
+    fn zones_are_the_region_and_one_letter() {
+        assert_eq!(zone_problem("cn-hangzhou-h", "cn-hangzhou"), None);
+        assert_eq!(zone_problem("ap-southeast-1a", "ap-southeast-1"), None);
+        assert_eq!(
+            zone_problem("cn-shanghai-finance-1f", "cn-shanghai-finance-1"),
+            None
+        );
+        for (zone, region) in [
+            ("cn-shanghai-finance-1f", "cn-shanghai"),
+            ("cn-shanghai-b", "cn-hangzhou"),
+            ("cn-hangzhou", "cn-hangzhou"),
+            ("cn-hangzhou-", "cn-hangzhou"),
+            ("cn-hangzhou-bb", "cn-hangzhou"),
+            ("cn-hangzhou-B", "cn-hangzhou"),
+            ("cn-hangzhou-1", "cn-hangzhou"),
+            ("ap-southeast-1a-b", "ap-southeast-1"),
+        ] {
+            let problem = zone_problem(zone, region).unwrap_or_else(|| panic!("{zone}"));
+            assert!(
+                problem.starts_with(&format!(
+                    "spec.zoneId \"{zone}\" is not a zone of region {region}"
+                )),
+                "{problem}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        assert_eq!(shown("team"), "\"team\"");
+        let forty = "k".repeat(SHOWN_CHARACTERS);
+        assert_eq!(shown(&forty), format!("\"{forty}\""));
+        assert_eq!(shown(&"k".repeat(129)), format!("\"{forty}…\""));
+        assert_eq!(shown(&"订".repeat(50)), format!("\"{}…\"", "订".repeat(40)));
+        assert_eq!(shown("a\"b"), "\"a\\\"b\"");
+        let problem = tag_text_problem(&"k".repeat(129), "key", 1).unwrap();
+        assert!(problem.contains("is 129 characters"), "{problem}");
+        assert!(problem.len() < 120, "{problem}");
+    }
+
+    #[test]
+    fn counts_of_characters_are_singular_or_plural() {
+        assert_eq!(characters(1), "1 character");
+        assert_eq!(characters(0), "0 characters");
+        assert_eq!(characters(129), "129 characters");
+        assert_eq!(
+            instance_name_problem("a").unwrap(),
+            "is 1 character long; 2 to 128 are allowed"
+        );
     }
 
     #[test]

@@ -6,8 +6,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_saphyr::Spanned;
 
 use crate::secret::Secret;
 
@@ -81,10 +82,17 @@ impl SecretRef {
     }
 }
 
-/// A secret reference as written in a manifest: `{env: NAME}` or `{file: PATH}`.
-/// A plain string is refused, so that no password is ever committed to git.
+/// A secret reference as written in a manifest: `{env: NAME}` or `{file: PATH}`, with the
+/// location of `NAME` or `PATH`. A plain string is refused, so that no password is ever
+/// committed to git; the name and path themselves are checked by [`reference_problem`] when the
+/// manifest is validated, so that the error points at them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawSecretRef(pub SecretRef);
+pub struct RawSecretRef {
+    /// The reference.
+    pub reference: SecretRef,
+    /// Where the variable name or path is written.
+    pub value_at: serde_saphyr::Location,
+}
 
 impl<'de> Deserialize<'de> for RawSecretRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -124,13 +132,19 @@ impl<'de> Visitor<'de> for RawSecretRefVisitor {
         Err(E::custom(LITERAL_REFUSED))
     }
 
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(
+            "a secret reference is a mapping: {env: NAME} or {file: PATH}, not a list",
+        ))
+    }
+
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found: Option<SecretRef> = None;
+        let mut found: Option<RawSecretRef> = None;
         while let Some(key) = map.next_key::<String>()? {
-            let value: String = map.next_value()?;
+            let value: Spanned<String> = map.next_value()?;
             let reference = match key.as_str() {
-                "env" => SecretRef::Env(value),
-                "file" => SecretRef::File(PathBuf::from(value)),
+                "env" => SecretRef::Env(value.value),
+                "file" => SecretRef::File(PathBuf::from(value.value)),
                 other => {
                     return Err(de::Error::unknown_field(other, &["env", "file"]));
                 }
@@ -140,22 +154,30 @@ impl<'de> Visitor<'de> for RawSecretRefVisitor {
                     "a secret reference has exactly one of env or file",
                 ));
             }
-            found = Some(reference);
+            found = Some(RawSecretRef {
+                reference,
+                value_at: value.referenced,
+            });
         }
-        match found {
-            Some(SecretRef::Env(name)) if !valid_env_name(&name) => {
-                Err(de::Error::custom(format!(
-                    "{name:?} is not an environment variable name (letters, digits and _, not starting with a digit)"
-                )))
-            }
-            Some(SecretRef::File(path)) if path.as_os_str().is_empty() => {
-                Err(de::Error::custom("the secret file path is empty"))
-            }
-            Some(reference) => Ok(RawSecretRef(reference)),
-            None => Err(de::Error::custom(
-                "a secret reference needs env or file: {env: NAME} or {file: PATH}",
-            )),
-        }
+        found.ok_or_else(|| {
+            de::Error::custom("a secret reference needs env or file: {env: NAME} or {file: PATH}")
+        })
+    }
+}
+
+/// What is wrong with a reference's variable name or path, if anything: environment variable
+/// names are letters, digits and `_`, not starting with a digit; a path is not empty.
+pub fn reference_problem(reference: &SecretRef) -> Option<String> {
+    match reference {
+        SecretRef::Env(name) if !valid_env_name(name) => Some(format!(
+            "{} is not an environment variable name; allowed: letters, digits and _, not starting with a digit",
+            super::rules::shown(name)
+        )),
+        SecretRef::File(path) if path.as_os_str().is_empty() => Some(
+            "the secret file path is empty; write {file: PATH} with a path relative to the manifest"
+                .to_owned(),
+        ),
+        _ => None,
     }
 }
 
@@ -175,11 +197,22 @@ mod tests {
 
     #[test]
     fn env_and_file_references_parse() {
-        assert_eq!(parse("{env: PW}").unwrap().0, SecretRef::Env("PW".into()));
         assert_eq!(
-            parse("{file: secrets/pw}").unwrap().0,
+            parse("{env: PW}").unwrap().reference,
+            SecretRef::Env("PW".into())
+        );
+        assert_eq!(
+            parse("{file: secrets/pw}").unwrap().reference,
             SecretRef::File("secrets/pw".into())
         );
+    }
+
+    #[test]
+    fn the_value_location_is_kept() {
+        let parsed = parse("{env: PW}").unwrap();
+        assert_eq!((parsed.value_at.line(), parsed.value_at.column()), (1, 7));
+        let parsed = parse("file: \"\"").unwrap();
+        assert_eq!((parsed.value_at.line(), parsed.value_at.column()), (1, 7));
     }
 
     #[test]
@@ -201,12 +234,28 @@ mod tests {
                 .contains("exactly one")
         );
         assert!(parse("{vault: x}").unwrap_err().contains("unknown field"));
-        assert!(
-            parse("{env: 1BAD}")
-                .unwrap_err()
-                .contains("not an environment variable name")
-        );
         assert!(parse("{}").unwrap_err().contains("needs env or file"));
+        assert!(parse("[PW]").unwrap_err().contains("not a list"));
+    }
+
+    #[test]
+    fn names_and_paths_are_checked() {
+        assert_eq!(reference_problem(&SecretRef::Env("PW_1".into())), None);
+        assert_eq!(reference_problem(&SecretRef::Env("_PW".into())), None);
+        assert_eq!(reference_problem(&SecretRef::File("pw".into())), None);
+        for bad in ["1BAD", "orders-redis-password", "", "PW X"] {
+            let problem =
+                reference_problem(&SecretRef::Env(bad.into())).unwrap_or_else(|| panic!("{bad}"));
+            assert!(
+                problem.contains("is not an environment variable name"),
+                "{problem}"
+            );
+        }
+        assert!(
+            reference_problem(&SecretRef::File(PathBuf::new()))
+                .unwrap()
+                .starts_with("the secret file path is empty")
+        );
     }
 
     #[test]

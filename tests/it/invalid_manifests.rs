@@ -10,9 +10,6 @@
 //! # message: unknown field `cidr`     <- text the message must contain
 //! # env: ORDERS_REDIS_PASSWORD=...    <- optional, repeatable: environment for the run
 //! ```
-//!
-//! `tests/fixtures/invalid-pending/` holds fixtures in the same format that kvsync does not
-//! answer correctly yet; they are only checked for well-formed headers.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -196,14 +193,4 @@ fn every_invalid_manifest_is_refused_at_its_line_without_an_api_call() {
         "the emulator received requests: {}",
         emulator.stats()
     );
-}
-
-#[test]
-fn pending_invalid_manifests_have_well_formed_headers() {
-    let dir = repo().join("tests/fixtures/invalid-pending");
-    if dir.exists() {
-        for fixture in fixtures(&dir) {
-            assert!(!fixture.rule.is_empty(), "{}", fixture.name);
-        }
-    }
 }

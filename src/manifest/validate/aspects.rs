@@ -6,19 +6,30 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
+use super::Sites;
 use crate::manifest::desired::{
-    BackupPolicy, DesiredAccount, MaintenanceWindow, Privilege, Source, Weekday,
+    BackupPolicy, DesiredAccount, MaintenanceWindow, Privilege, Weekday,
 };
 use crate::manifest::diagnostics::Collector;
 use crate::manifest::raw;
 use crate::manifest::rules::{
     MAX_WHITELIST_ENTRIES, SYSTEM_GROUPS, account_name_problem, backup_time_problem,
     description_problem, group_name_problem, normalize_ip, one_hour_window_problem,
-    parameter_name_problem,
+    parameter_name_problem, shown,
 };
+use crate::manifest::secret::{RawSecretRef, SecretRef, reference_problem};
 
 /// The most normal accounts an instance may have.
 pub const MAX_ACCOUNTS: usize = 18;
+
+/// A secret reference: its variable name or path checked, a relative path anchored at the
+/// manifest's directory.
+pub fn secret(c: &mut Collector<'_>, raw: RawSecretRef, manifest_dir: &Path) -> SecretRef {
+    if let Some(problem) = reference_problem(&raw.reference) {
+        c.error(raw.value_at, "secret-reference", problem);
+    }
+    raw.reference.anchored_at(manifest_dir)
+}
 
 /// `spec.maintenanceWindow`: `HH:mmZ` times one hour apart.
 pub fn maintenance_window(
@@ -73,8 +84,8 @@ pub fn group_name(c: &mut Collector<'_>, name: &Spanned<String>) {
             name.referenced,
             "whitelist",
             format!(
-                "{:?} is a system whitelist group that kvsync never touches; remove it from the manifest",
-                name.value
+                "{} is a system whitelist group that kvsync never touches; remove it from the manifest",
+                shown(&name.value)
             ),
         );
     } else if let Some(problem) = group_name_problem(&name.value) {
@@ -82,14 +93,19 @@ pub fn group_name(c: &mut Collector<'_>, name: &Spanned<String>) {
     }
 }
 
-/// `spec.whitelists`: group → normalised entries.
+/// `spec.whitelists`: group → normalised entries; where each group is goes to `sites`.
 pub fn whitelists(
     c: &mut Collector<'_>,
     groups: Spanned<raw::Entries<raw::IpList>>,
+    sites: &mut Sites,
 ) -> BTreeMap<String, BTreeSet<String>> {
+    sites.whitelists = Some(c.source(groups.referenced));
     let mut result = BTreeMap::new();
     for (name, entries) in groups.value.0 {
         group_name(c, &name);
+        sites
+            .groups
+            .insert(name.value.clone(), c.source(name.referenced));
         result.insert(name.value, ip_entries(c, entries));
     }
     let total: usize = result.values().map(BTreeSet::len).sum();
@@ -118,7 +134,7 @@ pub fn account(
     c: &mut Collector<'_>,
     name: Spanned<String>,
     privilege_value: Option<Spanned<raw::Privilege>>,
-    password: Option<Spanned<crate::manifest::secret::RawSecretRef>>,
+    password: Option<Spanned<RawSecretRef>>,
     description: Option<Spanned<String>>,
     manifest_dir: &Path,
 ) -> DesiredAccount {
@@ -131,23 +147,23 @@ pub fn account(
         c.error(description.referenced, "account-description", problem);
     }
     DesiredAccount {
-        source: Source {
-            path: c.path().to_owned(),
-            line: c.file_line(name.referenced),
-        },
+        source: c.source(name.referenced),
         name: name.value,
         privilege: privilege(privilege_value),
-        password: password.map(|p| p.value.0.anchored_at(manifest_dir)),
+        password: password.map(|p| secret(c, p.value, manifest_dir)),
         description: description.map(|d| d.value),
     }
 }
 
-/// `spec.accounts`: unique names, at most 18.
+/// `spec.accounts`: unique names, at most 18; where the list and each privilege are goes to
+/// `sites`.
 pub fn accounts(
     c: &mut Collector<'_>,
     entries: Spanned<Vec<Spanned<raw::AccountEntry>>>,
     manifest_dir: &Path,
+    sites: &mut Sites,
 ) -> BTreeMap<String, DesiredAccount> {
+    sites.accounts = Some(c.source(entries.referenced));
     let mut result = BTreeMap::new();
     if entries.value.len() > MAX_ACCOUNTS {
         c.error(
@@ -167,14 +183,20 @@ pub fn accounts(
             description,
         } = entry.value;
         let at = name.referenced;
+        let privilege_at = privilege.as_ref().map(|p| c.source(p.referenced));
         let validated = account(c, name, privilege, password, description, manifest_dir);
         if result.contains_key(&validated.name) {
             c.error(
                 at,
                 "accounts",
-                format!("account {:?} is listed twice", validated.name),
+                format!("account {} is listed twice", shown(&validated.name)),
             );
             continue;
+        }
+        if let Some(privilege_at) = privilege_at {
+            sites
+                .privileges
+                .insert(validated.name.clone(), privilege_at);
         }
         result.insert(validated.name.clone(), validated);
     }

@@ -5,11 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::aspects::{self, MAX_ACCOUNTS};
-use super::check_api_version;
+use super::{DefaultRegion, Sites, check_api_version};
 use crate::manifest::desired::{DesiredAccount, DesiredInstance, InstanceKey, Privilege, Source};
 use crate::manifest::diagnostics::{Collector, Diagnostic};
 use crate::manifest::raw;
-use crate::manifest::rules::{MAX_WHITELIST_ENTRIES, engine_at_least, is_cluster_class};
+use crate::manifest::rules::{
+    MAX_WHITELIST_ENTRIES, engine_at_least, is_cluster_class, region_problem,
+};
 
 /// What an attached document adds to its instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +32,12 @@ pub enum Addition {
 pub struct Attached {
     /// The instance it belongs to.
     pub instance: InstanceKey,
-    /// Where the document is.
+    /// Where it names the instance (`metadata.instance`).
+    pub instance_at: Source,
+    /// Where it names the account or group (`metadata.name`).
     pub source: Source,
+    /// Where an account's `spec.privilege` is, if written.
+    pub privilege_at: Option<Source>,
     /// What it adds.
     pub addition: Addition,
 }
@@ -40,12 +46,18 @@ fn instance_key(
     c: &mut Collector<'_>,
     metadata: &raw::AttachedMetadata,
     at: serde_saphyr::Location,
-    default_region: Option<&str>,
+    default_region: &DefaultRegion,
 ) -> Option<InstanceKey> {
     let region = match (&metadata.region, default_region) {
-        (Some(region), _) => region.value.clone(),
-        (None, Some(region)) => region.to_owned(),
-        (None, None) => {
+        (Some(region), _) => {
+            if let Some(problem) = region_problem(&region.value) {
+                c.error(region.referenced, "region", problem);
+                return None;
+            }
+            region.value.clone()
+        }
+        (None, DefaultRegion::Region(region)) => region.clone(),
+        (None, DefaultRegion::Missing) => {
             c.error(
                 at,
                 "region",
@@ -53,6 +65,7 @@ fn instance_key(
             );
             return None;
         }
+        (None, DefaultRegion::Unknown) => return None,
     };
     Some(InstanceKey {
         region,
@@ -65,17 +78,16 @@ pub fn account(
     c: &mut Collector<'_>,
     doc: raw::AccountDoc,
     manifest_dir: &Path,
-    default_region: Option<&str>,
+    default_region: &DefaultRegion,
 ) -> Option<Attached> {
     let before = c.count();
     check_api_version(c, &doc.api_version);
     let metadata = doc.metadata.value;
     let instance = instance_key(c, &metadata, doc.metadata.referenced, default_region);
     let spec = doc.spec.value;
-    let source = Source {
-        path: c.path().to_owned(),
-        line: c.file_line(metadata.name.referenced),
-    };
+    let instance_at = c.source(metadata.instance.referenced);
+    let source = c.source(metadata.name.referenced);
+    let privilege_at = spec.privilege.as_ref().map(|p| c.source(p.referenced));
     let account = aspects::account(
         c,
         metadata.name,
@@ -86,7 +98,9 @@ pub fn account(
     );
     (c.count() == before).then_some(Attached {
         instance: instance?,
+        instance_at,
         source,
+        privilege_at,
         addition: Addition::Account(account),
     })
 }
@@ -95,7 +109,7 @@ pub fn account(
 pub fn whitelist(
     c: &mut Collector<'_>,
     doc: raw::WhitelistDoc,
-    default_region: Option<&str>,
+    default_region: &DefaultRegion,
 ) -> Option<Attached> {
     let before = c.count();
     check_api_version(c, &doc.api_version);
@@ -103,13 +117,13 @@ pub fn whitelist(
     let instance = instance_key(c, &metadata, doc.metadata.referenced, default_region);
     aspects::group_name(c, &metadata.name);
     let ips = aspects::ip_entries(c, doc.spec.value.ips);
-    let source = Source {
-        path: c.path().to_owned(),
-        line: c.file_line(metadata.name.referenced),
-    };
+    let instance_at = c.source(metadata.instance.referenced);
+    let source = c.source(metadata.name.referenced);
     (c.count() == before).then_some(Attached {
         instance: instance?,
+        instance_at,
         source,
+        privilege_at: None,
         addition: Addition::Whitelist {
             group: metadata.name.value,
             ips,
@@ -117,19 +131,11 @@ pub fn whitelist(
     })
 }
 
-fn diagnostic(source: &Source, rule: &'static str, message: String) -> Diagnostic {
-    Diagnostic {
-        path: source.path.clone(),
-        line: source.line,
-        column: 1,
-        rule,
-        message,
-    }
-}
-
-/// Merges attached documents into their instances; records conflicts and unknown instances.
+/// Merges attached documents into their instances (and where their parts are into `sites`);
+/// records conflicts and unknown instances.
 pub fn merge(
     instances: &mut BTreeMap<InstanceKey, DesiredInstance>,
+    sites: &mut BTreeMap<InstanceKey, Sites>,
     attached: Vec<Attached>,
     found: &mut Vec<Diagnostic>,
 ) {
@@ -142,20 +148,24 @@ pub fn merge(
                 account.source.clone(),
             );
         }
+        let groups = sites.get(&instance.key).map(|s| &s.groups);
         for group in instance.whitelists.iter().flat_map(|w| w.keys()) {
+            let at = groups
+                .and_then(|groups| groups.get(group))
+                .unwrap_or(&instance.source);
             defined.insert(
                 (instance.key.clone(), "whitelist group", group.clone()),
-                instance.source.clone(),
+                at.clone(),
             );
         }
     }
     for doc in attached {
         let Some(instance) = instances.get_mut(&doc.instance) else {
-            found.push(diagnostic(
-                &doc.source,
+            found.push(Diagnostic::at(
+                &doc.instance_at,
                 "instance-reference",
                 format!(
-                    "no kind: Instance document describes instance {}",
+                    "no kind: Instance document describes instance {}; name the metadata.name and region of one",
                     doc.instance
                 ),
             ));
@@ -166,25 +176,32 @@ pub fn merge(
             Addition::Whitelist { group, .. } => ("whitelist group", group.clone()),
         };
         if let Some(first) = defined.get(&(doc.instance.clone(), what, name.clone())) {
-            found.push(diagnostic(
+            found.push(Diagnostic::at(
                 &doc.source,
                 "conflict",
                 format!(
-                    "{what} {name:?} of instance {} is also defined at {first}",
+                    "{what} {name:?} of instance {} is also defined at {first}; define it once",
                     doc.instance
                 ),
             ));
             continue;
         }
         defined.insert((doc.instance.clone(), what, name), doc.source.clone());
+        let sites = sites.entry(doc.instance.clone()).or_default();
         match doc.addition {
             Addition::Account(account) => {
+                sites.accounts.get_or_insert_with(|| doc.source.clone());
+                if let Some(privilege_at) = doc.privilege_at {
+                    sites.privileges.insert(account.name.clone(), privilege_at);
+                }
                 instance
                     .accounts
                     .get_or_insert_with(BTreeMap::new)
                     .insert(account.name.clone(), account);
             }
             Addition::Whitelist { group, ips } => {
+                sites.whitelists.get_or_insert_with(|| doc.source.clone());
+                sites.groups.insert(group.clone(), doc.source.clone());
                 instance
                     .whitelists
                     .get_or_insert_with(BTreeMap::new)
@@ -195,12 +212,14 @@ pub fn merge(
 }
 
 /// Rules that need the whole instance after merging: account count, engine support for
-/// accounts and `RoleRepl`, whitelist size.
-pub fn check_merged(instance: &DesiredInstance, found: &mut Vec<Diagnostic>) {
+/// accounts and `RoleRepl`, room for labels, whitelist size. Each is reported where the
+/// instance's `sites` say the relevant part is written.
+pub fn check_merged(instance: &DesiredInstance, sites: &Sites, found: &mut Vec<Diagnostic>) {
     if let Some(accounts) = &instance.accounts {
+        let accounts_at = sites.accounts.as_ref().unwrap_or(&instance.source);
         if accounts.len() > MAX_ACCOUNTS {
-            found.push(diagnostic(
-                &instance.source,
+            found.push(Diagnostic::at(
+                accounts_at,
                 "accounts",
                 format!(
                     "instance {} has {} accounts; at most {MAX_ACCOUNTS} are allowed",
@@ -209,38 +228,37 @@ pub fn check_merged(instance: &DesiredInstance, found: &mut Vec<Diagnostic>) {
                 ),
             ));
         }
-        if let Some(version) = &instance.engine_version
+        let old_engine = instance
+            .engine_version
+            .as_deref()
+            .filter(|version| !engine_at_least(version, 4, 0));
+        if let Some(version) = old_engine
             && !accounts.is_empty()
-            && !engine_at_least(version, 4, 0)
         {
-            found.push(diagnostic(
-                &instance.source,
+            // No account at all is possible, so RoleRepl is not reported as well.
+            found.push(Diagnostic::at(
+                accounts_at,
                 "accounts",
                 format!(
-                    "accounts need engine version 4.0 or later; instance {} has {version}",
+                    "accounts need engine version 4.0 or later; instance {} has {version} (leave accounts out or set spec.engineVersion to 4.0 or later)",
                     instance.key
                 ),
             ));
-        }
-        for account in accounts
-            .values()
-            .filter(|a| a.privilege == Privilege::RoleRepl)
+        } else if let Some(class) = instance
+            .instance_class
+            .as_deref()
+            .filter(|class| is_cluster_class(class))
         {
-            let cluster = instance
-                .instance_class
-                .as_deref()
-                .is_some_and(is_cluster_class);
-            let old = instance
-                .engine_version
-                .as_deref()
-                .is_some_and(|v| !engine_at_least(v, 4, 0));
-            if cluster || old {
-                found.push(diagnostic(
-                    &account.source,
+            for account in accounts
+                .values()
+                .filter(|a| a.privilege == Privilege::RoleRepl)
+            {
+                found.push(Diagnostic::at(
+                    sites.privileges.get(&account.name).unwrap_or(&account.source),
                     "privilege",
                     format!(
-                        "RoleRepl is allowed only on standard (non-cluster) instances with engine 4.0 or later; allowed here: RoleReadWrite, RoleReadOnly (account {:?})",
-                        account.name
+                        "RoleRepl is allowed only on standard (non-cluster) instances, and {} is a cluster class; allowed here: RoleReadWrite, RoleReadOnly (account {:?})",
+                        class, account.name
                     ),
                 ));
             }
@@ -256,8 +274,8 @@ pub fn check_merged(instance: &DesiredInstance, found: &mut Vec<Diagnostic>) {
                 .count();
         let room = super::MAX_LABELS.saturating_sub(crate::passwords::tags_needed(passwords));
         if labels.len() > room {
-            found.push(diagnostic(
-                &instance.source,
+            found.push(Diagnostic::at(
+                sites.labels.as_ref().unwrap_or(&instance.source),
                 "labels",
                 format!(
                     "instance {} has {} labels; with {passwords} managed password(s) there is room for {room} (the cloud allows 20 tags; kvsync keeps 2 for ownership and {} for password digests)",
@@ -271,8 +289,8 @@ pub fn check_merged(instance: &DesiredInstance, found: &mut Vec<Diagnostic>) {
     if let Some(whitelists) = &instance.whitelists {
         let total: usize = whitelists.values().map(BTreeSet::len).sum();
         if total > MAX_WHITELIST_ENTRIES {
-            found.push(diagnostic(
-                &instance.source,
+            found.push(Diagnostic::at(
+                sites.whitelists.as_ref().unwrap_or(&instance.source),
                 "whitelist",
                 format!(
                     "instance {} has {total} whitelist entries; at most {MAX_WHITELIST_ENTRIES} are allowed",

@@ -6,12 +6,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_saphyr::{Location, Spanned};
+use serde_saphyr::Spanned;
 
 use super::desired::{Charge, DesiredInstance, InstanceKey, Network, Source, Stack, VpcAuthMode};
 use super::diagnostics::Collector;
 use super::raw;
-use super::rules::{instance_name_problem, period_allowed, region_problem, tag_text_problem};
+use super::rules::{
+    instance_name_problem, period_allowed, region_problem, shown, tag_text_problem, zone_problem,
+};
 
 mod aspects;
 pub mod attached;
@@ -24,6 +26,34 @@ pub const RESERVED_TAG_PREFIX: &str = "kvsync:";
 pub const ENGINE_VERSIONS: &[&str] = &["2.8", "4.0", "5.0", "6.0", "7.0"];
 /// The cloud allows 20 tags per instance; kvsync keeps two for ownership.
 pub const MAX_LABELS: usize = 18;
+
+/// The region of documents that name none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefaultRegion {
+    /// This region (from the `kind: Stack` document or `--region`).
+    Region(String),
+    /// None: a document without `metadata.region` is an error.
+    Missing,
+    /// Not known because the `kind: Stack` document has an error: a document without
+    /// `metadata.region` is skipped without an error of its own, which would only mislead.
+    Unknown,
+}
+
+/// Where the parts of an instance are written, for the rules checked after `kind: Account` and
+/// `kind: Whitelist` documents are merged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sites {
+    /// `spec.accounts`, else the first `kind: Account` document of the instance.
+    pub accounts: Option<Source>,
+    /// `spec.whitelists`, else the first `kind: Whitelist` document of the instance.
+    pub whitelists: Option<Source>,
+    /// `metadata.labels`.
+    pub labels: Option<Source>,
+    /// Each whitelist group's name.
+    pub groups: BTreeMap<String, Source>,
+    /// Each account's `privilege` value, where one is written.
+    pub privileges: BTreeMap<String, Source>,
+}
 
 /// Checks `apiVersion`.
 pub fn check_api_version(c: &mut Collector<'_>, api_version: &Spanned<String>) {
@@ -39,14 +69,16 @@ pub fn check_api_version(c: &mut Collector<'_>, api_version: &Spanned<String>) {
     }
 }
 
-/// Validates one `kind: Instance` document. Returns `None` when it has errors (all recorded).
+/// Validates one `kind: Instance` document, returning it with the places of its parts.
+/// Returns `None` when it has errors (all recorded) or its region is unknown.
 pub fn instance(
     c: &mut Collector<'_>,
     doc: raw::InstanceDoc,
     manifest_dir: &Path,
-    default_region: Option<&str>,
-) -> Option<DesiredInstance> {
+    default_region: &DefaultRegion,
+) -> Option<(DesiredInstance, Sites)> {
     let before = c_errors(c);
+    let mut sites = Sites::default();
     check_api_version(c, &doc.api_version);
     let metadata = doc.metadata.value;
     let spec = doc.spec.value;
@@ -63,11 +95,13 @@ pub fn instance(
         (Some(region), _) => {
             if let Some(problem) = region_problem(&region.value) {
                 c.error(region.referenced, "region", problem);
+                None
+            } else {
+                Some(region.value.clone())
             }
-            Some(region.value.clone())
         }
-        (None, Some(default)) => Some(default.to_owned()),
-        (None, None) => {
+        (None, DefaultRegion::Region(default)) => Some(default.clone()),
+        (None, DefaultRegion::Missing) => {
             c.error(
                 doc.metadata.referenced,
                 "region",
@@ -75,9 +109,11 @@ pub fn instance(
             );
             None
         }
+        (None, DefaultRegion::Unknown) => None,
     };
 
     let labels = metadata.labels.map(|labels| {
+        sites.labels = Some(c.source(labels.referenced));
         if labels.value.0.len() > MAX_LABELS {
             c.error(
                 labels.referenced,
@@ -94,7 +130,7 @@ pub fn instance(
                 c.error(
                     key.referenced,
                     "labels",
-                    format!("label key {:?} uses the reserved prefix {RESERVED_TAG_PREFIX:?}", key.value),
+                    format!("label key {} uses the reserved prefix {RESERVED_TAG_PREFIX:?}", shown(&key.value)),
                 );
             } else if let Some(problem) = tag_text_problem(&key.value, "key", 1) {
                 c.error(key.referenced, "labels", problem);
@@ -119,8 +155,8 @@ pub fn instance(
                 id.referenced,
                 "instance-id",
                 format!(
-                    "spec.instanceId {:?} is not an instance ID such as r-bp1zxszhcgatnx",
-                    id.value
+                    "spec.instanceId {} is not an instance ID such as r-bp1zxszhcgatnx",
+                    shown(&id.value)
                 ),
             );
         }
@@ -138,8 +174,8 @@ pub fn instance(
                 class.referenced,
                 "instance-class",
                 format!(
-                    "spec.instanceClass {:?} is not an instance class code such as redis.master.small.default",
-                    class.value
+                    "spec.instanceClass {} is not an instance class code such as redis.master.small.default",
+                    shown(&class.value)
                 ),
             );
         }
@@ -159,8 +195,8 @@ pub fn instance(
                 version.referenced,
                 "engine-version",
                 format!(
-                    "spec.engineVersion {:?} is not supported; allowed: {}",
-                    version.value,
+                    "spec.engineVersion {} is not supported; allowed: {}",
+                    shown(&version.value),
                     ENGINE_VERSIONS.join(", ")
                 ),
             );
@@ -170,24 +206,17 @@ pub fn instance(
 
     let zone_id = spec.zone_id.map(|zone| {
         if let Some(region) = &region
-            && !zone.value.starts_with(region.as_str())
+            && let Some(problem) = zone_problem(&zone.value, region)
         {
-            c.error(
-                zone.referenced,
-                "zone",
-                format!(
-                    "spec.zoneId {:?} is not a zone of region {region}",
-                    zone.value
-                ),
-            );
+            c.error(zone.referenced, "zone", problem);
         }
         zone.value
     });
 
     let charge = match (&spec.charge_type, &spec.period) {
         (Some(charge), period) if charge.value == raw::ChargeType::PrePaid => match period {
-            Some(period) if period_allowed(period.value) => Some(Charge::PrePaid {
-                period: period.value,
+            Some(period) if period_allowed(period.value.0) => Some(Charge::PrePaid {
+                period: period.value.0,
             }),
             Some(period) => {
                 c.error(
@@ -195,7 +224,7 @@ pub fn instance(
                     "period",
                     format!(
                         "spec.period {} is not allowed; allowed: 1-9, 12, 24, 36 (months)",
-                        period.value
+                        period.value.0
                     ),
                 );
                 None
@@ -231,7 +260,7 @@ pub fn instance(
                         c.error(
                             vpc.referenced,
                             "network",
-                            format!("vpcId {:?} is not a VPC ID (vpc-…)", vpc.value),
+                            format!("vpcId {} is not a VPC ID (vpc-…)", shown(&vpc.value)),
                         );
                         ok = false;
                     }
@@ -239,7 +268,10 @@ pub fn instance(
                         c.error(
                             vsw.referenced,
                             "network",
-                            format!("vSwitchId {:?} is not a vSwitch ID (vsw-…)", vsw.value),
+                            format!(
+                                "vSwitchId {} is not a vSwitch ID (vsw-…)",
+                                shown(&vsw.value)
+                            ),
                         );
                         ok = false;
                     }
@@ -272,12 +304,16 @@ pub fn instance(
 
     let password = spec
         .password
-        .map(|password| password.value.0.anchored_at(manifest_dir));
+        .map(|password| aspects::secret(c, password.value, manifest_dir));
     let maintenance_window = spec
         .maintenance_window
         .and_then(|w| aspects::maintenance_window(c, w));
-    let whitelists = spec.whitelists.map(|w| aspects::whitelists(c, w));
-    let accounts = spec.accounts.map(|a| aspects::accounts(c, a, manifest_dir));
+    let whitelists = spec
+        .whitelists
+        .map(|w| aspects::whitelists(c, w, &mut sites));
+    let accounts = spec
+        .accounts
+        .map(|a| aspects::accounts(c, a, manifest_dir, &mut sites));
     let backup_policy = spec
         .backup_policy
         .and_then(|b| aspects::backup_policy(c, b));
@@ -286,15 +322,12 @@ pub fn instance(
     if c_errors(c) > before {
         return None;
     }
-    Some(DesiredInstance {
+    let instance = DesiredInstance {
         key: InstanceKey {
             region: region?,
             name: name.value,
         },
-        source: Source {
-            path: c.path().to_owned(),
-            line: c.file_line(name.referenced),
-        },
+        source: c.source(name.referenced),
         instance_id,
         labels,
         instance_class,
@@ -303,7 +336,7 @@ pub fn instance(
         charge,
         network,
         password,
-        release_protection: spec.release_protection.map(|p| p.value),
+        release_protection: spec.release_protection.map(|p| p.value.0),
         maintenance_window,
         ssl: spec.ssl.map(|ssl| ssl.value == raw::SslMode::Enable),
         vpc_auth_mode: spec.vpc_auth_mode.map(|mode| match mode.value {
@@ -314,12 +347,14 @@ pub fn instance(
         accounts,
         backup_policy,
         config,
-    })
+    };
+    Some((instance, sites))
 }
 
-/// Validates a `kind: Stack` document.
-pub fn stack(c: &mut Collector<'_>, doc: raw::StackDoc) -> Option<(Stack, Location)> {
-    let before = c_errors(c);
+/// Validates a `kind: Stack` document. The stack keeps every valid setting even when another
+/// has an error, so that its region still serves the documents that rely on it; the region is
+/// [`DefaultRegion::Unknown`] when it is itself in error.
+pub fn stack(c: &mut Collector<'_>, doc: raw::StackDoc) -> (Stack, DefaultRegion) {
     check_api_version(c, &doc.api_version);
     let name = doc.metadata.value.name;
     let valid_name = (1..=64).contains(&name.value.len())
@@ -332,51 +367,66 @@ pub fn stack(c: &mut Collector<'_>, doc: raw::StackDoc) -> Option<(Stack, Locati
             name.referenced,
             "stack-name",
             format!(
-                "stack name {:?} must be 1 to 64 characters of a-z, 0-9, - and _",
-                name.value
+                "stack name {} must be 1 to 64 characters of a-z, 0-9, - and _",
+                shown(&name.value)
             ),
         );
     }
     let spec = doc.spec.map(|spec| spec.value).unwrap_or_default();
-    if let Some(parallelism) = &spec.parallelism
-        && !(1..=64).contains(&parallelism.value)
-    {
-        c.error(
-            parallelism.referenced,
-            "parallelism",
-            "spec.parallelism must be 1 to 64",
-        );
-    }
-    if let Some(qps) = &spec.qps
-        && !(qps.value.is_finite() && qps.value > 0.0 && qps.value <= 10_000.0)
-    {
-        c.error(
-            qps.referenced,
-            "qps",
-            "spec.qps must be a positive number of requests per second (at most 10000)",
-        );
-    }
-    if let Some(region) = &spec.region
-        && let Some(problem) = region_problem(&region.value)
-    {
-        c.error(region.referenced, "region", problem);
-    }
-    if c_errors(c) > before {
-        return None;
-    }
-    Some((
-        Stack {
-            name: name.value,
-            region: spec.region.map(|r| r.value),
-            prune: spec.prune.is_some_and(|p| p.value),
-            prune_all: spec.prune_all.is_some_and(|p| p.value),
-            parallelism: spec.parallelism.map(|p| p.value),
-            qps: spec.qps.map(|q| q.value),
-            allow_destroy: spec.allow_destroy.is_some_and(|a| a.value),
-            allow_irreversible: spec.allow_irreversible.is_some_and(|a| a.value),
+    let parallelism = spec.parallelism.and_then(|parallelism| {
+        let valid = (1..=64).contains(&parallelism.value.0);
+        if !valid {
+            c.error(
+                parallelism.referenced,
+                "parallelism",
+                format!(
+                    "spec.parallelism must be 1 to 64, not {}",
+                    parallelism.value.0
+                ),
+            );
+        }
+        valid.then_some(parallelism.value.0)
+    });
+    let qps = spec.qps.and_then(|qps| {
+        let qps_value = qps.value.0;
+        let valid = qps_value.is_finite() && qps_value > 0.0 && qps_value <= 10_000.0;
+        if !valid {
+            c.error(
+                qps.referenced,
+                "qps",
+                "spec.qps must be a positive number of requests per second (at most 10000)",
+            );
+        }
+        valid.then_some(qps_value)
+    });
+    let region = match spec.region {
+        None => DefaultRegion::Missing,
+        Some(region) => match region_problem(&region.value) {
+            None => DefaultRegion::Region(region.value),
+            Some(problem) => {
+                c.error(region.referenced, "region", problem);
+                DefaultRegion::Unknown
+            }
         },
-        doc.metadata.referenced,
-    ))
+    };
+    let stack = Stack {
+        name: if valid_name {
+            name.value
+        } else {
+            Stack::default().name
+        },
+        region: match &region {
+            DefaultRegion::Region(region) => Some(region.clone()),
+            _ => None,
+        },
+        prune: spec.prune.is_some_and(|p| p.value.0),
+        prune_all: spec.prune_all.is_some_and(|p| p.value.0),
+        parallelism,
+        qps,
+        allow_destroy: spec.allow_destroy.is_some_and(|a| a.value.0),
+        allow_irreversible: spec.allow_irreversible.is_some_and(|a| a.value.0),
+    };
+    (stack, region)
 }
 
 fn c_errors(c: &Collector<'_>) -> usize {
