@@ -112,7 +112,7 @@ pub fn resolve(
                 problems.push(Diagnostic {
                     path: source.path.clone(),
                     line: source.line,
-                    column: 1,
+                    column: source.column,
                     rule: "password",
                     message: format!("{whose} ({reference}): {problem}"),
                 });
