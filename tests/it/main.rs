@@ -2,6 +2,7 @@
 //! per area.
 
 mod apply;
+mod aspects;
 mod clocked;
 mod emulator;
 mod emulator_accounts;
