@@ -18,4 +18,5 @@ mod examples;
 mod invalid_manifests;
 mod manifests;
 mod python_sdk;
+mod secrets;
 mod support;
