@@ -696,3 +696,217 @@ fn whitelists_change_only_the_listed_groups() {
         "{stats:#}"
     );
 }
+
+/// Every aspect but the network (a classic instance has no VPC auth mode) in one manifest.
+fn every_aspect() -> String {
+    manifest(
+        "  labels: {team: orders}\n",
+        "  engineVersion: \"5.0\"
+  chargeType: PostPaid
+  network: {type: VPC, vpcId: vpc-bp1aspects01, vSwitchId: vsw-bp1aspects01}
+  password: {env: ASPECT_PASSWORD}
+  releaseProtection: true
+  maintenanceWindow: {start: \"23:00Z\", end: \"00:00Z\"}
+  ssl: Enable
+  vpcAuthMode: Close
+  whitelists:
+    default: [10.0.0.1]
+    app: [10.0.1.0/24, 10.0.2.15]
+  config:
+    maxmemory-policy: allkeys-lru
+    hash-max-ziplist-entries: 1024
+    appendonly: yes
+  backupPolicy: {time: \"02:00Z-03:00Z\", period: [Monday, Wednesday, Friday]}
+  accounts:
+    - name: app_rw
+      privilege: RoleReadWrite
+      password: {env: APP_RW_PASSWORD}
+      description: orders service
+    - name: app_ro
+      privilege: RoleReadOnly
+      password: {env: APP_RW_PASSWORD}
+",
+    )
+}
+
+#[test]
+fn every_aspect_at_once_converges_and_changes_in_the_fixed_order() {
+    let mut fixture = Fixture::new(&every_aspect(), SECRETS, &[]);
+    fixture.apply(&[]);
+    fixture.assert_no_changes("after the first apply");
+    let id = fixture.instance_id();
+    let url = fixture.emulator.url.clone();
+
+    // Everything changes at once: out of band, in the manifest and in the secrets.
+    for request in [
+        request("ModifyInstanceSpec", &id).param("InstanceClass", "redis.master.mid.default"),
+        request("ModifyInstanceAttribute", &id).param("InstanceReleaseProtection", "false"),
+        request("ModifyInstanceMaintainTime", &id)
+            .param("MaintainStartTime", "04:00Z")
+            .param("MaintainEndTime", "05:00Z"),
+        request("ModifyInstanceSSL", &id).param("SSLEnabled", "Disable"),
+        request("ModifyInstanceVpcAuthMode", &id).param("VpcAuthMode", "Open"),
+        security_ips(&id, "app", "10.9.9.9"),
+        config(&id, json!({"maxmemory-policy": "noeviction"})),
+        request("ModifyBackupPolicy", &id)
+            .param("PreferredBackupTime", "05:00Z-06:00Z")
+            .param("PreferredBackupPeriod", "Tuesday"),
+        request("GrantAccountPrivilege", &id)
+            .param("AccountName", "app_ro")
+            .param("AccountPrivilege", "RoleReadWrite"),
+        request("ModifyAccountDescription", &id)
+            .param("AccountName", "app_rw")
+            .param("AccountDescription", "someone else"),
+        request("CreateAccount", &id)
+            .param("AccountName", "intruder")
+            .param("AccountPassword", "Intruder-Passw0rd-1"),
+        tag(&id, "team", "web"),
+    ] {
+        ok(&url, request);
+        settle(&url, &id);
+    }
+    let text = fixture
+        .read()
+        .replace("\"5.0\"", "\"6.0\"")
+        .replace("chargeType: PostPaid", "chargeType: PrePaid\n  period: 1");
+    fixture.write(&text);
+    fixture
+        .env
+        .insert("ASPECT_PASSWORD".into(), "Instance-Passw0rd-2".into());
+    fixture
+        .env
+        .insert("APP_RW_PASSWORD".into(), "App-Rw-Passw0rd-2".into());
+
+    let plan = fixture.plan_json();
+    let actions: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "ModifyInstanceSpec",
+            "TransformToPrePaid",
+            "ModifyInstanceMajorVersion",
+            "ModifyInstanceAttribute",
+            "ModifyInstanceMaintainTime",
+            "ModifyInstanceSSL",
+            "ModifyInstanceVpcAuthMode",
+            "ModifySecurityIps",
+            "ModifyInstanceConfig",
+            "ModifyBackupPolicy",
+            "GrantAccountPrivilege",
+            "ResetAccountPassword",
+            "ModifyAccountDescription",
+            "ResetAccountPassword",
+            "DeleteAccount",
+            "TagResources",
+        ],
+        "{plan:#}"
+    );
+    let refused = fixture.kvsync(&["apply", "--allow-irreversible"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", texts(&refused).0);
+    assert!(texts(&refused).1.contains("--allow-destroy"));
+    fixture.apply(&["--allow-irreversible", "--allow-destroy"]);
+    fixture.assert_no_changes("after the fix");
+}
+
+#[test]
+fn tls_follows_an_engine_upgrade_that_brings_it() {
+    let fixture = Fixture::new(&manifest("", "  engineVersion: \"2.8\"\n"), SECRETS, &[]);
+    fixture.apply(&[]);
+    // Redis 2.8 has no TLS: the plan upgrades first, then enables it.
+    fixture.write(&manifest("", "  engineVersion: \"5.0\"\n  ssl: Enable\n"));
+    let plan = fixture.plan_json();
+    let actions: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["ModifyInstanceMajorVersion", "ModifyInstanceSSL"],
+        "{plan:#}"
+    );
+    fixture.apply(&["--allow-irreversible"]);
+    fixture.assert_no_changes("after the upgrade");
+}
+
+#[test]
+fn tls_on_an_engine_without_it_is_blocked_not_attempted() {
+    let fixture = Fixture::new(&manifest("", "  engineVersion: \"2.8\"\n"), SECRETS, &[]);
+    fixture.apply(&[]);
+    fixture.write(&manifest("", "  ssl: Enable\n"));
+    let plan = fixture.plan_json();
+    assert_eq!(plan["summary"]["steps"], 0, "{plan:#}");
+    let blocked = &plan["instances"][0]["blocked"][0];
+    assert_eq!(blocked["field"], "spec.ssl", "{plan:#}");
+    let planned = fixture.kvsync(&["plan", "--detailed-exitcode"]);
+    assert_eq!(planned.status.code(), Some(2), "{}", texts(&planned).0);
+}
+
+#[test]
+fn vpc_auth_mode_follows_a_switch_into_a_vpc() {
+    let fixture = Fixture::new(&manifest("", "  network: {type: Classic}\n"), SECRETS, &[]);
+    fixture.apply(&[]);
+    fixture.write(&manifest(
+        "",
+        "  network: {type: VPC, vpcId: vpc-bp1aspects01, vSwitchId: vsw-bp1aspects01}\n  vpcAuthMode: Close\n",
+    ));
+    let plan = fixture.plan_json();
+    let actions: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["SwitchNetwork", "ModifyInstanceVpcAuthMode"],
+        "{plan:#}"
+    );
+    fixture.apply(&["--allow-irreversible"]);
+    fixture.assert_no_changes("after the switch");
+}
+
+#[test]
+fn empty_accounts_and_labels_remove_all_but_kvsync_tags() {
+    let fixture = Fixture::new(
+        &manifest("  labels: {team: orders}\n", ACCOUNTS),
+        SECRETS,
+        &[],
+    );
+    fixture.apply(&[]);
+    fixture.write(&manifest(
+        "  labels: {}\n",
+        "  engineVersion: \"5.0\"\n  accounts: []\n",
+    ));
+    let plan = fixture.plan_json();
+    let steps = plan["steps"].as_array().unwrap();
+    let actions: Vec<&str> = steps
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["DeleteAccount", "UntagResources"], "{plan:#}");
+    let removed: Vec<&str> = steps[1]["parameters"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("TagKey."))
+        .map(|(_, v)| v.as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["kvsync:pw", "team"], "{plan:#}");
+    fixture.apply(&["--allow-destroy"]);
+    fixture.assert_no_changes("after the removal");
+    let instances = fixture.emulator.instances();
+    let keys: Vec<&str> = instances[0]["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["Key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["kvsync:managed", "kvsync:stack"], "{instances:?}");
+}
