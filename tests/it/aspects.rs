@@ -481,6 +481,14 @@ aspects! {
         params: &[],
         gate: None,
     };
+    whitelist_spelled_differently: Case {
+        labels: "",
+        spec: "  whitelists:\n    app: [10.0.2.15/32, 010.0.1.0/24]\n",
+        drift: Drift::Cloud(|id| vec![security_ips(id, "app", "10.0.2.15/32,10.0.1.0/24")]),
+        steps: &[],
+        params: &[],
+        gate: None,
+    };
     whitelist_unlisted_group: Case {
         labels: "",
         spec: "  whitelists:\n    app: [10.0.1.0/24]\n",
@@ -518,6 +526,14 @@ aspects! {
             "hash-max-ziplist-entries: 1024\n    timeout: \"300\"",
             "hash-max-ziplist-entries: \"1024\"\n    timeout: 300",
         ),
+        steps: &[],
+        params: &[],
+        gate: None,
+    };
+    config_boolean: Case {
+        labels: "",
+        spec: "  config:\n    appendonly: true\n",
+        drift: Drift::Manifest("appendonly: true", "appendonly: \"yes\""),
         steps: &[],
         params: &[],
         gate: None,
@@ -584,6 +600,18 @@ aspects! {
         ]),
         steps: &[("ModifyAccountDescription", "none")],
         params: &[("AccountName", "app_rw"), ("AccountDescription", "orders service")],
+        gate: None,
+    };
+    account_description_unmanaged: Case {
+        labels: "",
+        spec: "  engineVersion: \"5.0\"\n  accounts:\n    - name: app_rw\n      password: {env: APP_RW_PASSWORD}\n",
+        drift: Drift::Cloud(|id| vec![
+            request("ModifyAccountDescription", id)
+                .param("AccountName", "app_rw")
+                .param("AccountDescription", "someone else"),
+        ]),
+        steps: &[],
+        params: &[],
         gate: None,
     };
     account_password: Case {
@@ -909,4 +937,89 @@ fn empty_accounts_and_labels_remove_all_but_kvsync_tags() {
         .map(|t| t["Key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["kvsync:managed", "kvsync:stack"], "{instances:?}");
+}
+
+#[test]
+fn a_plan_reads_only_what_the_manifest_manages() {
+    let fixture = Fixture::new(&manifest("", ""), SECRETS, &[]);
+    fixture.apply(&[]);
+    let before = fixture.emulator.stats();
+    fixture.assert_no_changes("after the first apply");
+    let after = fixture.emulator.stats();
+    let read: Vec<&String> = after
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|action| after[action.as_str()] != before[action.as_str()])
+        .collect();
+    assert_eq!(read, ["DescribeInstances"], "{after:#}");
+
+    fixture.write(&manifest("", "  whitelists:\n    default: [127.0.0.1]\n"));
+    let before = fixture.emulator.stats();
+    fixture.assert_no_changes("with the default whitelist");
+    let after = fixture.emulator.stats();
+    let read: Vec<&String> = after
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|action| after[action.as_str()] != before[action.as_str()])
+        .collect();
+    assert_eq!(
+        read,
+        ["DescribeInstances", "DescribeSecurityIps"],
+        "{after:#}"
+    );
+}
+
+/// Tag keys of the instance, in the emulator's order.
+fn tag_keys(fixture: &Fixture) -> Vec<String> {
+    fixture.emulator.instances()[0]["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["Key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// An instance password and `count` accounts with passwords.
+fn many_accounts(count: usize) -> String {
+    let mut spec =
+        String::from("  engineVersion: \"5.0\"\n  password: {env: ASPECT_PASSWORD}\n  accounts:\n");
+    for n in 0..count {
+        spec.push_str(&format!(
+            "    - name: account_num_{n:02}\n      password: {{env: APP_RW_PASSWORD}}\n"
+        ));
+    }
+    manifest("  labels: {team: orders}\n", &spec)
+}
+
+#[test]
+fn password_digests_spread_over_several_tags_and_shrink_with_the_accounts() {
+    let fixture = Fixture::new(&many_accounts(9), SECRETS, &[]);
+    fixture.apply(&[]);
+    fixture.assert_no_changes("after the first apply");
+    let keys = tag_keys(&fixture);
+    for key in ["kvsync:pw", "kvsync:pw.2", "kvsync:pw.3", "team"] {
+        assert!(keys.iter().any(|k| k == key), "{key} not in {keys:?}");
+    }
+
+    fixture.write(&many_accounts(2));
+    let plan = fixture.plan_json();
+    let steps = plan["steps"].as_array().unwrap();
+    let actions: Vec<&str> = steps
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions[..7], ["DeleteAccount"; 7], "{plan:#}");
+    assert_eq!(actions[7..], ["TagResources", "UntagResources"], "{plan:#}");
+    assert_eq!(steps[8]["parameters"]["TagKey.1"], "kvsync:pw.2");
+    assert_eq!(steps[8]["parameters"]["TagKey.2"], "kvsync:pw.3");
+    fixture.apply(&["--allow-destroy"]);
+    fixture.assert_no_changes("after the deletions");
+    let keys = tag_keys(&fixture);
+    assert_eq!(
+        keys,
+        ["kvsync:managed", "kvsync:pw", "kvsync:stack", "team"],
+        "{keys:?}"
+    );
 }
