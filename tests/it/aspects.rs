@@ -265,7 +265,17 @@ fn config(id: &str, config: Value) -> Request {
     request("ModifyInstanceConfig", id).param("Config", &config.to_string())
 }
 
-fn check(case: Case) {
+/// How the step that puts the aspect back is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Normally.
+    Delivered,
+    /// The first answer to its call is lost after the change committed (the emulator is
+    /// restarted on the same state with `--lose-response ACTION:1`).
+    Lost,
+}
+
+fn check(case: Case, answer: Answer) {
     let text = manifest(case.labels, case.spec);
     let mut fixture = Fixture::new(&text, SECRETS, &[]);
 
@@ -330,9 +340,17 @@ fn check(case: Case) {
     }
 
     // 3. Apply puts it back; nothing is left.
+    let action = case.steps[0].0;
+    if answer == Answer::Lost {
+        let lose = format!("{action}:1");
+        fixture.emulator = EmulatorProcess::start(fixture.dir.path(), &["--lose-response", &lose]);
+    }
     let flags: Vec<&str> = case.gate.into_iter().collect();
     fixture.apply(&flags);
     fixture.assert_no_changes("after the fix");
+    if answer == Answer::Lost {
+        assert_eq!(fixture.emulator.count(action, "lost-response"), 1);
+    }
 
     // The emulator holds the new password (it keeps only a salted digest).
     if let Drift::Secret { value, account, .. } = &case.drift {
@@ -343,12 +361,22 @@ fn check(case: Case) {
     }
 }
 
+/// Per row, a module with the round trip and the same with the fixing call's answer lost.
 macro_rules! aspects {
     ($($name:ident: $case:expr;)*) => {
         $(
-            #[test]
-            fn $name() {
-                check($case);
+            mod $name {
+                use super::*;
+
+                #[test]
+                fn round_trip() {
+                    check($case, Answer::Delivered);
+                }
+
+                #[test]
+                fn with_a_lost_answer() {
+                    check($case, Answer::Lost);
+                }
             }
         )*
     };
