@@ -3,7 +3,8 @@
 //! Before any call it refuses gated steps and checks that every secret the plan sends was read,
 //! so a plan either starts whole or not at all. Every step is safe to repeat: `CreateInstance` carries the plan's
 //! deterministic token, the other calls set absolute values, and a release of an instance that
-//! is already gone counts as done. One instance failing never stops the others.
+//! is already gone, or a one-way change the cloud refuses as already made, counts as done. One
+//! instance failing never stops the others.
 
 pub mod report;
 pub mod step;

@@ -51,13 +51,23 @@ pub enum StepError {
     SecretMissing(String),
 }
 
-/// Vendor codes that, on a repeated call, mean the change already happened.
+/// Vendor codes that, on a repeated call, mean the change already happened: the calls that
+/// do not set an absolute value refuse to make a change that is already made. (Apply
+/// observes again at the end, so a change someone else made instead is still reported.)
 fn already_done(call: &Call, err: &api::Error) -> bool {
     let code = err.code().unwrap_or("");
     match call {
         Call::DeleteInstance => code == "InvalidInstanceId.NotFound",
         Call::DeleteAccount { .. } => code == "InvalidAccountName.NotFound",
         Call::CreateAccount { .. } => code == "InvalidAccountName.Duplicate",
+        // Already on subscription billing.
+        Call::TransformToPrePaid { .. } => code == "IncorrectDBInstanceChargeType",
+        // Already out of the classic network.
+        Call::SwitchNetwork { .. } => code == "IncorrectDBInstanceNetType",
+        // Already on that version (or a later one).
+        Call::ModifyInstanceMajorVersion { .. } => code == "IncorrectEngineVersion",
+        // TLS already in the state asked for.
+        Call::ModifyInstanceSsl { .. } => code == "IncorrectSSLStatus",
         _ => false,
     }
 }
@@ -412,4 +422,58 @@ fn create_request(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(code: &str) -> api::Error {
+        api::Error::from(api::ApiError {
+            action: "Test",
+            status: 400,
+            code: code.into(),
+            message: String::new(),
+            request_id: String::new(),
+        })
+    }
+
+    #[test]
+    fn a_repeated_one_way_change_counts_as_done() {
+        let done = [
+            (
+                Call::TransformToPrePaid { period: 1 },
+                "IncorrectDBInstanceChargeType",
+            ),
+            (
+                Call::SwitchNetwork {
+                    vpc_id: "vpc-a".into(),
+                    vswitch_id: "vsw-a".into(),
+                },
+                "IncorrectDBInstanceNetType",
+            ),
+            (
+                Call::ModifyInstanceMajorVersion {
+                    major_version: "6.0".into(),
+                },
+                "IncorrectEngineVersion",
+            ),
+            (
+                Call::ModifyInstanceSsl { enabled: true },
+                "IncorrectSSLStatus",
+            ),
+            (Call::DeleteInstance, "InvalidInstanceId.NotFound"),
+        ];
+        for (call, code) in done {
+            assert!(already_done(&call, &refused(code)), "{call:?} {code}");
+            assert!(
+                !already_done(&call, &refused("InvalidParameter")),
+                "{call:?}"
+            );
+        }
+        assert!(!already_done(
+            &Call::ModifyInstanceSsl { enabled: true },
+            &refused("IncorrectEngineVersion")
+        ));
+    }
 }

@@ -124,18 +124,36 @@ pub fn tag_text_problem(text: &str, what: &str, min: usize) -> Option<String> {
     None
 }
 
+/// Reserved words no account may be named (the cloud answers `InvalidAccountName.Forbid`).
+pub const RESERVED_ACCOUNT_NAMES: &[&str] = &[
+    "admin",
+    "administrator",
+    "aliyun_root",
+    "default",
+    "replicator",
+    "root",
+    "sysadmin",
+    "system",
+];
+
 /// Account names: 1–16 characters, starting with a lowercase letter, then lowercase letters,
-/// digits and underscores.
+/// digits and underscores; not a reserved word.
 pub fn account_name_problem(name: &str) -> Option<String> {
     let valid = (1..=16).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    (!valid).then(|| {
-        format!(
+    if !valid {
+        return Some(format!(
             "account name {} must be 1 to 16 characters: a lowercase letter first, then lowercase letters, digits and _",
             shown(name)
+        ));
+    }
+    RESERVED_ACCOUNT_NAMES.contains(&name).then(|| {
+        format!(
+            "account name {name:?} is a reserved word; these are not allowed: {}",
+            RESERVED_ACCOUNT_NAMES.join(", ")
         )
     })
 }
@@ -429,6 +447,11 @@ mod tests {
         for bad in ["", "App", "1app", "app-rw", "a_very_long_account"] {
             assert!(account_name_problem(bad).is_some(), "{bad}");
         }
+        for reserved in RESERVED_ACCOUNT_NAMES {
+            let problem = account_name_problem(reserved).unwrap();
+            assert!(problem.contains("reserved"), "{problem}");
+        }
+        assert_eq!(account_name_problem("replicator1"), None);
         assert_eq!(description_problem("orders-service_1"), None);
         assert_eq!(description_problem("orders service"), None);
         for bad in ["o", "1orders", "http://x", "orders/cache"] {

@@ -201,13 +201,21 @@ pub async fn perform(client: &Client, read: &Read) -> Result<Detail, api::Error>
             })
         }
         Aspect::Ssl => {
-            let response = client
+            match client
                 .call(region, &DescribeInstanceSsl { instance_id: id })
-                .await?;
-            Detail::Ssl(response.ssl_enabled.eq_ignore_ascii_case("Enable"))
+                .await
+            {
+                Ok(response) => Detail::Ssl(response.ssl_enabled.eq_ignore_ascii_case("Enable")),
+                // Engines before Redis 4.0 have no TLS settings to read: TLS is off.
+                Err(err) if err.code() == Some(NO_TLS_ENGINE) => Detail::Ssl(false),
+                Err(err) => return Err(err),
+            }
         }
     })
 }
+
+/// What `DescribeInstanceSSL` answers for an engine without TLS (before Redis 4.0).
+const NO_TLS_ENGINE: &str = "IncorrectEngineVersion";
 
 /// The error a vanished instance gives, for a detail call that answered with no instance.
 fn not_found(read: &Read) -> api::Error {

@@ -6,6 +6,7 @@ use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
 use super::model::{Blocked, BlockedKind, Call, Change, Impact, Step, WaitFor};
 use crate::manifest::DesiredInstance;
+use crate::manifest::rules::engine_at_least;
 use crate::observe::ObservedInstance;
 use crate::passwords::INSTANCE_ENTRY;
 
@@ -135,8 +136,14 @@ pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps
     ));
 }
 
-/// TLS.
-pub fn ssl(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut Vec<Step>) {
+/// TLS; only Redis 4.0 and later have it (an unknown engine is assumed to).
+pub fn ssl(
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+    engine_after: &str,
+    steps: &mut Vec<Step>,
+    notes: &mut Vec<Blocked>,
+) {
     let Some(wanted) = desired.ssl else {
         return;
     };
@@ -144,6 +151,15 @@ pub fn ssl(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut V
         return;
     }
     let text = |on: bool| if on { "Enable" } else { "Disable" }.to_owned();
+    if wanted && !engine_after.is_empty() && !engine_at_least(engine_after, 4, 0) {
+        notes.push(blocked(
+            "spec.ssl",
+            observed.ssl.map(text),
+            Some(text(wanted)),
+            &format!("TLS needs Redis 4.0 or later; the engine is {engine_after}"),
+        ));
+        return;
+    }
     steps.push(step(
         Call::ModifyInstanceSsl { enabled: wanted },
         Impact::Restart,
@@ -191,4 +207,72 @@ pub fn vpc_auth(
             Some(mode.as_str().into()),
         )],
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::manifest;
+    use crate::observe::{Observed, ObservedInstance};
+    use crate::plan::{DiffOptions, Digests, Plan, diff};
+
+    /// Plans an instance asking for TLS against a classic 2.8 instance without it.
+    fn plan_tls(engine: Option<&str>) -> Plan {
+        let engine = engine.map_or(String::new(), |v| format!("  engineVersion: \"{v}\"\n"));
+        let yaml = format!(
+            "apiVersion: kvsync/v1
+kind: Instance
+metadata: {{name: cache, region: cn-hangzhou}}
+spec:
+  instanceClass: redis.master.small.default
+  ssl: Enable
+{engine}"
+        );
+        let desired = manifest::parse(&[(PathBuf::from("test.yaml"), yaml)], None)
+            .unwrap_or_else(|d| panic!("{d}"));
+        let mut observed = Observed::default();
+        observed.regions.insert(
+            "cn-hangzhou".into(),
+            vec![ObservedInstance {
+                id: "r-1".into(),
+                name: "cache".into(),
+                region: "cn-hangzhou".into(),
+                status: "Normal".into(),
+                instance_class: "redis.master.small.default".into(),
+                engine_version: "2.8".into(),
+                charge_type: "PostPaid".into(),
+                network_type: "CLASSIC".into(),
+                ssl: Some(false),
+                ..ObservedInstance::default()
+            }],
+        );
+        diff(&desired, &observed, &Digests::new(), DiffOptions::default())
+    }
+
+    fn actions(plan: &Plan) -> Vec<&'static str> {
+        plan.instances[0]
+            .steps
+            .iter()
+            .map(|s| s.call.action())
+            .collect()
+    }
+
+    #[test]
+    fn tls_on_an_engine_without_it_is_blocked() {
+        let plan = plan_tls(None);
+        assert!(actions(&plan).is_empty(), "{plan:?}");
+        assert_eq!(plan.instances[0].blocked[0].field, "spec.ssl");
+        assert!(plan.instances[0].blocked[0].reason.contains("4.0"));
+    }
+
+    #[test]
+    fn tls_follows_an_upgrade_that_brings_it() {
+        let plan = plan_tls(Some("5.0"));
+        assert_eq!(
+            actions(&plan),
+            ["ModifyInstanceMajorVersion", "ModifyInstanceSSL"]
+        );
+        assert!(plan.instances[0].blocked.is_empty(), "{plan:?}");
+    }
 }

@@ -284,6 +284,22 @@ pub fn lifecycle(
     }
 }
 
+/// The engine version the instance runs once the plan's version step is done: the desired
+/// version when it is an upgrade, else the observed one (empty when unknown).
+pub fn engine_after<'a>(desired: &'a DesiredInstance, observed: &'a ObservedInstance) -> &'a str {
+    match &desired.engine_version {
+        Some(version) => {
+            let (major, minor) = parse_version(version);
+            if engine_at_least(&observed.engine_version, major, minor) {
+                &observed.engine_version
+            } else {
+                version
+            }
+        }
+        None => &observed.engine_version,
+    }
+}
+
 fn parse_version(version: &str) -> (u32, u32) {
     let mut parts = version.split('.');
     let major = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);

@@ -147,7 +147,8 @@ fn aspects(
     instance::lifecycle(ctx, desired, observed, steps, notes);
     attributes::attribute(ctx, desired, observed, steps, notes, &mut digest_updates);
     attributes::maintenance(desired, observed, steps);
-    attributes::ssl(desired, observed, steps);
+    let engine_after = instance::engine_after(desired, observed);
+    attributes::ssl(desired, observed, engine_after, steps, notes);
     let network_after = desired
         .network
         .as_ref()

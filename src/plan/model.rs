@@ -202,6 +202,7 @@ pub enum Call {
         end: String,
     },
     /// `ModifyInstanceSSL`.
+    #[serde(rename = "ModifyInstanceSSL")]
     ModifyInstanceSsl {
         /// `SSLEnabled`: `Enable` or `Disable`.
         enabled: bool,
@@ -539,5 +540,100 @@ impl Plan {
             .iter()
             .flat_map(|i| i.steps.iter().map(|s| s.impact))
             .max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One call of every kind.
+    fn every_call() -> Vec<Call> {
+        let reference = SecretRef::Env("PASSWORD".into());
+        vec![
+            Call::CreateInstance(Box::new(CreateInstanceCall {
+                token: "kvsync-t".into(),
+                region_id: "cn-hangzhou".into(),
+                instance_name: "cache".into(),
+                instance_class: "redis.master.small.default".into(),
+                engine_version: None,
+                zone_id: None,
+                charge: None,
+                network: None,
+                password: Some(reference.clone()),
+                tags: BTreeMap::new(),
+            })),
+            Call::ModifyInstanceSpec {
+                instance_class: "redis.master.mid.default".into(),
+                client_token: "kvsync-c".into(),
+            },
+            Call::TransformToPrePaid { period: 1 },
+            Call::SwitchNetwork {
+                vpc_id: "vpc-a".into(),
+                vswitch_id: "vsw-a".into(),
+            },
+            Call::ModifyInstanceMajorVersion {
+                major_version: "6.0".into(),
+            },
+            Call::ModifyInstanceAttribute {
+                release_protection: Some(true),
+                new_password: None,
+            },
+            Call::ModifyInstanceMaintainTime {
+                start: "02:00Z".into(),
+                end: "03:00Z".into(),
+            },
+            Call::ModifyInstanceSsl { enabled: true },
+            Call::ModifyInstanceVpcAuthMode {
+                mode: VpcAuthMode::Close,
+            },
+            Call::ModifySecurityIps {
+                group: "app".into(),
+                ips: BTreeSet::from(["10.0.0.1".to_owned()]),
+            },
+            Call::ModifyInstanceConfig {
+                config: BTreeMap::new(),
+            },
+            Call::ModifyBackupPolicy {
+                time: "02:00Z-03:00Z".into(),
+                period: BTreeSet::from([Weekday::Monday]),
+            },
+            Call::CreateAccount {
+                name: "app".into(),
+                privilege: Privilege::RoleReadOnly,
+                password: reference.clone(),
+                description: None,
+            },
+            Call::GrantAccountPrivilege {
+                name: "app".into(),
+                privilege: Privilege::RoleReadWrite,
+            },
+            Call::ModifyAccountDescription {
+                name: "app".into(),
+                description: "d".into(),
+            },
+            Call::ResetAccountPassword {
+                name: "app".into(),
+                password: reference,
+            },
+            Call::DeleteAccount { name: "app".into() },
+            Call::TagResources {
+                tags: BTreeMap::new(),
+            },
+            Call::UntagResources {
+                keys: BTreeSet::new(),
+            },
+            Call::DeleteInstance,
+        ]
+    }
+
+    #[test]
+    fn a_call_serialises_under_the_api_action_it_makes() {
+        for call in every_call() {
+            let json = serde_json::to_value(&call).unwrap();
+            assert_eq!(json["action"], call.action(), "{json}");
+            let back: Call = serde_json::from_value(json).unwrap();
+            assert_eq!(back, call);
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! per area.
 
 mod apply;
+mod aspects;
 mod clocked;
 mod emulator;
 mod emulator_accounts;
@@ -18,4 +19,5 @@ mod import;
 mod invalid_manifests;
 mod manifests;
 mod python_sdk;
+mod secrets;
 mod support;

@@ -83,19 +83,35 @@ pub struct EmulatorProcess {
     child: Child,
     /// Its base URL.
     pub url: String,
+    /// Where its stderr goes, when kept.
+    stderr_file: Option<PathBuf>,
 }
 
 impl EmulatorProcess {
     /// Starts `kvsync emulator` on a free port with state in `dir`, plus `extra` flags.
     pub fn start(dir: &Path, extra: &[&str]) -> Self {
+        Self::spawn(dir, extra, None)
+    }
+
+    /// Like [`start`](Self::start), keeping the emulator's stderr (its log) in
+    /// `dir/emulator-stderr.log`; read it with [`stderr`](Self::stderr).
+    pub fn start_logged(dir: &Path, extra: &[&str]) -> Self {
+        Self::spawn(dir, extra, Some(dir.join("emulator-stderr.log")))
+    }
+
+    fn spawn(dir: &Path, extra: &[&str], stderr_file: Option<PathBuf>) -> Self {
         let state = dir.join("emulator-state.json");
+        let stderr = match &stderr_file {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("creating the log")),
+            None => Stdio::null(),
+        };
         let mut child = kvsync(dir)
             .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
             .arg(&state)
             .args(["--create-seconds", "0.5", "--change-seconds", "0.2"])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("starting the emulator");
         let stdout = child.stdout.take().unwrap();
@@ -108,7 +124,21 @@ impl EmulatorProcess {
             .filter(|url| url.starts_with("http://"))
             .unwrap_or_else(|| panic!("unexpected emulator banner {line:?}"))
             .to_owned();
-        EmulatorProcess { child, url }
+        EmulatorProcess {
+            child,
+            url,
+            stderr_file,
+        }
+    }
+
+    /// Everything the emulator wrote to stderr so far (started with
+    /// [`start_logged`](Self::start_logged)).
+    pub fn stderr(&self) -> String {
+        let path = self
+            .stderr_file
+            .as_ref()
+            .expect("the emulator was started without keeping its stderr");
+        std::fs::read_to_string(path).expect("reading the emulator's stderr")
     }
 
     /// A `kvsync` command aimed at this emulator with its default key pair.
