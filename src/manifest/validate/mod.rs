@@ -204,6 +204,18 @@ pub fn instance(
         version.value
     });
 
+    if let (Some(ssl), Some(version)) = (&spec.ssl, &engine_version)
+        && ssl.value == raw::SslMode::Enable
+        && ENGINE_VERSIONS.contains(&version.as_str())
+        && !crate::manifest::rules::engine_at_least(version, 4, 0)
+    {
+        c.error(
+            ssl.referenced,
+            "ssl",
+            format!("TLS needs engine version 4.0 or later; this instance has {version} (allowed here: Disable)"),
+        );
+    }
+
     let zone_id = spec.zone_id.map(|zone| {
         if let Some(region) = &region
             && let Some(problem) = zone_problem(&zone.value, region)
