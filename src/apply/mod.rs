@@ -6,6 +6,7 @@
 //! is already gone, or a one-way change the cloud refuses as already made, counts as done. One
 //! instance failing never stops the others.
 
+pub mod progress;
 pub mod report;
 pub mod step;
 pub mod wait;
@@ -17,8 +18,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::info;
 
+pub use self::progress::{Event, Progress, StopHandle, StopSignal, stop_pair};
 pub use self::report::{Failure, InstanceOutcome, Report};
-use self::wait::PollPolicy;
+use self::wait::{Pace, PollPolicy};
 use crate::api::Client;
 use crate::manifest::InstanceKey;
 use crate::manifest::secret::SecretRef;
@@ -148,16 +150,15 @@ pub fn check_secrets(plan: &Plan, values: &BTreeMap<SecretRef, Secret>) -> Resul
     Ok(())
 }
 
-/// Something to tell the operator while the plan runs.
-pub type Progress = Arc<dyn Fn(&InstanceKey, &str) + Send + Sync>;
-
-/// Runs `plan` once. Gates and secrets are checked before the first call.
+/// Runs `plan` once. Gates and secrets are checked before the first call. A stop request
+/// (first Ctrl-C or SIGTERM) lets calls in flight finish and starts no new step.
 pub async fn execute(
     client: &Client,
     plan: &Plan,
     options: &ApplyOptions,
     secrets: &BTreeMap<SecretRef, Secret>,
     progress: Progress,
+    stop: StopSignal,
 ) -> Result<Report, ApplyError> {
     check_gates(plan, options)?;
     check_secrets(plan, secrets)?;
@@ -170,11 +171,14 @@ pub async fn execute(
         let secrets = secrets.clone();
         let permits = permits.clone();
         let progress = progress.clone();
-        let poll = options.poll;
+        let pace = Pace {
+            poll: options.poll,
+            stop: stop.clone(),
+        };
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = permits.acquire_owned().await.ok();
-            run_instance(&client, &instance, &secrets, poll, &progress).await
+            run_instance(&client, &instance, &secrets, &pace, &progress).await
         });
     }
     let mut report = Report::default();
@@ -185,6 +189,7 @@ pub async fn execute(
         }
     }
     report.instances.sort_by(|a, b| a.key.cmp(&b.key));
+    report.stopped = stop.is_set();
     Ok(report)
 }
 
@@ -192,7 +197,7 @@ async fn run_instance(
     client: &Client,
     plan: &InstancePlan,
     secrets: &BTreeMap<SecretRef, Secret>,
-    poll: PollPolicy,
+    pace: &Pace,
     progress: &Progress,
 ) -> InstanceOutcome {
     let mut outcome = InstanceOutcome {
@@ -202,27 +207,54 @@ async fn run_instance(
         failed: None,
         not_run: Vec::new(),
     };
+    let total = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
         let action = step.call.action();
-        progress(&plan.key, &format!("{action} ..."));
+        if pace.stop.is_set() {
+            outcome.not_run = plan.steps[index..]
+                .iter()
+                .map(|s| s.call.action())
+                .collect();
+            progress(Event::Stopped {
+                key: plan.key.clone(),
+                not_run: outcome.not_run.len(),
+            });
+            break;
+        }
+        progress(Event::Step {
+            key: plan.key.clone(),
+            index: index + 1,
+            total,
+            action,
+        });
+        let started = std::time::Instant::now();
         match step::run(
             client,
             &plan.key,
             &mut outcome.instance_id,
             step,
             secrets,
-            poll,
+            pace,
+            progress,
         )
         .await
         {
             Ok(()) => {
                 info!(instance = %plan.key, action, "step applied");
-                progress(&plan.key, &format!("{action} done"));
+                progress(Event::Done {
+                    key: plan.key.clone(),
+                    action,
+                    elapsed: started.elapsed(),
+                });
                 outcome.applied.push(action);
             }
             Err(err) => {
                 let error = error_chain(&err);
-                progress(&plan.key, &format!("{action} FAILED: {error}"));
+                progress(Event::Failed {
+                    key: plan.key.clone(),
+                    action,
+                    error: error.clone(),
+                });
                 outcome.failed = Some(Failure { action, error });
                 outcome.not_run = plan.steps[index + 1..]
                     .iter()

@@ -35,6 +35,8 @@ pub struct Failure {
 pub struct Report {
     /// One entry per instance with steps, sorted by key.
     pub instances: Vec<InstanceOutcome>,
+    /// Whether the run was stopped (Ctrl-C, SIGTERM) before every step ran.
+    pub stopped: bool,
 }
 
 impl Report {
@@ -54,6 +56,19 @@ impl Report {
         for outcome in &self.instances {
             let id = outcome.instance_id.as_deref().unwrap_or("-");
             match &outcome.failed {
+                None if !outcome.not_run.is_empty() => {
+                    let _ = writeln!(
+                        out,
+                        "  STOPPED {} ({id}): applied: {}; not run: {}",
+                        outcome.key,
+                        if outcome.applied.is_empty() {
+                            "nothing".to_owned()
+                        } else {
+                            outcome.applied.join(", ")
+                        },
+                        outcome.not_run.join(", ")
+                    );
+                }
                 None => {
                     let _ = writeln!(
                         out,
@@ -80,6 +95,12 @@ impl Report {
                     }
                 }
             }
+        }
+        if self.stopped {
+            let _ = writeln!(
+                out,
+                "Stopped on request: no step was started after the stop; calls in flight finished."
+            );
         }
         let failed = self.instances.iter().filter(|i| i.failed.is_some()).count();
         let _ = writeln!(

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tracing::info;
 
-use super::wait::{PollPolicy, WaitError, wait_for};
+use super::progress::{Event, Progress};
+use super::wait::{Pace, WaitError, describe, wait_for};
 use crate::api::actions::account::{
     CreateAccount, DeleteAccount, GrantAccountPrivilege, ModifyAccountDescription,
     ResetAccountPassword,
@@ -91,7 +92,8 @@ pub async fn run(
     instance_id: &mut Option<String>,
     step: &Step,
     secrets: &BTreeMap<SecretRef, Secret>,
-    poll: PollPolicy,
+    pace: &Pace,
+    progress: &Progress,
 ) -> Result<(), StepError> {
     let region = key.region.as_str();
     let timeout = Duration::from_secs(step.wait.timeout_secs);
@@ -101,7 +103,7 @@ pub async fn run(
         *instance_id = Some(response.instance_id);
     } else {
         let id = instance_id.clone().unwrap_or_default();
-        let outcome = call(client, key, &id, &step.call, secrets, timeout, poll).await;
+        let outcome = call(client, key, &id, &step.call, secrets, timeout, pace).await;
         match outcome {
             Ok(()) => {}
             Err(StepError::Api(err)) if already_done(&step.call, &err) => {
@@ -111,7 +113,14 @@ pub async fn run(
         }
     }
     let id = instance_id.clone().unwrap_or_default();
-    wait_for(client, region, &id, &step.wait.until, timeout, poll).await?;
+    if step.wait.until != WaitFor::Nothing {
+        progress(Event::Waiting {
+            key: key.clone(),
+            action: step.call.action(),
+            condition: describe(&step.wait.until),
+        });
+    }
+    wait_for(client, region, &id, &step.wait.until, timeout, pace).await?;
     Ok(())
 }
 
@@ -133,7 +142,7 @@ async fn call(
     call: &Call,
     secrets: &BTreeMap<SecretRef, Secret>,
     timeout: Duration,
-    poll: PollPolicy,
+    pace: &Pace,
 ) -> Result<(), StepError> {
     let instance_id = id.to_owned();
     let region = key.region.as_str();
@@ -143,7 +152,7 @@ async fn call(
         id,
         account: account_of(call),
         timeout,
-        poll,
+        pace,
     };
     match call {
         Call::CreateInstance(_) => Ok(()),
@@ -331,7 +340,7 @@ struct Sender<'a> {
     id: &'a str,
     account: Option<&'a str>,
     timeout: Duration,
-    poll: PollPolicy,
+    pace: &'a Pace,
 }
 
 impl Sender<'_> {
@@ -359,7 +368,7 @@ impl Sender<'_> {
                         self.id,
                         &WaitFor::Normal,
                         left,
-                        self.poll,
+                        self.pace,
                     )
                     .await?;
                     if let Some(account) = self.account {
@@ -367,7 +376,7 @@ impl Sender<'_> {
                         let left = self.timeout.saturating_sub(started.elapsed());
                         // The account may not exist yet (CreateAccount): then there is nothing to wait for.
                         if let Err(err) =
-                            wait_for(self.client, self.region, self.id, &ready, left, self.poll)
+                            wait_for(self.client, self.region, self.id, &ready, left, self.pace)
                                 .await
                             && !matches!(err, WaitError::Vanished(_))
                         {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::progress::StopSignal;
 use crate::api::actions::account::DescribeAccounts;
 use crate::api::actions::instance::DescribeInstanceAttribute;
 use crate::api::{self, Client};
@@ -27,6 +28,24 @@ impl Default for PollPolicy {
     }
 }
 
+/// How a wait paces itself, and what makes it give up early.
+#[derive(Debug, Clone)]
+pub struct Pace {
+    /// Poll intervals.
+    pub poll: PollPolicy,
+    /// A stop request ends the wait at once.
+    pub stop: StopSignal,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            poll: PollPolicy::default(),
+            stop: StopSignal::never(),
+        }
+    }
+}
+
 /// Why a wait ended without its condition.
 #[derive(Debug, thiserror::Error)]
 pub enum WaitError {
@@ -44,6 +63,9 @@ pub enum WaitError {
         /// The last status seen.
         last_status: String,
     },
+    /// The run was asked to stop while waiting (the call itself was made).
+    #[error("stopped while waiting for {0}; the call was made but its effect was not confirmed")]
+    Stopped(String),
     /// The instance (or account) disappeared while kvsync waited for it.
     #[error("instance {0} (or the account) disappeared while kvsync waited for it")]
     Vanished(String),
@@ -152,13 +174,13 @@ pub async fn wait_for(
     instance_id: &str,
     condition: &WaitFor,
     timeout: Duration,
-    poll: PollPolicy,
+    pace: &Pace,
 ) -> Result<(), WaitError> {
     if *condition == WaitFor::Nothing {
         return Ok(());
     }
     let started = Instant::now();
-    let mut interval = poll.initial;
+    let mut interval = pace.poll.initial;
     let mut last_status = String::from("unknown");
     loop {
         let found = probe(client, region, instance_id, condition)
@@ -186,8 +208,11 @@ pub async fn wait_for(
                 last_status,
             });
         }
-        tokio::time::sleep(interval).await;
-        interval = interval.mul_f64(1.5).min(poll.max);
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = pace.stop.stopped() => return Err(WaitError::Stopped(describe(condition))),
+        }
+        interval = interval.mul_f64(1.5).min(pace.poll.max);
     }
 }
 

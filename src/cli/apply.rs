@@ -1,6 +1,6 @@
 //! `kvsync apply`: change the cloud to match the manifests.
 
-use std::sync::Arc;
+use std::io::IsTerminal;
 
 use clap::Args;
 
@@ -47,6 +47,37 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     let result = run(&target, &desired, &resolved, &args).await;
     target.close().await;
     result
+}
+
+/// First Ctrl-C or SIGTERM: stop starting steps (calls in flight finish). Second: exit now.
+async fn watch_signals(stop: apply::StopHandle) {
+    if shutdown_signal().await.is_err() {
+        return;
+    }
+    eprintln!(
+        "\nstopping: no new step starts; calls in flight finish (press Ctrl-C again to exit at once)"
+    );
+    stop.stop();
+    if shutdown_signal().await.is_ok() {
+        eprintln!("exiting at once");
+        std::process::exit(ExitStatus::Interrupted.code());
+    }
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, CliError> {
@@ -97,10 +128,27 @@ async fn run(
         ..ApplyOptions::default()
     };
     println!("\nApplying...");
-    let progress: apply::Progress = Arc::new(|key, message| println!("  {key}: {message}"));
-    let report =
-        apply::execute(&target.client, &plan, &options, &resolved.values, progress).await?;
+    let (stop_handle, stop) = apply::stop_pair();
+    let signals = tokio::spawn(watch_signals(stop_handle));
+    let (progress, board) = super::progress::display(std::io::stdout().is_terminal());
+    let report = apply::execute(
+        &target.client,
+        &plan,
+        &options,
+        &resolved.values,
+        progress,
+        stop,
+    )
+    .await;
+    signals.abort();
+    if let Some(board) = board {
+        board.finish();
+    }
+    let report = report?;
     println!("\n{}", report.text().trim_end());
+    if report.stopped {
+        return Ok(ExitStatus::Interrupted);
+    }
 
     let (_, remaining) = observe_and_plan(target, desired, resolved, diff_options).await?;
     let left = remaining.summary().steps;

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod emulator;
 pub mod import;
 pub mod plan;
+pub mod progress;
 pub mod schema;
 pub mod settings;
 pub mod validate;
@@ -113,6 +114,8 @@ pub enum ExitStatus {
     Failure,
     /// `plan --detailed-exitcode` found changes.
     Changes,
+    /// `apply` was stopped by Ctrl-C or SIGTERM (128 + SIGINT).
+    Interrupted,
 }
 
 impl ExitStatus {
@@ -122,6 +125,7 @@ impl ExitStatus {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::Changes => 2,
+            ExitStatus::Interrupted => 130,
         }
     }
 }
