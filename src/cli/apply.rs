@@ -44,7 +44,10 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     let desired = manifest::load(&args.manifests.files, global.region.as_deref())?;
     let resolved = read_secrets(&desired, Need::Required)?;
     let target = settings::connect(global).await?;
-    let result = run(&target, &desired, &resolved, &args).await;
+    let (stop_handle, stop) = apply::stop_pair();
+    let signals = tokio::spawn(watch_signals(stop_handle));
+    let result = run(&target, &desired, &resolved, &args, &stop).await;
+    signals.abort();
     target.close().await;
     result
 }
@@ -96,6 +99,7 @@ async fn run(
     desired: &manifest::Desired,
     resolved: &Resolved,
     args: &ApplyArgs,
+    stop: &apply::StopSignal,
 ) -> Result<ExitStatus, CliError> {
     let diff_options = DiffOptions {
         prune_all: args.prune_all,
@@ -128,8 +132,10 @@ async fn run(
         ..ApplyOptions::default()
     };
     println!("\nApplying...");
-    let (stop_handle, stop) = apply::stop_pair();
-    let signals = tokio::spawn(watch_signals(stop_handle));
+    if stop.is_set() {
+        println!("Stopped on request before any change.");
+        return Ok(ExitStatus::Interrupted);
+    }
     let (progress, board) = super::progress::display(std::io::stdout().is_terminal());
     let report = apply::execute(
         &target.client,
@@ -137,10 +143,9 @@ async fn run(
         &options,
         &resolved.values,
         progress,
-        stop,
+        stop.clone(),
     )
     .await;
-    signals.abort();
     if let Some(board) = board {
         board.finish();
     }

@@ -19,5 +19,6 @@ mod import;
 mod invalid_manifests;
 mod manifests;
 mod python_sdk;
+mod resilience;
 mod secrets;
 mod support;

@@ -105,10 +105,17 @@ impl EmulatorProcess {
             Some(path) => Stdio::from(std::fs::File::create(path).expect("creating the log")),
             None => Stdio::null(),
         };
+        // Fast transitions unless the test sets its own.
+        let mut defaults = Vec::new();
+        for (flag, value) in [("--create-seconds", "0.5"), ("--change-seconds", "0.2")] {
+            if !extra.contains(&flag) {
+                defaults.extend([flag, value]);
+            }
+        }
         let mut child = kvsync(dir)
             .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
             .arg(&state)
-            .args(["--create-seconds", "0.5", "--change-seconds", "0.2"])
+            .args(&defaults)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(stderr)

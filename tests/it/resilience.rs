@@ -1,0 +1,292 @@
+//! Apply in a hostile world: injected faults, throttling, lost answers, slow transitions,
+//! SIGKILL at any moment, and an operator's Ctrl-C. Every check is made through the emulator,
+//! not through kvsync's own view.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{EmulatorProcess, run, texts};
+
+/// `n` instances, each with two accounts and a whitelist group, in one file.
+fn write_fleet(dir: &Path, n: usize) {
+    let mut text = String::from(
+        "apiVersion: kvsync/v1\nkind: Stack\nmetadata: {name: fleet}\nspec: {region: cn-hangzhou}\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {{name: fleet-{i:02}}}
+spec:
+  instanceClass: redis.master.small.default
+  engineVersion: \"6.0\"
+  zoneId: cn-hangzhou-h
+  whitelists:
+    app: [10.0.{i}.0/24, 10.1.0.{i}]
+  accounts:
+    - {{name: app_rw, privilege: RoleReadWrite, password: {{env: FLEET_RW_PASSWORD}}}}
+    - {{name: app_ro, privilege: RoleReadOnly, password: {{env: FLEET_RO_PASSWORD}}}}
+"
+        ));
+    }
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(dir.join("manifests/fleet.yaml"), text).unwrap();
+}
+
+fn with_secrets(command: &mut Command) -> &mut Command {
+    command
+        .env("FLEET_RW_PASSWORD", "Fleet-Rw-Passw0rd")
+        .env("FLEET_RO_PASSWORD", "Fleet-Ro-Passw0rd")
+}
+
+/// The emulator's own state: instance names (with multiplicity) and each instance's normal
+/// accounts, read from its state file.
+fn cloud_state(dir: &Path) -> (BTreeMap<String, usize>, BTreeMap<String, Vec<String>>) {
+    let text = std::fs::read_to_string(dir.join("emulator-state.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut names = BTreeMap::new();
+    let mut accounts = BTreeMap::new();
+    for instance in state["instances"].as_object().unwrap().values() {
+        let name = instance["name"].as_str().unwrap().to_owned();
+        *names.entry(name.clone()).or_insert(0) += 1;
+        let normal: Vec<String> = instance["accounts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|a| a["account_type"] == "Normal")
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect();
+        accounts.insert(name, normal);
+    }
+    (names, accounts)
+}
+
+fn assert_exact_fleet(dir: &Path, n: usize, context: &str) {
+    let (names, accounts) = cloud_state(dir);
+    let expected: BTreeMap<String, usize> = (0..n).map(|i| (format!("fleet-{i:02}"), 1)).collect();
+    assert_eq!(names, expected, "{context}: instances (name → count)");
+    for (name, mut normal) in accounts {
+        normal.sort();
+        assert_eq!(
+            normal,
+            ["app_ro", "app_rw"],
+            "{context}: accounts of {name}"
+        );
+    }
+}
+
+#[test]
+fn a_20_instance_apply_converges_through_faults_throttling_and_lost_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet(dir.path(), 20);
+    let emulator = EmulatorProcess::start(
+        dir.path(),
+        &[
+            "--fault-rate",
+            "0.1",
+            "--lost-response-rate",
+            "0.05",
+            "--qps",
+            "40",
+            "--latency-ms",
+            "5",
+        ],
+    );
+    // Real backoff here (the other tests switch it off); demand above the emulator's cap.
+    let mut apply = emulator.kvsync(dir.path());
+    apply
+        .env_remove("KVSYNC_NO_RETRY_DELAY")
+        .args(["--qps", "80", "apply", "--parallelism", "20"]);
+    let applied = run(with_secrets(&mut apply));
+    let (stdout, stderr) = texts(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Converged"), "{stdout}");
+
+    let stats = emulator.stats();
+    let count = |action: &str, outcome: &str| stats[action][outcome].as_u64().unwrap_or(0);
+    let faults: u64 = stats
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|o| o["ServiceUnavailable"].as_u64().unwrap_or(0))
+        .sum();
+    let throttled: u64 = stats
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|o| o["Throttling.User"].as_u64().unwrap_or(0))
+        .sum();
+    let lost: u64 = stats
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|o| o["lost-response"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(
+        faults > 0 && throttled > 0 && lost > 0,
+        "the faults really happened: {stats}"
+    );
+    assert!(count("CreateInstance", "ok") + count("CreateInstance", "lost-response") >= 20);
+    assert_exact_fleet(dir.path(), 20, "after a faulty apply");
+
+    let mut plan = emulator.kvsync(dir.path());
+    plan.env_remove("KVSYNC_NO_RETRY_DELAY")
+        .args(["plan", "--detailed-exitcode"]);
+    let planned = run(with_secrets(&mut plan));
+    assert_eq!(planned.status.code(), Some(0), "{}", texts(&planned).0);
+}
+
+fn spawn_apply(emulator: &EmulatorProcess, dir: &Path) -> Child {
+    let mut command = emulator.kvsync(dir);
+    command
+        .args(["apply", "--parallelism", "10"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    with_secrets(&mut command).spawn().unwrap()
+}
+
+/// How long one undisturbed apply of the fleet takes (the kill moments spread over it).
+fn undisturbed_duration(n: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet(dir.path(), n);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let started = Instant::now();
+    let status = spawn_apply(&emulator, dir.path()).wait().unwrap();
+    assert!(status.success());
+    started.elapsed()
+}
+
+#[test]
+fn apply_killed_at_20_moments_converges_on_the_next_run_without_duplicates() {
+    const N: usize = 10;
+    const KILLS: u32 = 20;
+    let full = undisturbed_duration(N);
+    let rounds: Vec<Duration> = (1..=KILLS)
+        .map(|k| full.mul_f64(f64::from(k) / f64::from(KILLS + 1)))
+        .collect();
+    // Seven rounds at a time: each has its own emulator; the processes mostly wait.
+    for chunk in rounds.chunks(7) {
+        let handles: Vec<_> = chunk
+            .iter()
+            .copied()
+            .map(|moment| {
+                std::thread::spawn(move || {
+                    let dir = tempfile::tempdir().unwrap();
+                    write_fleet(dir.path(), N);
+                    let emulator = EmulatorProcess::start(dir.path(), &[]);
+                    let mut first = spawn_apply(&emulator, dir.path());
+                    std::thread::sleep(moment);
+                    first.kill().unwrap(); // SIGKILL
+                    first.wait().unwrap();
+                    let second = run(with_secrets(emulator.kvsync(dir.path()).arg("apply")));
+                    let (stdout, stderr) = texts(&second);
+                    let context = format!("killed after {moment:?} of {full:?}");
+                    assert_eq!(
+                        second.status.code(),
+                        Some(0),
+                        "{context}\n{stdout}\n{stderr}"
+                    );
+                    assert_exact_fleet(dir.path(), N, &context);
+                    moment
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+    }
+}
+
+#[test]
+fn sigterm_stops_new_steps_reports_and_a_rerun_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet(dir.path(), 4);
+    let emulator = EmulatorProcess::start(dir.path(), &["--create-seconds", "1.5"]);
+    let mut command = emulator.kvsync(dir.path());
+    command
+        .args(["apply", "--parallelism", "4"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = with_secrets(&mut command).spawn().unwrap();
+    // Stop while the instances are being created (each waits 1.5 s for Normal).
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stderr.contains("stopping: no new step starts"), "{stderr}");
+    assert!(stdout.contains("Stopped on request"), "{stdout}");
+    assert!(stdout.contains("not run"), "{stdout}");
+    assert!(!stdout.contains("Converged"), "{stdout}");
+
+    let rerun = run(with_secrets(emulator.kvsync(dir.path()).arg("apply")));
+    assert_eq!(rerun.status.code(), Some(0), "{}", texts(&rerun).0);
+    assert_exact_fleet(dir.path(), 4, "after a stop and a re-run");
+}
+
+#[test]
+fn a_first_signal_lets_the_call_in_flight_finish_and_a_second_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet(dir.path(), 1);
+    // Every call takes 3 s: the first signal arrives while the first read is in flight.
+    let emulator = EmulatorProcess::start(dir.path(), &["--latency-ms", "3000"]);
+    let spawn = || {
+        let mut command = emulator.kvsync(dir.path());
+        command
+            .arg("apply")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        with_secrets(&mut command).spawn().unwrap()
+    };
+    let signal = |child: &Child| {
+        let pid = child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+
+    let once = spawn();
+    std::thread::sleep(Duration::from_millis(700));
+    let started = Instant::now();
+    signal(&once);
+    let output = once.wait_with_output().unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "the call in flight was cut short"
+    );
+    assert!(
+        stdout.contains("Stopped on request before any change"),
+        "{stdout}"
+    );
+    assert_eq!(emulator.count("CreateInstance", "ok"), 0);
+
+    let twice = spawn();
+    std::thread::sleep(Duration::from_millis(700));
+    let started = Instant::now();
+    signal(&twice);
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&twice);
+    let output = twice.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the second signal did not exit at once"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("exiting at once"));
+}
