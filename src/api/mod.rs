@@ -125,6 +125,7 @@ impl Client {
         wire.entry("RegionId".to_owned())
             .or_insert_with(|| region.to_owned());
         let endpoint = self.config.endpoint.url_for(region);
+        let first_attempt = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -147,7 +148,11 @@ impl Client {
                 Err(err) => {
                     let class = classify(&err);
                     self.stats.record(A::NAME, class.label());
-                    if !self.config.retry.should_retry(class, attempt) {
+                    if !self
+                        .config
+                        .retry
+                        .should_retry(class, attempt, first_attempt.elapsed())
+                    {
                         debug!(action = A::NAME, region, attempt, ?class, error = %err, "call failed");
                         return Err(err);
                     }

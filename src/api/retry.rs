@@ -76,6 +76,8 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The largest backoff ceiling.
     pub max_delay: Duration,
+    /// No retry starts later than this after the first attempt.
+    pub deadline: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -84,6 +86,7 @@ impl Default for RetryPolicy {
             max_attempts: 8,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(10),
+            deadline: Duration::from_secs(60),
         }
     }
 }
@@ -100,9 +103,12 @@ impl RetryPolicy {
         ceiling.mul_f64(unit.clamp(0.0, 1.0))
     }
 
-    /// Whether a failure of this class, after `attempt` attempts, gets another one.
-    pub fn should_retry(&self, class: Class, attempt: u32) -> bool {
-        matches!(class, Class::Throttled | Class::Transient) && attempt < self.max_attempts
+    /// Whether a failure of this class, after `attempt` attempts and `elapsed` since the first,
+    /// gets another one.
+    pub fn should_retry(&self, class: Class, attempt: u32, elapsed: Duration) -> bool {
+        matches!(class, Class::Throttled | Class::Transient)
+            && attempt < self.max_attempts
+            && elapsed < self.deadline
     }
 }
 
@@ -138,6 +144,7 @@ mod tests {
             max_attempts: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
+            deadline: Duration::from_secs(60),
         };
         assert_eq!(
             policy.backoff(1, 0.999_999),
@@ -151,10 +158,12 @@ mod tests {
     #[test]
     fn only_throttled_and_transient_are_retried_and_only_within_budget() {
         let policy = RetryPolicy::default();
-        assert!(policy.should_retry(Class::Throttled, 1));
-        assert!(policy.should_retry(Class::Transient, 7));
-        assert!(!policy.should_retry(Class::Transient, 8));
-        assert!(!policy.should_retry(Class::Busy, 1));
-        assert!(!policy.should_retry(Class::Terminal, 1));
+        let early = Duration::from_secs(1);
+        assert!(policy.should_retry(Class::Throttled, 1, early));
+        assert!(policy.should_retry(Class::Transient, 7, early));
+        assert!(!policy.should_retry(Class::Transient, 8, early));
+        assert!(!policy.should_retry(Class::Transient, 2, Duration::from_secs(61)));
+        assert!(!policy.should_retry(Class::Busy, 1, early));
+        assert!(!policy.should_retry(Class::Terminal, 1, early));
     }
 }
