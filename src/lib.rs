@@ -13,6 +13,7 @@
 pub mod api;
 pub mod apply;
 pub mod cli;
+pub mod daemon;
 pub mod emulator;
 pub mod env_vars;
 pub mod import;

@@ -1,0 +1,3 @@
+//! `kvsync daemon`: continuous reconciliation of the manifests with the cloud.
+
+pub mod status;
