@@ -1,3 +1,199 @@
-//! `kvsync daemon`: continuous reconciliation of the manifests with the cloud.
+//! `kvsync daemon`: continuous, level-triggered reconciliation.
+//!
+//! The interval (with jitter), debounced manifest changes, SIGHUP and a moved git branch feed
+//! one queue. Each wake-up drains the queue and runs one reconcile from scratch
+//! ([`reconcile::Reconciler`]); reconciles never overlap, so no instance is reconciled twice at
+//! once, and triggers that arrive during one cause exactly one more. SIGTERM lets the call in
+//! flight finish, writes a final status line and ends the loop.
 
+pub mod backoff;
+pub mod reconcile;
+pub mod source;
 pub mod status;
+pub mod triggers;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use self::backoff::Backoff;
+use self::reconcile::{InForce, Loaded, Reconciler, choose};
+use self::source::LocalSource;
+use self::status::{DaemonStatus, InstanceResult, Mode, SharedStatus};
+use self::triggers::{Trigger, next_delay, watch_files, watch_hangup};
+use crate::api::Client;
+use crate::apply::{StopSignal, stop_pair};
+use crate::manifest;
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// Manifest paths (relative to the git checkout when following a branch).
+    pub paths: Vec<PathBuf>,
+    /// `--region`.
+    pub fallback_region: Option<String>,
+    /// Report or correct.
+    pub mode: Mode,
+    /// Time between reconciles (±10 %).
+    pub interval: Duration,
+    /// Quiet time after manifest changes before a reconcile.
+    pub debounce: Duration,
+    /// Instances changed at once.
+    pub parallelism: usize,
+    /// Backoff after an instance fails: first delay and cap.
+    pub backoff: (Duration, Duration),
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The manifests could not be watched.
+    #[error(transparent)]
+    Watch(#[from] triggers::WatchError),
+}
+
+/// The current manifests, read from the source.
+fn load(config: &DaemonConfig) -> Loaded {
+    let source = LocalSource {
+        paths: config.paths.clone(),
+    };
+    let revision = match source.revision() {
+        Ok(revision) => revision,
+        Err(err) => {
+            return Loaded::Bad {
+                revision: None,
+                error: crate::apply::error_chain(&err),
+            };
+        }
+    };
+    match manifest::load(&config.paths, config.fallback_region.as_deref()) {
+        Ok(desired) => Loaded::Good(InForce { desired, revision }),
+        Err(err) => Loaded::Bad {
+            revision: Some(revision),
+            error: err.to_string(),
+        },
+    }
+}
+
+/// One summary line of the status, for logs and the final line.
+pub fn summary(status: &DaemonStatus) -> String {
+    let count = |result: InstanceResult| {
+        status
+            .instances
+            .values()
+            .filter(|i| i.last_result == result)
+            .count()
+    };
+    format!(
+        "cycles={} failed_cycles={} revision={} instances={} in_sync={} applied={} drift={} failed={} backing_off={}",
+        status.cycles,
+        status.failed_cycles,
+        status.revision.as_ref().map_or("-", |r| r.id.as_str()),
+        status.instances.len(),
+        count(InstanceResult::InSync),
+        count(InstanceResult::Applied),
+        count(InstanceResult::Drift),
+        count(InstanceResult::Failed),
+        count(InstanceResult::BackingOff),
+    )
+}
+
+/// Runs until `stop` fires; returns the final status.
+pub async fn run(
+    client: Client,
+    config: DaemonConfig,
+    status: SharedStatus,
+    stop: StopSignal,
+) -> Result<DaemonStatus, DaemonError> {
+    let (triggers, mut queue) = mpsc::unbounded_channel();
+    let _ = triggers.send(Trigger::Startup);
+    let watch_paths: Vec<PathBuf> = config.paths.iter().filter(|p| p.exists()).cloned().collect();
+    let _watcher = watch_files(&watch_paths, config.debounce, triggers.clone())?;
+    watch_hangup(triggers.clone());
+
+    let env = |name: &str| std::env::var(name).ok();
+    let mut backoff = Backoff::new(
+        SignedDuration::try_from(config.backoff.0).unwrap_or(SignedDuration::from_secs(30)),
+        SignedDuration::try_from(config.backoff.1).unwrap_or(SignedDuration::from_secs(1800)),
+    );
+    let mut in_force: Option<InForce> = None;
+    let mut delay = Duration::ZERO;
+    loop {
+        let trigger = tokio::select! {
+            trigger = queue.recv() => trigger.unwrap_or(Trigger::Interval),
+            _ = tokio::time::sleep(delay) => Trigger::Interval,
+            _ = stop.stopped() => break,
+        };
+        // Everything queued meanwhile is served by this one reconcile.
+        let mut coalesced = 0;
+        while queue.try_recv().is_ok() {
+            coalesced += 1;
+        }
+        info!(?trigger, coalesced, "reconcile");
+        let started = Instant::now();
+        in_force = choose(in_force.take(), load(&config), &status);
+        let result = match &in_force {
+            Some(manifests) => {
+                let mut reconciler = Reconciler {
+                    client: &client,
+                    status: &status,
+                    mode: config.mode,
+                    parallelism: config.parallelism,
+                    backoff: &mut backoff,
+                    stop: stop.clone(),
+                    env: &env,
+                };
+                reconciler.run(manifests).await
+            }
+            None => Err("no manifests have loaded yet".to_owned()),
+        };
+        delay = next_delay(config.interval, 0.1, rand::random::<f64>());
+        let now = Timestamp::now();
+        let mut current = status.lock();
+        current.cycles += 1;
+        current.cycle_seconds.observe(started.elapsed().as_secs_f64());
+        current.last_cycle_at = Some(now);
+        current.next_cycle_at = now.checked_add(SignedDuration::try_from(delay).unwrap_or_default()).ok();
+        match result {
+            Ok(()) => {
+                current.cycle_error = None;
+                current.ready = true;
+            }
+            Err(error) => {
+                warn!(error = %error, "reconcile failed");
+                current.failed_cycles += 1;
+                current.cycle_error = Some(error);
+            }
+        }
+        info!(summary = %summary(&current), "reconcile finished");
+    }
+    let last = status.snapshot();
+    info!(summary = %summary(&last), "daemon stopped");
+    Ok(last)
+}
+
+/// A stop signal that fires on SIGTERM or Ctrl-C (after which the call in flight finishes).
+pub fn stop_on_signals() -> StopSignal {
+    let (handle, stop) = stop_pair();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        handle.stop();
+    });
+    stop
+}
