@@ -112,8 +112,11 @@ impl EmulatorProcess {
                 defaults.extend([flag, value]);
             }
         }
+        if !extra.contains(&"--listen") {
+            defaults.extend(["--listen", "127.0.0.1:0"]);
+        }
         let mut child = kvsync(dir)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
+            .args(["emulator", "--state"])
             .arg(&state)
             .args(&defaults)
             .args(extra)

@@ -1,0 +1,319 @@
+//! The daemon against the emulator: manifest changes, out-of-band drift, a git branch, broken
+//! manifests, an unreachable API, and shutdown. Everything is checked through the emulator or
+//! the daemon's own HTTP view.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{EmulatorProcess, Request, call, http_get_json};
+
+const INSTANCE: &str = "apiVersion: kvsync/v1
+kind: Stack
+metadata: {name: watched}
+spec: {region: cn-hangzhou, prune: true, allowDestroy: true}
+---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {name: watched-cache}
+spec:
+  instanceClass: redis.master.small.default
+  zoneId: cn-hangzhou-h
+  releaseProtection: false
+  whitelists:
+    app: [10.0.1.0/24]
+";
+
+/// A running `kvsync daemon`; killed on drop.
+struct Daemon {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    url: String,
+}
+
+impl Daemon {
+    fn start(dir: &Path, emulator: &EmulatorProcess, extra: &[&str]) -> Self {
+        let mut command = emulator.kvsync(dir);
+        command
+            .args(["daemon", "--listen", "127.0.0.1:0", "--debounce", "300ms"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        Self::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command.spawn().expect("starting the daemon");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        stdout.read_line(&mut banner).unwrap();
+        let url = banner
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("unexpected daemon banner {banner:?}"))
+            .to_owned();
+        Daemon { child, stdout, url }
+    }
+
+    fn status(&self) -> Value {
+        http_get_json(&format!("{}/status", self.url))
+    }
+
+    fn metrics(&self) -> String {
+        let rest = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(rest).unwrap();
+        use std::io::Write;
+        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {rest}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    /// Waits until `check(status)` holds.
+    fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            let status = self.status();
+            if check(&status) {
+                return status;
+            }
+            assert!(started.elapsed() < timeout, "timed out waiting for {what}: {status:#}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn instance<'a>(status: &'a Value, name: &str) -> &'a Value {
+        &status["instances"][format!("cn-hangzhou/{name}")]
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn workspace(manifest: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("manifests")).unwrap();
+    std::fs::write(dir.path().join("manifests/stack.yaml"), manifest).unwrap();
+    dir
+}
+
+fn emulator_instance(emulator: &EmulatorProcess, name: &str) -> Option<Value> {
+    emulator.instances().into_iter().find(|i| i["InstanceName"] == name)
+}
+
+fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_manifest_change_is_applied_within_one_debounce() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "1h"]);
+    let ready = daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
+    assert_eq!(Daemon::instance(&ready, "watched-cache")["last_result"], "applied");
+    assert!(emulator_instance(&emulator, "watched-cache").is_some());
+
+    // The interval is an hour: only the file change can explain the next reconcile.
+    let path = dir.path().join("manifests/stack.yaml");
+    std::fs::write(&path, INSTANCE.replace("releaseProtection: false", "releaseProtection: true")).unwrap();
+    wait_until("protection applied", Duration::from_secs(15), || {
+        emulator_instance(&emulator, "watched-cache").is_some_and(|i| i["InstanceReleaseProtection"] == true)
+    });
+    let status = daemon.status();
+    assert_eq!(status["cycles"], 2, "one save, one reconcile: {status:#}");
+}
+
+#[test]
+fn out_of_band_drift_is_corrected_on_the_next_interval() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "1s"]);
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
+    let id = emulator_instance(&emulator, "watched-cache").unwrap()["InstanceId"].as_str().unwrap().to_owned();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (status, body) = runtime.block_on(call(
+        &emulator.url,
+        Request::new("ModifySecurityIps")
+            .param("InstanceId", &id)
+            .param("SecurityIpGroupName", "app")
+            .param("SecurityIps", "0.0.0.0/0"),
+    ));
+    assert_eq!(status, 200, "{body}");
+    wait_until("the whitelist restored", Duration::from_secs(15), || {
+        emulator.count("ModifySecurityIps", "ok") >= 3
+    });
+    let (_, ips) = runtime.block_on(call(&emulator.url, Request::new("DescribeSecurityIps").param("InstanceId", &id)));
+    let app = ips["SecurityIpGroups"]["SecurityIpGroup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["SecurityIpGroupName"] == "app")
+        .unwrap()
+        .clone();
+    assert_eq!(app["SecurityIpList"], "10.0.1.0/24");
+}
+
+#[test]
+fn observe_mode_reports_drift_and_never_writes() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "observe", "--interval", "500ms"]);
+    let status = daemon.wait_for("drift reported", Duration::from_secs(20), |s| {
+        s["ready"] == true && Daemon::instance(s, "watched-cache")["last_result"] == "drift"
+    });
+    let drift = Daemon::instance(&status, "watched-cache")["drift"].as_array().unwrap().clone();
+    assert!(drift.iter().any(|d| d.as_str().unwrap().starts_with("CreateInstance")), "{drift:?}");
+    std::thread::sleep(Duration::from_secs(2));
+    let writes: u64 = emulator
+        .stats()
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(action, _)| !action.starts_with("Describe") && *action != "ListTagResources")
+        .map(|(_, outcomes)| outcomes.as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum::<u64>())
+        .sum();
+    assert_eq!(writes, 0, "observe mode made a change: {}", emulator.stats());
+    assert!(daemon.metrics().contains("kvsync_instance_drift{instance=\"cn-hangzhou/watched-cache\"}"));
+}
+
+#[test]
+fn a_broken_manifest_keeps_the_last_good_state_and_shows_the_error() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "500ms"]);
+    let first = daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
+    let good_revision = first["revision"]["id"].clone();
+
+    // A typo in the only file: with prune on, a naive daemon would now delete the instance.
+    std::fs::write(dir.path().join("manifests/stack.yaml"), INSTANCE.replace("instanceClass", "instanceClas")).unwrap();
+    let status = daemon.wait_for("the manifest error", Duration::from_secs(15), |s| s["manifest_error"].is_string());
+    let error = status["manifest_error"].as_str().unwrap();
+    assert!(error.contains("stack.yaml:") && error.contains("unknown-field"), "{error}");
+    assert_eq!(status["revision"]["id"], good_revision, "the last good revision stays in force");
+    let cycles = status["cycles"].as_u64().unwrap();
+    daemon.wait_for("more reconciles", Duration::from_secs(10), |s| s["cycles"].as_u64().unwrap() > cycles + 2);
+    assert_eq!(emulator.count("DeleteInstance", "ok"), 0);
+    assert!(emulator_instance(&emulator, "watched-cache").is_some());
+
+    // An empty source does not prune either.
+    std::fs::write(dir.path().join("manifests/stack.yaml"), "# nothing here\n").unwrap();
+    daemon.wait_for("the empty-source refusal", Duration::from_secs(15), |s| {
+        s["manifest_error"].as_str().is_some_and(|e| e.contains("no instance") || e.contains("no *.yaml"))
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(emulator.count("DeleteInstance", "ok"), 0);
+
+    std::fs::write(dir.path().join("manifests/stack.yaml"), INSTANCE).unwrap();
+    daemon.wait_for("the error cleared", Duration::from_secs(15), |s| s["manifest_error"].is_null());
+}
+
+#[test]
+fn an_unreachable_api_is_survived_and_the_daemon_recovers() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let address = emulator.url.trim_start_matches("http://").to_owned();
+    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "500ms"]);
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
+
+    drop(emulator);
+    let down = daemon.wait_for("the outage", Duration::from_secs(60), |s| s["cycle_error"].is_string());
+    assert!(down["cycle_error"].as_str().unwrap().contains("observing") || down["cycle_error"].as_str().unwrap().contains("sending"), "{down:#}");
+    assert_eq!(http_get_json(&format!("{}/status", daemon.url))["ready"], true, "still serving");
+
+    let emulator = EmulatorProcess::start(dir.path(), &["--listen", &address]);
+    daemon.wait_for("recovery", Duration::from_secs(60), |s| {
+        s["cycle_error"].is_null() && Daemon::instance(s, "watched-cache")["last_result"] == "in_sync"
+    });
+    assert_eq!(emulator.instances().len(), 1, "recovered without creating again");
+}
+
+#[test]
+fn sigterm_ends_with_a_final_status_line_and_exit_0() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let mut daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "1h"]);
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
+    let pid = daemon.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let mut stdout = String::new();
+    daemon.stdout.read_to_string(&mut stdout).unwrap();
+    let status = daemon.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(stdout.contains("kvsync daemon stopped: cycles=1"), "{stdout}");
+}
+
+/// `git` with an identity, in `dir`.
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=kvsync tests", "-c", "user.email=tests@kvsync.invalid", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("git");
+    assert!(status.success(), "git {args:?}");
+}
+
+fn head(dir: &Path) -> String {
+    let output = Command::new("git").args(["rev-parse", "HEAD"]).current_dir(dir).output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn a_pushed_commit_is_applied_and_its_revision_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("repo.git");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(dir.path(), &["init", "--bare", bare.to_str().unwrap()]);
+    git(&work, &["init"]);
+    std::fs::create_dir(work.join("manifests")).unwrap();
+    std::fs::write(work.join("manifests/stack.yaml"), INSTANCE).unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-m", "first"]);
+    git(&work, &["push", bare.to_str().unwrap(), "HEAD:refs/heads/main"]);
+
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let url = format!("file://{}", bare.display());
+    let cache = dir.path().join("cache");
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &[
+            "--mode", "apply", "--interval", "1h", "--git", &url, "--branch", "main", "--git-interval", "300ms",
+            "--cache-dir", cache.to_str().unwrap(),
+        ],
+    );
+    let first = daemon.wait_for("the first reconcile", Duration::from_secs(30), |s| s["ready"] == true);
+    assert_eq!(first["revision"]["id"], head(&work));
+    assert_eq!(first["revision"]["source"], "git");
+
+    std::fs::write(
+        work.join("manifests/stack.yaml"),
+        INSTANCE.replace("releaseProtection: false", "releaseProtection: true"),
+    )
+    .unwrap();
+    git(&work, &["commit", "-am", "protect"]);
+    git(&work, &["push", bare.to_str().unwrap(), "HEAD:refs/heads/main"]);
+    let pushed = head(&work);
+    daemon.wait_for("the pushed revision", Duration::from_secs(30), |s| s["revision"]["id"] == pushed.as_str());
+    wait_until("protection applied", Duration::from_secs(15), || {
+        emulator_instance(&emulator, "watched-cache").is_some_and(|i| i["InstanceReleaseProtection"] == true)
+    });
+    let metrics = daemon.metrics();
+    assert!(metrics.contains(&format!("revision=\"{pushed}\"")), "{metrics}");
+}
