@@ -7,6 +7,8 @@
 //! flight finish, writes a final status line and ends the loop.
 
 pub mod backoff;
+pub mod http;
+pub mod metrics;
 pub mod reconcile;
 pub mod source;
 pub mod status;
