@@ -1,6 +1,7 @@
 //! The command line: argument structs, exit statuses, and one thin `exec` per command.
 
 pub mod apply;
+pub mod daemon;
 pub mod emulator;
 pub mod import;
 pub mod plan;
@@ -84,6 +85,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Change the cloud to match the manifests.
     Apply(apply::ApplyArgs),
+    /// Reconcile continuously: report or correct drift, serve health, metrics and status.
+    Daemon(daemon::DaemonArgs),
     /// Write manifests for the existing instances of a region (--region).
     Import(import::ImportArgs),
     /// Serve a local emulator of the R-KVStore API.
@@ -157,6 +160,18 @@ pub enum CliError {
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),
+    /// The daemon could not run.
+    #[error("running the daemon")]
+    Daemon(#[source] crate::daemon::DaemonError),
+    /// The daemon's address could not be bound.
+    #[error("listening on {addr}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A saved plan could not be written or read.
     #[error("plan file {path}")]
     PlanFile {
@@ -198,6 +213,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Validate(args) => validate::exec(&cli.global, args),
         Command::Plan(args) => plan::exec(&cli.global, args).await,
         Command::Apply(args) => apply::exec(&cli.global, args).await,
+        Command::Daemon(args) => daemon::exec(&cli.global, args).await,
         Command::Import(args) => import::exec(&cli.global, args).await,
         Command::Emulator(args) => emulator::exec(&cli.global, args).await,
         Command::Schema(args) => schema::exec(args),

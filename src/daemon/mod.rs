@@ -7,6 +7,7 @@
 //! flight finish, writes a final status line and ends the loop.
 
 pub mod backoff;
+pub mod git;
 pub mod http;
 pub mod metrics;
 pub mod reconcile;
@@ -15,16 +16,18 @@ pub mod status;
 pub mod triggers;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc};
 use tracing::{info, warn};
 
 use self::backoff::Backoff;
 use self::reconcile::{InForce, Loaded, Reconciler, choose};
 use self::source::LocalSource;
-use self::status::{DaemonStatus, InstanceResult, Mode, SharedStatus};
+use self::git::GitSource;
+use self::status::{DaemonStatus, InstanceResult, Mode, Revision, SharedStatus};
 use self::triggers::{Trigger, next_delay, watch_files, watch_hangup};
 use crate::api::Client;
 use crate::apply::{StopSignal, stop_pair};
@@ -47,6 +50,21 @@ pub struct DaemonConfig {
     pub parallelism: usize,
     /// Backoff after an instance fails: first delay and cap.
     pub backoff: (Duration, Duration),
+    /// Follow a git branch instead of reading local files.
+    pub git: Option<GitConfig>,
+}
+
+/// `--git URL --branch B`.
+#[derive(Debug, Clone)]
+pub struct GitConfig {
+    /// The repository.
+    pub url: String,
+    /// The branch.
+    pub branch: String,
+    /// Where the checkout lives.
+    pub cache_dir: PathBuf,
+    /// How often the branch is fetched.
+    pub poll_interval: Duration,
 }
 
 /// Why the daemon could not run.
@@ -57,21 +75,52 @@ pub enum DaemonError {
     Watch(#[from] triggers::WatchError),
 }
 
-/// The current manifests, read from the source.
-fn load(config: &DaemonConfig) -> Loaded {
-    let source = LocalSource {
-        paths: config.paths.clone(),
+/// Brings the git checkout to the branch's newest commit (if it moved forward) and returns the
+/// revision and the manifest paths inside the checkout.
+async fn git_refresh(
+    config: &DaemonConfig,
+    git: &Mutex<GitSource>,
+) -> Result<(Revision, Vec<PathBuf>), String> {
+    let mut git = git.lock().await;
+    let fetched = git.fetch().await.map_err(|err| crate::apply::error_chain(&err))?;
+    if git.applied() != Some(fetched.as_str()) {
+        git.checkout(&fetched)
+            .await
+            .map_err(|err| crate::apply::error_chain(&err))?;
+        info!(url = %git.display_url(), commit = %fetched, "checked out");
+    }
+    let revision = Revision {
+        source: "git".into(),
+        id: fetched,
     };
-    let revision = match source.revision() {
-        Ok(revision) => revision,
-        Err(err) => {
-            return Loaded::Bad {
-                revision: None,
-                error: crate::apply::error_chain(&err),
+    let root = git.checkout_dir().to_path_buf();
+    let paths = config.paths.iter().map(|p| root.join(p)).collect();
+    Ok((revision, paths))
+}
+
+/// The current manifests, read from the source.
+async fn load(config: &DaemonConfig, git: Option<&Mutex<GitSource>>) -> Loaded {
+    let (revision, paths) = match git {
+        Some(git) => match git_refresh(config, git).await {
+            Ok(found) => found,
+            Err(error) => return Loaded::Bad { revision: None, error },
+        },
+        None => {
+            let source = LocalSource {
+                paths: config.paths.clone(),
             };
+            match source.revision() {
+                Ok(revision) => (revision, config.paths.clone()),
+                Err(err) => {
+                    return Loaded::Bad {
+                        revision: None,
+                        error: crate::apply::error_chain(&err),
+                    };
+                }
+            }
         }
     };
-    match manifest::load(&config.paths, config.fallback_region.as_deref()) {
+    match manifest::load(&paths, config.fallback_region.as_deref()) {
         Ok(desired) => Loaded::Good(InForce { desired, revision }),
         Err(err) => Loaded::Bad {
             revision: Some(revision),
@@ -112,8 +161,20 @@ pub async fn run(
 ) -> Result<DaemonStatus, DaemonError> {
     let (triggers, mut queue) = mpsc::unbounded_channel();
     let _ = triggers.send(Trigger::Startup);
-    let watch_paths: Vec<PathBuf> = config.paths.iter().filter(|p| p.exists()).cloned().collect();
-    let _watcher = watch_files(&watch_paths, config.debounce, triggers.clone())?;
+    let git = config
+        .git
+        .as_ref()
+        .map(|g| Arc::new(Mutex::new(GitSource::new(g.url.clone(), g.branch.clone(), &g.cache_dir))));
+    let _watcher = match (&git, &config.git) {
+        (Some(git), Some(git_config)) => {
+            poll_git(git.clone(), git_config.poll_interval, triggers.clone(), stop.clone());
+            None
+        }
+        _ => {
+            let watch_paths: Vec<PathBuf> = config.paths.iter().filter(|p| p.exists()).cloned().collect();
+            Some(watch_files(&watch_paths, config.debounce, triggers.clone())?)
+        }
+    };
     watch_hangup(triggers.clone());
 
     let env = |name: &str| std::env::var(name).ok();
@@ -136,7 +197,7 @@ pub async fn run(
         }
         info!(?trigger, coalesced, "reconcile");
         let started = Instant::now();
-        in_force = choose(in_force.take(), load(&config), &status);
+        in_force = choose(in_force.take(), load(&config, git.as_deref()).await, &status);
         let result = match &in_force {
             Some(manifests) => {
                 let mut reconciler = Reconciler {
@@ -175,6 +236,35 @@ pub async fn run(
     let last = status.snapshot();
     info!(summary = %summary(&last), "daemon stopped");
     Ok(last)
+}
+
+/// Fetches the branch every `interval`; a new commit triggers a reconcile (which checks it out).
+fn poll_git(git: Arc<Mutex<GitSource>>, interval: Duration, triggers: mpsc::UnboundedSender<Trigger>, stop: StopSignal) {
+    tokio::spawn(async move {
+        // Each new commit triggers once, even if it cannot be checked out (a rewind).
+        let mut last_triggered: Option<String> = None;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.stopped() => return,
+            }
+            let mut git = git.lock().await;
+            match git.fetch().await {
+                Ok(commit)
+                    if git.applied() != Some(commit.as_str())
+                        && last_triggered.as_deref() != Some(commit.as_str()) =>
+                {
+                    info!(commit = %commit, "the branch moved");
+                    last_triggered = Some(commit);
+                    if triggers.send(Trigger::Git).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => warn!(error = %crate::apply::error_chain(&err), "fetching the branch failed"),
+            }
+        }
+    });
 }
 
 /// A stop signal that fires on SIGTERM or Ctrl-C (after which the call in flight finishes).
