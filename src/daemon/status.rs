@@ -55,7 +55,10 @@ pub struct InstanceStatus {
 impl InstanceStatus {
     /// Whether the instance matches its manifest.
     pub fn ready(&self) -> bool {
-        matches!(self.last_result, InstanceResult::InSync | InstanceResult::Applied)
+        matches!(
+            self.last_result,
+            InstanceResult::InSync | InstanceResult::Applied
+        )
     }
 }
 
