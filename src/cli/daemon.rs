@@ -69,10 +69,18 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         addr: args.listen.clone(),
         source,
     })?;
-    println!("kvsync daemon listening on http://{address} (mode {:?})", args.mode);
+    println!(
+        "kvsync daemon listening on http://{address} (mode {:?})",
+        args.mode
+    );
     let stop = daemon::stop_on_signals();
     let status = SharedStatus::new(DaemonStatus::new(args.mode, jiff::Timestamp::now()));
-    let server = tokio::spawn(http::serve(listener, status.clone(), target.client.clone(), stop.clone()));
+    let server = tokio::spawn(http::serve(
+        listener,
+        status.clone(),
+        target.client.clone(),
+        stop.clone(),
+    ));
     let config = DaemonConfig {
         paths: args.manifests.files.clone(),
         fallback_region: global.region.clone(),

@@ -34,7 +34,11 @@ impl Backoff {
     pub fn failed(&mut self, key: &InstanceKey, now: Timestamp) -> Timestamp {
         let failures = self.entries.get(key).map_or(0, |e| e.failures) + 1;
         let factor = 1i32 << failures.saturating_sub(1).min(20);
-        let delay = self.base.checked_mul(factor).unwrap_or(self.max).min(self.max);
+        let delay = self
+            .base
+            .checked_mul(factor)
+            .unwrap_or(self.max)
+            .min(self.max);
         let until = now.checked_add(delay).unwrap_or(now);
         self.entries.insert(key.clone(), Entry { failures, until });
         until
@@ -81,7 +85,8 @@ mod tests {
 
     #[test]
     fn doubles_up_to_the_cap_and_resets_on_success() {
-        let mut backoff = Backoff::new(SignedDuration::from_secs(10), SignedDuration::from_secs(60));
+        let mut backoff =
+            Backoff::new(SignedDuration::from_secs(10), SignedDuration::from_secs(60));
         assert_eq!(backoff.failed(&key(), at(0)), at(10));
         assert_eq!(backoff.failed(&key(), at(0)), at(20));
         assert_eq!(backoff.failed(&key(), at(0)), at(40));

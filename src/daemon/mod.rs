@@ -24,9 +24,9 @@ use tokio::sync::{Mutex, mpsc};
 use tracing::{info, warn};
 
 use self::backoff::Backoff;
+use self::git::GitSource;
 use self::reconcile::{InForce, Loaded, Reconciler, choose};
 use self::source::LocalSource;
-use self::git::GitSource;
 use self::status::{DaemonStatus, InstanceResult, Mode, Revision, SharedStatus};
 use self::triggers::{Trigger, next_delay, watch_files, watch_hangup};
 use crate::api::Client;
@@ -82,7 +82,10 @@ async fn git_refresh(
     git: &Mutex<GitSource>,
 ) -> Result<(Revision, Vec<PathBuf>), String> {
     let mut git = git.lock().await;
-    let fetched = git.fetch().await.map_err(|err| crate::apply::error_chain(&err))?;
+    let fetched = git
+        .fetch()
+        .await
+        .map_err(|err| crate::apply::error_chain(&err))?;
     if git.applied() != Some(fetched.as_str()) {
         git.checkout(&fetched)
             .await
@@ -103,7 +106,12 @@ async fn load(config: &DaemonConfig, git: Option<&Mutex<GitSource>>) -> Loaded {
     let (revision, paths) = match git {
         Some(git) => match git_refresh(config, git).await {
             Ok(found) => found,
-            Err(error) => return Loaded::Bad { revision: None, error },
+            Err(error) => {
+                return Loaded::Bad {
+                    revision: None,
+                    error,
+                };
+            }
         },
         None => {
             let source = LocalSource {
@@ -161,18 +169,35 @@ pub async fn run(
 ) -> Result<DaemonStatus, DaemonError> {
     let (triggers, mut queue) = mpsc::unbounded_channel();
     let _ = triggers.send(Trigger::Startup);
-    let git = config
-        .git
-        .as_ref()
-        .map(|g| Arc::new(Mutex::new(GitSource::new(g.url.clone(), g.branch.clone(), &g.cache_dir))));
+    let git = config.git.as_ref().map(|g| {
+        Arc::new(Mutex::new(GitSource::new(
+            g.url.clone(),
+            g.branch.clone(),
+            &g.cache_dir,
+        )))
+    });
     let _watcher = match (&git, &config.git) {
         (Some(git), Some(git_config)) => {
-            poll_git(git.clone(), git_config.poll_interval, triggers.clone(), stop.clone());
+            poll_git(
+                git.clone(),
+                git_config.poll_interval,
+                triggers.clone(),
+                stop.clone(),
+            );
             None
         }
         _ => {
-            let watch_paths: Vec<PathBuf> = config.paths.iter().filter(|p| p.exists()).cloned().collect();
-            Some(watch_files(&watch_paths, config.debounce, triggers.clone())?)
+            let watch_paths: Vec<PathBuf> = config
+                .paths
+                .iter()
+                .filter(|p| p.exists())
+                .cloned()
+                .collect();
+            Some(watch_files(
+                &watch_paths,
+                config.debounce,
+                triggers.clone(),
+            )?)
         }
     };
     watch_hangup(triggers.clone());
@@ -197,7 +222,11 @@ pub async fn run(
         }
         info!(?trigger, coalesced, "reconcile");
         let started = Instant::now();
-        in_force = choose(in_force.take(), load(&config, git.as_deref()).await, &status);
+        in_force = choose(
+            in_force.take(),
+            load(&config, git.as_deref()).await,
+            &status,
+        );
         let result = match &in_force {
             Some(manifests) => {
                 let mut reconciler = Reconciler {
@@ -217,9 +246,13 @@ pub async fn run(
         let now = Timestamp::now();
         let mut current = status.lock();
         current.cycles += 1;
-        current.cycle_seconds.observe(started.elapsed().as_secs_f64());
+        current
+            .cycle_seconds
+            .observe(started.elapsed().as_secs_f64());
         current.last_cycle_at = Some(now);
-        current.next_cycle_at = now.checked_add(SignedDuration::try_from(delay).unwrap_or_default()).ok();
+        current.next_cycle_at = now
+            .checked_add(SignedDuration::try_from(delay).unwrap_or_default())
+            .ok();
         match result {
             Ok(()) => {
                 current.cycle_error = None;
@@ -239,7 +272,12 @@ pub async fn run(
 }
 
 /// Fetches the branch every `interval`; a new commit triggers a reconcile (which checks it out).
-fn poll_git(git: Arc<Mutex<GitSource>>, interval: Duration, triggers: mpsc::UnboundedSender<Trigger>, stop: StopSignal) {
+fn poll_git(
+    git: Arc<Mutex<GitSource>>,
+    interval: Duration,
+    triggers: mpsc::UnboundedSender<Trigger>,
+    stop: StopSignal,
+) {
     tokio::spawn(async move {
         // Each new commit triggers once, even if it cannot be checked out (a rewind).
         let mut last_triggered: Option<String> = None;
@@ -261,7 +299,9 @@ fn poll_git(git: Arc<Mutex<GitSource>>, interval: Duration, triggers: mpsc::Unbo
                     }
                 }
                 Ok(_) => {}
-                Err(err) => warn!(error = %crate::apply::error_chain(&err), "fetching the branch failed"),
+                Err(err) => {
+                    warn!(error = %crate::apply::error_chain(&err), "fetching the branch failed")
+                }
             }
         }
     });
@@ -273,7 +313,9 @@ pub fn stop_on_signals() -> StopSignal {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
-            let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
                 return;
             };
             tokio::select! {

@@ -43,11 +43,17 @@ pub enum Loaded {
 /// Decides which manifests are in force: the newest if they loaded and describe something,
 /// else the last good ones. An empty rendering never replaces a non-empty one, so a source that
 /// comes up empty can never cause a prune.
-pub fn choose(last_good: Option<InForce>, loaded: Loaded, status: &SharedStatus) -> Option<InForce> {
+pub fn choose(
+    last_good: Option<InForce>,
+    loaded: Loaded,
+    status: &SharedStatus,
+) -> Option<InForce> {
     match loaded {
         Loaded::Good(newest)
             if newest.desired.instances.is_empty()
-                && last_good.as_ref().is_some_and(|good| !good.desired.instances.is_empty()) =>
+                && last_good
+                    .as_ref()
+                    .is_some_and(|good| !good.desired.instances.is_empty()) =>
         {
             let mut status = status.lock();
             status.manifest_error = Some(
@@ -138,11 +144,17 @@ impl Reconciler<'_> {
             Mode::Apply => Need::Required,
             Mode::Observe => Need::Optional,
         };
-        let resolved = secrets::resolve(desired, self.env, need).map_err(|err| error_chain(&err))?;
+        let resolved =
+            secrets::resolve(desired, self.env, need).map_err(|err| error_chain(&err))?;
         let observed = observe::observe(self.client, desired)
             .await
             .map_err(|err| error_chain(&err))?;
-        let plan = plan::diff(desired, &observed, &resolved.digests, DiffOptions::default());
+        let plan = plan::diff(
+            desired,
+            &observed,
+            &resolved.digests,
+            DiffOptions::default(),
+        );
         let now = Timestamp::now();
         let results = match self.mode {
             Mode::Observe => BTreeMap::new(),
@@ -165,7 +177,8 @@ impl Reconciler<'_> {
         };
         let mut held = BTreeMap::new();
         for instance in &plan.instances {
-            if self.backoff.waiting_until(&instance.key, now).is_some() || instance.steps.is_empty() {
+            if self.backoff.waiting_until(&instance.key, now).is_some() || instance.steps.is_empty()
+            {
                 continue;
             }
             let (allowed, held_back) = allowed_steps(instance, desired);
@@ -184,7 +197,16 @@ impl Reconciler<'_> {
             ..ApplyOptions::default()
         };
         let progress: apply::Progress = std::sync::Arc::new(|event| info!(event = ?event, "apply"));
-        match apply::execute(self.client, &runnable, &options, secrets, progress, self.stop.clone()).await {
+        match apply::execute(
+            self.client,
+            &runnable,
+            &options,
+            secrets,
+            progress,
+            self.stop.clone(),
+        )
+        .await
+        {
             Ok(report) => report
                 .instances
                 .into_iter()
@@ -207,7 +229,8 @@ impl Reconciler<'_> {
         results: &BTreeMap<InstanceKey, (InstanceOutcome, usize)>,
         now: Timestamp,
     ) {
-        let planned: BTreeMap<&InstanceKey, &InstancePlan> = plan.instances.iter().map(|i| (&i.key, i)).collect();
+        let planned: BTreeMap<&InstanceKey, &InstancePlan> =
+            plan.instances.iter().map(|i| (&i.key, i)).collect();
         let mut status = self.status.lock();
         let previous = std::mem::take(&mut status.instances);
         let keys: Vec<InstanceKey> = desired
@@ -218,7 +241,10 @@ impl Reconciler<'_> {
             .collect();
         for key in keys {
             let name = key.to_string();
-            let drift = planned.get(&key).map(|p| drift_lines(p)).unwrap_or_default();
+            let drift = planned
+                .get(&key)
+                .map(|p| drift_lines(p))
+                .unwrap_or_default();
             let mut entry = previous.get(&name).cloned().unwrap_or(InstanceStatus {
                 last_result: InstanceResult::InSync,
                 drift: Vec::new(),
@@ -267,7 +293,8 @@ impl Reconciler<'_> {
             status.instances.insert(name, entry);
         }
         let described: Vec<String> = status.instances.keys().cloned().collect();
-        self.backoff.retain(|key| described.contains(&key.to_string()));
+        self.backoff
+            .retain(|key| described.contains(&key.to_string()));
         if plan.instances.iter().any(|i| !i.steps.is_empty()) {
             info!(summary = %render::summary_line(&plan.summary()), mode = ?self.mode, "drift found");
         }
@@ -318,8 +345,16 @@ mod tests {
     fn gated_steps_and_everything_after_them_are_held_back() {
         let plan = instance(vec![
             step(Call::ModifyInstanceSsl { enabled: true }, Impact::Restart),
-            step(Call::DeleteAccount { name: "x".into() }, Impact::Destructive),
-            step(Call::TagResources { tags: BTreeMap::new() }, Impact::None),
+            step(
+                Call::DeleteAccount { name: "x".into() },
+                Impact::Destructive,
+            ),
+            step(
+                Call::TagResources {
+                    tags: BTreeMap::new(),
+                },
+                Impact::None,
+            ),
         ]);
         let (allowed, held) = allowed_steps(&plan, &desired(false));
         assert_eq!(allowed.steps.len(), 1);
@@ -331,7 +366,10 @@ mod tests {
 
     #[test]
     fn an_empty_rendering_never_replaces_a_non_empty_set() {
-        let status = SharedStatus::new(super::super::status::DaemonStatus::new(Mode::Apply, Timestamp::now()));
+        let status = SharedStatus::new(super::super::status::DaemonStatus::new(
+            Mode::Apply,
+            Timestamp::now(),
+        ));
         let mut good = desired(false);
         good.instances.push(crate::manifest::DesiredInstance {
             key: InstanceKey {
@@ -374,7 +412,14 @@ mod tests {
         });
         let chosen = choose(last, empty, &status).unwrap();
         assert_eq!(chosen.revision, revision("good"));
-        assert!(status.lock().manifest_error.as_deref().unwrap().contains("describe no instance"));
+        assert!(
+            status
+                .lock()
+                .manifest_error
+                .as_deref()
+                .unwrap()
+                .contains("describe no instance")
+        );
         let bad = Loaded::Bad {
             revision: Some(revision("bad")),
             error: "x.yaml:1:1: error".into(),

@@ -91,7 +91,8 @@ pub fn watch_files(
 pub fn watch_hangup(triggers: mpsc::UnboundedSender<Trigger>) {
     #[cfg(unix)]
     tokio::spawn(async move {
-        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
             return;
         };
         while hangup.recv().await.is_some() {
@@ -121,14 +122,20 @@ mod tests {
     async fn a_burst_of_changes_is_one_trigger() {
         let dir = tempfile::tempdir().unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let _watcher = watch_files(&[dir.path().to_path_buf()], Duration::from_millis(300), tx).unwrap();
+        let _watcher =
+            watch_files(&[dir.path().to_path_buf()], Duration::from_millis(300), tx).unwrap();
         for n in 0..5 {
             std::fs::write(dir.path().join("a.yaml"), format!("n: {n}")).unwrap();
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let first = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap();
         assert_eq!(first, Some(Trigger::Files));
         let second = tokio::time::timeout(Duration::from_millis(800), rx.recv()).await;
-        assert!(second.is_err(), "a second trigger for the same burst: {second:?}");
+        assert!(
+            second.is_err(),
+            "a second trigger for the same burst: {second:?}"
+        );
     }
 }

@@ -66,7 +66,11 @@ impl Daemon {
         let rest = self.url.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(rest).unwrap();
         use std::io::Write;
-        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {rest}\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {rest}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         response
@@ -80,7 +84,10 @@ impl Daemon {
             if check(&status) {
                 return status;
             }
-            assert!(started.elapsed() < timeout, "timed out waiting for {what}: {status:#}");
+            assert!(
+                started.elapsed() < timeout,
+                "timed out waiting for {what}: {status:#}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -105,7 +112,10 @@ fn workspace(manifest: &str) -> tempfile::TempDir {
 }
 
 fn emulator_instance(emulator: &EmulatorProcess, name: &str) -> Option<Value> {
-    emulator.instances().into_iter().find(|i| i["InstanceName"] == name)
+    emulator
+        .instances()
+        .into_iter()
+        .find(|i| i["InstanceName"] == name)
 }
 
 fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
@@ -120,16 +130,30 @@ fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
 fn a_manifest_change_is_applied_within_one_debounce() {
     let dir = workspace(INSTANCE);
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "1h"]);
-    let ready = daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
-    assert_eq!(Daemon::instance(&ready, "watched-cache")["last_result"], "applied");
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "apply", "--interval", "1h"],
+    );
+    let ready = daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        s["ready"] == true
+    });
+    assert_eq!(
+        Daemon::instance(&ready, "watched-cache")["last_result"],
+        "applied"
+    );
     assert!(emulator_instance(&emulator, "watched-cache").is_some());
 
     // The interval is an hour: only the file change can explain the next reconcile.
     let path = dir.path().join("manifests/stack.yaml");
-    std::fs::write(&path, INSTANCE.replace("releaseProtection: false", "releaseProtection: true")).unwrap();
+    std::fs::write(
+        &path,
+        INSTANCE.replace("releaseProtection: false", "releaseProtection: true"),
+    )
+    .unwrap();
     wait_until("protection applied", Duration::from_secs(15), || {
-        emulator_instance(&emulator, "watched-cache").is_some_and(|i| i["InstanceReleaseProtection"] == true)
+        emulator_instance(&emulator, "watched-cache")
+            .is_some_and(|i| i["InstanceReleaseProtection"] == true)
     });
     let status = daemon.status();
     assert_eq!(status["cycles"], 2, "one save, one reconcile: {status:#}");
@@ -139,9 +163,18 @@ fn a_manifest_change_is_applied_within_one_debounce() {
 fn out_of_band_drift_is_corrected_on_the_next_interval() {
     let dir = workspace(INSTANCE);
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "1s"]);
-    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
-    let id = emulator_instance(&emulator, "watched-cache").unwrap()["InstanceId"].as_str().unwrap().to_owned();
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "apply", "--interval", "1s"],
+    );
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        s["ready"] == true
+    });
+    let id = emulator_instance(&emulator, "watched-cache").unwrap()["InstanceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (status, body) = runtime.block_on(call(
@@ -155,7 +188,10 @@ fn out_of_band_drift_is_corrected_on_the_next_interval() {
     wait_until("the whitelist restored", Duration::from_secs(15), || {
         emulator.count("ModifySecurityIps", "ok") >= 3
     });
-    let (_, ips) = runtime.block_on(call(&emulator.url, Request::new("DescribeSecurityIps").param("InstanceId", &id)));
+    let (_, ips) = runtime.block_on(call(
+        &emulator.url,
+        Request::new("DescribeSecurityIps").param("InstanceId", &id),
+    ));
     let app = ips["SecurityIpGroups"]["SecurityIpGroup"]
         .as_array()
         .unwrap()
@@ -170,12 +206,24 @@ fn out_of_band_drift_is_corrected_on_the_next_interval() {
 fn observe_mode_reports_drift_and_never_writes() {
     let dir = workspace(INSTANCE);
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "observe", "--interval", "500ms"]);
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "observe", "--interval", "500ms"],
+    );
     let status = daemon.wait_for("drift reported", Duration::from_secs(20), |s| {
         s["ready"] == true && Daemon::instance(s, "watched-cache")["last_result"] == "drift"
     });
-    let drift = Daemon::instance(&status, "watched-cache")["drift"].as_array().unwrap().clone();
-    assert!(drift.iter().any(|d| d.as_str().unwrap().starts_with("CreateInstance")), "{drift:?}");
+    let drift = Daemon::instance(&status, "watched-cache")["drift"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.as_str().unwrap().starts_with("CreateInstance")),
+        "{drift:?}"
+    );
     std::thread::sleep(Duration::from_secs(2));
     let writes: u64 = emulator
         .stats()
@@ -183,41 +231,81 @@ fn observe_mode_reports_drift_and_never_writes() {
         .unwrap()
         .iter()
         .filter(|(action, _)| !action.starts_with("Describe") && *action != "ListTagResources")
-        .map(|(_, outcomes)| outcomes.as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum::<u64>())
+        .map(|(_, outcomes)| {
+            outcomes
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|n| n.as_u64().unwrap())
+                .sum::<u64>()
+        })
         .sum();
-    assert_eq!(writes, 0, "observe mode made a change: {}", emulator.stats());
-    assert!(daemon.metrics().contains("kvsync_instance_drift{instance=\"cn-hangzhou/watched-cache\"}"));
+    assert_eq!(
+        writes,
+        0,
+        "observe mode made a change: {}",
+        emulator.stats()
+    );
+    assert!(
+        daemon
+            .metrics()
+            .contains("kvsync_instance_drift{instance=\"cn-hangzhou/watched-cache\"}")
+    );
 }
 
 #[test]
 fn a_broken_manifest_keeps_the_last_good_state_and_shows_the_error() {
     let dir = workspace(INSTANCE);
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "500ms"]);
-    let first = daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "apply", "--interval", "500ms"],
+    );
+    let first = daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        s["ready"] == true
+    });
     let good_revision = first["revision"]["id"].clone();
 
     // A typo in the only file: with prune on, a naive daemon would now delete the instance.
-    std::fs::write(dir.path().join("manifests/stack.yaml"), INSTANCE.replace("instanceClass", "instanceClas")).unwrap();
-    let status = daemon.wait_for("the manifest error", Duration::from_secs(15), |s| s["manifest_error"].is_string());
+    std::fs::write(
+        dir.path().join("manifests/stack.yaml"),
+        INSTANCE.replace("instanceClass", "instanceClas"),
+    )
+    .unwrap();
+    let status = daemon.wait_for("the manifest error", Duration::from_secs(15), |s| {
+        s["manifest_error"].is_string()
+    });
     let error = status["manifest_error"].as_str().unwrap();
-    assert!(error.contains("stack.yaml:") && error.contains("unknown-field"), "{error}");
-    assert_eq!(status["revision"]["id"], good_revision, "the last good revision stays in force");
+    assert!(
+        error.contains("stack.yaml:") && error.contains("unknown-field"),
+        "{error}"
+    );
+    assert_eq!(
+        status["revision"]["id"], good_revision,
+        "the last good revision stays in force"
+    );
     let cycles = status["cycles"].as_u64().unwrap();
-    daemon.wait_for("more reconciles", Duration::from_secs(10), |s| s["cycles"].as_u64().unwrap() > cycles + 2);
+    daemon.wait_for("more reconciles", Duration::from_secs(10), |s| {
+        s["cycles"].as_u64().unwrap() > cycles + 2
+    });
     assert_eq!(emulator.count("DeleteInstance", "ok"), 0);
     assert!(emulator_instance(&emulator, "watched-cache").is_some());
 
     // An empty source does not prune either.
     std::fs::write(dir.path().join("manifests/stack.yaml"), "# nothing here\n").unwrap();
     daemon.wait_for("the empty-source refusal", Duration::from_secs(15), |s| {
-        s["manifest_error"].as_str().is_some_and(|e| e.contains("no instance") || e.contains("no *.yaml"))
+        s["manifest_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no instance") || e.contains("no *.yaml"))
     });
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(emulator.count("DeleteInstance", "ok"), 0);
 
     std::fs::write(dir.path().join("manifests/stack.yaml"), INSTANCE).unwrap();
-    daemon.wait_for("the error cleared", Duration::from_secs(15), |s| s["manifest_error"].is_null());
+    daemon.wait_for("the error cleared", Duration::from_secs(15), |s| {
+        s["manifest_error"].is_null()
+    });
 }
 
 #[test]
@@ -225,40 +313,83 @@ fn an_unreachable_api_is_survived_and_the_daemon_recovers() {
     let dir = workspace(INSTANCE);
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let address = emulator.url.trim_start_matches("http://").to_owned();
-    let daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "500ms"]);
-    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "apply", "--interval", "500ms"],
+    );
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        s["ready"] == true
+    });
 
     drop(emulator);
-    let down = daemon.wait_for("the outage", Duration::from_secs(60), |s| s["cycle_error"].is_string());
-    assert!(down["cycle_error"].as_str().unwrap().contains("observing") || down["cycle_error"].as_str().unwrap().contains("sending"), "{down:#}");
-    assert_eq!(http_get_json(&format!("{}/status", daemon.url))["ready"], true, "still serving");
+    let down = daemon.wait_for("the outage", Duration::from_secs(60), |s| {
+        s["cycle_error"].is_string()
+    });
+    assert!(
+        down["cycle_error"].as_str().unwrap().contains("observing")
+            || down["cycle_error"].as_str().unwrap().contains("sending"),
+        "{down:#}"
+    );
+    assert_eq!(
+        http_get_json(&format!("{}/status", daemon.url))["ready"],
+        true,
+        "still serving"
+    );
 
     let emulator = EmulatorProcess::start(dir.path(), &["--listen", &address]);
     daemon.wait_for("recovery", Duration::from_secs(60), |s| {
-        s["cycle_error"].is_null() && Daemon::instance(s, "watched-cache")["last_result"] == "in_sync"
+        s["cycle_error"].is_null()
+            && Daemon::instance(s, "watched-cache")["last_result"] == "in_sync"
     });
-    assert_eq!(emulator.instances().len(), 1, "recovered without creating again");
+    assert_eq!(
+        emulator.instances().len(),
+        1,
+        "recovered without creating again"
+    );
 }
 
 #[test]
 fn sigterm_ends_with_a_final_status_line_and_exit_0() {
     let dir = workspace(INSTANCE);
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let mut daemon = Daemon::start(dir.path(), &emulator, &["--mode", "apply", "--interval", "1h"]);
-    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| s["ready"] == true);
+    let mut daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "apply", "--interval", "1h"],
+    );
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        s["ready"] == true
+    });
     let pid = daemon.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let mut stdout = String::new();
     daemon.stdout.read_to_string(&mut stdout).unwrap();
     let status = daemon.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-    assert!(stdout.contains("kvsync daemon stopped: cycles=1"), "{stdout}");
+    assert!(
+        stdout.contains("kvsync daemon stopped: cycles=1"),
+        "{stdout}"
+    );
 }
 
 /// `git` with an identity, in `dir`.
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
-        .args(["-c", "user.name=kvsync tests", "-c", "user.email=tests@kvsync.invalid", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=kvsync tests",
+            "-c",
+            "user.email=tests@kvsync.invalid",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .stdout(Stdio::null())
@@ -269,7 +400,11 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 fn head(dir: &Path) -> String {
-    let output = Command::new("git").args(["rev-parse", "HEAD"]).current_dir(dir).output().unwrap();
+    let output = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
@@ -285,7 +420,10 @@ fn a_pushed_commit_is_applied_and_its_revision_reported() {
     std::fs::write(work.join("manifests/stack.yaml"), INSTANCE).unwrap();
     git(&work, &["add", "."]);
     git(&work, &["commit", "-m", "first"]);
-    git(&work, &["push", bare.to_str().unwrap(), "HEAD:refs/heads/main"]);
+    git(
+        &work,
+        &["push", bare.to_str().unwrap(), "HEAD:refs/heads/main"],
+    );
 
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let url = format!("file://{}", bare.display());
@@ -294,11 +432,23 @@ fn a_pushed_commit_is_applied_and_its_revision_reported() {
         dir.path(),
         &emulator,
         &[
-            "--mode", "apply", "--interval", "1h", "--git", &url, "--branch", "main", "--git-interval", "300ms",
-            "--cache-dir", cache.to_str().unwrap(),
+            "--mode",
+            "apply",
+            "--interval",
+            "1h",
+            "--git",
+            &url,
+            "--branch",
+            "main",
+            "--git-interval",
+            "300ms",
+            "--cache-dir",
+            cache.to_str().unwrap(),
         ],
     );
-    let first = daemon.wait_for("the first reconcile", Duration::from_secs(30), |s| s["ready"] == true);
+    let first = daemon.wait_for("the first reconcile", Duration::from_secs(30), |s| {
+        s["ready"] == true
+    });
     assert_eq!(first["revision"]["id"], head(&work));
     assert_eq!(first["revision"]["source"], "git");
 
@@ -308,12 +458,21 @@ fn a_pushed_commit_is_applied_and_its_revision_reported() {
     )
     .unwrap();
     git(&work, &["commit", "-am", "protect"]);
-    git(&work, &["push", bare.to_str().unwrap(), "HEAD:refs/heads/main"]);
+    git(
+        &work,
+        &["push", bare.to_str().unwrap(), "HEAD:refs/heads/main"],
+    );
     let pushed = head(&work);
-    daemon.wait_for("the pushed revision", Duration::from_secs(30), |s| s["revision"]["id"] == pushed.as_str());
+    daemon.wait_for("the pushed revision", Duration::from_secs(30), |s| {
+        s["revision"]["id"] == pushed.as_str()
+    });
     wait_until("protection applied", Duration::from_secs(15), || {
-        emulator_instance(&emulator, "watched-cache").is_some_and(|i| i["InstanceReleaseProtection"] == true)
+        emulator_instance(&emulator, "watched-cache")
+            .is_some_and(|i| i["InstanceReleaseProtection"] == true)
     });
     let metrics = daemon.metrics();
-    assert!(metrics.contains(&format!("revision=\"{pushed}\"")), "{metrics}");
+    assert!(
+        metrics.contains(&format!("revision=\"{pushed}\"")),
+        "{metrics}"
+    );
 }

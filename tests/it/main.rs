@@ -4,6 +4,7 @@
 mod apply;
 mod aspects;
 mod clocked;
+mod daemon;
 mod emulator;
 mod emulator_accounts;
 mod emulator_backup;
