@@ -1,0 +1,191 @@
+//! Soak run: `kvsync daemon` reconciling N instances for C cycles against the emulator, with
+//! the daemon's resident memory sampled at the start and at the end.
+//!
+//! Not a test: `cargo bench --bench soak [-- INSTANCES CYCLES]` (defaults 200 and 1000).
+//! Prints cycles, API calls and the daemon's RSS after the first 10 cycles and after the last.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn arg(index: usize, default: u64) -> u64 {
+    std::env::args()
+        .filter(|a| !a.starts_with('-'))
+        .nth(index)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+fn http_get(url: &str) -> serde_json::Value {
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = TcpStream::connect(host).expect("connect");
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+/// A process's resident set (and its peak) in KiB, from /proc.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn banner_url(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("banner");
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn write_manifests(dir: &Path, n: u64) {
+    let mut text = String::from(
+        "apiVersion: kvsync/v1\nkind: Stack\nmetadata: {name: soak}\nspec: {region: cn-hangzhou}\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "---\napiVersion: kvsync/v1\nkind: Instance\nmetadata: {{name: soak-{i:04}}}\nspec:\n  instanceClass: redis.master.small.default\n  zoneId: cn-hangzhou-h\n  releaseProtection: false\n  whitelists:\n    app: [10.0.0.0/16]\n"
+        ));
+    }
+    std::fs::create_dir_all(dir.join("manifests")).expect("dir");
+    std::fs::write(dir.join("manifests/soak.yaml"), text).expect("write");
+}
+
+fn cycles(url: &str) -> u64 {
+    http_get(&format!("{url}/status"))["cycles"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+fn wait_cycles(url: &str, at_least: u64) {
+    while cycles(url) < at_least {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn main() {
+    let instances = arg(1, 200);
+    let target = arg(2, 1000);
+    let kvsync = env!("CARGO_BIN_EXE_kvsync");
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_manifests(dir.path(), instances);
+
+    let mut emulator = Command::new(kvsync)
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--create-seconds",
+            "0",
+            "--change-seconds",
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("emulator");
+    let emulator_url = banner_url(&mut emulator);
+    let credentials = [
+        "--endpoint",
+        &emulator_url,
+        "--access-key-id",
+        "testid",
+        "--access-key-secret",
+        "testsecret",
+        "--qps",
+        "100000",
+    ];
+    let applied = Command::new(kvsync)
+        .current_dir(dir.path())
+        .args(credentials)
+        .args(["apply", "--parallelism", "50"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("apply");
+    assert!(applied.success(), "the initial apply failed");
+
+    let mut daemon = Command::new(kvsync)
+        .current_dir(dir.path())
+        .args(credentials)
+        .args([
+            "daemon",
+            "--mode",
+            "apply",
+            "--interval",
+            "1ms",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("daemon");
+    let url = banner_url(&mut daemon);
+    let started = Instant::now();
+    wait_cycles(&url, 10);
+    let (rss_start, _) = rss_kib(daemon.id());
+    let at_start = Instant::now();
+    wait_cycles(&url, target);
+    let (rss_end, peak) = rss_kib(daemon.id());
+    let elapsed = at_start.elapsed();
+    let status = http_get(&format!("{url}/status"));
+    let calls: u64 = http_get(&format!("{emulator_url}/_emulator/stats"))["requests"]
+        .as_object()
+        .map(|actions| {
+            actions
+                .values()
+                .flat_map(|o| o.as_object().into_iter().flat_map(|m| m.values()))
+                .filter_map(|n| n.as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    let _ = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    let _ = daemon.wait();
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+
+    println!("soak: {instances} instances, daemon --mode apply --interval 1ms");
+    println!(
+        "  cycles             {} (failed {})",
+        status["cycles"], status["failed_cycles"]
+    );
+    println!(
+        "  time               {:.1} s from cycle 10 to {target} ({:.1} s in all)",
+        elapsed.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("  API calls          {calls} in all");
+    println!("  RSS after 10       {:.1} MiB", rss_start as f64 / 1024.0);
+    println!(
+        "  RSS after {target:<5}    {:.1} MiB (peak {:.1} MiB)",
+        rss_end as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    println!(
+        "  growth             {:+.1} MiB ({:+.1} %)",
+        (rss_end as f64 - rss_start as f64) / 1024.0,
+        (rss_end as f64 / rss_start.max(1) as f64 - 1.0) * 100.0
+    );
+}
