@@ -2,7 +2,8 @@
 //! the daemon's resident memory sampled at the start and at the end.
 //!
 //! Not a test: `cargo bench --bench soak [-- INSTANCES CYCLES]` (defaults 200 and 1000).
-//! Prints cycles, API calls and the daemon's RSS after the first 10 cycles and after the last.
+//! Prints cycles, API calls and the daemon's RSS after the first 10 cycles, at every tenth of the
+//! run, and after the last: growth after the warm-up (the first tenth) is what must stay flat.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -145,8 +146,17 @@ fn main() {
     wait_cycles(&url, 10);
     let (rss_start, _) = rss_kib(daemon.id());
     let at_start = Instant::now();
+    let mut samples = Vec::new();
+    let step = (target / 10).max(1);
+    let mut next = step;
+    while next < target {
+        wait_cycles(&url, next);
+        samples.push((next, rss_kib(daemon.id()).0));
+        next += step;
+    }
     wait_cycles(&url, target);
     let (rss_end, peak) = rss_kib(daemon.id());
+    samples.push((target, rss_end));
     let elapsed = at_start.elapsed();
     let status = http_get(&format!("{url}/status"));
     let calls: u64 = http_get(&format!("{emulator_url}/_emulator/stats"))["requests"]
@@ -183,9 +193,26 @@ fn main() {
         rss_end as f64 / 1024.0,
         peak as f64 / 1024.0
     );
+    let series: Vec<String> = samples
+        .iter()
+        .map(|(cycle, kib)| format!("{cycle}:{:.1}", *kib as f64 / 1024.0))
+        .collect();
+    println!("  RSS by cycle (MiB) {}", series.join(" "));
     println!(
-        "  growth             {:+.1} MiB ({:+.1} %)",
+        "  growth from cycle 10      {:+.1} MiB ({:+.1} %)",
         (rss_end as f64 - rss_start as f64) / 1024.0,
         (rss_end as f64 / rss_start.max(1) as f64 - 1.0) * 100.0
+    );
+    // After the first tenth (connection pools and allocator arenas warmed up), memory must stay flat.
+    let warm = samples.first().map_or(rss_start, |(_, kib)| *kib);
+    let (low, high) = samples.iter().fold((u64::MAX, 0), |(lo, hi), (_, kib)| {
+        (lo.min(*kib), hi.max(*kib))
+    });
+    println!(
+        "  growth after warm-up      {:+.1} MiB ({:+.1} %); range {:.1}–{:.1} MiB",
+        (rss_end as f64 - warm as f64) / 1024.0,
+        (rss_end as f64 / warm.max(1) as f64 - 1.0) * 100.0,
+        low as f64 / 1024.0,
+        high as f64 / 1024.0
     );
 }
