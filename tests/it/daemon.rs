@@ -476,3 +476,33 @@ fn a_pushed_commit_is_applied_and_its_revision_reported() {
         "{metrics}"
     );
 }
+
+#[test]
+fn sighup_reconciles_at_once() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "observe", "--interval", "1h"],
+    );
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        s["cycles"] == 1
+    });
+    let pid = daemon.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    daemon.wait_for("the SIGHUP reconcile", Duration::from_secs(10), |s| {
+        s["cycles"] == 2
+    });
+    let metrics = daemon.metrics();
+    assert!(
+        metrics.contains("kvsync_reconcile_total{result=\"ok\"} 2"),
+        "{metrics}"
+    );
+}
