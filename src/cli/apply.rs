@@ -31,6 +31,9 @@ pub struct ApplyArgs {
     /// Instances changed at once (default: the Stack's `parallelism`, else 8).
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
+    /// Which instances.
+    #[command(flatten)]
+    pub scope: super::ScopeArgs,
     /// Let pruning delete every instance of the stack at once.
     #[arg(long)]
     pub prune_all: bool,
@@ -41,7 +44,8 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     if args.parallelism == Some(0) {
         return Err(CliError::Usage("--parallelism must be at least 1".into()));
     }
-    let desired = manifest::load(&args.manifests.files, global.region.as_deref())?;
+    let desired = manifest::load(&args.manifests.files, global.region.as_deref())?
+        .scoped(&args.scope.scope())?;
     let resolved = read_secrets(&desired, Need::Required)?;
     let target = settings::connect(global).await?;
     let (stop_handle, stop) = apply::stop_pair();

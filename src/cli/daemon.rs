@@ -48,6 +48,9 @@ pub struct DaemonArgs {
     /// Where the git checkout lives.
     #[arg(long, value_name = "DIR", default_value = ".kvsync/git")]
     pub cache_dir: PathBuf,
+    /// Which instances.
+    #[command(flatten)]
+    pub scope: super::ScopeArgs,
     /// Instances changed at once (default: the Stack's `parallelism`, else 8).
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub parallelism: usize,
@@ -84,6 +87,7 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
     let config = DaemonConfig {
         paths: args.manifests.files.clone(),
         fallback_region: global.region.clone(),
+        scope: args.scope.scope(),
         mode: args.mode,
         interval: args.interval,
         debounce: args.debounce,

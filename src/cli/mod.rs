@@ -108,6 +108,28 @@ pub struct ManifestArgs {
     pub files: Vec<PathBuf>,
 }
 
+/// `--target` / `--exclude`, shared by plan, apply and daemon.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScopeArgs {
+    /// Work only on this instance (`name` or `region/name`; repeatable); the others are not
+    /// even read. A scoped run never prunes.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+    /// Leave this instance out (repeatable).
+    #[arg(long = "exclude", value_name = "NAME")]
+    pub excludes: Vec<String>,
+}
+
+impl ScopeArgs {
+    /// The scope these flags describe.
+    pub fn scope(&self) -> crate::manifest::desired::Scope {
+        crate::manifest::desired::Scope {
+            targets: self.targets.clone(),
+            excludes: self.excludes.clone(),
+        }
+    }
+}
+
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -160,6 +182,9 @@ pub enum CliError {
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),
+    /// `--target`/`--exclude` names an unknown instance.
+    #[error(transparent)]
+    Scope(#[from] crate::manifest::desired::ScopeError),
     /// The daemon could not run.
     #[error("running the daemon")]
     Daemon(#[source] crate::daemon::DaemonError),

@@ -27,6 +27,9 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes (0 none, 1 error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Which instances.
+    #[command(flatten)]
+    pub scope: super::ScopeArgs,
     /// Let pruning delete every instance of the stack at once.
     #[arg(long)]
     pub prune_all: bool,
@@ -75,7 +78,8 @@ fn write_saved_plan(path: &std::path::Path, saved: &SavedPlan) -> Result<(), Cli
 
 /// Loads, observes, diffs and prints.
 pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, CliError> {
-    let desired = manifest::load(&args.manifests.files, global.region.as_deref())?;
+    let desired = manifest::load(&args.manifests.files, global.region.as_deref())?
+        .scoped(&args.scope.scope())?;
     let resolved = read_secrets(&desired, Need::Optional)?;
     let target = settings::connect(global).await?;
     let options = DiffOptions {

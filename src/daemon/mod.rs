@@ -40,6 +40,8 @@ pub struct DaemonConfig {
     pub paths: Vec<PathBuf>,
     /// `--region`.
     pub fallback_region: Option<String>,
+    /// `--target` / `--exclude`.
+    pub scope: crate::manifest::desired::Scope,
     /// Report or correct.
     pub mode: Mode,
     /// Time between reconciles (±10 %).
@@ -128,11 +130,14 @@ async fn load(config: &DaemonConfig, git: Option<&Mutex<GitSource>>) -> Loaded {
             }
         }
     };
-    match manifest::load(&paths, config.fallback_region.as_deref()) {
+    let loaded = manifest::load(&paths, config.fallback_region.as_deref())
+        .map_err(|err| err.to_string())
+        .and_then(|desired| desired.scoped(&config.scope).map_err(|err| err.to_string()));
+    match loaded {
         Ok(desired) => Loaded::Good(InForce { desired, revision }),
-        Err(err) => Loaded::Bad {
+        Err(error) => Loaded::Bad {
             revision: Some(revision),
-            error: err.to_string(),
+            error,
         },
     }
 }

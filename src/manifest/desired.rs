@@ -319,17 +319,160 @@ impl BackupPolicy {
     }
 }
 
+/// `--target` and `--exclude`: which instances a command works on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Only these (`name` or `region/name`); empty means all.
+    pub targets: Vec<String>,
+    /// Never these.
+    pub excludes: Vec<String>,
+}
+
+/// A `--target` or `--exclude` that names no instance.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{flag} {name} matches no instance in the manifests")]
+pub struct ScopeError {
+    /// The flag.
+    pub flag: &'static str,
+    /// The name given.
+    pub name: String,
+}
+
+impl Scope {
+    /// Whether the command works on everything.
+    pub fn is_everything(&self) -> bool {
+        self.targets.is_empty() && self.excludes.is_empty()
+    }
+
+    fn names(name: &str, key: &InstanceKey) -> bool {
+        name == key.name || name == key.to_string()
+    }
+}
+
 impl Desired {
+    /// The instances `scope` selects. A scoped run never prunes: it does not see the whole
+    /// stack, so it cannot tell which instances no manifest describes.
+    pub fn scoped(mut self, scope: &Scope) -> Result<Desired, ScopeError> {
+        if scope.is_everything() {
+            return Ok(self);
+        }
+        for (flag, names) in [("--target", &scope.targets), ("--exclude", &scope.excludes)] {
+            if let Some(unknown) = names
+                .iter()
+                .find(|name| !self.instances.iter().any(|i| Scope::names(name, &i.key)))
+            {
+                return Err(ScopeError {
+                    flag,
+                    name: unknown.clone(),
+                });
+            }
+        }
+        self.instances.retain(|instance| {
+            (scope.targets.is_empty()
+                || scope.targets.iter().any(|t| Scope::names(t, &instance.key)))
+                && !scope
+                    .excludes
+                    .iter()
+                    .any(|e| Scope::names(e, &instance.key))
+        });
+        self.stack.prune = false;
+        Ok(self)
+    }
+
     /// The regions any instance lives in, plus the stack's region.
     pub fn regions(&self) -> Vec<String> {
+        // The stack's own region matters only for finding instances to prune there.
+        let stack_region = self.stack.region.clone().filter(|_| self.stack.prune);
         let mut regions: Vec<String> = self
             .instances
             .iter()
             .map(|instance| instance.key.region.clone())
-            .chain(self.stack.region.clone())
+            .chain(stack_region)
             .collect();
         regions.sort();
         regions.dedup();
         regions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(names: &[&str]) -> Desired {
+        Desired {
+            stack: Stack {
+                prune: true,
+                region: Some("cn-hangzhou".into()),
+                ..Stack::default()
+            },
+            instances: names
+                .iter()
+                .map(|name| DesiredInstance {
+                    key: InstanceKey {
+                        region: "cn-hangzhou".into(),
+                        name: (*name).into(),
+                    },
+                    source: Source {
+                        path: "a.yaml".into(),
+                        line: 1,
+                        column: 1,
+                    },
+                    instance_id: None,
+                    labels: None,
+                    instance_class: None,
+                    engine_version: None,
+                    zone_id: None,
+                    charge: None,
+                    network: None,
+                    password: None,
+                    release_protection: None,
+                    maintenance_window: None,
+                    ssl: None,
+                    vpc_auth_mode: None,
+                    whitelists: None,
+                    accounts: None,
+                    backup_policy: None,
+                    config: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn names(desired: &Desired) -> Vec<&str> {
+        desired
+            .instances
+            .iter()
+            .map(|i| i.key.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn targets_and_excludes_select_instances_and_turn_prune_off() {
+        let all = desired(&["a", "b", "c"]);
+        assert_eq!(all.clone().scoped(&Scope::default()).unwrap(), all);
+        let scope = Scope {
+            targets: vec!["a".into(), "cn-hangzhou/b".into()],
+            excludes: vec!["b".into()],
+        };
+        let scoped = all.clone().scoped(&scope).unwrap();
+        assert_eq!(names(&scoped), ["a"]);
+        assert!(!scoped.stack.prune);
+        let unknown = Scope {
+            targets: vec!["z".into()],
+            excludes: vec![],
+        };
+        assert_eq!(
+            all.scoped(&unknown).unwrap_err().to_string(),
+            "--target z matches no instance in the manifests"
+        );
+    }
+
+    #[test]
+    fn the_stack_region_is_listed_only_for_pruning() {
+        let mut pruning = desired(&[]);
+        assert_eq!(pruning.regions(), ["cn-hangzhou"]);
+        pruning.stack.prune = false;
+        assert!(pruning.regions().is_empty());
     }
 }

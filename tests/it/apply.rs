@@ -262,3 +262,47 @@ fn a_saved_plan_applies_once_and_a_stale_one_is_refused() {
         "a stale plan makes no call"
     );
 }
+
+#[test]
+fn target_and_exclude_work_on_a_subset_without_reading_the_rest() {
+    let dir = workspace();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let applied = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--target", "sessions-cache"]));
+    let (stdout, stderr) = texts(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("orders-cache"), "{stdout}");
+    assert_eq!(
+        names_and_counts(&emulator.instances()),
+        BTreeMap::from([("sessions-cache".into(), 1)])
+    );
+
+    // orders-cache manages whitelists, backup policy and config: excluding it reads none of them.
+    let before = emulator.stats();
+    let planned = run(emulator.kvsync(dir.path()).args([
+        "plan",
+        "--exclude",
+        "cn-hangzhou/orders-cache",
+        "--detailed-exitcode",
+    ]));
+    assert_eq!(planned.status.code(), Some(0), "{}", texts(&planned).0);
+    let after = emulator.stats();
+    let delta = |action: &str| {
+        after[action]["ok"].as_u64().unwrap_or(0) - before[action]["ok"].as_u64().unwrap_or(0)
+    };
+    assert_eq!(delta("DescribeSecurityIps"), 0);
+    assert_eq!(delta("DescribeBackupPolicy"), 0);
+
+    let unknown = run(emulator
+        .kvsync(dir.path())
+        .args(["plan", "--target", "no-such-cache"]));
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        texts(&unknown)
+            .1
+            .contains("--target no-such-cache matches no instance"),
+        "{}",
+        texts(&unknown).1
+    );
+}
