@@ -24,9 +24,17 @@ pub struct DaemonArgs {
     /// Manifests (with --git: paths inside the repository).
     #[command(flatten)]
     pub manifests: ManifestArgs,
-    /// Time between reconciles (±10 %).
+    /// Time in which every instance is read afresh once.
     #[arg(long, default_value = "5m", value_parser = duration)]
     pub interval: Duration,
+    /// Ticks per interval: each re-reads the details of one slice of the fleet, so the refresh
+    /// is spread over the interval instead of one burst.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub refresh_slices: usize,
+    /// On a manifest change, re-plan the changed instances from observations no older than
+    /// this instead of reading them again.
+    #[arg(long, default_value = "2m", value_parser = duration)]
+    pub cache_max_age: Duration,
     /// `observe` reports drift; `apply` corrects it within the gates the Stack document opens.
     #[arg(long, value_enum, default_value_t = Mode::Observe)]
     pub mode: Mode,
@@ -61,6 +69,11 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
     if args.parallelism == 0 {
         return Err(CliError::Usage("--parallelism must be at least 1".into()));
     }
+    if args.refresh_slices == 0 {
+        return Err(CliError::Usage(
+            "--refresh-slices must be at least 1".into(),
+        ));
+    }
     let target = settings::connect(global).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -90,6 +103,8 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         scope: args.scope.scope(),
         mode: args.mode,
         interval: args.interval,
+        refresh_slices: args.refresh_slices,
+        cache_max_age: args.cache_max_age,
         debounce: args.debounce,
         parallelism: args.parallelism,
         backoff: (Duration::from_secs(30), Duration::from_secs(30 * 60)),

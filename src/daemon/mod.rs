@@ -1,12 +1,18 @@
 //! `kvsync daemon`: continuous, level-triggered reconciliation.
 //!
-//! The interval (with jitter), debounced manifest changes, SIGHUP and a moved git branch feed
-//! one queue. Each wake-up drains the queue and runs one reconcile from scratch
-//! ([`reconcile::Reconciler`]); reconciles never overlap, so no instance is reconciled twice at
-//! once, and triggers that arrive during one cause exactly one more. SIGTERM lets the call in
-//! flight finish, writes a final status line and ends the loop.
+//! Interval ticks (with jitter), debounced manifest changes, SIGHUP and a moved git branch feed
+//! one queue. Each wake-up drains the queue, decides what to do ([`cycle::decide`]) and runs
+//! one reconcile ([`reconcile::Reconciler`]): startup and SIGHUP observe everything afresh; the
+//! interval is cut into `refresh_slices` ticks, each re-reading the details of one slice of the
+//! fleet (and the cheap listing) so the refresh is spread over the interval instead of a burst;
+//! a manifest change re-plans only the instances whose desired state changed, from observations
+//! no older than `cache_max_age` ([`cache::ObservationCache`]). Reconciles never overlap, so no
+//! instance is reconciled twice at once, and triggers that arrive during one cause exactly one
+//! more. SIGTERM lets the call in flight finish, writes a final status line and ends the loop.
 
 pub mod backoff;
+pub mod cache;
+pub mod cycle;
 pub mod git;
 pub mod http;
 pub mod metrics;
@@ -24,6 +30,8 @@ use tokio::sync::{Mutex, mpsc};
 use tracing::{info, warn};
 
 use self::backoff::Backoff;
+use self::cache::{Freshness, ObservationCache};
+use self::cycle::{Cycle, Spread};
 use self::git::GitSource;
 use self::reconcile::{InForce, Loaded, Reconciler, choose};
 use self::source::LocalSource;
@@ -44,8 +52,12 @@ pub struct DaemonConfig {
     pub scope: crate::manifest::desired::Scope,
     /// Report or correct.
     pub mode: Mode,
-    /// Time between reconciles (±10 %).
+    /// Time in which every instance is read afresh once.
     pub interval: Duration,
+    /// Ticks per interval; each re-reads one slice of the fleet (±10 % jitter per tick).
+    pub refresh_slices: usize,
+    /// The oldest observation a manifest change may be planned from.
+    pub cache_max_age: Duration,
     /// Quiet time after manifest changes before a reconcile.
     pub debounce: Duration,
     /// Instances changed at once.
@@ -213,67 +225,116 @@ pub async fn run(
         SignedDuration::try_from(config.backoff.1).unwrap_or(SignedDuration::from_secs(1800)),
     );
     let mut in_force: Option<InForce> = None;
-    let mut delay = Duration::ZERO;
+    let mut cache = ObservationCache::default();
+    let spread = Spread {
+        slices: config.refresh_slices.max(1),
+        max_age: config.cache_max_age,
+    };
+    let tick = config.interval / spread.slices as u32;
+    let mut next_slice = 0;
+    // Only interval ticks move the next tick: manifest changes do not postpone the refresh.
+    let mut next_tick = tokio::time::Instant::now() + tick;
     loop {
-        let trigger = tokio::select! {
+        let first = tokio::select! {
             trigger = queue.recv() => trigger.unwrap_or(Trigger::Interval),
-            _ = tokio::time::sleep(delay) => Trigger::Interval,
+            _ = tokio::time::sleep_until(next_tick) => Trigger::Interval,
             _ = stop.stopped() => break,
         };
         // Everything queued meanwhile is served by this one reconcile.
-        let mut coalesced = 0;
-        while queue.try_recv().is_ok() {
-            coalesced += 1;
+        let mut woken_by = vec![first];
+        while let Ok(trigger) = queue.try_recv() {
+            woken_by.push(trigger);
         }
-        info!(?trigger, coalesced, "reconcile");
         let started = Instant::now();
-        in_force = choose(
-            in_force.take(),
-            load(&config, git.as_deref()).await,
-            &status,
-        );
-        let result = match &in_force {
-            Some(manifests) => {
-                let mut reconciler = Reconciler {
-                    client: &client,
-                    status: &status,
-                    mode: config.mode,
-                    parallelism: config.parallelism,
-                    backoff: &mut backoff,
-                    stop: stop.clone(),
-                    env: &env,
-                };
-                reconciler.run(manifests).await
+        let before = in_force.take();
+        in_force = choose(before.clone(), load(&config, git.as_deref()).await, &status);
+        let Some(manifests) = &in_force else {
+            finish_cycle(
+                &status,
+                started,
+                next_tick,
+                Err("no manifests have loaded yet".to_owned()),
+            );
+            if woken_by.contains(&Trigger::Interval) {
+                next_tick = tokio::time::Instant::now() + jittered(tick);
             }
-            None => Err("no manifests have loaded yet".to_owned()),
+            continue;
         };
-        delay = next_delay(config.interval, 0.1, rand::random::<f64>());
-        let now = Timestamp::now();
-        let mut current = status.lock();
-        current.cycles += 1;
-        current
-            .cycle_seconds
-            .observe(started.elapsed().as_secs_f64());
-        current.last_cycle_at = Some(now);
-        current.next_cycle_at = now
-            .checked_add(SignedDuration::try_from(delay).unwrap_or_default())
-            .ok();
-        match result {
-            Ok(()) => {
-                current.cycle_error = None;
-                current.ready = true;
-            }
-            Err(error) => {
-                warn!(error = %error, "reconcile failed");
-                current.failed_cycles += 1;
-                current.cycle_error = Some(error);
-            }
+        let change = cycle::change(before.as_ref().map(|b| &b.desired), &manifests.desired);
+        let cycle = cycle::decide(&woken_by, &change, spread, next_slice);
+        if woken_by.contains(&Trigger::Interval) {
+            next_slice += 1;
+            next_tick = tokio::time::Instant::now() + jittered(tick);
         }
-        info!(summary = %summary(&current), "reconcile finished");
+        info!(?woken_by, ?cycle, "reconcile");
+        let mut reconciler = Reconciler {
+            client: &client,
+            status: &status,
+            mode: config.mode,
+            parallelism: config.parallelism,
+            backoff: &mut backoff,
+            stop: stop.clone(),
+            env: &env,
+        };
+        let result = match &cycle {
+            Cycle::Skip => {
+                info!("the manifests changed nothing any instance depends on");
+                continue;
+            }
+            Cycle::Full(freshness) => {
+                reconciler
+                    .run(manifests, *freshness, None, &mut cache)
+                    .await
+            }
+            Cycle::Only { keys, max_age } => {
+                let freshness = Freshness::Cached { max_age: *max_age };
+                reconciler
+                    .run(manifests, freshness, Some(keys), &mut cache)
+                    .await
+            }
+        };
+        finish_cycle(&status, started, next_tick, result);
     }
     let last = status.snapshot();
     info!(summary = %summary(&last), "daemon stopped");
     Ok(last)
+}
+
+/// A tick with ±10 % jitter, so that many daemons do not reconcile in step.
+fn jittered(tick: Duration) -> Duration {
+    next_delay(tick, 0.1, rand::random::<f64>())
+}
+
+/// Records a finished reconcile in the status.
+fn finish_cycle(
+    status: &SharedStatus,
+    started: Instant,
+    next_tick: tokio::time::Instant,
+    result: Result<(), String>,
+) {
+    let now = Timestamp::now();
+    let until_next = next_tick.saturating_duration_since(tokio::time::Instant::now());
+    let mut current = status.lock();
+    current.cycles += 1;
+    current
+        .cycle_seconds
+        .observe(started.elapsed().as_secs_f64());
+    current.last_cycle_at = Some(now);
+    current.next_cycle_at = now
+        .checked_add(SignedDuration::try_from(until_next).unwrap_or_default())
+        .ok();
+    match result {
+        Ok(()) => {
+            current.cycle_error = None;
+            current.ready = true;
+        }
+        Err(error) => {
+            warn!(error = %error, "reconcile failed");
+            current.failed_cycles += 1;
+            current.cycle_error = Some(error);
+        }
+    }
+    info!(summary = %summary(&current), "reconcile finished");
 }
 
 /// Fetches the branch every `interval`; a new commit triggers a reconcile (which checks it out).

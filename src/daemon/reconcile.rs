@@ -2,12 +2,15 @@
 //! triggered it; it keeps the last good manifests when the newest do not load, and it records
 //! every outcome in the shared status.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use jiff::Timestamp;
 use tracing::{info, warn};
 
 use super::backoff::Backoff;
+use super::cache::{Freshness, ObservationCache};
 use super::status::{InstanceResult, InstanceStatus, Mode, Revision, SharedStatus};
 use crate::api::Client;
 use crate::apply::{self, ApplyOptions, InstanceOutcome, StopSignal, error_chain};
@@ -134,23 +137,43 @@ fn allowed_steps(instance: &InstancePlan, desired: &Desired) -> (InstancePlan, u
     (allowed, held)
 }
 
+/// The part of the manifests one cycle looks at: everything, or only `only` (which never
+/// prunes: a partial view cannot tell which instances no manifest describes).
+fn subset<'d>(desired: &'d Desired, only: Option<&BTreeSet<InstanceKey>>) -> Cow<'d, Desired> {
+    match only {
+        None => Cow::Borrowed(desired),
+        Some(keys) => {
+            let mut part = desired.clone();
+            part.instances
+                .retain(|instance| keys.contains(&instance.key));
+            part.stack.prune = false;
+            Cow::Owned(part)
+        }
+    }
+}
+
 impl Reconciler<'_> {
-    /// Observes, plans, and (in apply mode) corrects what is allowed. `Err` is a message for a
-    /// failure of the whole cycle (secrets, the cloud); per-instance failures are recorded in
-    /// the status.
-    pub async fn run(&mut self, in_force: &InForce) -> Result<(), String> {
-        let desired = &in_force.desired;
+    /// Observes, plans, and (in apply mode) corrects what is allowed. `freshness` says which
+    /// answers the cache may give instead of the cloud; `only` limits the cycle to some
+    /// instances (the others keep their last status). `Err` is a message for a failure of the
+    /// whole cycle (secrets, the cloud); per-instance failures are recorded in the status.
+    pub async fn run(
+        &mut self,
+        in_force: &InForce,
+        freshness: Freshness,
+        only: Option<&BTreeSet<InstanceKey>>,
+        cache: &mut ObservationCache,
+    ) -> Result<(), String> {
+        let desired = subset(&in_force.desired, only);
         let need = match self.mode {
             Mode::Apply => Need::Required,
             Mode::Observe => Need::Optional,
         };
         let resolved =
-            secrets::resolve(desired, self.env, need).map_err(|err| error_chain(&err))?;
-        let observed = observe::observe(self.client, desired)
-            .await
-            .map_err(|err| error_chain(&err))?;
+            secrets::resolve(&desired, self.env, need).map_err(|err| error_chain(&err))?;
+        let observed = self.observe(&desired, freshness, cache).await?;
         let plan = plan::diff(
-            desired,
+            &desired,
             &observed,
             &resolved.digests,
             DiffOptions::default(),
@@ -158,10 +181,55 @@ impl Reconciler<'_> {
         let now = Timestamp::now();
         let results = match self.mode {
             Mode::Observe => BTreeMap::new(),
-            Mode::Apply => self.apply(desired, &plan, &resolved.values, now).await,
+            Mode::Apply => self.apply(&desired, &plan, &resolved.values, now).await,
         };
-        self.record(desired, &plan, &results, now);
+        // What was written, or failed to be, is read afresh next time.
+        for (outcome, _) in results.values() {
+            match &outcome.instance_id {
+                Some(id) => cache.invalidate(&outcome.key.region, id),
+                None => cache.forget_listing(),
+            }
+        }
+        self.record(&in_force.desired, &desired, &plan, &results, now);
         Ok(())
+    }
+
+    /// The listing and detail reads `desired` needs, taking from `cache` what `freshness`
+    /// allows and storing what was read.
+    async fn observe(
+        &self,
+        desired: &Desired,
+        freshness: Freshness,
+        cache: &mut ObservationCache,
+    ) -> Result<observe::Observed, String> {
+        let now = Instant::now();
+        let mut observed = match cache.listing(&desired.regions(), freshness, now) {
+            Some(listing) => listing,
+            None => {
+                let listing = observe::list(self.client, desired)
+                    .await
+                    .map_err(|err| error_chain(&err))?;
+                cache.put_listing(&listing, now);
+                cache.retain_listed(&listing);
+                listing
+            }
+        };
+        let reads = observe::read_details(
+            self.client,
+            desired,
+            &mut observed,
+            &mut cache.view(freshness, now),
+        )
+        .await
+        .map_err(|err| error_chain(&err))?;
+        info!(
+            reads,
+            cached = cache.len(),
+            ?freshness,
+            instances = desired.instances.len(),
+            "observed"
+        );
+        Ok(observed)
     }
 
     async fn apply(
@@ -222,9 +290,12 @@ impl Reconciler<'_> {
         }
     }
 
+    /// Records the outcome for every instance the cycle looked at (`looked`); the other
+    /// instances of `all` keep their last status.
     fn record(
         &mut self,
-        desired: &Desired,
+        all: &Desired,
+        looked: &Desired,
         plan: &Plan,
         results: &BTreeMap<InstanceKey, (InstanceOutcome, usize)>,
         now: Timestamp,
@@ -233,7 +304,7 @@ impl Reconciler<'_> {
             plan.instances.iter().map(|i| (&i.key, i)).collect();
         let mut status = self.status.lock();
         let previous = std::mem::take(&mut status.instances);
-        let keys: Vec<InstanceKey> = desired
+        let keys: Vec<InstanceKey> = looked
             .instances
             .iter()
             .map(|d| d.key.clone())
@@ -291,6 +362,14 @@ impl Reconciler<'_> {
             }
             entry.consecutive_failures = self.backoff.failures(&key);
             status.instances.insert(name, entry);
+        }
+        for instance in &all.instances {
+            let name = instance.key.to_string();
+            if let Some(entry) = previous.get(&name)
+                && !status.instances.contains_key(&name)
+            {
+                status.instances.insert(name, entry.clone());
+            }
         }
         let described: Vec<String> = status.instances.keys().cloned().collect();
         self.backoff

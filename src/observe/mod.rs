@@ -103,9 +103,8 @@ fn from_listing(listed: KvStoreInstance) -> ObservedInstance {
     }
 }
 
-/// Observes everything `desired` manages: every region it names, then the detail reads of
-/// [`plan_reads`], all at once (the client's rate limiter paces them).
-pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, ObserveError> {
+/// Lists every region `desired` names (pages of 50, regions concurrently).
+pub async fn list(client: &Client, desired: &Desired) -> Result<Observed, ObserveError> {
     let mut listings = JoinSet::new();
     for region in desired.regions() {
         let client = client.clone();
@@ -119,24 +118,61 @@ pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, Obs
         let (region, instances) = joined.map_err(ObserveError::Task)??;
         observed.regions.insert(region, instances);
     }
+    Ok(observed)
+}
 
-    let mut details = JoinSet::new();
-    for read in plan_reads(desired, &observed) {
-        let client = client.clone();
-        details.spawn(async move {
-            let result = reads::perform(&client, &read).await;
-            (read, result)
-        });
+/// Where detail answers may come from instead of the cloud.
+pub trait DetailCache {
+    /// A stored answer for `read`, if it may be used.
+    fn get(&self, read: &Read) -> Option<Detail>;
+    /// Stores a fresh answer.
+    fn put(&mut self, read: &Read, detail: &Detail);
+}
+
+/// A cache that holds nothing: every read goes to the cloud.
+pub struct NoCache;
+
+impl DetailCache for NoCache {
+    fn get(&self, _: &Read) -> Option<Detail> {
+        None
     }
+    fn put(&mut self, _: &Read, _: &Detail) {}
+}
+
+/// Adds the detail reads `desired` needs to a listing, all at once (the client's rate limiter
+/// paces them); answers the cache holds are used instead of calls. Returns the calls made.
+pub async fn read_details(
+    client: &Client,
+    desired: &Desired,
+    observed: &mut Observed,
+    cache: &mut dyn DetailCache,
+) -> Result<usize, ObserveError> {
+    let mut details = JoinSet::new();
+    let mut answers = Vec::new();
+    for read in plan_reads(desired, observed) {
+        match cache.get(&read) {
+            Some(detail) => answers.push((read, detail)),
+            None => {
+                let client = client.clone();
+                details.spawn(async move {
+                    let result = reads::perform(&client, &read).await;
+                    (read, result)
+                });
+            }
+        }
+    }
+    let calls = details.len();
     let mut gone = Vec::new();
     while let Some(joined) = details.join_next().await {
         let (read, result) = joined.map_err(ObserveError::Task)?;
-        let detail = match result {
-            Ok(detail) => detail,
+        match result {
+            Ok(detail) => {
+                cache.put(&read, &detail);
+                answers.push((read, detail));
+            }
             // Released between the listing and the detail call: it is gone.
             Err(err) if err.code() == Some("InvalidInstanceId.NotFound") => {
                 gone.push((read.region.clone(), read.id.clone()));
-                continue;
             }
             Err(source) => {
                 return Err(ObserveError::Detail {
@@ -146,7 +182,9 @@ pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, Obs
                     source,
                 });
             }
-        };
+        }
+    }
+    for (read, detail) in answers {
         if let Some(instance) = observed
             .regions
             .get_mut(&read.region)
@@ -160,5 +198,13 @@ pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, Obs
             instances.retain(|i| i.id != id);
         }
     }
+    Ok(calls)
+}
+
+/// Observes everything `desired` manages: every region it names, then the detail reads of
+/// [`plan_reads`].
+pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, ObserveError> {
+    let mut observed = list(client, desired).await?;
+    read_details(client, desired, &mut observed, &mut NoCache).await?;
     Ok(observed)
 }

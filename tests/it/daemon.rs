@@ -158,9 +158,15 @@ fn a_manifest_change_is_applied_within_one_debounce() {
     });
     // The debounce (300 ms) plus one reconcile on a fast emulator; that a burst of events is
     // one trigger is checked exactly in `daemon::triggers`' own tests.
-    assert!(saved.elapsed() < Duration::from_secs(5), "took {:?}", saved.elapsed());
-    let status = daemon.status();
-    assert!(status["cycles"].as_u64().unwrap() >= 2, "{status:#}");
+    assert!(
+        saved.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        saved.elapsed()
+    );
+    // The write lands before the cycle is recorded.
+    daemon.wait_for("the second reconcile", Duration::from_secs(5), |s| {
+        s["cycles"].as_u64().unwrap() >= 2
+    });
 }
 
 #[test]
@@ -509,4 +515,166 @@ fn sighup_reconciles_at_once() {
         metrics.contains("kvsync_reconcile_total{result=\"ok\"} 2"),
         "{metrics}"
     );
+}
+
+/// A stack of `count` instances named `fleet-N`, each with a whitelist; `wide` widens one.
+fn fleet(count: usize, wide: Option<usize>) -> String {
+    let mut text = String::from(
+        "apiVersion: kvsync/v1\nkind: Stack\nmetadata: {name: fleet}\nspec: {region: cn-hangzhou}\n",
+    );
+    for n in 0..count {
+        let cidr = if wide == Some(n) {
+            "10.0.0.0/16"
+        } else {
+            "10.0.1.0/24"
+        };
+        text.push_str(&format!(
+            "---\napiVersion: kvsync/v1\nkind: Instance\nmetadata: {{name: fleet-{n}}}\nspec:\n  instanceClass: redis.master.small.default\n  zoneId: cn-hangzhou-h\n  releaseProtection: false\n  whitelists:\n    app: [{cidr}]\n"
+        ));
+    }
+    text
+}
+
+/// The emulator's counter of `action` requests, whatever their outcome.
+fn requests(stats: &Value, action: &str) -> u64 {
+    stats[action]
+        .as_object()
+        .map(|outcomes| outcomes.values().map(|n| n.as_u64().unwrap()).sum())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_manifest_change_replans_only_that_instance_from_the_cache() {
+    let dir = workspace(&fleet(3, None));
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let created = emulator
+        .kvsync(dir.path())
+        .args(["apply", "-f", "manifests"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let applied = emulator.stats();
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &[
+            "--mode",
+            "apply",
+            "--interval",
+            "1h",
+            "--cache-max-age",
+            "10m",
+        ],
+    );
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        s["ready"] == true
+    });
+    let before = emulator.stats();
+    assert_eq!(
+        requests(&before, "DescribeSecurityIps") - requests(&applied, "DescribeSecurityIps"),
+        3,
+        "the startup reads every instance"
+    );
+
+    std::fs::write(dir.path().join("manifests/stack.yaml"), fleet(3, Some(1))).unwrap();
+    let status = daemon.wait_for("the change applied", Duration::from_secs(15), |s| {
+        s["cycles"].as_u64().unwrap() >= 2
+    });
+    let after = emulator.stats();
+    let delta = |action: &str| requests(&after, action) - requests(&before, action);
+    assert_eq!(delta("ModifySecurityIps"), 1, "{after:#}");
+    // Planned from the startup's observation: neither the listing nor any instance's
+    // whitelist was read again, and the two unchanged instances were not looked at.
+    assert_eq!(delta("DescribeInstances"), 0, "{after:#}");
+    assert_eq!(delta("DescribeSecurityIps"), 0, "{after:#}");
+    assert_eq!(
+        Daemon::instance(&status, "fleet-1")["last_result"],
+        "applied"
+    );
+    assert_eq!(
+        Daemon::instance(&status, "fleet-0")["last_result"],
+        "in_sync"
+    );
+
+    // What was written is read afresh: SIGHUP observes everything and finds it in sync.
+    let pid = daemon.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = daemon.wait_for("the refresh", Duration::from_secs(15), |s| {
+        s["cycles"].as_u64().unwrap() >= 3
+    });
+    let refreshed = emulator.stats();
+    assert_eq!(
+        requests(&refreshed, "DescribeSecurityIps") - requests(&after, "DescribeSecurityIps"),
+        3
+    );
+    assert_eq!(
+        requests(&refreshed, "ModifySecurityIps"),
+        requests(&after, "ModifySecurityIps")
+    );
+    assert_eq!(
+        Daemon::instance(&status, "fleet-1")["last_result"],
+        "in_sync"
+    );
+}
+
+#[test]
+fn the_interval_refresh_is_spread_over_slices() {
+    const COUNT: u64 = 6;
+    let dir = workspace(&fleet(COUNT as usize, None));
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let created = emulator
+        .kvsync(dir.path())
+        .args(["apply", "-f", "manifests"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    // Three ticks per 1.5 s interval; each re-reads one slice of the six instances.
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &[
+            "--mode",
+            "observe",
+            "--interval",
+            "1500ms",
+            "--refresh-slices",
+            "3",
+        ],
+    );
+    let first = daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        s["ready"] == true
+    });
+    let (start_cycles, start) = (first["cycles"].as_u64().unwrap(), emulator.stats());
+    let last = daemon.wait_for("nine ticks", Duration::from_secs(20), |s| {
+        s["cycles"].as_u64().unwrap() >= start_cycles + 9
+    });
+    let end = emulator.stats();
+    let ticks = last["cycles"].as_u64().unwrap() - start_cycles;
+    let reads = requests(&end, "DescribeSecurityIps") - requests(&start, "DescribeSecurityIps");
+    let listings = requests(&end, "DescribeInstances") - requests(&start, "DescribeInstances");
+    // Every tick lists (one page); over `ticks` ticks, each instance's details are read once
+    // per three ticks, give or take a tick on either side: the status and the emulator's
+    // counters are not read at the same instant.
+    let per_interval = |t: u64| COUNT * t / 3;
+    assert!(
+        (per_interval(ticks).saturating_sub(COUNT)..=per_interval(ticks) + COUNT).contains(&reads),
+        "{reads} whitelist reads in {ticks} ticks (a burst would be {})",
+        COUNT * ticks
+    );
+    assert!(
+        (ticks - 1..=ticks + 1).contains(&listings),
+        "{listings} listings in {ticks} ticks"
+    );
+    for n in 0..COUNT {
+        assert_eq!(
+            Daemon::instance(&last, &format!("fleet-{n}"))["last_result"],
+            "in_sync"
+        );
+    }
 }

@@ -1,0 +1,235 @@
+//! What one wake-up of the daemon does, decided from what woke it and how the manifests
+//! changed: a fresh full reconcile, one slice of the interval's refresh, or a re-plan of only
+//! the instances whose desired state changed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::cache::Freshness;
+use super::triggers::Trigger;
+use crate::manifest::{Desired, DesiredInstance, InstanceKey};
+
+/// How the manifests in force changed since the last wake-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing any instance or the stack depends on.
+    Nothing,
+    /// These instances were added or changed; nothing was removed and the stack is the same.
+    Instances(BTreeSet<InstanceKey>),
+    /// The stack document changed, an instance was removed, or there was nothing before.
+    Everything,
+}
+
+/// Whether two descriptions of an instance ask for the same thing (where in the files they
+/// stand does not matter).
+fn same_intent(before: &DesiredInstance, after: &DesiredInstance) -> bool {
+    let relocated = DesiredInstance {
+        source: after.source.clone(),
+        ..before.clone()
+    };
+    relocated == *after
+}
+
+/// Compares the manifests in force before and after a load.
+pub fn change(before: Option<&Desired>, after: &Desired) -> Change {
+    let Some(before) = before else {
+        return Change::Everything;
+    };
+    if before.stack != after.stack {
+        return Change::Everything;
+    }
+    let removed = before
+        .instances
+        .iter()
+        .any(|old| !after.instances.iter().any(|new| new.key == old.key));
+    if removed {
+        return Change::Everything;
+    }
+    let changed: BTreeSet<InstanceKey> = after
+        .instances
+        .iter()
+        .filter(|new| {
+            !before
+                .instances
+                .iter()
+                .any(|old| old.key == new.key && same_intent(old, new))
+        })
+        .map(|new| new.key.clone())
+        .collect();
+    if changed.is_empty() {
+        Change::Nothing
+    } else {
+        Change::Instances(changed)
+    }
+}
+
+/// What a wake-up does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cycle {
+    /// Observe everything under this freshness, then plan and act on everything.
+    Full(Freshness),
+    /// Re-plan only these instances, from observations no older than `max_age`.
+    Only {
+        /// The instances.
+        keys: BTreeSet<InstanceKey>,
+        /// The oldest usable observation.
+        max_age: Duration,
+    },
+    /// Nothing to do: the manifests changed in no way that matters.
+    Skip,
+}
+
+/// The refresh of the whole fleet is spread over `slices` ticks of one interval.
+#[derive(Debug, Clone, Copy)]
+pub struct Spread {
+    /// Ticks per interval.
+    pub slices: usize,
+    /// The oldest observation a manifest change may be planned from.
+    pub max_age: Duration,
+}
+
+/// Decides what a wake-up does. `triggers` are everything that woke it (coalesced);
+/// `next_slice` is the slice an interval tick refreshes.
+pub fn decide(triggers: &[Trigger], change: &Change, spread: Spread, next_slice: usize) -> Cycle {
+    if triggers
+        .iter()
+        .any(|t| matches!(t, Trigger::Startup | Trigger::Hangup))
+    {
+        return Cycle::Full(Freshness::Fresh);
+    }
+    if triggers.contains(&Trigger::Interval) {
+        return Cycle::Full(Freshness::Slice {
+            index: next_slice % spread.slices.max(1),
+            of: spread.slices.max(1),
+        });
+    }
+    match change {
+        Change::Nothing => Cycle::Skip,
+        Change::Instances(keys) => Cycle::Only {
+            keys: keys.clone(),
+            max_age: spread.max_age,
+        },
+        Change::Everything => Cycle::Full(Freshness::Cached {
+            max_age: spread.max_age,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::desired::{Source, Stack};
+
+    fn instance(name: &str, class: &str, line: u64) -> DesiredInstance {
+        DesiredInstance {
+            key: InstanceKey {
+                region: "cn-hangzhou".into(),
+                name: name.into(),
+            },
+            source: Source {
+                path: "fleet.yaml".into(),
+                line,
+                column: 1,
+            },
+            instance_id: None,
+            labels: None,
+            instance_class: Some(class.into()),
+            engine_version: None,
+            zone_id: None,
+            charge: None,
+            network: None,
+            password: None,
+            release_protection: None,
+            maintenance_window: None,
+            ssl: None,
+            vpc_auth_mode: None,
+            whitelists: None,
+            accounts: None,
+            backup_policy: None,
+            config: None,
+        }
+    }
+
+    fn desired(instances: Vec<DesiredInstance>) -> Desired {
+        Desired {
+            stack: Stack::default(),
+            instances,
+        }
+    }
+
+    fn key(name: &str) -> InstanceKey {
+        InstanceKey {
+            region: "cn-hangzhou".into(),
+            name: name.into(),
+        }
+    }
+
+    const SMALL: &str = "redis.master.small.default";
+    const MID: &str = "redis.master.mid.default";
+
+    #[test]
+    fn only_instances_whose_intent_changed_count() {
+        let before = desired(vec![instance("a", SMALL, 1), instance("b", SMALL, 10)]);
+        // `b` moved down the file (a comment was added) and `c` is new; `a` changed class.
+        let after = desired(vec![
+            instance("a", MID, 1),
+            instance("b", SMALL, 14),
+            instance("c", SMALL, 20),
+        ]);
+        assert_eq!(
+            change(Some(&before), &after),
+            Change::Instances(BTreeSet::from([key("a"), key("c")]))
+        );
+        let moved = desired(vec![instance("a", SMALL, 3), instance("b", SMALL, 12)]);
+        assert_eq!(change(Some(&before), &moved), Change::Nothing);
+    }
+
+    #[test]
+    fn removals_stack_changes_and_first_loads_concern_everything() {
+        let before = desired(vec![instance("a", SMALL, 1), instance("b", SMALL, 10)]);
+        let removed = desired(vec![instance("a", SMALL, 1)]);
+        assert_eq!(change(Some(&before), &removed), Change::Everything);
+        let mut pruning = before.clone();
+        pruning.stack.prune = !pruning.stack.prune;
+        assert_eq!(change(Some(&before), &pruning), Change::Everything);
+        assert_eq!(change(None, &before), Change::Everything);
+    }
+
+    #[test]
+    fn the_trigger_decides_the_freshness() {
+        let spread = Spread {
+            slices: 4,
+            max_age: Duration::from_secs(120),
+        };
+        let changed = Change::Instances(BTreeSet::from([key("a")]));
+        assert_eq!(
+            decide(&[Trigger::Files, Trigger::Hangup], &changed, spread, 0),
+            Cycle::Full(Freshness::Fresh)
+        );
+        assert_eq!(
+            decide(&[Trigger::Startup], &Change::Everything, spread, 0),
+            Cycle::Full(Freshness::Fresh)
+        );
+        assert_eq!(
+            decide(&[Trigger::Interval, Trigger::Files], &changed, spread, 6),
+            Cycle::Full(Freshness::Slice { index: 2, of: 4 })
+        );
+        assert_eq!(
+            decide(&[Trigger::Git], &changed, spread, 0),
+            Cycle::Only {
+                keys: BTreeSet::from([key("a")]),
+                max_age: spread.max_age
+            }
+        );
+        assert_eq!(
+            decide(&[Trigger::Files], &Change::Everything, spread, 0),
+            Cycle::Full(Freshness::Cached {
+                max_age: spread.max_age
+            })
+        );
+        assert_eq!(
+            decide(&[Trigger::Files], &Change::Nothing, spread, 0),
+            Cycle::Skip
+        );
+    }
+}
