@@ -158,7 +158,11 @@ fn a_manifest_change_is_applied_within_one_debounce() {
     });
     // The debounce (300 ms) plus one reconcile on a fast emulator; that a burst of events is
     // one trigger is checked exactly in `daemon::triggers`' own tests.
-    assert!(saved.elapsed() < Duration::from_secs(5), "took {:?}", saved.elapsed());
+    assert!(
+        saved.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        saved.elapsed()
+    );
     let status = daemon.status();
     assert!(status["cycles"].as_u64().unwrap() >= 2, "{status:#}");
 }
