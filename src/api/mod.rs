@@ -125,12 +125,15 @@ impl Client {
         wire.entry("RegionId".to_owned())
             .or_insert_with(|| region.to_owned());
         let endpoint = self.config.endpoint.url_for(region);
-        let first_attempt = std::time::Instant::now();
+        // The retry deadline runs from when the first attempt leaves, not from when the call
+        // joined the rate limiter's queue: a large plan queues thousands of calls at once.
+        let mut first_sent: Option<std::time::Instant> = None;
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.limiter.acquire().await;
             let started = std::time::Instant::now();
+            let first_sent = *first_sent.get_or_insert(started);
             let signed = self.sign(A::NAME, wire.clone());
             let result = transport::send(&self.http, A::NAME, &endpoint, &signed)
                 .await
@@ -151,7 +154,7 @@ impl Client {
                     if !self
                         .config
                         .retry
-                        .should_retry(class, attempt, first_attempt.elapsed())
+                        .should_retry(class, attempt, first_sent.elapsed())
                     {
                         debug!(action = A::NAME, region, attempt, ?class, error = %err, "call failed");
                         return Err(err);

@@ -76,7 +76,8 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The largest backoff ceiling.
     pub max_delay: Duration,
-    /// No retry starts later than this after the first attempt.
+    /// No retry starts later than this after the first attempt left (time queued at the rate
+    /// limiter before it does not count).
     pub deadline: Duration,
 }
 

@@ -3,6 +3,7 @@
 
 mod apply;
 mod aspects;
+mod client;
 mod clocked;
 mod daemon;
 mod emulator;
