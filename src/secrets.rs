@@ -71,13 +71,15 @@ fn references(instance: &DesiredInstance) -> Vec<(Option<&str>, &SecretRef, &Sou
     found
 }
 
-/// Reads every password the manifests refer to, checks it, and computes its digest.
-pub fn resolve(
+/// Reads every password the manifests refer to and checks it against the vendor's rules;
+/// the digests are computed by [`Checked::hash`].
+pub fn check(
     desired: &Desired,
     env: &dyn Fn(&str) -> Option<String>,
     need: Need,
-) -> Result<Resolved, SecretsError> {
+) -> Result<Checked, SecretsError> {
     let mut resolved = Resolved::default();
+    let mut pending = Vec::new();
     let mut problems = Vec::new();
     for instance in &desired.instances {
         for (account, reference, source) in references(instance) {
@@ -118,14 +120,231 @@ pub fn resolve(
                 });
                 continue;
             }
-            let digest = passwords::digest(&value, &desired.stack.name, &instance.key, account);
-            resolved.digests.insert(entry, Some(digest));
-            resolved.values.insert(reference.clone(), value);
+            resolved.values.insert(reference.clone(), value.clone());
+            pending.push(Pending {
+                entry,
+                value,
+                account: account.map(str::to_owned),
+            });
         }
     }
     if problems.is_empty() {
-        Ok(resolved)
+        Ok(Checked {
+            stack: desired.stack.name.clone(),
+            resolved,
+            pending,
+        })
     } else {
         Err(SecretsError::Rules(Diagnostics(problems)))
+    }
+}
+
+/// Reads every password the manifests refer to, checks it, and computes its digest.
+pub fn resolve(
+    desired: &Desired,
+    env: &dyn Fn(&str) -> Option<String>,
+    need: Need,
+) -> Result<Resolved, SecretsError> {
+    Ok(check(desired, env, need)?.hash(&mut DigestMemo::default()))
+}
+
+/// One password whose digest is still to be computed.
+struct Pending {
+    entry: (InstanceKey, String),
+    value: Secret,
+    account: Option<String>,
+}
+
+/// Secrets read and checked against the vendor's rules, digests not yet computed: PBKDF2 per
+/// password is the costly part, so [`Checked::hash`] can run beside the observation.
+pub struct Checked {
+    stack: String,
+    resolved: Resolved,
+    pending: Vec<Pending>,
+}
+
+/// Digests computed before, reused while the value is the same, so the daemon computes each
+/// digest once rather than every cycle. Held in memory only.
+#[derive(Default)]
+pub struct DigestMemo {
+    known: BTreeMap<(String, InstanceKey, String), (Secret, String)>,
+    computed: usize,
+}
+
+impl DigestMemo {
+    /// How many digests the last [`Checked::hash`] computed (the rest were reused).
+    pub fn last_computed(&self) -> usize {
+        self.computed
+    }
+
+    /// Forgets the digests of instances `desired` no longer describes, so memory stays bounded.
+    pub fn retain_described(&mut self, desired: &Desired) {
+        let described: std::collections::BTreeSet<&InstanceKey> =
+            desired.instances.iter().map(|i| &i.key).collect();
+        self.known
+            .retain(|(stack, key, _), _| *stack == desired.stack.name && described.contains(key));
+    }
+}
+
+impl Checked {
+    /// Computes the digests, spread over the machine's cores, reusing those `memo` holds for
+    /// the same value, and remembers the new ones in `memo`.
+    pub fn hash(self, memo: &mut DigestMemo) -> Resolved {
+        let Checked {
+            stack,
+            mut resolved,
+            pending,
+        } = self;
+        let memo_key = |item: &Pending| (stack.clone(), item.entry.0.clone(), item.entry.1.clone());
+        let (known, to_compute): (Vec<Pending>, Vec<Pending>) =
+            pending.into_iter().partition(|item| {
+                memo.known
+                    .get(&memo_key(item))
+                    .is_some_and(|(value, _)| *value == item.value)
+            });
+        let computed = digest_all(&stack, &to_compute);
+        memo.computed = computed.len();
+        for item in known {
+            if let Some((_, digest)) = memo.known.get(&memo_key(&item)) {
+                resolved.digests.insert(item.entry, Some(digest.clone()));
+            }
+        }
+        for (item, digest) in to_compute.into_iter().zip(computed) {
+            let key = memo_key(&item);
+            resolved.digests.insert(item.entry, Some(digest.clone()));
+            memo.known.insert(key, (item.value, digest));
+        }
+        resolved
+    }
+}
+
+/// The digests of `items`, in order, computed on as many threads as the machine has cores.
+fn digest_all(stack: &str, items: &[Pending]) -> Vec<String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1);
+    let digest = |item: &Pending| {
+        passwords::digest(&item.value, stack, &item.entry.0, item.account.as_deref())
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(digest).collect::<Vec<String>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::desired::Stack;
+
+    fn instance(name: &str, password_var: &str) -> DesiredInstance {
+        DesiredInstance {
+            key: InstanceKey {
+                region: "cn-hangzhou".into(),
+                name: name.into(),
+            },
+            source: Source {
+                path: "fleet.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            instance_id: None,
+            labels: None,
+            instance_class: Some("redis.master.small.default".into()),
+            engine_version: None,
+            zone_id: None,
+            charge: None,
+            network: None,
+            password: Some(SecretRef::Env(password_var.into())),
+            release_protection: None,
+            maintenance_window: None,
+            ssl: None,
+            vpc_auth_mode: None,
+            whitelists: None,
+            accounts: None,
+            backup_policy: None,
+            config: None,
+        }
+    }
+
+    fn fleet(count: usize) -> Desired {
+        Desired {
+            stack: Stack {
+                name: "fleet".into(),
+                ..Stack::default()
+            },
+            instances: (0..count)
+                .map(|n| instance(&format!("cache-{n}"), &format!("PW_{}", n % 3)))
+                .collect(),
+        }
+    }
+
+    fn env(first: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| match name {
+            "PW_0" => Some(first.to_owned()),
+            "PW_1" => Some("Second-pass-22".to_owned()),
+            "PW_2" => Some("Third-pass-333".to_owned()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn parallel_digests_are_the_digests_of_each_password() {
+        let desired = fleet(7);
+        let resolved = resolve(&desired, &env("First-pass-1"), Need::Required).unwrap();
+        assert_eq!(resolved.digests.len(), 7);
+        for instance in &desired.instances {
+            let Some(SecretRef::Env(var)) = &instance.password else {
+                unreachable!()
+            };
+            let value = Secret::new(env("First-pass-1")(var).unwrap());
+            let expected = passwords::digest(&value, "fleet", &instance.key, None);
+            assert_eq!(
+                resolved.digests[&(instance.key.clone(), "*".to_owned())],
+                Some(expected),
+                "{}",
+                instance.key
+            );
+        }
+    }
+
+    #[test]
+    fn the_memo_recomputes_only_changed_passwords() {
+        let desired = fleet(6);
+        let mut memo = DigestMemo::default();
+        let first = check(&desired, &env("First-pass-1"), Need::Required)
+            .unwrap()
+            .hash(&mut memo);
+        assert_eq!(memo.last_computed(), 6);
+        let again = check(&desired, &env("First-pass-1"), Need::Required)
+            .unwrap()
+            .hash(&mut memo);
+        assert_eq!(memo.last_computed(), 0);
+        assert_eq!(again.digests, first.digests);
+        // PW_0 backs two of the six instances.
+        let rotated = check(&desired, &env("Rotated-pass-9"), Need::Required)
+            .unwrap()
+            .hash(&mut memo);
+        assert_eq!(memo.last_computed(), 2);
+        let changed = first
+            .digests
+            .iter()
+            .filter(|(entry, digest)| rotated.digests[*entry] != **digest)
+            .count();
+        assert_eq!(changed, 2);
+        memo.retain_described(&fleet(2));
+        check(&fleet(6), &env("Rotated-pass-9"), Need::Required)
+            .unwrap()
+            .hash(&mut memo);
+        assert_eq!(memo.last_computed(), 4);
     }
 }

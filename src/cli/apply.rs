@@ -4,13 +4,13 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::plan::{observe_and_plan, read_secrets, use_color};
+use super::plan::{first_plan, observe_and_plan, read_secrets, use_color};
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use crate::apply::{self, ApplyOptions};
 use crate::manifest;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
-use crate::secrets::{Need, Resolved};
+use crate::secrets::{Checked, Need};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -46,11 +46,11 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     }
     let desired = manifest::load(&args.manifests.files, global.region.as_deref())?
         .scoped(&args.scope.scope())?;
-    let resolved = read_secrets(&desired, Need::Required)?;
+    let checked = read_secrets(&desired, Need::Required)?;
     let target = settings::connect(global).await?;
     let (stop_handle, stop) = apply::stop_pair();
     let signals = tokio::spawn(watch_signals(stop_handle));
-    let result = run(&target, &desired, &resolved, &args, &stop).await;
+    let result = run(&target, &desired, checked, &args, &stop).await;
     signals.abort();
     target.close().await;
     result
@@ -101,14 +101,15 @@ fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, CliError> {
 async fn run(
     target: &settings::Target,
     desired: &manifest::Desired,
-    resolved: &Resolved,
+    checked: Checked,
     args: &ApplyArgs,
     stop: &apply::StopSignal,
 ) -> Result<ExitStatus, CliError> {
     let diff_options = DiffOptions {
         prune_all: args.prune_all,
     };
-    let (observed, fresh) = observe_and_plan(target, desired, resolved, diff_options).await?;
+    let (observed, fresh, resolved) = first_plan(target, desired, checked, diff_options).await?;
+    let resolved = &resolved;
     let plan = match &args.plan_file {
         None => fresh,
         Some(path) => {

@@ -9,7 +9,7 @@ use crate::manifest::Desired;
 use crate::observe::Observed;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, Plan, render};
-use crate::secrets::{self, Need, Resolved};
+use crate::secrets::{self, Checked, Need, Resolved};
 use crate::{env_vars, manifest, observe, plan};
 
 /// Arguments of `plan`.
@@ -44,10 +44,28 @@ pub fn use_color() -> bool {
         && std::env::var_os(env_vars::NO_COLOR).is_none_or(|value| value.is_empty())
 }
 
-/// Reads the secrets the manifests refer to (passwords are checked before any call).
-pub fn read_secrets(desired: &Desired, need: Need) -> Result<Resolved, CliError> {
+/// Reads the secrets the manifests refer to and checks the passwords (before any call).
+pub fn read_secrets(desired: &Desired, need: Need) -> Result<Checked, CliError> {
     let env = |name: &str| std::env::var(name).ok();
-    Ok(secrets::resolve(desired, &env, need)?)
+    Ok(secrets::check(desired, &env, need)?)
+}
+
+/// Observes the cloud while the password digests are computed (on other threads), then plans.
+pub async fn first_plan(
+    target: &settings::Target,
+    desired: &Desired,
+    checked: Checked,
+    options: DiffOptions,
+) -> Result<(Observed, Plan, Resolved), CliError> {
+    let hashing =
+        tokio::task::spawn_blocking(move || checked.hash(&mut secrets::DigestMemo::default()));
+    let observed = observe::observe(&target.client, desired).await;
+    let resolved = hashing
+        .await
+        .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+    let observed = observed?;
+    let plan = plan::diff(desired, &observed, &resolved.digests, options);
+    Ok((observed, plan, resolved))
 }
 
 /// Observes the cloud and plans.
@@ -80,14 +98,14 @@ fn write_saved_plan(path: &std::path::Path, saved: &SavedPlan) -> Result<(), Cli
 pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, CliError> {
     let desired = manifest::load(&args.manifests.files, global.region.as_deref())?
         .scoped(&args.scope.scope())?;
-    let resolved = read_secrets(&desired, Need::Optional)?;
+    let checked = read_secrets(&desired, Need::Optional)?;
     let target = settings::connect(global).await?;
     let options = DiffOptions {
         prune_all: args.prune_all,
     };
-    let planned = observe_and_plan(&target, &desired, &resolved, options).await;
+    let planned = first_plan(&target, &desired, checked, options).await;
     target.close().await;
-    let (observed, plan) = planned?;
+    let (observed, plan, resolved) = planned?;
     if let Some(path) = &args.out {
         let saved = SavedPlan::new(plan.clone(), &observed, &resolved.digests);
         write_saved_plan(path, &saved)?;

@@ -40,6 +40,7 @@ use self::triggers::{Trigger, next_delay, watch_files, watch_hangup};
 use crate::api::Client;
 use crate::apply::{StopSignal, stop_pair};
 use crate::manifest;
+use crate::secrets::DigestMemo;
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -226,6 +227,7 @@ pub async fn run(
     );
     let mut in_force: Option<InForce> = None;
     let mut cache = ObservationCache::default();
+    let mut digests = DigestMemo::default();
     let spread = Spread {
         slices: config.refresh_slices.max(1),
         max_age: config.cache_max_age,
@@ -275,6 +277,7 @@ pub async fn run(
             backoff: &mut backoff,
             stop: stop.clone(),
             env: &env,
+            digests: &mut digests,
         };
         let result = match &cycle {
             Cycle::Skip => {

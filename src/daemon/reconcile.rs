@@ -17,7 +17,7 @@ use crate::apply::{self, ApplyOptions, InstanceOutcome, StopSignal, error_chain}
 use crate::manifest::{Desired, InstanceKey};
 use crate::plan::model::{BlockedKind, Impact, InstancePlan, Plan};
 use crate::plan::{DiffOptions, render};
-use crate::secrets::{self, Need};
+use crate::secrets::{self, DigestMemo, Need};
 use crate::{observe, plan};
 
 /// The manifests in force: the last set that loaded, and its revision.
@@ -101,6 +101,8 @@ pub struct Reconciler<'a> {
     pub stop: StopSignal,
     /// Environment lookup for secrets.
     pub env: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// Password digests computed in earlier cycles.
+    pub digests: &'a mut DigestMemo,
 }
 
 /// The lines a plan shows for one instance (steps and blocked differences).
@@ -169,9 +171,22 @@ impl Reconciler<'_> {
             Mode::Apply => Need::Required,
             Mode::Observe => Need::Optional,
         };
-        let resolved =
-            secrets::resolve(&desired, self.env, need).map_err(|err| error_chain(&err))?;
-        let observed = self.observe(&desired, freshness, cache).await?;
+        let checked = secrets::check(&desired, self.env, need).map_err(|err| error_chain(&err))?;
+        // Digests of new or changed passwords are computed beside the observation.
+        let mut memo = std::mem::take(self.digests);
+        let hashing = tokio::task::spawn_blocking(move || {
+            let resolved = checked.hash(&mut memo);
+            (resolved, memo)
+        });
+        let observed = self.observe(&desired, freshness, cache).await;
+        let (resolved, memo) = hashing
+            .await
+            .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+        *self.digests = memo;
+        if only.is_none() {
+            self.digests.retain_described(&in_force.desired);
+        }
+        let observed = observed?;
         let plan = plan::diff(
             &desired,
             &observed,

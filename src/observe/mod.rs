@@ -39,45 +39,123 @@ pub enum ObserveError {
         #[source]
         source: api::Error,
     },
+    /// The region's listing kept changing while its pages were read.
+    #[error(
+        "the listing of region {region} kept changing while it was read ({reported} instances reported, {seen} seen); try again"
+    )]
+    Unsettled {
+        /// The region.
+        region: String,
+        /// `TotalCount` of the last attempt's first page.
+        reported: u64,
+        /// Distinct instances its pages held.
+        seen: u64,
+    },
     /// A task panicked or was cancelled.
     #[error("an observation task ended abnormally")]
     Task(#[source] tokio::task::JoinError),
 }
 
-/// Lists every instance of a region, page by page (50 per page).
+/// How often a region is listed again when its pages disagree.
+const LISTING_ATTEMPTS: u32 = 3;
+
+/// Lists every instance of a region: the first page (50 instances) tells how many there are,
+/// then the other pages are read at once. Pages are offsets into a list that may change while
+/// they are read, which could hide an instance (and a hidden instance would be planned for
+/// creation), so a listing is used only when every page reports the same total and that many
+/// distinct instances were seen; otherwise the region is listed again.
 pub async fn list_region(
     client: &Client,
     region: &str,
 ) -> Result<Vec<ObservedInstance>, ObserveError> {
-    let mut instances = Vec::new();
-    let mut page_number = 1;
-    loop {
-        let request = DescribeInstances {
-            region_id: region.to_owned(),
-            page_number,
-            page_size: DESCRIBE_INSTANCES_MAX_PAGE_SIZE,
-            ..Default::default()
-        };
-        let page = client
-            .call(region, &request)
-            .await
-            .map_err(|source| ObserveError::List {
-                region: region.to_owned(),
-                source,
-            })?;
-        let received = page.instances.kv_store_instance.len() as u64;
-        instances.extend(
-            page.instances
-                .kv_store_instance
-                .into_iter()
-                .map(from_listing),
-        );
-        if received == 0 || page_number * DESCRIBE_INSTANCES_MAX_PAGE_SIZE >= page.total_count {
-            break;
+    let mut last = (0, 0);
+    for _ in 0..LISTING_ATTEMPTS {
+        let (first_total, first) = list_page(client, region, 1).await?;
+        let pages = first_total
+            .div_ceil(DESCRIBE_INSTANCES_MAX_PAGE_SIZE)
+            .max(1);
+        let mut rest = JoinSet::new();
+        for page_number in 2..=pages {
+            let client = client.clone();
+            let region = region.to_owned();
+            rest.spawn(async move {
+                let page = list_page(&client, &region, page_number).await;
+                (page_number, page)
+            });
         }
-        page_number += 1;
+        let mut pages = vec![(first_total, first)];
+        let mut later = Vec::new();
+        while let Some(joined) = rest.join_next().await {
+            let (page_number, page) = joined.map_err(ObserveError::Task)?;
+            later.push((page_number, page?));
+        }
+        later.sort_by_key(|(page_number, _)| *page_number);
+        pages.extend(later.into_iter().map(|(_, page)| page));
+        match settled(pages) {
+            Ok(instances) => return Ok(instances),
+            Err(counts) => {
+                last = counts;
+                tracing::debug!(
+                    region,
+                    reported = counts.0,
+                    seen = counts.1,
+                    "the listing changed while it was read; listing again"
+                );
+            }
+        }
     }
-    Ok(instances)
+    Err(ObserveError::Unsettled {
+        region: region.to_owned(),
+        reported: last.0,
+        seen: last.1,
+    })
+}
+
+/// The instances of a region's pages (in page order, each once) if the pages agree: every
+/// page reports the same total, and that many distinct instances were seen. Otherwise the
+/// total reported first and the number seen.
+fn settled(pages: Vec<(u64, Vec<ObservedInstance>)>) -> Result<Vec<ObservedInstance>, (u64, u64)> {
+    let reported = pages.first().map_or(0, |(total, _)| *total);
+    let consistent = pages.iter().all(|(total, _)| *total == reported);
+    let mut seen = std::collections::BTreeSet::new();
+    let instances: Vec<ObservedInstance> = pages
+        .into_iter()
+        .flat_map(|(_, listed)| listed)
+        .filter(|instance| seen.insert(instance.id.clone()))
+        .collect();
+    if consistent && instances.len() as u64 == reported {
+        Ok(instances)
+    } else {
+        Err((reported, instances.len() as u64))
+    }
+}
+
+/// One page of a region's listing and the total the cloud reported with it.
+async fn list_page(
+    client: &Client,
+    region: &str,
+    page_number: u64,
+) -> Result<(u64, Vec<ObservedInstance>), ObserveError> {
+    let request = DescribeInstances {
+        region_id: region.to_owned(),
+        page_number,
+        page_size: DESCRIBE_INSTANCES_MAX_PAGE_SIZE,
+        ..Default::default()
+    };
+    let page = client
+        .call(region, &request)
+        .await
+        .map_err(|source| ObserveError::List {
+            region: region.to_owned(),
+            source,
+        })?;
+    let instances = page
+        .instances
+        .kv_store_instance
+        .into_iter()
+        .map(from_listing)
+        .collect();
+    Ok((page.total_count, instances))
 }
 
 fn from_listing(listed: KvStoreInstance) -> ObservedInstance {
@@ -207,4 +285,45 @@ pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, Obs
     let mut observed = list(client, desired).await?;
     read_details(client, desired, &mut observed, &mut NoCache).await?;
     Ok(observed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(total: u64, ids: &[&str]) -> (u64, Vec<ObservedInstance>) {
+        let instances = ids
+            .iter()
+            .map(|id| ObservedInstance {
+                id: (*id).to_owned(),
+                ..ObservedInstance::default()
+            })
+            .collect();
+        (total, instances)
+    }
+
+    fn ids(instances: &[ObservedInstance]) -> Vec<&str> {
+        instances.iter().map(|i| i.id.as_str()).collect()
+    }
+
+    #[test]
+    fn agreeing_pages_make_a_listing_in_page_order() {
+        let listed = settled(vec![page(3, &["r-1", "r-2"]), page(3, &["r-3"])]).unwrap();
+        assert_eq!(ids(&listed), ["r-1", "r-2", "r-3"]);
+        assert_eq!(settled(vec![page(0, &[])]).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn pages_that_disagree_are_refused() {
+        // An instance was created between the pages: the totals differ.
+        assert_eq!(
+            settled(vec![page(3, &["r-1", "r-2"]), page(4, &["r-3", "r-4"])]).unwrap_err(),
+            (3, 4)
+        );
+        // One was deleted: `r-2` slid onto the first page and shows twice, `r-3` is hidden.
+        assert_eq!(
+            settled(vec![page(3, &["r-1", "r-2"]), page(3, &["r-2"])]).unwrap_err(),
+            (3, 2)
+        );
+    }
 }
