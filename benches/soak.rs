@@ -1,7 +1,8 @@
 //! Soak run: `kvsync daemon` reconciling N instances for C cycles against the emulator, with
 //! the daemon's resident memory sampled at the start and at the end.
 //!
-//! Not a test: `cargo bench --bench soak [-- INSTANCES CYCLES]` (defaults 200 and 1000).
+//! Not a test: `cargo bench --bench soak [-- INSTANCES CYCLES SLICES]` (defaults 200, 1000 and
+//! the daemon's default of 10 refresh slices; with 1, every cycle reads every instance).
 //! Prints cycles, API calls and the daemon's RSS after the first 10 cycles, at every tenth of the
 //! run, and after the last: growth after the warm-up (the first tenth) is what must stay flat.
 
@@ -87,6 +88,7 @@ fn wait_cycles(url: &str, at_least: u64) {
 fn main() {
     let instances = arg(1, 200);
     let target = arg(2, 1000);
+    let slices = arg(3, 10);
     let kvsync = env!("CARGO_BIN_EXE_kvsync");
     let dir = tempfile::tempdir().expect("temp dir");
     write_manifests(dir.path(), instances);
@@ -134,6 +136,8 @@ fn main() {
             "apply",
             "--interval",
             "1ms",
+            "--refresh-slices",
+            &slices.to_string(),
             "--listen",
             "127.0.0.1:0",
         ])
@@ -176,7 +180,9 @@ fn main() {
     let _ = emulator.kill();
     let _ = emulator.wait();
 
-    println!("soak: {instances} instances, daemon --mode apply --interval 1ms");
+    println!(
+        "soak: {instances} instances, daemon --mode apply --interval 1ms --refresh-slices {slices}"
+    );
     println!(
         "  cycles             {} (failed {})",
         status["cycles"], status["failed_cycles"]
