@@ -247,33 +247,9 @@ mod tests {
     use crate::manifest::desired::Stack;
 
     fn instance(name: &str, password_var: &str) -> DesiredInstance {
-        DesiredInstance {
-            key: InstanceKey {
-                region: "cn-hangzhou".into(),
-                name: name.into(),
-            },
-            source: Source {
-                path: "fleet.yaml".into(),
-                line: 1,
-                column: 1,
-            },
-            instance_id: None,
-            labels: None,
-            instance_class: Some("redis.master.small.default".into()),
-            engine_version: None,
-            zone_id: None,
-            charge: None,
-            network: None,
-            password: Some(SecretRef::Env(password_var.into())),
-            release_protection: None,
-            maintenance_window: None,
-            ssl: None,
-            vpc_auth_mode: None,
-            whitelists: None,
-            accounts: None,
-            backup_policy: None,
-            config: None,
-        }
+        let mut instance = DesiredInstance::bare(name);
+        instance.password = Some(SecretRef::Env(password_var.into()));
+        instance
     }
 
     fn fleet(count: usize) -> Desired {

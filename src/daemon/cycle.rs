@@ -118,36 +118,13 @@ pub fn decide(triggers: &[Trigger], change: &Change, spread: Spread, next_slice:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::desired::{Source, Stack};
+    use crate::manifest::desired::Stack;
 
     fn instance(name: &str, class: &str, line: u64) -> DesiredInstance {
-        DesiredInstance {
-            key: InstanceKey {
-                region: "cn-hangzhou".into(),
-                name: name.into(),
-            },
-            source: Source {
-                path: "fleet.yaml".into(),
-                line,
-                column: 1,
-            },
-            instance_id: None,
-            labels: None,
-            instance_class: Some(class.into()),
-            engine_version: None,
-            zone_id: None,
-            charge: None,
-            network: None,
-            password: None,
-            release_protection: None,
-            maintenance_window: None,
-            ssl: None,
-            vpc_auth_mode: None,
-            whitelists: None,
-            accounts: None,
-            backup_policy: None,
-            config: None,
-        }
+        let mut instance = DesiredInstance::bare(name);
+        instance.source.line = line;
+        instance.instance_class = Some(class.into());
+        instance
     }
 
     fn desired(instances: Vec<DesiredInstance>) -> Desired {

@@ -465,33 +465,9 @@ mod tests {
             Timestamp::now(),
         ));
         let mut good = desired(false);
-        good.instances.push(crate::manifest::DesiredInstance {
-            key: InstanceKey {
-                region: "cn-hangzhou".into(),
-                name: "a".into(),
-            },
-            source: crate::manifest::desired::Source {
-                path: "a.yaml".into(),
-                line: 1,
-                column: 1,
-            },
-            instance_id: None,
-            labels: None,
-            instance_class: Some("redis.master.small.default".into()),
-            engine_version: None,
-            zone_id: None,
-            charge: None,
-            network: None,
-            password: None,
-            release_protection: None,
-            maintenance_window: None,
-            ssl: None,
-            vpc_auth_mode: None,
-            whitelists: None,
-            accounts: None,
-            backup_policy: None,
-            config: None,
-        });
+        let mut instance = crate::manifest::DesiredInstance::bare("a");
+        instance.instance_class = Some("redis.master.small.default".into());
+        good.instances.push(instance);
         let revision = |id: &str| Revision {
             source: "dir".into(),
             id: id.into(),

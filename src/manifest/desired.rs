@@ -349,6 +349,40 @@ impl Scope {
     }
 }
 
+#[cfg(test)]
+impl DesiredInstance {
+    /// An instance in `cn-hangzhou` that manages nothing (for tests to fill in).
+    pub(crate) fn bare(name: &str) -> Self {
+        DesiredInstance {
+            key: InstanceKey {
+                region: "cn-hangzhou".into(),
+                name: name.into(),
+            },
+            source: Source {
+                path: "a.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            instance_id: None,
+            labels: None,
+            instance_class: None,
+            engine_version: None,
+            zone_id: None,
+            charge: None,
+            network: None,
+            password: None,
+            release_protection: None,
+            maintenance_window: None,
+            ssl: None,
+            vpc_auth_mode: None,
+            whitelists: None,
+            accounts: None,
+            backup_policy: None,
+            config: None,
+        }
+    }
+}
+
 impl Desired {
     /// The instances `scope` selects. A scoped run never prunes: it does not see the whole
     /// stack, so it cannot tell which instances no manifest describes.
@@ -408,33 +442,7 @@ mod tests {
             },
             instances: names
                 .iter()
-                .map(|name| DesiredInstance {
-                    key: InstanceKey {
-                        region: "cn-hangzhou".into(),
-                        name: (*name).into(),
-                    },
-                    source: Source {
-                        path: "a.yaml".into(),
-                        line: 1,
-                        column: 1,
-                    },
-                    instance_id: None,
-                    labels: None,
-                    instance_class: None,
-                    engine_version: None,
-                    zone_id: None,
-                    charge: None,
-                    network: None,
-                    password: None,
-                    release_protection: None,
-                    maintenance_window: None,
-                    ssl: None,
-                    vpc_auth_mode: None,
-                    whitelists: None,
-                    accounts: None,
-                    backup_policy: None,
-                    config: None,
-                })
+                .map(|name| DesiredInstance::bare(name))
                 .collect(),
         }
     }

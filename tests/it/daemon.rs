@@ -535,6 +535,16 @@ fn fleet(count: usize, wide: Option<usize>) -> String {
     text
 }
 
+/// Brings the emulator to the manifests with a one-shot `kvsync apply`.
+fn apply_once(dir: &Path, emulator: &EmulatorProcess) {
+    let applied = emulator
+        .kvsync(dir)
+        .args(["apply", "-f", "manifests"])
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{applied:?}");
+}
+
 /// The emulator's counter of `action` requests, whatever their outcome.
 fn requests(stats: &Value, action: &str) -> u64 {
     stats[action]
@@ -547,12 +557,7 @@ fn requests(stats: &Value, action: &str) -> u64 {
 fn a_manifest_change_replans_only_that_instance_from_the_cache() {
     let dir = workspace(&fleet(3, None));
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let created = emulator
-        .kvsync(dir.path())
-        .args(["apply", "-f", "manifests"])
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
+    apply_once(dir.path(), &emulator);
     let applied = emulator.stats();
     let daemon = Daemon::start(
         dir.path(),
@@ -628,12 +633,7 @@ fn the_interval_refresh_is_spread_over_slices() {
     const COUNT: u64 = 6;
     let dir = workspace(&fleet(COUNT as usize, None));
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let created = emulator
-        .kvsync(dir.path())
-        .args(["apply", "-f", "manifests"])
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
+    apply_once(dir.path(), &emulator);
     // Three ticks per 1.5 s interval; each re-reads one slice of the six instances.
     let daemon = Daemon::start(
         dir.path(),
