@@ -154,6 +154,7 @@ fn seed_in_process(state_file: &Path, n: usize) {
         durations: Durations {
             create: SignedDuration::ZERO,
             change: SignedDuration::ZERO,
+            token_memory: None,
         },
     };
     let mut state = State::default();

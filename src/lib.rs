@@ -7,6 +7,8 @@
 //! - [`plan`]: the pure diff from desired and observed state to a [`plan::Plan`], and its renderers.
 //! - [`apply`]: execute a plan, wait for instances, report.
 //! - [`import`]: write manifests for existing instances that plan empty.
+//! - [`lock`]: one writer per stack and region on this machine.
+//! - [`journal`]: the seed of an unfinished run's intent tokens.
 //! - [`emulator`]: a local R-KVStore server for tests and trials.
 //! - [`cli`]: the command line.
 
@@ -17,6 +19,8 @@ pub mod daemon;
 pub mod emulator;
 pub mod env_vars;
 pub mod import;
+pub mod journal;
+pub mod lock;
 pub mod manifest;
 pub mod observe;
 pub mod passwords;

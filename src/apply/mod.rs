@@ -6,6 +6,7 @@
 //! is already gone, or a one-way change the cloud refuses as already made, counts as done. One
 //! instance failing never stops the others.
 
+pub mod create;
 pub mod progress;
 pub mod report;
 pub mod step;
@@ -171,6 +172,7 @@ pub async fn execute(
         let secrets = secrets.clone();
         let permits = permits.clone();
         let progress = progress.clone();
+        let stack = plan.stack.clone();
         let pace = Pace {
             poll: options.poll,
             stop: stop.clone(),
@@ -178,7 +180,7 @@ pub async fn execute(
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = permits.acquire_owned().await.ok();
-            run_instance(&client, &instance, &secrets, &pace, &progress).await
+            run_instance(&client, &stack, &instance, &secrets, &pace, &progress).await
         });
     }
     let mut report = Report::default();
@@ -195,6 +197,7 @@ pub async fn execute(
 
 async fn run_instance(
     client: &Client,
+    stack: &str,
     plan: &InstancePlan,
     secrets: &BTreeMap<SecretRef, Secret>,
     pace: &Pace,
@@ -228,17 +231,14 @@ async fn run_instance(
             action,
         });
         let started = std::time::Instant::now();
-        match step::run(
+        let runner = step::Runner {
             client,
-            &plan.key,
-            &mut outcome.instance_id,
-            step,
+            stack,
             secrets,
             pace,
             progress,
-        )
-        .await
-        {
+        };
+        match step::run(&runner, &plan.key, &mut outcome.instance_id, step).await {
             Ok(()) => {
                 info!(instance = %plan.key, action, "step applied");
                 progress(Event::Done {

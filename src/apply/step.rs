@@ -27,6 +27,7 @@ use crate::api::actions::security::{
 use crate::api::actions::tag::{TagResources, UntagResources};
 use crate::api::retry::{Class, classify};
 use crate::api::{self, Action, Client};
+use crate::apply::create;
 use crate::manifest::InstanceKey;
 use crate::manifest::desired::{Charge, Network};
 use crate::manifest::secret::SecretRef;
@@ -50,6 +51,26 @@ pub enum StepError {
     /// The plan refers to a secret that was not resolved (a bug: secrets are resolved first).
     #[error("the secret {0} was not resolved before the run")]
     SecretMissing(String),
+    /// Every create token up to the chain's end was spent by earlier instances.
+    #[error(
+        "the first {0} create tokens of this name were all spent by earlier, released instances or other parameters; nothing was created"
+    )]
+    ChainExhausted(u32),
+    /// More than one live instance has the name after the create: another writer created one
+    /// with other parameters, or without kvsync.
+    #[error(
+        "{count} live instances are named {name:?} in {region} ({ids}) after the create; keep one, release the others and pin the one kept with spec.instanceId"
+    )]
+    Duplicates {
+        /// The name.
+        name: String,
+        /// The region.
+        region: String,
+        /// How many.
+        count: usize,
+        /// Their IDs.
+        ids: String,
+    },
 }
 
 /// Vendor codes that, on a repeated call, mean the change already happened: the calls that
@@ -67,6 +88,8 @@ fn already_done(call: &Call, err: &api::Error) -> bool {
         Call::SwitchNetwork { .. } => code == "IncorrectDBInstanceNetType",
         // Already on that version (or a later one).
         Call::ModifyInstanceMajorVersion { .. } => code == "IncorrectEngineVersion",
+        // Already of that class (the plan only resizes to a class the instance does not have).
+        Call::ModifyInstanceSpec { .. } => code == "InvalidDBInstanceClass.Duplicate",
         // TLS already in the state asked for.
         Call::ModifyInstanceSsl { .. } => code == "IncorrectSSLStatus",
         _ => false,
@@ -85,22 +108,38 @@ fn account_of(call: &Call) -> Option<&str> {
     }
 }
 
+/// What the steps of a run share.
+pub struct Runner<'a> {
+    /// The client.
+    pub client: &'a Client,
+    /// The stack the plan belongs to (create tokens).
+    pub stack: &'a str,
+    /// The secrets the plan sends.
+    pub secrets: &'a BTreeMap<SecretRef, Secret>,
+    /// Poll pacing and the stop signal.
+    pub pace: &'a Pace,
+    /// Where events go.
+    pub progress: &'a Progress,
+}
+
 /// Runs one step against `instance_id` (set by `CreateInstance`).
 pub async fn run(
-    client: &Client,
+    runner: &Runner<'_>,
     key: &InstanceKey,
     instance_id: &mut Option<String>,
     step: &Step,
-    secrets: &BTreeMap<SecretRef, Secret>,
-    pace: &Pace,
-    progress: &Progress,
 ) -> Result<(), StepError> {
+    let Runner {
+        client,
+        stack,
+        secrets,
+        pace,
+        progress,
+    } = *runner;
     let region = key.region.as_str();
     let timeout = Duration::from_secs(step.wait.timeout_secs);
     if let Call::CreateInstance(create) = &step.call {
-        let request = create_request(create, secrets)?;
-        let response = client.call(region, &request).await?;
-        *instance_id = Some(response.instance_id);
+        *instance_id = Some(create::run(client, stack, key, create, secrets, pace).await?);
     } else {
         let id = instance_id.clone().unwrap_or_default();
         let outcome = call(client, key, &id, &step.call, secrets, timeout, pace).await;
@@ -121,10 +160,13 @@ pub async fn run(
         });
     }
     wait_for(client, region, &id, &step.wait.until, timeout, pace).await?;
+    if matches!(step.call, Call::CreateInstance(_)) {
+        create::check_single(client, key).await?;
+    }
     Ok(())
 }
 
-fn secret(
+pub(crate) fn secret(
     secrets: &BTreeMap<SecretRef, Secret>,
     reference: &SecretRef,
 ) -> Result<Secret, StepError> {
@@ -390,8 +432,10 @@ impl Sender<'_> {
     }
 }
 
-fn create_request(
+/// The `CreateInstance` request of `create` with `token`.
+pub(crate) fn create_request(
     create: &CreateInstanceCall,
+    token: &str,
     secrets: &BTreeMap<SecretRef, Secret>,
 ) -> Result<CreateInstance, StepError> {
     let (charge_type, period) = match create.charge {
@@ -410,7 +454,7 @@ fn create_request(
     };
     Ok(CreateInstance {
         region_id: create.region_id.clone(),
-        token: Some(create.token.clone()),
+        token: Some(token.to_owned()),
         instance_name: Some(create.instance_name.clone()),
         instance_class: Some(create.instance_class.clone()),
         engine_version: create.engine_version.clone(),

@@ -6,11 +6,15 @@ use clap::Args;
 
 use super::plan::{first_plan, observe_and_plan, read_secrets, use_color};
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
+use std::collections::BTreeSet;
+
 use crate::apply::{self, ApplyOptions};
-use crate::manifest;
+use crate::plan::Plan;
+use crate::plan::model::BlockedKind;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
 use crate::secrets::{Checked, Need};
+use crate::{journal, lock, manifest};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -37,6 +41,9 @@ pub struct ApplyArgs {
     /// Let pruning delete every instance of the stack at once.
     #[arg(long)]
     pub prune_all: bool,
+    /// Locking against other runs on this machine.
+    #[command(flatten)]
+    pub lock: super::LockArgs,
 }
 
 /// Plans, applies, then observes again to confirm convergence.
@@ -105,8 +112,27 @@ async fn run(
     args: &ApplyArgs,
     stop: &apply::StopSignal,
 ) -> Result<ExitStatus, CliError> {
+    // One writer per stack and region on this machine, from before the observation until after
+    // the last one; the seeds of an unfinished run are taken over, so its tokens are sent again.
+    let regions: BTreeSet<String> = desired.regions().into_iter().collect();
+    let _locks = lock::acquire(
+        &args.lock.lock_dir,
+        &desired.stack.name,
+        &regions,
+        args.lock.lock_timeout,
+        "kvsync apply",
+    )
+    .await?;
+    let seeds = journal::begin(
+        &args.lock.lock_dir,
+        &desired.stack.name,
+        &regions,
+        jiff::Timestamp::now(),
+        rand::random,
+    )?;
     let diff_options = DiffOptions {
         prune_all: args.prune_all,
+        seeds: &seeds,
     };
     let (observed, fresh, resolved) = first_plan(target, desired, checked, diff_options).await?;
     let resolved = &resolved;
@@ -125,7 +151,8 @@ async fn run(
     };
     print!("{}", render::text(&plan, use_color()));
     if plan.summary().steps == 0 {
-        return Ok(ExitStatus::Success);
+        journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
+        return Ok(converged_or_blocked(&plan));
     }
     let options = ApplyOptions {
         allow_destroy: args.allow_destroy,
@@ -159,18 +186,50 @@ async fn run(
     if report.stopped {
         return Ok(ExitStatus::Interrupted);
     }
+    if !report.has_failures() {
+        journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
+    }
 
     let (_, remaining) = observe_and_plan(target, desired, resolved, diff_options).await?;
     let left = remaining.summary().steps;
     if left > 0 {
         println!("\nNot converged: {left} step(s) still needed:");
         print!("{}", render::text(&remaining, use_color()));
-    } else {
-        println!("Converged: the cloud matches the manifests.");
+        return Ok(ExitStatus::Failure);
     }
-    Ok(if report.has_failures() || left > 0 {
+    let status = converged_or_blocked(&remaining);
+    Ok(if report.has_failures() {
         ExitStatus::Failure
     } else {
-        ExitStatus::Success
+        status
     })
+}
+
+/// For a plan with no step left: says whether the cloud matches the manifests, or names each
+/// difference kvsync will not change and why (exit status 3).
+fn converged_or_blocked(plan: &Plan) -> ExitStatus {
+    let blocked: Vec<String> = plan
+        .instances
+        .iter()
+        .flat_map(|instance| {
+            instance
+                .blocked
+                .iter()
+                .filter(|b| b.kind == BlockedKind::Drift)
+                .map(move |b| format!("  ! {} {}: {}", instance.key, b.field, b.reason))
+        })
+        .collect();
+    if blocked.is_empty() {
+        println!("Converged: the cloud matches the manifests.");
+        return ExitStatus::Success;
+    }
+    println!(
+        "\nNot converged: {} difference{} kvsync will not change:",
+        blocked.len(),
+        if blocked.len() == 1 { "" } else { "s" }
+    );
+    for line in blocked {
+        println!("{line}");
+    }
+    ExitStatus::Blocked
 }

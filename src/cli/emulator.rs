@@ -28,6 +28,10 @@ pub struct EmulatorArgs {
     /// Seconds a change keeps an instance Changing.
     #[arg(long, default_value_t = 2.0, value_name = "S")]
     pub change_seconds: f64,
+    /// How long idempotency tokens (`Token`, `ClientToken`) are remembered, in seconds
+    /// (default: for ever).
+    #[arg(long, value_name = "S")]
+    pub token_memory_seconds: Option<f64>,
     /// Latency added to every request, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub latency_ms: u64,
@@ -100,6 +104,10 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
         durations: Durations {
             create: seconds(args.create_seconds, "--create-seconds")?,
             change: seconds(args.change_seconds, "--change-seconds")?,
+            token_memory: args
+                .token_memory_seconds
+                .map(|s| seconds(s, "--token-memory-seconds"))
+                .transpose()?,
         },
         faults: Faults {
             latency: Duration::from_millis(args.latency_ms),

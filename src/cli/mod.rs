@@ -130,6 +130,32 @@ impl ScopeArgs {
     }
 }
 
+/// `--lock-dir` / `--lock-timeout`, shared by the commands that change the cloud.
+#[derive(Debug, Clone, Args)]
+pub struct LockArgs {
+    /// Directory of the per-stack, per-region lock files and the run journal.
+    #[arg(long, value_name = "DIR", default_value = crate::lock::DEFAULT_DIR)]
+    pub lock_dir: PathBuf,
+    /// How long to wait for another kvsync run on this machine to release the stack's lock
+    /// before refusing.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = lock_timeout)]
+    pub lock_timeout: std::time::Duration,
+}
+
+fn lock_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let parsed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|err| format!("{text:?} is not a duration such as 0s, 30s or 10m: {err}"))?;
+    let duration =
+        std::time::Duration::try_from(parsed).map_err(|_| format!("{text:?} is negative"))?;
+    if duration > std::time::Duration::from_secs(24 * 3600) {
+        return Err(format!(
+            "{text:?} is longer than the largest lock timeout, 24h"
+        ));
+    }
+    Ok(duration)
+}
+
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -139,6 +165,9 @@ pub enum ExitStatus {
     Failure,
     /// `plan --detailed-exitcode` found changes.
     Changes,
+    /// `apply` made every change it could, but something it will not change (a blocked or
+    /// held step) keeps the cloud from matching the manifests.
+    Blocked,
     /// `apply` was stopped by Ctrl-C or SIGTERM (128 + SIGINT).
     Interrupted,
 }
@@ -150,6 +179,7 @@ impl ExitStatus {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::Changes => 2,
+            ExitStatus::Blocked => 3,
             ExitStatus::Interrupted => 130,
         }
     }
@@ -173,6 +203,12 @@ pub enum CliError {
     /// The plan was refused before any change.
     #[error("refusing to apply")]
     Apply(#[from] ApplyError),
+    /// Another run holds the stack's lock, or the lock could not be taken.
+    #[error("taking the stack's lock")]
+    Lock(#[from] crate::lock::LockError),
+    /// The run journal could not be written.
+    #[error("recording the run")]
+    Journal(#[from] crate::journal::JournalError),
     /// The import failed.
     #[error("importing instances")]
     Import(#[from] crate::import::ImportError),

@@ -10,7 +10,7 @@ use crate::observe::Observed;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, Plan, render};
 use crate::secrets::{self, Checked, Need, Resolved};
-use crate::{env_vars, manifest, observe, plan};
+use crate::{env_vars, journal, manifest, observe, plan};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -55,7 +55,7 @@ pub async fn first_plan(
     target: &settings::Target,
     desired: &Desired,
     checked: Checked,
-    options: DiffOptions,
+    options: DiffOptions<'_>,
 ) -> Result<(Observed, Plan, Resolved), CliError> {
     let hashing =
         tokio::task::spawn_blocking(move || checked.hash(&mut secrets::DigestMemo::default()));
@@ -73,7 +73,7 @@ pub async fn observe_and_plan(
     target: &settings::Target,
     desired: &Desired,
     resolved: &Resolved,
-    options: DiffOptions,
+    options: DiffOptions<'_>,
 ) -> Result<(Observed, Plan), CliError> {
     let observed = observe::observe(&target.client, desired).await?;
     let plan = plan::diff(desired, &observed, &resolved.digests, options);
@@ -100,8 +100,20 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
         .scoped(&args.scope.scope())?;
     let checked = read_secrets(&desired, Need::Optional)?;
     let target = settings::connect(global).await?;
+    // The tokens an unfinished run would send again, else those of a new run.
+    let regions = desired.regions().into_iter().collect();
+    let mut seeds = journal::pending(
+        std::path::Path::new(crate::lock::DEFAULT_DIR),
+        &desired.stack.name,
+        &regions,
+        jiff::Timestamp::now(),
+    );
+    for region in regions {
+        seeds.entry(region).or_insert_with(rand::random);
+    }
     let options = DiffOptions {
         prune_all: args.prune_all,
+        seeds: &seeds,
     };
     let planned = first_plan(&target, &desired, checked, options).await;
     target.close().await;

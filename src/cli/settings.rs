@@ -126,6 +126,7 @@ pub fn emulator_durations() -> Result<Durations, SettingsError> {
     Ok(Durations {
         create: env_seconds(env_vars::KVSYNC_EMULATOR_CREATE_SECONDS, defaults.create)?,
         change: env_seconds(env_vars::KVSYNC_EMULATOR_CHANGE_SECONDS, defaults.change)?,
+        token_memory: None,
     })
 }
 

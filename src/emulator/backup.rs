@@ -561,6 +561,7 @@ mod tests {
             durations: Durations {
                 create: SignedDuration::from_secs(3),
                 change: SignedDuration::from_secs(2),
+                token_memory: None,
             },
         }
     }

@@ -114,7 +114,7 @@ pub fn create(
     }
     let digest = fingerprint(params.0, &["Token"]);
     if let Some(token) = &request.token
-        && let Some(record) = state.tokens.get(token)
+        && let Some(record) = state.tokens.get(token).filter(|r| r.remembered(ctx))
     {
         return if record.fingerprint == digest {
             Ok(Handled::read(record.response.clone()))
@@ -242,13 +242,9 @@ pub fn create(
         request_id: String::new(),
     });
     if let Some(token) = request.token {
-        state.tokens.insert(
-            token,
-            TokenRecord {
-                fingerprint: digest,
-                response: response.clone(),
-            },
-        );
+        state
+            .tokens
+            .insert(token, TokenRecord::new(digest, response.clone(), ctx));
     }
     state.instances.insert(id, instance);
     Ok(Handled::wrote(response))
@@ -396,6 +392,12 @@ pub fn describe_page(state: &State, params: WireParams<'_>) -> Result<Handled, V
                 .instance_status
                 .as_deref()
                 .is_none_or(|status| i.lifecycle.status.as_str() == status)
+        })
+        .filter(|i| {
+            request
+                .search_key
+                .as_deref()
+                .is_none_or(|key| i.id.contains(key) || i.name.contains(key))
         })
         .filter(|i| request.tags.iter().all(|tag| i.tags.contains(tag)))
         .collect();

@@ -180,7 +180,7 @@ pub fn modify_spec(
     }
     let digest = fingerprint(params.0, &["ClientToken"]);
     if let Some(token) = &request.client_token
-        && let Some(record) = state.client_tokens.get(token)
+        && let Some(record) = state.client_tokens.get(token).filter(|r| r.remembered(ctx))
     {
         return if record.fingerprint == digest {
             Ok(Handled::read(record.response.clone()))
@@ -214,13 +214,9 @@ pub fn modify_spec(
         vec![Pending::InstanceClass(class.code.to_owned())],
     );
     if let Some(token) = request.client_token {
-        state.client_tokens.insert(
-            token,
-            TokenRecord {
-                fingerprint: digest,
-                response: response.clone(),
-            },
-        );
+        state
+            .client_tokens
+            .insert(token, TokenRecord::new(digest, response.clone(), ctx));
     }
     Ok(Handled::wrote(response))
 }

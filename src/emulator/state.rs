@@ -23,6 +23,8 @@ pub struct Durations {
     pub create: SignedDuration,
     /// `Changing` → `Normal`.
     pub change: SignedDuration,
+    /// How long idempotency tokens are remembered (`None`: for ever).
+    pub token_memory: Option<SignedDuration>,
 }
 
 impl Default for Durations {
@@ -30,6 +32,7 @@ impl Default for Durations {
         Durations {
             create: SignedDuration::from_secs(3),
             change: SignedDuration::from_secs(2),
+            token_memory: None,
         }
     }
 }
@@ -425,6 +428,28 @@ pub struct TokenRecord {
     pub fingerprint: String,
     /// The answer given the first time (without `RequestId`).
     pub response: Value,
+    /// When it was first used (absent in state files written before this was recorded).
+    #[serde(default)]
+    pub at: Option<Timestamp>,
+}
+
+impl TokenRecord {
+    /// A record of a first use at `ctx.now`.
+    pub fn new(fingerprint: String, response: Value, ctx: &Context) -> Self {
+        TokenRecord {
+            fingerprint,
+            response,
+            at: Some(ctx.now),
+        }
+    }
+
+    /// Whether the cloud still remembers the token at `ctx.now`.
+    pub fn remembered(&self, ctx: &Context) -> bool {
+        match (ctx.durations.token_memory, self.at) {
+            (Some(memory), Some(at)) => ctx.now.duration_since(at) < memory,
+            _ => true,
+        }
+    }
 }
 
 /// Everything the emulated cloud knows; persisted as JSON.

@@ -75,8 +75,8 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
         let entries = BTreeMap::from([(passwords::INSTANCE_ENTRY.to_owned(), digest.to_owned())]);
         tags.extend(passwords::encode_tags(&entries));
     }
-    let mut call = CreateInstanceCall {
-        token: String::new(),
+    let call = CreateInstanceCall {
+        token: token::create(ctx.stack, &desired.key.region, &desired.key.name, 0),
         region_id: desired.key.region.clone(),
         instance_name: desired.key.name.clone(),
         // Validation guarantees a class whenever no instance ID pins an existing instance.
@@ -88,15 +88,6 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
         password: desired.password.clone(),
         tags,
     };
-    let mut identity = Call::CreateInstance(Box::new(call.clone())).display_params();
-    identity.remove("Token");
-    call.token = token::derive(
-        ctx.stack,
-        "CreateInstance",
-        &desired.key.region,
-        &desired.key.name,
-        &identity,
-    );
     step(
         Call::CreateInstance(Box::new(call)),
         Impact::None,
@@ -170,15 +161,13 @@ pub fn lifecycle(
     if let Some(class) = &desired.instance_class
         && *class != observed.instance_class
     {
-        let mut identity = BTreeMap::new();
-        identity.insert("InstanceClass".to_owned(), class.clone());
-        identity.insert("From".to_owned(), observed.instance_class.clone());
-        let client_token = token::derive(
+        let client_token = token::spec(
             ctx.stack,
-            "ModifyInstanceSpec",
             &desired.key.region,
             &desired.key.name,
-            &identity,
+            &observed.instance_class,
+            class,
+            ctx.seed(&desired.key.region),
         );
         steps.push(step(
             Call::ModifyInstanceSpec {

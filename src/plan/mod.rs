@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use self::model::{Blocked, BlockedKind, PLAN_FORMAT_VERSION};
 pub use self::model::{Call, Impact, InstancePlan, Operation, Plan, Step};
+use self::token::Seed;
 use crate::manifest::{Desired, DesiredInstance, InstanceKey};
 use crate::observe::{Observed, ObservedInstance};
 
@@ -44,9 +45,16 @@ pub struct Context<'a> {
     pub digests: &'a Digests,
     /// Whether pruning may delete every instance of the stack at once.
     pub prune_all: bool,
+    /// The run's seed per region, for intent tokens (`token::spec`).
+    pub seeds: &'a Seeds,
 }
 
 impl Context<'_> {
+    /// The run's seed for intent tokens in `region` (0 when the run has none).
+    pub fn seed(&self, region: &str) -> Seed {
+        self.seeds.get(region).copied().unwrap_or(0)
+    }
+
     /// The digest of a managed password, when its secret was readable.
     pub fn digest(&self, key: &InstanceKey, account: Option<&str>) -> Option<&str> {
         let entry = crate::passwords::entry_name(account).to_owned();
@@ -56,11 +64,27 @@ impl Context<'_> {
     }
 }
 
+/// A run's seeds for intent tokens, by region (kept in the run journal, `crate::journal`).
+pub type Seeds = BTreeMap<String, Seed>;
+
+static NO_SEEDS: Seeds = BTreeMap::new();
+
 /// Options of a plan that are not part of the manifests.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DiffOptions {
+#[derive(Debug, Clone, Copy)]
+pub struct DiffOptions<'a> {
     /// `--prune-all`: pruning may delete every instance of the stack at once.
     pub prune_all: bool,
+    /// The run's seeds for intent tokens, by region.
+    pub seeds: &'a Seeds,
+}
+
+impl Default for DiffOptions<'_> {
+    fn default() -> Self {
+        DiffOptions {
+            prune_all: false,
+            seeds: &NO_SEEDS,
+        }
+    }
 }
 
 /// Computes the plan that takes `observed` to `desired`.
@@ -68,12 +92,13 @@ pub fn diff(
     desired: &Desired,
     observed: &Observed,
     digests: &Digests,
-    options: DiffOptions,
+    options: DiffOptions<'_>,
 ) -> Plan {
     let ctx = Context {
         stack: &desired.stack.name,
         digests,
         prune_all: options.prune_all || desired.stack.prune_all,
+        seeds: options.seeds,
     };
     let mut instances = Vec::new();
     let mut claimed: BTreeSet<(String, String)> = BTreeSet::new();

@@ -1,34 +1,55 @@
-//! Deterministic idempotency tokens.
+//! Idempotency tokens: stable across a retry or a crash, new for every new intent.
 //!
-//! A token is a digest of who asks (stack), what it names (region, instance) and the exact
-//! parameters (secrets by reference only). The same manifests always yield the same token, so
-//! a retry or a re-run after a crash can never create twice; a changed request yields a new one.
-
-use std::collections::BTreeMap;
+//! * `CreateInstance` carries a token derived from the instance's identity alone — stack,
+//!   region, name — and a position `k` in a chain ([`create`]). Two writers that share no lock
+//!   derive the same token for the same name, whatever parameters each sends, so the cloud
+//!   lets only one of them create (the other gets the first answer, or
+//!   `IdempotentParameterMismatch`); the parameters are reconciled after creation. Apply starts
+//!   at `k = 0` and moves along the chain past tokens that earlier, released instances spent
+//!   (see `apply::step`), so a name created again after a release never replays the old answer.
+//! * `ModifyInstanceSpec` carries a `ClientToken` derived from the intent (instance, old and
+//!   new class) and the run's seed ([`spec`]). The seed is drawn at random when a run starts
+//!   and is kept in the local run journal until the run has applied everything
+//!   (`crate::journal`), so a re-run after a crash or a failure sends the same token, and a
+//!   later run — resizing back and forth — sends a new one.
 
 use sha2::{Digest, Sha256};
 
 /// The prefix of every kvsync token.
 pub const TOKEN_PREFIX: &str = "kvsync-";
 
-/// The token for `action` on `region`/`name` in `stack` with `params` (without the token).
-/// At most 64 ASCII characters, as the API requires.
-pub fn derive(
-    stack: &str,
-    action: &str,
-    region: &str,
-    name: &str,
-    params: &BTreeMap<String, String>,
-) -> String {
+/// How far apply follows the create chain before giving up (each step is one refused or
+/// replayed call).
+pub const MAX_CREATE_CHAIN: u32 = 64;
+
+/// A run's seed for intent tokens.
+pub type Seed = u128;
+
+/// The `Token` of the `k`-th creation of `name` in `region` by `stack`.
+pub fn create(stack: &str, region: &str, name: &str, k: u32) -> String {
+    digest(&["CreateInstance", stack, region, name, &k.to_string()])
+}
+
+/// The `ClientToken` of a resize of `name` in `region` from `from` to `to` in a run with
+/// `seed`.
+pub fn spec(stack: &str, region: &str, name: &str, from: &str, to: &str, seed: Seed) -> String {
+    digest(&[
+        "ModifyInstanceSpec",
+        stack,
+        region,
+        name,
+        from,
+        to,
+        &format!("{seed:032x}"),
+    ])
+}
+
+/// `kvsync-` and 40 hex digits of a digest of `parts` (at most 64 ASCII characters, as the
+/// API requires). Parts are separated by a NUL so that boundaries cannot shift.
+fn digest(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
-    for part in [action, stack, region, name] {
+    for part in parts {
         hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    for (key, value) in params {
-        hasher.update(key.as_bytes());
-        hasher.update([b'=']);
-        hasher.update(value.as_bytes());
         hasher.update([0]);
     }
     let digest = hasher.finalize();
@@ -40,57 +61,37 @@ pub fn derive(
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     #[test]
-    fn same_inputs_same_token_and_within_the_api_limit() {
-        let p = params(&[("InstanceClass", "redis.master.small.default")]);
-        let a = derive("prod", "CreateInstance", "cn-hangzhou", "orders", &p);
-        assert_eq!(
-            a,
-            derive("prod", "CreateInstance", "cn-hangzhou", "orders", &p)
-        );
+    fn a_create_token_depends_on_identity_and_chain_position_only() {
+        let a = create("prod", "cn-hangzhou", "orders", 0);
+        assert_eq!(a, create("prod", "cn-hangzhou", "orders", 0));
         assert!(a.len() <= 64 && a.is_ascii() && a.starts_with(TOKEN_PREFIX));
+        for other in [
+            create("dev", "cn-hangzhou", "orders", 0),
+            create("prod", "cn-shanghai", "orders", 0),
+            create("prod", "cn-hangzhou", "orders2", 0),
+            create("prod", "cn-hangzhou", "orders", 1),
+        ] {
+            assert_ne!(a, other);
+        }
     }
 
     #[test]
-    fn every_input_changes_the_token() {
-        let p = params(&[("InstanceClass", "redis.master.small.default")]);
-        let base = derive("prod", "CreateInstance", "cn-hangzhou", "orders", &p);
-        assert_ne!(
-            base,
-            derive("dev", "CreateInstance", "cn-hangzhou", "orders", &p)
-        );
-        assert_ne!(
-            base,
-            derive("prod", "ModifyInstanceSpec", "cn-hangzhou", "orders", &p)
-        );
-        assert_ne!(
-            base,
-            derive("prod", "CreateInstance", "cn-shanghai", "orders", &p)
-        );
-        assert_ne!(
-            base,
-            derive("prod", "CreateInstance", "cn-hangzhou", "orders2", &p)
-        );
-        let q = params(&[("InstanceClass", "redis.master.mid.default")]);
-        assert_ne!(
-            base,
-            derive("prod", "CreateInstance", "cn-hangzhou", "orders", &q)
-        );
+    fn a_spec_token_is_new_for_every_run_and_stable_within_one() {
+        let t = spec("prod", "cn-hangzhou", "orders", "small", "mid", 7);
+        assert_eq!(t, spec("prod", "cn-hangzhou", "orders", "small", "mid", 7));
+        assert!(t.len() <= 64 && t.starts_with(TOKEN_PREFIX));
+        // The same intent in a later run (after mid → small) gets a new token.
+        assert_ne!(t, spec("prod", "cn-hangzhou", "orders", "small", "mid", 8));
+        assert_ne!(t, spec("prod", "cn-hangzhou", "orders", "mid", "small", 7));
     }
 
     #[test]
     fn field_boundaries_cannot_be_shifted() {
-        let p = params(&[]);
+        assert_ne!(create("ab", "c", "n", 0), create("a", "bc", "n", 0));
         assert_ne!(
-            derive("ab", "CreateInstance", "c", "n", &p),
-            derive("a", "CreateInstance", "bc", "n", &p)
+            spec("s", "r", "n", "ab", "c", 1),
+            spec("s", "r", "n", "a", "bc", 1)
         );
     }
 }

@@ -306,3 +306,55 @@ fn target_and_exclude_work_on_a_subset_without_reading_the_rest() {
         texts(&unknown).1
     );
 }
+
+/// Regression: apply said "Converged" and exited 0 when only blocked differences remained.
+#[test]
+fn blocked_differences_are_not_converged_and_each_is_named() {
+    let dir = workspace();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let first = run(emulator.kvsync(dir.path()).args(["apply"]));
+    assert_eq!(first.status.code(), Some(0), "{}", texts(&first).0);
+    let path = dir.path().join("manifests/sessions-cache.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("zoneId: cn-hangzhou-h", "zoneId: cn-hangzhou-b")
+            .replace("volatile-ttl", "allkeys-lru"),
+    )
+    .unwrap();
+    let configured = emulator.count("ModifyInstanceConfig", "ok");
+    // A change kvsync makes (the parameter) beside one it will not (the zone).
+    let mixed = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let (stdout, stderr) = texts(&mixed);
+    assert_eq!(mixed.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("Converged:"), "{stdout}");
+    assert!(
+        stdout.contains("Not converged: 1 difference kvsync will not change:")
+            && stdout.contains("! cn-hangzhou/sessions-cache spec.zoneId: kvsync never moves"),
+        "{stdout}"
+    );
+    assert_eq!(emulator.count("ModifyInstanceConfig", "ok"), configured + 1);
+    // Only the blocked difference left: still exit 3, with no call that changes anything.
+    let again = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let (stdout, stderr) = texts(&again);
+    assert_eq!(again.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("spec.zoneId"), "{stdout}");
+    assert_eq!(emulator.count("ModifyInstanceConfig", "ok"), configured + 1);
+}
+
+/// Regression: two cloud instances with one name were reported, yet apply said "Converged".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_of_one_name_are_blocked_and_not_converged() {
+    let dir = workspace();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let first = run(emulator.kvsync(dir.path()).args(["apply"]));
+    assert_eq!(first.status.code(), Some(0), "{}", texts(&first).0);
+    crate::support::create_normal_instance(&emulator.url, "cn-hangzhou", "sessions-cache").await;
+    let output = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("! cn-hangzhou/sessions-cache metadata.name: 2 instances are named"),
+        "{stdout}"
+    );
+}

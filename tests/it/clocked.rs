@@ -31,6 +31,7 @@ impl Clocked {
             durations: Durations {
                 create: SignedDuration::ZERO,
                 change: SignedDuration::from_secs(change_secs),
+                token_memory: None,
             },
             clock: Arc::new(move || *reader.lock().unwrap()),
             state_path,

@@ -19,6 +19,7 @@ async fn start(create: f64, change: f64, state_path: Option<PathBuf>) -> Running
         durations: Durations {
             create: SignedDuration::from_secs_f64(create),
             change: SignedDuration::from_secs_f64(change),
+            token_memory: None,
         },
         state_path,
         ..EmulatorConfig::default()

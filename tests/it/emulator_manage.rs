@@ -32,6 +32,7 @@ impl Emu {
             durations: Durations {
                 create: SignedDuration::ZERO,
                 change: SignedDuration::from_secs(CHANGE_SECONDS),
+                token_memory: None,
             },
             clock: Arc::new(move || {
                 Timestamp::now() + SignedDuration::from_secs(clock_offset.load(Ordering::SeqCst))

@@ -24,3 +24,4 @@ mod python_sdk;
 mod resilience;
 mod secrets;
 mod support;
+mod writers;

@@ -336,6 +336,7 @@ pub async fn start_with_durations(seconds: f64) -> emulator::RunningEmulator {
         durations: kvsync::emulator::state::Durations {
             create: duration,
             change: duration,
+            token_memory: None,
         },
         ..EmulatorConfig::default()
     };

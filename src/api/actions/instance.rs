@@ -127,6 +127,8 @@ pub struct DescribeInstances {
     pub instance_ids: Option<String>,
     /// `InstanceStatus` filter.
     pub instance_status: Option<String>,
+    /// `SearchKey`: instances whose ID or name contains this text.
+    pub search_key: Option<String>,
     /// `Tag.N.*` filter: instances carrying all of these tags.
     pub tags: Vec<(String, String)>,
     /// `PageNumber` (1-based).
@@ -149,6 +151,7 @@ impl Action for DescribeInstances {
             .set("RegionId", &self.region_id)
             .set_opt("InstanceIds", self.instance_ids.as_deref())
             .set_opt("InstanceStatus", self.instance_status.as_deref())
+            .set_opt("SearchKey", self.search_key.as_deref())
             .set("PageNumber", self.page_number.to_string())
             .set("PageSize", self.page_size.to_string())
             .set_key_values(
@@ -166,6 +169,7 @@ impl DescribeInstances {
             region_id: wire.string("RegionId").unwrap_or_default(),
             instance_ids: wire.string("InstanceIds"),
             instance_status: wire.string("InstanceStatus"),
+            search_key: wire.string("SearchKey"),
             tags: wire.key_values("Tag")?,
             page_number: wire.u64("PageNumber")?.unwrap_or(1),
             page_size: wire.u64("PageSize")?.unwrap_or(30),
