@@ -316,7 +316,14 @@ fn process(
         None => return Err(VendorError::missing_parameter("Version")),
     }
     let now = (config.clock)();
-    auth::verify(method, wire, &config.keys, &mut inner.nonces, now)?;
+    auth::verify(
+        method,
+        wire,
+        &config.keys,
+        &mut inner.nonces,
+        now,
+        &config.faults.signature_faults,
+    )?;
     if inner.faults.take_service_unavailable(&config.faults) {
         return Err(VendorError::service_unavailable());
     }
