@@ -75,6 +75,17 @@ pub enum Error {
         #[source]
         source: Box<DecodeReason>,
     },
+    /// The answer's body is longer than any real answer: reading stopped at the limit.
+    #[error(
+        "the answer to {action} is longer than the limit of {} MiB; reading stopped there",
+        .limit >> 20
+    )]
+    BodyTooLarge {
+        /// The action.
+        action: &'static str,
+        /// The limit, in bytes ([`MAX_BODY_BYTES`](super::transport::MAX_BODY_BYTES)).
+        limit: usize,
+    },
     /// The endpoint URL is not usable.
     #[error("invalid endpoint {endpoint:?}: {reason}")]
     Endpoint {

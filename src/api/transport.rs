@@ -13,6 +13,10 @@ use super::scrub::scrub;
 use super::sign::percent_encode;
 use crate::secret::Secret;
 
+/// The most of an answer's body the client reads: far above any real answer (a page of 50
+/// instances is a few dozen KiB), low enough that a misbehaving endpoint cannot exhaust memory.
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+
 /// The error body of a failed call. The cloud spells the keys in PascalCase; some gateways use
 /// camelCase, which the official SDKs also accept.
 #[derive(Debug, Default, Deserialize)]
@@ -50,7 +54,7 @@ pub struct RawAnswer {
     pub body: String,
 }
 
-/// Sends one request and reads the whole answer.
+/// Sends one request and reads the whole answer, at most [`MAX_BODY_BYTES`] of it.
 pub async fn send(
     http: &reqwest::Client,
     action: &'static str,
@@ -64,14 +68,33 @@ pub async fn send(
         endpoint: endpoint.to_owned(),
         source: source.without_url(),
     };
-    let response = http
+    let mut response = http
         .post(request_url(endpoint, signed))
         .header(reqwest::header::CONTENT_LENGTH, "0")
         .send()
         .await
         .map_err(transport)?;
     let status = response.status().as_u16();
-    let body = response.text().await.map_err(transport)?;
+    let too_large = || Error::BodyTooLarge {
+        action,
+        limit: MAX_BODY_BYTES,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    // Read in chunks and stop at the limit: an answer that never ends must not take the
+    // memory with it. Dropping the response closes the connection.
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = String::from_utf8_lossy(&body).into_owned();
     Ok(RawAnswer { status, body })
 }
 
