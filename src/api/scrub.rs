@@ -127,7 +127,14 @@ impl Matcher {
 
     fn replace(&self, text: &str) -> String {
         match &self.automaton {
-            Some(automaton) => automaton.replace_all(text, &vec![REDACTED; self.patterns.len()]),
+            Some(automaton) => {
+                let mut out = String::with_capacity(text.len());
+                automaton.replace_all_with(text, &mut out, |_, _, out| {
+                    out.push_str(REDACTED);
+                    true
+                });
+                out
+            }
             None => self.patterns.iter().fold(text.to_owned(), |out, pattern| {
                 out.replace(pattern, REDACTED)
             }),
