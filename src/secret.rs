@@ -4,8 +4,15 @@
 //! print `***`, so a secret that reaches a log line, an error or a JSON document by mistake
 //! still does not leak. The only way to the value is [`Secret::expose`], called where the value
 //! is put on the wire or hashed.
+//!
+//! Secrets kvsync reads (passwords at the edge, the access key secret and security token) are
+//! also [registered](register) for the life of the process, so that
+//! [`api::scrub::scrub`](crate::api::scrub::scrub) can remove their values from any text — the
+//! cloud's error messages above all — even where the secret itself is not at hand.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::RwLock;
 
 /// A secret string; every printed form is `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -24,6 +31,47 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// Every secret value registered in this process. Values are only added (a rotated password may
+/// still be quoted by a late error), and each distinct value once, so the set grows only with
+/// the number of distinct secrets read.
+static REGISTERED: RwLock<BTreeSet<String>> = RwLock::new(BTreeSet::new());
+
+/// Registers `secret`'s value with the process-wide set the scrubber removes from texts.
+/// Empty values are ignored (there is nothing to find).
+pub fn register(secret: &Secret) {
+    if secret.0.is_empty() {
+        return;
+    }
+    let known = REGISTERED
+        .read()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .contains(&secret.0);
+    if !known {
+        REGISTERED
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .insert(secret.0.clone());
+    }
+}
+
+/// How many secrets are registered; it only grows, so it tells whether the set changed.
+pub(crate) fn registered_count() -> usize {
+    REGISTERED
+        .read()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .len()
+}
+
+/// The registered secrets, for the scrubber.
+pub(crate) fn registered() -> Vec<Secret> {
+    REGISTERED
+        .read()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .iter()
+        .map(|value| Secret(value.clone()))
+        .collect()
 }
 
 impl fmt::Debug for Secret {
@@ -55,5 +103,16 @@ mod tests {
         assert_eq!(format!("{secret:?}"), "***");
         assert_eq!(serde_json::to_string(&secret).unwrap(), "\"***\"");
         assert_eq!(secret.expose(), "hunter2-very-secret");
+    }
+
+    #[test]
+    fn registered_values_are_kept_once_and_empty_ones_never() {
+        let secret = Secret::new("registered-once-Zx81");
+        register(&secret);
+        register(&secret.clone());
+        register(&Secret::new(""));
+        let all = registered();
+        assert_eq!(all.iter().filter(|s| **s == secret).count(), 1);
+        assert!(all.iter().all(|s| !s.expose().is_empty()));
     }
 }

@@ -90,7 +90,10 @@ pub fn check(
             let value = match resolved.values.get(reference) {
                 Some(value) => value.clone(),
                 None => match reference.resolve(env) {
-                    Ok(value) => value,
+                    Ok(value) => {
+                        crate::secret::register(&value);
+                        value
+                    }
                     Err(source_err) if need == Need::Optional => {
                         tracing::info!(reference = %reference, error = %source_err, "secret not readable; password not compared");
                         resolved.digests.insert(entry, None);

@@ -1,8 +1,13 @@
 //! Errors of API calls.
+//!
+//! Every text in these errors that comes from the cloud went through
+//! [`scrub`](super::scrub::scrub) when the error was built (`transport::decode`), so printing,
+//! logging or serving an error never shows a secret the cloud quoted back.
 
 use std::fmt;
 
-/// The cloud's answer to a failed call: HTTP status plus the body's Code, Message, RequestId.
+/// The cloud's answer to a failed call: HTTP status plus the body's Code, Message, RequestId
+/// (all scrubbed of secrets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// The action that failed.
@@ -64,11 +69,22 @@ pub enum Error {
         action: &'static str,
         /// HTTP status.
         status: u16,
-        /// The start of the body.
+        /// The start of the body, scrubbed.
         body_excerpt: String,
-        /// The JSON error.
+        /// The JSON error, scrubbed (its text may quote the body).
         #[source]
-        source: serde_json::Error,
+        source: Box<DecodeReason>,
+    },
+    /// The answer's body is longer than any real answer: reading stopped at the limit.
+    #[error(
+        "the answer to {action} is longer than the limit of {} MiB; reading stopped there",
+        .limit >> 20
+    )]
+    BodyTooLarge {
+        /// The action.
+        action: &'static str,
+        /// The limit, in bytes ([`MAX_BODY_BYTES`](super::transport::MAX_BODY_BYTES)).
+        limit: usize,
     },
     /// The endpoint URL is not usable.
     #[error("invalid endpoint {endpoint:?}: {reason}")]
@@ -78,6 +94,20 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+/// Why an answer did not decode: the JSON parser's message, scrubbed of secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DecodeReason {
+    message: String,
+}
+
+impl DecodeReason {
+    /// Wraps an already scrubbed message.
+    pub fn new(message: String) -> Self {
+        DecodeReason { message }
+    }
 }
 
 impl From<ApiError> for Error {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod params;
 pub mod ratelimit;
 pub mod retry;
+pub mod scrub;
 pub mod sign;
 pub mod stats;
 pub mod transport;
@@ -103,6 +104,12 @@ impl Client {
                 endpoint: config.endpoint.url_for("-"),
                 source,
             })?;
+        // Cloud texts quoting the key are scrubbed wherever they surface, not only in this
+        // client's errors.
+        crate::secret::register(&config.credentials.access_key_secret);
+        if let Some(token) = &config.credentials.security_token {
+            crate::secret::register(token);
+        }
         Ok(Client {
             http,
             limiter: Arc::new(RateLimiter::new(config.qps, 1)),
@@ -121,6 +128,18 @@ impl Client {
     /// `SignatureNonce`) while idempotency tokens in the parameters stay the same.
     pub async fn call<A: Action>(&self, region: &str, action: &A) -> Result<A::Response, Error> {
         let params = action.params();
+        let credentials = &self.config.credentials;
+        // What an answer might quote back and must not keep: the call's secret parameters
+        // and the key it is signed with.
+        let in_flight: Vec<&crate::secret::Secret> = params
+            .iter()
+            .filter_map(|(_, value)| match value {
+                params::ParamValue::Secret(secret) => Some(secret),
+                params::ParamValue::Plain(_) => None,
+            })
+            .chain([&credentials.access_key_secret])
+            .chain(credentials.security_token.as_ref())
+            .collect();
         let mut wire = params.expose();
         wire.entry("RegionId".to_owned())
             .or_insert_with(|| region.to_owned());
@@ -137,7 +156,7 @@ impl Client {
             let signed = self.sign(A::NAME, wire.clone());
             let result = transport::send(&self.http, A::NAME, &endpoint, &signed)
                 .await
-                .and_then(|answer| transport::decode::<A::Response>(A::NAME, &answer));
+                .and_then(|answer| transport::decode::<A::Response>(A::NAME, &answer, &in_flight));
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match result {
                 Ok(response) => {

@@ -47,7 +47,11 @@ pub fn classify(error: &Error) -> Class {
     match error {
         Error::Transport { .. } => Class::Transient,
         Error::Decode { status, .. } if *status >= 500 => Class::Transient,
-        Error::Decode { .. } | Error::Endpoint { .. } => Class::Terminal,
+        // An endless or oversized answer comes from something that is not the API (a
+        // misconfigured endpoint or proxy): asking again would read as much again.
+        Error::Decode { .. } | Error::BodyTooLarge { .. } | Error::Endpoint { .. } => {
+            Class::Terminal
+        }
         Error::Api(api) => classify_code(&api.code, api.status),
     }
 }

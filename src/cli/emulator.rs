@@ -9,7 +9,7 @@ use jiff::SignedDuration;
 
 use super::{CliError, ExitStatus, GlobalArgs};
 use crate::emulator::auth::KeyRing;
-use crate::emulator::faults::{Faults, parse_lose_response};
+use crate::emulator::faults::{Faults, parse_lose_response, parse_signature_fault};
 use crate::emulator::state::Durations;
 use crate::emulator::{self, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorConfig};
 
@@ -44,6 +44,10 @@ pub struct EmulatorArgs {
     /// Lose the answers of the first N successful calls of ACTION (repeatable).
     #[arg(long, value_name = "ACTION[:N]")]
     pub lose_response: Vec<String>,
+    /// Refuse every call carrying parameter PARAM with SignatureDoesNotMatch and the server's
+    /// string-to-sign, as the cloud answers a real mismatch (repeatable).
+    #[arg(long, value_name = "PARAM")]
+    pub signature_fault: Vec<String>,
     /// Accept another key pair (repeatable), besides --access-key-id/--access-key-secret.
     #[arg(long = "key", value_name = "ID:SECRET")]
     pub keys: Vec<String>,
@@ -98,6 +102,12 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
         let (action, count) = parse_lose_response(spec).map_err(CliError::Usage)?;
         lose_responses.insert(action, count);
     }
+    let signature_faults = args
+        .signature_fault
+        .iter()
+        .map(|name| parse_signature_fault(name))
+        .collect::<Result<_, _>>()
+        .map_err(CliError::Usage)?;
     let config = EmulatorConfig {
         keys,
         state_path: args.state.clone(),
@@ -115,6 +125,7 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
             lost_response_rate: probability(args.lost_response_rate, "--lost-response-rate")?,
             lose_responses,
             qps,
+            signature_faults,
         },
         ..EmulatorConfig::default()
     };

@@ -1,6 +1,6 @@
 //! Verification of v1 signatures, timestamps and nonces, as the cloud does it.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -68,12 +68,15 @@ pub fn parse_timestamp(value: &str) -> Option<Timestamp> {
 /// Checks the protocol parameters and the signature of a request.
 ///
 /// `wire` holds every parameter of the request (query and form body), `Signature` included.
+/// A request carrying any parameter in `refused` (the `--signature-fault` injection) is answered
+/// as a mismatch, with the same message.
 pub fn verify(
     method: &str,
     wire: &BTreeMap<String, String>,
     keys: &KeyRing,
     nonces: &mut NonceCache,
     now: Timestamp,
+    refused: &BTreeSet<String>,
 ) -> Result<(), VendorError> {
     let get = |name: &str| wire.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let key_id = get("AccessKeyId").ok_or_else(|| VendorError::missing_parameter("AccessKeyId"))?;
@@ -99,7 +102,8 @@ pub fn verify(
     signed.remove("Signature");
     let string_to_sign = sign::string_to_sign(method, &signed);
     let expected = sign::sign_string(&string_to_sign, secret);
-    if !sign::signatures_match(&expected, presented) {
+    let injected = wire.keys().any(|name| refused.contains(name));
+    if injected || !sign::signatures_match(&expected, presented) {
         return Err(VendorError::signature_mismatch(&string_to_sign));
     }
 
@@ -140,6 +144,10 @@ mod tests {
         params
     }
 
+    fn none() -> BTreeSet<String> {
+        BTreeSet::new()
+    }
+
     fn keys() -> KeyRing {
         KeyRing::single("testid", "testsecret")
     }
@@ -149,17 +157,25 @@ mod tests {
         let mut nonces = NonceCache::default();
         let request = signed_request("testsecret", "n1", "2024-05-01T12:00:00Z");
         assert_eq!(
-            verify("POST", &request, &keys(), &mut nonces, now()),
+            verify("POST", &request, &keys(), &mut nonces, now(), &none()),
             Ok(())
         );
-        let again = verify("POST", &request, &keys(), &mut nonces, now()).unwrap_err();
+        let again = verify("POST", &request, &keys(), &mut nonces, now(), &none()).unwrap_err();
         assert_eq!(again.code, "SignatureNonceUsed");
     }
 
     #[test]
     fn a_wrong_secret_is_refused_with_the_server_string_to_sign() {
         let request = signed_request("wrongsecret", "n2", "2024-05-01T12:00:00Z");
-        let err = verify("POST", &request, &keys(), &mut NonceCache::default(), now()).unwrap_err();
+        let err = verify(
+            "POST",
+            &request,
+            &keys(),
+            &mut NonceCache::default(),
+            now(),
+            &none(),
+        )
+        .unwrap_err();
         assert_eq!((err.status, err.code), (400, "SignatureDoesNotMatch"));
         let (_, server_sts) = err.message.split_once(':').unwrap();
         assert!(
@@ -169,9 +185,40 @@ mod tests {
     }
 
     #[test]
+    fn an_injected_fault_refuses_a_correct_signature_like_a_mismatch() {
+        let mut request = signed_request("testsecret", "n7", "2024-05-01T12:00:00Z");
+        request.remove("Signature");
+        request.insert("NewPassword".into(), "Pw+1=x".into());
+        let signature = sign::signature("POST", &request, "testsecret");
+        request.insert("Signature".into(), signature);
+        let refused = BTreeSet::from(["NewPassword".to_owned()]);
+        let mut nonces = NonceCache::default();
+        let err = verify("POST", &request, &keys(), &mut nonces, now(), &refused).unwrap_err();
+        assert_eq!((err.status, err.code), (400, "SignatureDoesNotMatch"));
+        assert!(
+            err.message.contains("NewPassword%3DPw%252B1%253Dx"),
+            "{}",
+            err.message
+        );
+        let other = BTreeSet::from(["Password".to_owned()]);
+        assert_eq!(
+            verify("POST", &request, &keys(), &mut nonces, now(), &other),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn the_method_is_part_of_the_signature() {
         let request = signed_request("testsecret", "n3", "2024-05-01T12:00:00Z");
-        let err = verify("GET", &request, &keys(), &mut NonceCache::default(), now()).unwrap_err();
+        let err = verify(
+            "GET",
+            &request,
+            &keys(),
+            &mut NonceCache::default(),
+            now(),
+            &none(),
+        )
+        .unwrap_err();
         assert_eq!(err.code, "SignatureDoesNotMatch");
     }
 
@@ -179,7 +226,15 @@ mod tests {
     fn unknown_key_ids_are_not_found() {
         let mut request = signed_request("testsecret", "n4", "2024-05-01T12:00:00Z");
         request.insert("AccessKeyId".into(), "other".into());
-        let err = verify("POST", &request, &keys(), &mut NonceCache::default(), now()).unwrap_err();
+        let err = verify(
+            "POST",
+            &request,
+            &keys(),
+            &mut NonceCache::default(),
+            now(),
+            &none(),
+        )
+        .unwrap_err();
         assert_eq!((err.status, err.code), (404, "InvalidAccessKeyId.NotFound"));
     }
 
@@ -187,13 +242,27 @@ mod tests {
     fn stale_and_future_timestamps_are_refused() {
         for stamp in ["2024-05-01T11:44:00Z", "2024-05-01T12:16:00Z"] {
             let request = signed_request("testsecret", stamp, stamp);
-            let err =
-                verify("POST", &request, &keys(), &mut NonceCache::default(), now()).unwrap_err();
+            let err = verify(
+                "POST",
+                &request,
+                &keys(),
+                &mut NonceCache::default(),
+                now(),
+                &none(),
+            )
+            .unwrap_err();
             assert_eq!(err.code, "InvalidTimeStamp.Expired", "{stamp}");
         }
         let request = signed_request("testsecret", "n5", "2024-05-01T11:46:00Z");
         assert_eq!(
-            verify("POST", &request, &keys(), &mut NonceCache::default(), now()),
+            verify(
+                "POST",
+                &request,
+                &keys(),
+                &mut NonceCache::default(),
+                now(),
+                &none()
+            ),
             Ok(())
         );
     }
@@ -216,7 +285,14 @@ mod tests {
         let signature = sign::signature("POST", &request, "secondsecret");
         request.insert("Signature".into(), signature);
         assert_eq!(
-            verify("POST", &request, &ring, &mut NonceCache::default(), now()),
+            verify(
+                "POST",
+                &request,
+                &ring,
+                &mut NonceCache::default(),
+                now(),
+                &none()
+            ),
             Ok(())
         );
     }

@@ -1,6 +1,7 @@
-//! Injected faults: latency, `ServiceUnavailable`, and answers lost after the change committed.
+//! Injected faults: latency, `ServiceUnavailable`, answers lost after the change committed, and
+//! signatures refused on calls that carry a given parameter.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Which faults to inject.
@@ -17,6 +18,9 @@ pub struct Faults {
     pub lose_responses: BTreeMap<String, u32>,
     /// Requests per second admitted; the excess is answered `Throttling.User`.
     pub qps: Option<f64>,
+    /// Requests carrying any of these parameters are refused `SignatureDoesNotMatch`, with the
+    /// server's string-to-sign in the message, exactly as a real mismatch is answered.
+    pub signature_faults: BTreeSet<String>,
 }
 
 /// What to do with a request before handling it.
@@ -122,6 +126,16 @@ pub fn parse_lose_response(spec: &str) -> Result<(String, u32), String> {
     Ok((action.to_owned(), count))
 }
 
+/// Parses the parameter name of `--signature-fault PARAM`.
+pub fn parse_signature_fault(name: &str) -> Result<String, String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
+        return Err(format!(
+            "{name:?} is not a parameter name (expected e.g. NewPassword)"
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +195,16 @@ mod tests {
         );
         assert!(parse_lose_response("Create Instance").is_err());
         assert!(parse_lose_response("CreateInstance:x").is_err());
+    }
+
+    #[test]
+    fn signature_fault_names_are_parameter_names() {
+        assert_eq!(
+            parse_signature_fault("NewPassword"),
+            Ok("NewPassword".into())
+        );
+        assert_eq!(parse_signature_fault("Tag.1.Key"), Ok("Tag.1.Key".into()));
+        assert!(parse_signature_fault("").is_err());
+        assert!(parse_signature_fault("New Password").is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! A local R-KVStore server: the second implementation of the API's server side.
 //!
-//! [`start`] serves the RPC protocol on a listener: it decodes parameters from the query and
-//! the form body, verifies v1 signatures, applies faults, runs [`state::State::handle`] under
+//! [`start`] serves the RPC protocol on a listener: it refuses methods other than GET and POST
+//! (405, `Allow: GET, POST`), decodes parameters from the query and the form body, verifies v1
+//! signatures, applies faults, runs [`state::State::handle`] under
 //! one lock (so concurrent requests never lose an update) and persists the state after every
 //! change. It shares only the wire types in `api::actions` and the pure signer in `api::sign`
 //! with the client side.
@@ -236,6 +237,22 @@ async fn api(
     let request_id = uuid::Uuid::new_v4().to_string().to_ascii_uppercase();
     let format = Format::from_param(wire.get("Format").map(String::as_str));
 
+    // Only GET and POST are the RPC protocol; anything else is refused before it can use a
+    // nonce, a QPS token or touch the state.
+    if method != Method::GET && method != Method::POST {
+        let err = VendorError {
+            status: 405,
+            code: "MethodNotAllowed",
+            message: "The specified method is not allowed against this resource.".into(),
+        };
+        record(&shared, &action, err.code, &request_id, started);
+        let mut response = error_response(&err, format.unwrap_or(Format::Xml), &request_id);
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        return response;
+    }
+
     if let FaultDecision::Delay(delay) = faults::decide(&shared.config.faults, &action) {
         tokio::time::sleep(delay).await;
     }
@@ -263,13 +280,33 @@ async fn api(
         Ok(_) => "ok",
         Err(err) => err.code,
     };
+    record(&shared, &action, outcome, &request_id, started);
+
+    if lose_response {
+        return dropped_connection();
+    }
+    match result {
+        Ok(mut body) => {
+            if let Value::Object(map) = &mut body {
+                map.insert("RequestId".into(), Value::String(request_id));
+            }
+            respond(StatusCode::OK, format, &format!("{action}Response"), &body)
+        }
+        Err(err) => error_response(&err, format, &request_id),
+    }
+}
+
+/// Counts a request by action and outcome and logs it.
+fn record(
+    shared: &Shared,
+    action: &str,
+    outcome: &str,
+    request_id: &str,
+    started: std::time::Instant,
+) {
     {
         let mut counters = lock(&shared.counters);
-        let label = if action.is_empty() {
-            "(none)"
-        } else {
-            action.as_str()
-        };
+        let label = if action.is_empty() { "(none)" } else { action };
         *counters
             .entry(label.to_owned())
             .or_default()
@@ -284,19 +321,6 @@ async fn api(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "request"
     );
-
-    if lose_response {
-        return dropped_connection();
-    }
-    match result {
-        Ok(mut body) => {
-            if let Value::Object(map) = &mut body {
-                map.insert("RequestId".into(), Value::String(request_id));
-            }
-            respond(StatusCode::OK, format, &format!("{action}Response"), &body)
-        }
-        Err(err) => error_response(&err, format, &request_id),
-    }
 }
 
 /// Everything between decoding and encoding: protocol checks, signature, dispatch, persistence.
@@ -316,7 +340,14 @@ fn process(
         None => return Err(VendorError::missing_parameter("Version")),
     }
     let now = (config.clock)();
-    auth::verify(method, wire, &config.keys, &mut inner.nonces, now)?;
+    auth::verify(
+        method,
+        wire,
+        &config.keys,
+        &mut inner.nonces,
+        now,
+        &config.faults.signature_faults,
+    )?;
     if inner.faults.take_service_unavailable(&config.faults) {
         return Err(VendorError::service_unavailable());
     }

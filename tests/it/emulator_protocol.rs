@@ -567,3 +567,59 @@ fn the_emulator_accepts_several_key_pairs() {
         );
     });
 }
+
+/// Only GET and POST belong to the RPC protocol. Any other method is answered 405 with a
+/// vendor-style error body and `Allow: GET, POST`, even when signed for that method, and
+/// changes nothing: no instance, and its nonce is still unused.
+#[tokio::test]
+async fn methods_other_than_get_and_post_are_refused_and_change_nothing() {
+    let emu = start().await;
+    let url = emu.url();
+    let client = reqwest::Client::new();
+    for method in ["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"] {
+        let request = Request::new("CreateInstance")
+            .param("RegionId", "cn-hangzhou")
+            .param(
+                "InstanceName",
+                &format!("by-{}", method.to_ascii_lowercase()),
+            )
+            .param("InstanceClass", "redis.master.small.default");
+        let query = request.signed_query(method, "testsecret");
+        let response = client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{url}/?{query}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{method}");
+        assert_eq!(
+            response
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok()),
+            Some("GET, POST"),
+            "{method}"
+        );
+        let text = response.text().await.unwrap();
+        if method != "HEAD" {
+            let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(body["Code"], "MethodNotAllowed", "{method}: {body}");
+            assert!(body["Message"].as_str().is_some_and(|m| !m.is_empty()));
+            assert!(body["RequestId"].as_str().is_some_and(|id| id.len() == 36));
+            assert_eq!(body["HostId"], "r-kvstore.aliyuncs.com");
+        }
+        // The same request, nonce included, is still accepted by POST: nothing was used up.
+        let (status, body) = send(&url, "POST", &request.signed_query("POST", "testsecret")).await;
+        assert_eq!(status, 200, "{method}: {body}");
+    }
+    let (status, listed) = call(
+        &url,
+        Request::new("DescribeInstances").param("RegionId", "cn-hangzhou"),
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["TotalCount"], 5, "{listed}");
+    emu.stop().await.unwrap();
+}

@@ -1,13 +1,16 @@
 //! Secrets never appear: with distinctive passwords for an instance and several accounts, no
 //! output of any command at any verbosity, no log of the emulator, its state file, or a saved
 //! plan holds a password, in plain or URL-encoded form; the digests kvsync records in the
-//! instance tags do not hold them either.
+//! instance tags do not hold them either. Nor do the cloud's own error texts leak them: a
+//! `SignatureDoesNotMatch` that quotes the string-to-sign reaches no output, log or `/status`.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::aspects::Fixture;
-use crate::support::{EmulatorProcess, kvsync, run, texts};
+use crate::support::{EmulatorProcess, http_get_json, kvsync, run, texts};
 
 /// The passwords, each by the environment variable (or file) that holds it.
 const INSTANCE: (&str, &str) = ("SECRET_INSTANCE_PASSWORD", "Zq7-Unique-Passw0rd-1");
@@ -61,18 +64,37 @@ spec:
 ";
 
 /// The forms a secret could leak in: as is, percent-encoded (RFC 3986, as signed requests
-/// carry it) and form-encoded (`+` for space, as some logs print queries).
+/// carry it), double-encoded (as the string-to-sign quotes it), form-encoded (`+` for space,
+/// as some logs print queries), and each of those with lower-case hex.
 fn forms(secret: &str) -> Vec<String> {
     let percent = kvsync::api::sign::percent_encode(secret);
+    let double = kvsync::api::sign::percent_encode(&percent);
     let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-    let mut forms = vec![secret.to_owned(), percent, form];
+    let mut forms = vec![secret.to_owned(), percent, double, form];
+    let lower: Vec<String> = forms.iter().map(|form| lower_hex(form)).collect();
+    forms.extend(lower);
+    forms.sort();
     forms.dedup();
     forms
 }
 
-/// Fails when `text` (called `what`) holds any secret in any form.
-fn assert_clean(what: &str, text: &str) {
-    for secret in ALL {
+/// `%2B` → `%2b`: some encoders write lower-case hex.
+fn lower_hex(encoded: &str) -> String {
+    let mut out = String::new();
+    let mut rest = encoded;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let escape: String = rest[at..].chars().take(3).collect();
+        out.push_str(&escape.to_ascii_lowercase());
+        rest = &rest[at + escape.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Fails when `text` (called `what`) holds any of `secrets` in any form.
+fn assert_free_of(secrets: &[&str], what: &str, text: &str) {
+    for secret in secrets {
         for form in forms(secret) {
             assert!(
                 !text.contains(&form),
@@ -80,6 +102,11 @@ fn assert_clean(what: &str, text: &str) {
             );
         }
     }
+}
+
+/// Fails when `text` (called `what`) holds any secret in any form.
+fn assert_clean(what: &str, text: &str) {
+    assert_free_of(ALL, what, text);
 }
 
 /// Fails when the output of `what` holds a secret; returns stdout and stderr.
@@ -267,4 +294,267 @@ fn no_secret_reaches_the_in_process_emulator_or_its_state() {
     let state = std::fs::read_to_string(dir.path().join(".kvsync/emulator.json")).unwrap();
     assert!(state.contains("secret-cache"));
     assert_clean("the in-process emulator's state file", &state);
+}
+
+/// The key pair of the signature-fault test: its secret is a canary too.
+const LEAK_KEY_ID: &str = "leakid";
+const LEAK_KEY_SECRET: &str = "Leak-AK-Secret+9=x%y&z";
+/// The passwords the instances have before the cloud starts refusing them.
+const SETUP: (&str, &str) = ("LEAK_SETUP_PASSWORD", "Setup+Pw0=x%y&z*");
+/// One canary per call that carries a password; each contains characters that percent-encode.
+const NEW_PASSWORD: (&str, &str) = ("LEAK_NEW_PASSWORD", "Canary+Pw1=x%y&z*");
+const RESET_PASSWORD: (&str, &str) = ("LEAK_RESET_PASSWORD", "Canary+Pw2=x%y&z*");
+const ACCOUNT_PASSWORD: (&str, &str) = ("LEAK_ACCOUNT_PASSWORD", "Canary+Pw3=x%y&z*");
+const CREATE_PASSWORD: (&str, &str) = ("LEAK_CREATE_PASSWORD", "Canary+Pw4=x%y&z*");
+
+const CANARIES: &[&str] = &[
+    LEAK_KEY_SECRET,
+    SETUP.1,
+    NEW_PASSWORD.1,
+    RESET_PASSWORD.1,
+    ACCOUNT_PASSWORD.1,
+    CREATE_PASSWORD.1,
+];
+
+/// Phase one: three instances, one with a password, one with an account with a password.
+const LEAK_SETUP: &str = "apiVersion: kvsync/v1
+kind: Stack
+metadata: {name: leaks}
+spec: {region: cn-hangzhou}
+---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {name: leak-pw}
+spec:
+  instanceClass: redis.master.small.default
+  password: {env: LEAK_SETUP_PASSWORD}
+---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {name: leak-reset}
+spec:
+  instanceClass: redis.master.small.default
+  accounts:
+    - {name: app_rw, privilege: RoleReadWrite, password: {env: LEAK_SETUP_PASSWORD}}
+---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {name: leak-account}
+spec:
+  instanceClass: redis.master.small.default
+";
+
+/// Phase two: every call that carries a password — `ModifyInstanceAttribute` (`NewPassword`),
+/// `ResetAccountPassword` and `CreateAccount` (`AccountPassword`), `CreateInstance`
+/// (`Password`) — each on its own instance, so that none stops another.
+const LEAK_CHANGED: &str = "apiVersion: kvsync/v1
+kind: Stack
+metadata: {name: leaks}
+spec: {region: cn-hangzhou}
+---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {name: leak-pw}
+spec:
+  instanceClass: redis.master.small.default
+  password: {env: LEAK_NEW_PASSWORD}
+---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {name: leak-reset}
+spec:
+  instanceClass: redis.master.small.default
+  accounts:
+    - {name: app_rw, privilege: RoleReadWrite, password: {env: LEAK_RESET_PASSWORD}}
+---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {name: leak-account}
+spec:
+  instanceClass: redis.master.small.default
+  accounts:
+    - {name: app_new, privilege: RoleReadOnly, password: {env: LEAK_ACCOUNT_PASSWORD}}
+---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {name: leak-new}
+spec:
+  instanceClass: redis.master.small.default
+  password: {env: LEAK_CREATE_PASSWORD}
+";
+
+const LEAK_INSTANCES: &[&str] = &["leak-pw", "leak-reset", "leak-account", "leak-new"];
+
+/// A `kvsync` command aimed at `emulator` with the canary key pair and every password set.
+fn leak_kvsync(dir: &Path, emulator: &EmulatorProcess) -> Command {
+    let mut command = kvsync(dir);
+    command.args([
+        "--endpoint",
+        &emulator.url,
+        "--access-key-id",
+        LEAK_KEY_ID,
+        "--access-key-secret",
+        LEAK_KEY_SECRET,
+    ]);
+    for (name, value) in [
+        SETUP,
+        NEW_PASSWORD,
+        RESET_PASSWORD,
+        ACCOUNT_PASSWORD,
+        CREATE_PASSWORD,
+    ] {
+        command.env(name, value);
+    }
+    command
+}
+
+/// Fails when the output of `what` holds a canary; returns stdout and stderr.
+fn canary_free(what: &str, output: &Output) -> (String, String) {
+    let (stdout, stderr) = texts(output);
+    assert_free_of(CANARIES, &format!("stdout of {what}"), &stdout);
+    assert_free_of(CANARIES, &format!("stderr of {what}"), &stderr);
+    (stdout, stderr)
+}
+
+/// The cloud refuses every call carrying a password with `SignatureDoesNotMatch`, quoting its
+/// string-to-sign, which holds the password (double-encoded). The refusal must be reported —
+/// by apply (text and JSON logs, on a pipe), the daemon (its log and `/status`) — without the
+/// password in any form; saved plans, the emulator's log and state hold none either.
+#[test]
+fn a_refused_signature_never_leaks_the_passwords_it_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::write(manifests.join("leaks.yaml"), LEAK_SETUP).unwrap();
+    let keys = [
+        "--access-key-id",
+        LEAK_KEY_ID,
+        "--access-key-secret",
+        LEAK_KEY_SECRET,
+    ];
+    let setup_emulator = EmulatorProcess::start(dir.path(), &keys);
+    let applied = run(leak_kvsync(dir.path(), &setup_emulator).args(["apply", "-vv"]));
+    let (stdout, stderr) = canary_free("the setup apply", &applied);
+    assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
+    drop(setup_emulator);
+
+    // The same state, now refusing every call that carries a password.
+    let mut flags = keys.to_vec();
+    for param in ["Password", "NewPassword", "AccountPassword"] {
+        flags.extend(["--signature-fault", param]);
+    }
+    flags.extend(["-v", "--log-format", "json"]);
+    let emulator = EmulatorProcess::start_logged(dir.path(), &flags);
+    std::fs::write(manifests.join("leaks.yaml"), LEAK_CHANGED).unwrap();
+
+    for logging in [&["-vv"][..], &["-vv", "--log-format", "json"]] {
+        let what = format!("apply {}", logging.join(" "));
+        let applied = run(leak_kvsync(dir.path(), &emulator)
+            .arg("apply")
+            .args(logging)
+            .stdin(Stdio::null()));
+        let (stdout, stderr) = canary_free(&what, &applied);
+        assert_eq!(applied.status.code(), Some(1), "{stdout}\n{stderr}");
+        let both = format!("{stdout}\n{stderr}");
+        for action in [
+            "ModifyInstanceAttribute",
+            "ResetAccountPassword",
+            "CreateAccount",
+            "CreateInstance",
+        ] {
+            assert!(
+                both.contains(action),
+                "{what} does not report {action}:\n{both}"
+            );
+        }
+        assert!(
+            both.contains("SignatureDoesNotMatch") && both.contains("server string to sign"),
+            "{what} does not report the refusal:\n{both}"
+        );
+    }
+    for action in ["CreateInstance", "ModifyInstanceAttribute", "CreateAccount"] {
+        assert!(
+            emulator.count(action, "SignatureDoesNotMatch") >= 2,
+            "{action}: {:#}",
+            emulator.stats()
+        );
+    }
+
+    let saved = dir.path().join("saved.plan");
+    let planned = run(leak_kvsync(dir.path(), &emulator).args([
+        "plan",
+        "--out",
+        saved.to_str().unwrap(),
+        "-vv",
+        "--log-format",
+        "json",
+    ]));
+    let (stdout, stderr) = canary_free("plan --out", &planned);
+    assert_eq!(planned.status.code(), Some(0), "{stdout}\n{stderr}");
+    let saved = std::fs::read_to_string(&saved).unwrap();
+    assert!(saved.contains("LEAK_CREATE_PASSWORD"), "{saved}");
+    assert_free_of(CANARIES, "the saved plan", &saved);
+    let json = run(leak_kvsync(dir.path(), &emulator).args(["plan", "--json"]));
+    canary_free("plan --json", &json);
+
+    // The daemon in apply mode: its log and `/status`.
+    let daemon_log = dir.path().join("daemon-stderr.log");
+    let mut daemon = leak_kvsync(dir.path(), &emulator)
+        .args([
+            "daemon",
+            "--mode",
+            "apply",
+            "--interval",
+            "1h",
+            "--listen",
+            "127.0.0.1:0",
+            "-vv",
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&daemon_log).unwrap())
+        .spawn()
+        .expect("starting the daemon");
+    let mut banner = String::new();
+    BufReader::new(daemon.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let url = banner
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("unexpected daemon banner {banner:?}"))
+        .to_owned();
+    let started = Instant::now();
+    let status = loop {
+        let status = http_get_json(&format!("{url}/status"));
+        let failed = LEAK_INSTANCES.iter().all(|name| {
+            status["instances"][format!("cn-hangzhou/{name}")]["last_error"]
+                .as_str()
+                .is_some_and(|error| error.contains("SignatureDoesNotMatch"))
+        });
+        if failed {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the daemon did not report the refusals: {status:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let status = status.to_string();
+    assert!(status.contains("server string to sign"), "{status}");
+    assert_free_of(CANARIES, "the daemon's /status", &status);
+    let log = std::fs::read_to_string(&daemon_log).unwrap();
+    assert!(log.contains("SignatureDoesNotMatch"), "{log}");
+    assert_free_of(CANARIES, "the daemon's log", &log);
+
+    let log = emulator.stderr();
+    assert!(log.contains("SignatureDoesNotMatch"), "{log}");
+    assert_free_of(CANARIES, "the emulator's log", &log);
+    let state = std::fs::read_to_string(dir.path().join("emulator-state.json")).unwrap();
+    assert!(state.contains("leak-reset"), "{state}");
+    assert_free_of(CANARIES, "the emulator's state file", &state);
 }
