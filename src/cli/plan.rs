@@ -99,7 +99,7 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
     let desired = manifest::load(&args.manifests.files, global.region.as_deref())?
         .scoped(&args.scope.scope())?;
     let checked = read_secrets(&desired, Need::Optional)?;
-    let target = settings::connect(global).await?;
+    let target = settings::connect_for(global, Some(&desired.stack)).await?;
     let options = DiffOptions {
         prune_all: args.prune_all,
     };
