@@ -64,9 +64,9 @@ pub struct DaemonArgs {
     /// How long observing the cloud may take before the cycle fails (1s to 24h).
     #[arg(long, default_value = "10m", value_parser = values::observe_timeout, allow_hyphen_values = true)]
     pub observe_timeout: Duration,
-    /// After SIGTERM or Ctrl-C, how long the daemon may take to stop before it exits
-    /// regardless (100ms to 1h).
-    #[arg(long, default_value = "10s", value_parser = values::shutdown_grace, allow_hyphen_values = true)]
+    /// After SIGTERM or Ctrl-C, how long the daemon may take to stop (the call in flight
+    /// finishing, with its retries) before it exits regardless (100ms to 1h).
+    #[arg(long, default_value = "100s", value_parser = values::shutdown_grace, allow_hyphen_values = true)]
     pub shutdown_grace: Duration,
 }
 
