@@ -57,7 +57,20 @@ fn report(err: &CliError) {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help` and `--version` are not errors; a bad flag or value is a usage error, which
+        // exits 1 like every other error (2 means "changes present" for `plan`).
+        Err(err) => {
+            let _ = err.print();
+            let code = if err.use_stderr() {
+                cli::ExitStatus::Failure.code()
+            } else {
+                cli::ExitStatus::Success.code()
+            };
+            std::process::exit(code);
+        }
+    };
     init_tracing(cli.global.verbose, cli.global.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

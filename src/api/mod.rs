@@ -123,6 +123,24 @@ impl Client {
         &self.stats
     }
 
+    /// The steady request rate of this client's limiter.
+    pub fn qps(&self) -> f64 {
+        self.config.qps
+    }
+
+    /// The same client (connection pool, credentials, call counters) with a limiter of its own
+    /// at `qps` requests per second; `qps` must be positive.
+    pub fn with_qps(&self, qps: f64) -> Client {
+        let mut config = (*self.config).clone();
+        config.qps = qps;
+        Client {
+            http: self.http.clone(),
+            limiter: Arc::new(RateLimiter::new(qps, 1)),
+            config: Arc::new(config),
+            stats: self.stats.clone(),
+        }
+    }
+
     /// Calls `action` in `region`, retrying throttled and transient failures with jittered
     /// exponential backoff. Every attempt is signed anew (fresh `Timestamp` and
     /// `SignatureNonce`) while idempotency tokens in the parameters stay the same.

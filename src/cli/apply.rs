@@ -33,7 +33,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub allow_irreversible: bool,
     /// Instances changed at once (default: the Stack's `parallelism`, else 8).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::values::parallelism, allow_hyphen_values = true)]
     pub parallelism: Option<usize>,
     /// Which instances.
     #[command(flatten)]
@@ -54,7 +54,7 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     let desired = manifest::load(&args.manifests.files, global.region.as_deref())?
         .scoped(&args.scope.scope())?;
     let checked = read_secrets(&desired, Need::Required)?;
-    let target = settings::connect(global).await?;
+    let target = settings::connect_for(global, Some(&desired.stack)).await?;
     let (stop_handle, stop) = apply::stop_pair();
     let signals = tokio::spawn(watch_signals(stop_handle));
     let result = run(&target, &desired, checked, &args, &stop).await;

@@ -4,19 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use jiff::SignedDuration;
 
-use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
+use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings, values};
 use crate::daemon::status::{DaemonStatus, Mode, SharedStatus};
-use crate::daemon::{self, DaemonConfig, GitConfig, http};
-
-/// Parses a duration such as `5m`, `30s`, `1h 30m` or `500ms`.
-fn duration(text: &str) -> Result<Duration, String> {
-    let parsed: SignedDuration = text
-        .parse()
-        .map_err(|err| format!("{text:?} is not a duration such as 30s, 5m or 1h: {err}"))?;
-    Duration::try_from(parsed).map_err(|_| format!("{text:?} is negative"))
-}
+use crate::daemon::{self, DaemonConfig, Deadlines, ForcedExit, GitConfig, deadline, http};
 
 /// Arguments of `daemon`.
 #[derive(Debug, Args)]
@@ -24,16 +15,16 @@ pub struct DaemonArgs {
     /// Manifests (with --git: paths inside the repository).
     #[command(flatten)]
     pub manifests: ManifestArgs,
-    /// Time in which every instance is read afresh once.
-    #[arg(long, default_value = "5m", value_parser = duration)]
+    /// Time in which every instance is read afresh once (1ms to 168h).
+    #[arg(long, default_value = "5m", value_parser = values::interval, allow_hyphen_values = true)]
     pub interval: Duration,
-    /// Ticks per interval: each re-reads the details of one slice of the fleet, so the refresh
-    /// is spread over the interval instead of one burst.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// Ticks per interval (1 to 1000): each re-reads the details of one slice of the fleet, so
+    /// the refresh is spread over the interval instead of one burst.
+    #[arg(long, default_value = "10", value_name = "N", value_parser = values::refresh_slices, allow_hyphen_values = true)]
     pub refresh_slices: usize,
     /// On a manifest change, re-plan the changed instances from observations no older than
-    /// this instead of reading them again.
-    #[arg(long, default_value = "2m", value_parser = duration)]
+    /// this instead of reading them again (0s to 24h).
+    #[arg(long, default_value = "2m", value_parser = values::cache_max_age, allow_hyphen_values = true)]
     pub cache_max_age: Duration,
     /// `observe` reports drift; `apply` corrects it within the gates the Stack document opens.
     #[arg(long, value_enum, default_value_t = Mode::Observe)]
@@ -41,8 +32,8 @@ pub struct DaemonArgs {
     /// Address of /healthz, /readyz, /metrics and /status.
     #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
     pub listen: String,
-    /// Quiet time after manifest changes before a reconcile.
-    #[arg(long, default_value = "2s", value_parser = duration)]
+    /// Quiet time after manifest changes before a reconcile (0s to 10m).
+    #[arg(long, default_value = "2s", value_parser = values::debounce, allow_hyphen_values = true)]
     pub debounce: Duration,
     /// Follow this git repository instead of local files.
     #[arg(long, value_name = "URL", requires = "branch")]
@@ -50,30 +41,38 @@ pub struct DaemonArgs {
     /// The branch to follow.
     #[arg(long, value_name = "B", requires = "git")]
     pub branch: Option<String>,
-    /// How often the branch is fetched.
-    #[arg(long, default_value = "1m", value_parser = duration)]
+    /// How often the branch is fetched (100ms to 24h).
+    #[arg(long, default_value = "1m", value_parser = values::git_interval, allow_hyphen_values = true)]
     pub git_interval: Duration,
+    /// How long each git command, and bringing the checkout up to date as a whole, may take
+    /// (100ms to 1h).
+    #[arg(long, default_value = "5m", value_parser = values::git_timeout, allow_hyphen_values = true)]
+    pub git_timeout: Duration,
     /// Where the git checkout lives.
     #[arg(long, value_name = "DIR", default_value = ".kvsync/git")]
     pub cache_dir: PathBuf,
     /// Which instances.
     #[command(flatten)]
     pub scope: super::ScopeArgs,
-    /// Instances changed at once (default: the Stack's `parallelism`, else 8).
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    pub parallelism: usize,
+    /// Instances changed at once, 1 to 64 (default: the Stack's `parallelism`, else 8).
+    #[arg(long, value_name = "N", value_parser = values::parallelism, allow_hyphen_values = true)]
+    pub parallelism: Option<usize>,
+    /// How long reading the manifests and the secrets they name may take before the cycle
+    /// fails (10ms to 1h).
+    #[arg(long, default_value = "30s", value_parser = values::load_timeout, allow_hyphen_values = true)]
+    pub load_timeout: Duration,
+    /// How long observing the cloud may take before the cycle fails (1s to 24h).
+    #[arg(long, default_value = "10m", value_parser = values::observe_timeout, allow_hyphen_values = true)]
+    pub observe_timeout: Duration,
+    /// After SIGTERM or Ctrl-C, how long the daemon may take to stop (the call in flight
+    /// finishing, with its retries) before it exits regardless (100ms to 1h).
+    #[arg(long, default_value = "100s", value_parser = values::shutdown_grace, allow_hyphen_values = true)]
+    pub shutdown_grace: Duration,
 }
 
 /// Serves and reconciles until SIGTERM or Ctrl-C.
 pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, CliError> {
-    if args.parallelism == 0 {
-        return Err(CliError::Usage("--parallelism must be at least 1".into()));
-    }
-    if args.refresh_slices == 0 {
-        return Err(CliError::Usage(
-            "--refresh-slices must be at least 1".into(),
-        ));
-    }
+    let open_files = http::raise_open_files_limit();
     let target = settings::connect(global).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -89,13 +88,35 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         "kvsync daemon listening on http://{address} (mode {:?})",
         args.mode
     );
-    let stop = daemon::stop_on_signals();
+    let grace = args.shutdown_grace;
+    let stop = daemon::stop_on_signals(grace, move |forced| {
+        let code = match forced {
+            ForcedExit::SecondSignal => {
+                eprintln!("kvsync daemon: a second stop signal; exiting at once");
+                ExitStatus::Interrupted
+            }
+            ForcedExit::GraceExpired => {
+                eprintln!(
+                    "kvsync daemon: still running {} after the stop signal; exiting",
+                    deadline::show(grace)
+                );
+                ExitStatus::Failure
+            }
+        };
+        std::process::exit(code.code());
+    });
     let status = SharedStatus::new(DaemonStatus::new(args.mode, jiff::Timestamp::now()));
+    let limits = http::Limits {
+        // Connections get part of the grace period; the rest is the loop's.
+        grace: http::Limits::default().grace.min(grace / 2),
+        ..http::Limits::for_open_files(open_files)
+    };
     let server = tokio::spawn(http::serve(
         listener,
         status.clone(),
         target.client.clone(),
         stop.clone(),
+        limits,
     ));
     let config = DaemonConfig {
         paths: args.manifests.files.clone(),
@@ -107,6 +128,12 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         cache_max_age: args.cache_max_age,
         debounce: args.debounce,
         parallelism: args.parallelism,
+        qps: global.qps,
+        deadlines: Deadlines {
+            load: args.load_timeout,
+            observe: args.observe_timeout,
+            git: args.git_timeout,
+        },
         backoff: (Duration::from_secs(30), Duration::from_secs(30 * 60)),
         git: match (&args.git, &args.branch) {
             (Some(url), Some(branch)) => Some(GitConfig {

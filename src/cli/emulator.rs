@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use jiff::SignedDuration;
 
-use super::{CliError, ExitStatus, GlobalArgs};
+use super::{CliError, ExitStatus, GlobalArgs, values};
 use crate::emulator::auth::KeyRing;
 use crate::emulator::faults::{Faults, parse_lose_response, parse_signature_fault};
 use crate::emulator::state::Durations;
@@ -22,24 +22,24 @@ pub struct EmulatorArgs {
     /// Persist state to this file (kept in memory when absent).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Seconds a new instance stays Creating.
-    #[arg(long, default_value_t = 3.0, value_name = "S")]
+    /// Seconds a new instance stays Creating (0 to 86400).
+    #[arg(long, default_value = "3", value_name = "S", value_parser = values::emulator_seconds, allow_hyphen_values = true)]
     pub create_seconds: f64,
-    /// Seconds a change keeps an instance Changing.
-    #[arg(long, default_value_t = 2.0, value_name = "S")]
+    /// Seconds a change keeps an instance Changing (0 to 86400).
+    #[arg(long, default_value = "2", value_name = "S", value_parser = values::emulator_seconds, allow_hyphen_values = true)]
     pub change_seconds: f64,
     /// How long idempotency tokens (`Token`, `ClientToken`) are remembered, in seconds
-    /// (default: for ever).
-    #[arg(long, value_name = "S")]
+    /// (0 to 86400; default: for ever).
+    #[arg(long, value_name = "S", value_parser = values::emulator_seconds, allow_hyphen_values = true)]
     pub token_memory_seconds: Option<f64>,
-    /// Latency added to every request, in milliseconds.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Latency added to every request, in milliseconds (0 to 60000).
+    #[arg(long, default_value = "0", value_name = "N", value_parser = values::latency_ms, allow_hyphen_values = true)]
     pub latency_ms: u64,
-    /// Probability of answering ServiceUnavailable (503) without effect.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    /// Probability of answering ServiceUnavailable (503) without effect (0 to 1).
+    #[arg(long, default_value = "0", value_name = "P", value_parser = values::probability, allow_hyphen_values = true)]
     pub fault_rate: f64,
-    /// Probability that a successful call's answer is lost after it committed.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    /// Probability that a successful call's answer is lost after it committed (0 to 1).
+    #[arg(long, default_value = "0", value_name = "P", value_parser = values::probability, allow_hyphen_values = true)]
     pub lost_response_rate: f64,
     /// Lose the answers of the first N successful calls of ACTION (repeatable).
     #[arg(long, value_name = "ACTION[:N]")]
@@ -53,22 +53,9 @@ pub struct EmulatorArgs {
     pub keys: Vec<String>,
 }
 
-fn seconds(value: f64, flag: &str) -> Result<SignedDuration, CliError> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(SignedDuration::from_secs_f64(value))
-    } else {
-        Err(CliError::Usage(format!(
-            "{flag} must be a non-negative number of seconds"
-        )))
-    }
-}
-
-fn probability(value: f64, flag: &str) -> Result<f64, CliError> {
-    if (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(CliError::Usage(format!("{flag} must be between 0 and 1")))
-    }
+/// Seconds as a duration; the value parser has kept them within a day, so this cannot overflow.
+fn seconds(value: f64) -> SignedDuration {
+    SignedDuration::try_from_secs_f64(value).unwrap_or(SignedDuration::ZERO)
 }
 
 /// Serves until interrupted.
@@ -92,11 +79,8 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
             }
         }
     }
-    let qps = match global.qps {
-        Some(qps) if qps.is_finite() && qps > 0.0 => Some(qps),
-        Some(_) => return Err(CliError::Usage("--qps must be a positive number".into())),
-        None => None,
-    };
+    // `--qps` was checked into its range by its value parser.
+    let qps = global.qps;
     let mut lose_responses = BTreeMap::new();
     for spec in &args.lose_response {
         let (action, count) = parse_lose_response(spec).map_err(CliError::Usage)?;
@@ -112,17 +96,14 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
         keys,
         state_path: args.state.clone(),
         durations: Durations {
-            create: seconds(args.create_seconds, "--create-seconds")?,
-            change: seconds(args.change_seconds, "--change-seconds")?,
-            token_memory: args
-                .token_memory_seconds
-                .map(|s| seconds(s, "--token-memory-seconds"))
-                .transpose()?,
+            create: seconds(args.create_seconds),
+            change: seconds(args.change_seconds),
+            token_memory: args.token_memory_seconds.map(seconds),
         },
         faults: Faults {
             latency: Duration::from_millis(args.latency_ms),
-            fault_rate: probability(args.fault_rate, "--fault-rate")?,
-            lost_response_rate: probability(args.lost_response_rate, "--lost-response-rate")?,
+            fault_rate: args.fault_rate,
+            lost_response_rate: args.lost_response_rate,
             lose_responses,
             qps,
             signature_faults,

@@ -52,9 +52,10 @@ pub struct GlobalArgs {
     /// AccessKey secret (prefer the environment or a profile).
     #[arg(long, global = true, value_name = "SECRET")]
     pub access_key_secret: Option<String>,
-    /// API requests per second, shared by every task (default 20); for `emulator`, the cap
-    /// above which requests are answered Throttling.User (default: none).
-    #[arg(long, global = true, value_name = "N")]
+    /// API requests per second, shared by every task, 0.01 to 10000 (default: the Stack
+    /// document's `qps`, else 20); for `emulator`, the cap above which requests are answered
+    /// Throttling.User (default: none).
+    #[arg(long, global = true, value_name = "N", value_parser = values::qps, allow_hyphen_values = true)]
     pub qps: Option<f64>,
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -66,6 +67,164 @@ pub struct GlobalArgs {
 
 /// The client's default request rate.
 pub const DEFAULT_QPS: f64 = 20.0;
+
+/// Parsers of numeric command-line values, each into a documented range: a value outside it
+/// is a usage error that names the flag (clap adds it) and the range, before anything runs.
+pub mod values {
+    use std::fmt::Display;
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use jiff::SignedDuration;
+
+    /// A number of `T` from `min` to `max` (both included); `what` says what it counts.
+    fn between<T>(text: &str, min: T, max: T, what: &str) -> Result<T, String>
+    where
+        T: FromStr + PartialOrd + Display + Copy,
+    {
+        let range = || {
+            let unit = if what.is_empty() {
+                String::new()
+            } else {
+                format!(" ({what})")
+            };
+            format!("must be a number from {min} to {max}{unit}")
+        };
+        match text.trim().parse::<T>() {
+            // NaN is neither at least `min` nor at most `max`.
+            Ok(value) if value >= min && value <= max => Ok(value),
+            Ok(_) => Err(range()),
+            Err(_) => Err(format!("{text:?} is not a number; {}", range())),
+        }
+    }
+
+    /// A duration such as `500ms`, `30s`, `5m` or `1h 30m` from `min` to `max`.
+    fn duration_between(text: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+        let shown = |d: Duration| {
+            SignedDuration::try_from(d).map_or_else(|_| format!("{d:?}"), |d| format!("{d:#}"))
+        };
+        let range = format!(
+            "must be a duration from {} to {} (such as 500ms, 30s, 5m or 1h 30m)",
+            shown(min),
+            shown(max)
+        );
+        let parsed: SignedDuration = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration; {range}"))?;
+        match Duration::try_from(parsed) {
+            Ok(value) if value >= min && value <= max => Ok(value),
+            _ => Err(range),
+        }
+    }
+
+    const MS: Duration = Duration::from_millis(1);
+    const SECOND: Duration = Duration::from_secs(1);
+    const MINUTE: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    /// `--qps`: 0.01 to 10000 requests per second.
+    pub fn qps(text: &str) -> Result<f64, String> {
+        between(text, 0.01, 10_000.0, "requests per second")
+    }
+
+    /// `--parallelism`: 1 to 64 instances at once (the Stack document's range).
+    pub fn parallelism(text: &str) -> Result<usize, String> {
+        between(text, 1, 64, "instances at once")
+    }
+
+    /// `daemon --refresh-slices`: 1 to 1000 ticks per interval.
+    pub fn refresh_slices(text: &str) -> Result<usize, String> {
+        between(text, 1, 1000, "ticks per interval")
+    }
+
+    /// `emulator --create-seconds` and `--change-seconds`: 0 to 86400 seconds (a day).
+    pub fn emulator_seconds(text: &str) -> Result<f64, String> {
+        between(text, 0.0, 86_400.0, "seconds")
+    }
+
+    /// `emulator --latency-ms`: 0 to 60000 milliseconds.
+    pub fn latency_ms(text: &str) -> Result<u64, String> {
+        between(text, 0, 60_000, "milliseconds")
+    }
+
+    /// `emulator --fault-rate` and `--lost-response-rate`: a probability, 0 to 1.
+    pub fn probability(text: &str) -> Result<f64, String> {
+        between(text, 0.0, 1.0, "a probability")
+    }
+
+    /// `daemon --interval`: 1ms to 168h (zero would reconcile without pause).
+    pub fn interval(text: &str) -> Result<Duration, String> {
+        duration_between(text, MS, 168 * HOUR)
+    }
+
+    /// `daemon --cache-max-age`: 0s (never plan from the cache) to 24h.
+    pub fn cache_max_age(text: &str) -> Result<Duration, String> {
+        duration_between(text, Duration::ZERO, 24 * HOUR)
+    }
+
+    /// `daemon --debounce`: 0s to 10m.
+    pub fn debounce(text: &str) -> Result<Duration, String> {
+        duration_between(text, Duration::ZERO, 10 * MINUTE)
+    }
+
+    /// `daemon --git-interval`: 100ms to 24h (zero would fetch without pause).
+    pub fn git_interval(text: &str) -> Result<Duration, String> {
+        duration_between(text, 100 * MS, 24 * HOUR)
+    }
+
+    /// `daemon --git-timeout`: 100ms to 1h.
+    pub fn git_timeout(text: &str) -> Result<Duration, String> {
+        duration_between(text, 100 * MS, HOUR)
+    }
+
+    /// `daemon --load-timeout`: 10ms to 1h.
+    pub fn load_timeout(text: &str) -> Result<Duration, String> {
+        duration_between(text, 10 * MS, HOUR)
+    }
+
+    /// `daemon --observe-timeout`: 1s to 24h.
+    pub fn observe_timeout(text: &str) -> Result<Duration, String> {
+        duration_between(text, SECOND, 24 * HOUR)
+    }
+
+    /// `daemon --shutdown-grace`: 100ms to 1h.
+    pub fn shutdown_grace(text: &str) -> Result<Duration, String> {
+        duration_between(text, 100 * MS, HOUR)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn values_inside_the_range_pass_and_others_name_it() {
+            assert_eq!(qps("0.01"), Ok(0.01));
+            assert_eq!(qps("10000"), Ok(10_000.0));
+            for bad in ["1e-300", "0", "NaN", "inf", "-1", "1e300", "many"] {
+                let message = qps(bad).unwrap_err();
+                assert!(message.contains("from 0.01 to 10000"), "{bad}: {message}");
+            }
+            assert_eq!(parallelism("64"), Ok(64));
+            assert!(parallelism("18446744073709551616").is_err());
+            assert_eq!(interval("1ms"), Ok(Duration::from_millis(1)));
+            assert_eq!(interval("5m"), Ok(Duration::from_secs(300)));
+            for bad in ["0s", "-1s", "169h", "soon"] {
+                let message = interval(bad).unwrap_err();
+                assert!(message.contains("from 1ms to 168h"), "{bad}: {message}");
+            }
+            assert_eq!(cache_max_age("0s"), Ok(Duration::ZERO));
+            assert!(debounce("10m 1s").is_err());
+            assert_eq!(emulator_seconds("0.5"), Ok(0.5));
+            assert!(
+                emulator_seconds("1e300")
+                    .unwrap_err()
+                    .contains("0 to 86400")
+            );
+            assert!(probability("NaN").is_err());
+        }
+    }
+}
 
 /// Log line formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

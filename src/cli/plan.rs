@@ -99,7 +99,7 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
     let desired = manifest::load(&args.manifests.files, global.region.as_deref())?
         .scoped(&args.scope.scope())?;
     let checked = read_secrets(&desired, Need::Optional)?;
-    let target = settings::connect(global).await?;
+    let target = settings::connect_for(global, Some(&desired.stack)).await?;
     // The tokens an unfinished run would send again, else those of a new run.
     let regions = desired.regions().into_iter().collect();
     let mut seeds = journal::pending(

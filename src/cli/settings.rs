@@ -41,16 +41,66 @@ pub enum SettingsError {
     #[error("starting the in-process emulator")]
     Emulator(#[from] EmulatorError),
     /// An environment variable has an unusable value.
-    #[error("{name}={value:?} is not a number of seconds")]
+    #[error(
+        "{name}={value:?} is not a number of seconds from 0 to {}",
+        MAX_EMULATOR_SECONDS
+    )]
     EnvSeconds {
         /// The variable.
         name: &'static str,
         /// Its value.
         value: String,
     },
-    /// `--qps` is not positive.
-    #[error("--qps must be a positive number, not {0}")]
+    /// The request rate is outside its range.
+    #[error("the request rate must be from 0.01 to 10000 requests per second, not {0}")]
     Qps(f64),
+}
+
+/// The longest emulator transition the environment may ask for, in seconds (a day).
+const MAX_EMULATOR_SECONDS: f64 = 86_400.0;
+
+/// Where the client's request rate came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateSource {
+    /// `--qps`.
+    Flag,
+    /// The Stack document's `qps`.
+    Stack,
+    /// Neither: [`super::DEFAULT_QPS`].
+    Default,
+}
+
+impl std::fmt::Display for RateSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RateSource::Flag => "from --qps",
+            RateSource::Stack => "from the Stack document",
+            RateSource::Default => "the default",
+        })
+    }
+}
+
+/// The client's request rate: `--qps`, else the Stack document's `qps`, else the default.
+pub fn effective_qps(flag: Option<f64>, stack: Option<f64>) -> (f64, RateSource) {
+    match (flag, stack) {
+        (Some(qps), _) => (qps, RateSource::Flag),
+        (None, Some(qps)) => (qps, RateSource::Stack),
+        (None, None) => (super::DEFAULT_QPS, RateSource::Default),
+    }
+}
+
+/// Logs the rate in force (visible with `-v`).
+pub fn log_rate(qps: f64, source: RateSource) {
+    tracing::info!("API rate limit: {qps} requests per second ({source})");
+}
+
+/// Whether a rate is one the client accepts (the range of `--qps` and of the Stack's `qps`).
+fn usable_qps(qps: f64) -> Result<f64, SettingsError> {
+    if (0.01..=10_000.0).contains(&qps) {
+        Ok(qps)
+    } else {
+        Err(SettingsError::Qps(qps))
+    }
 }
 
 /// A client, and the in-process emulator behind it when `--emulator` is on.
@@ -86,8 +136,8 @@ fn env_seconds(
             .trim()
             .parse::<f64>()
             .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(SignedDuration::from_secs_f64)
+            .filter(|s| (0.0..=MAX_EMULATOR_SECONDS).contains(s))
+            .and_then(|s| SignedDuration::try_from_secs_f64(s).ok())
             .ok_or(SettingsError::EnvSeconds { name, value }),
     }
 }
@@ -144,12 +194,21 @@ fn retry_policy() -> RetryPolicy {
     }
 }
 
-/// Builds the client (starting the in-process emulator for `--emulator`).
+/// Builds the client (starting the in-process emulator for `--emulator`) at the rate of
+/// `--qps`, else the default.
 pub async fn connect(global: &GlobalArgs) -> Result<Target, SettingsError> {
-    let qps = global.qps.unwrap_or(super::DEFAULT_QPS);
-    if !(qps.is_finite() && qps > 0.0) {
-        return Err(SettingsError::Qps(qps));
-    }
+    connect_for(global, None).await
+}
+
+/// Builds the client for the manifests' `stack`: at the rate of `--qps`, else the Stack
+/// document's `qps`, else the default.
+pub async fn connect_for(
+    global: &GlobalArgs,
+    stack: Option<&crate::manifest::desired::Stack>,
+) -> Result<Target, SettingsError> {
+    let (qps, source) = effective_qps(global.qps, stack.and_then(|stack| stack.qps));
+    let qps = usable_qps(qps)?;
+    log_rate(qps, source);
     let (endpoint, creds, source, emulator) = if global.emulator {
         let config = EmulatorConfig {
             state_path: Some(PathBuf::from(EMULATOR_STATE)),

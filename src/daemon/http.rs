@@ -3,14 +3,27 @@
 //! | path | answer |
 //! |---|---|
 //! | `GET /healthz` | `200 ok` while the process serves |
-//! | `GET /readyz` | `200 ready` once the first reconcile has finished, `503 not ready` before |
+//! | `GET /readyz` | `200 ready`, or `503 not ready: <why>` ([`DaemonStatus::readiness`]) |
 //! | `GET /metrics` | Prometheus text format 0.0.4 ([`super::metrics`]) |
 //! | `GET /status` | the [`DaemonStatus`] as JSON |
 //!
-//! Owns routing and content types only; it reads the shared status and the client's call
-//! counters and never changes either, and never calls the cloud.
+//! Served with hyper directly (HTTP/1.1), so that clients cannot exhaust it: a request's
+//! headers must arrive within [`Limits::header_read_timeout`] (which also ends a kept-alive
+//! connection that sends nothing), a connection on which nothing moves for
+//! [`Limits::idle_timeout`] is closed, and at most [`Limits::max_connections`] are open; at the
+//! limit, the oldest connection that has not sent a complete request (then the oldest one not
+//! being answered) is closed to make room for the new one, so probes keep answering while
+//! half-open connections pile up.
+//!
+//! Owns routing, content types and connections only; it reads the shared status and the
+//! client's call counters and never changes either, and never calls the cloud.
 
-use std::future::IntoFuture;
+use std::collections::BTreeMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -18,7 +31,14 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio::net::TcpListener;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::debug;
 
 use super::metrics;
 use super::status::{DaemonStatus, SharedStatus};
@@ -27,6 +47,70 @@ use crate::apply::progress::StopSignal;
 
 /// How long connections still open when a stop is asked for may take to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Connections at most, whatever the limit on open files allows.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// What the server allows its clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request's headers (and, on a kept-alive connection, the next request's) must have
+    /// arrived within this.
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moves for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// After a stop, how long requests in flight may take.
+    pub grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: MAX_CONNECTIONS,
+            grace: SHUTDOWN_GRACE,
+        }
+    }
+}
+
+impl Limits {
+    /// The default limits for a process allowed `open_files` file descriptors: at most half
+    /// of them for connections.
+    pub fn for_open_files(open_files: Option<u64>) -> Self {
+        let allowed = open_files
+            .map(|n| usize::try_from(n / 2).unwrap_or(usize::MAX))
+            .unwrap_or(MAX_CONNECTIONS);
+        Limits {
+            max_connections: allowed.clamp(1, MAX_CONNECTIONS),
+            ..Limits::default()
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit (so that connections, manifests and
+/// API calls do not run short of descriptors) and returns the soft limit in force, if known.
+pub fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current != limit.maximum {
+            limit.current = limit.maximum;
+            if let Err(err) = setrlimit(Resource::Nofile, limit) {
+                debug!(error = %err, "the limit on open files stays as it is");
+            }
+        }
+        // `None` is unlimited.
+        Some(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
 
 #[derive(Clone)]
 struct Shared {
@@ -41,34 +125,277 @@ pub async fn serve(
     status: SharedStatus,
     client: Client,
     stop: StopSignal,
-) -> Result<(), std::io::Error> {
-    serve_with_grace(listener, status, client, stop, SHUTDOWN_GRACE).await
+    limits: Limits,
+) -> Result<(), io::Error> {
+    let router = router(Shared { status, client });
+    let connections = Arc::new(Mutex::new(Connections::default()));
+    let mut tasks = JoinSet::new();
+    let mut next_id = 0_u64;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = stop.stopped() => break,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Out of descriptors, or a connection reset before it was accepted: make room
+                // and go on.
+                debug!(error = %err, "accepting a connection failed");
+                lock(&connections).make_room(1);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let id = next_id;
+        next_id += 1;
+        let Some(connection) = lock(&connections).admit(id, limits.max_connections) else {
+            debug!("every connection is being answered; refusing a new one");
+            continue;
+        };
+        tasks.spawn(serve_connection(
+            stream,
+            router.clone(),
+            connection,
+            limits,
+            stop.clone(),
+            connections.clone(),
+            id,
+        ));
+    }
+    drop(listener);
+    // A client that keeps a connection open mid-request must not hold up the daemon's exit.
+    let drained = tokio::time::timeout(limits.grace, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        debug!("HTTP connections still open after the grace period; closing them");
+    }
+    tasks.abort_all();
+    Ok(())
 }
 
-async fn serve_with_grace(
-    listener: TcpListener,
-    status: SharedStatus,
-    client: Client,
-    stop: StopSignal,
-    grace: Duration,
-) -> Result<(), std::io::Error> {
-    let server = axum::serve(listener, router(Shared { status, client }))
-        .with_graceful_shutdown({
-            let stop = stop.clone();
-            async move { stop.stopped().await }
-        })
-        .into_future();
-    // A client that keeps a connection open mid-request must not hold up the daemon's exit.
-    let deadline = async {
-        stop.stopped().await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = server => result,
-        () = deadline => {
-            tracing::debug!("HTTP connections still open after the grace period; closing them");
-            Ok(())
+fn lock(connections: &Mutex<Connections>) -> std::sync::MutexGuard<'_, Connections> {
+    connections
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// One connection as the accept loop sees it.
+#[derive(Default)]
+struct Connection {
+    /// Requests whose headers arrived.
+    requests: AtomicU64,
+    /// Whether a request is being answered.
+    answering: AtomicBool,
+    /// Closes the connection.
+    evict: Notify,
+}
+
+/// The open connections, oldest first.
+#[derive(Default)]
+struct Connections {
+    open: BTreeMap<u64, Arc<Connection>>,
+}
+
+impl Connections {
+    /// Registers connection `id`, first closing others until fewer than `max` are open;
+    /// `None` (refuse it) when every open connection is being answered.
+    fn admit(&mut self, id: u64, max: usize) -> Option<Arc<Connection>> {
+        if !self.make_room(max) {
+            return None;
         }
+        let connection = Arc::new(Connection::default());
+        self.open.insert(id, connection.clone());
+        Some(connection)
+    }
+
+    /// Closes connections until fewer than `max` are open: the oldest that has not sent a
+    /// complete request first, then the oldest that is not being answered. `false` if every
+    /// one left is being answered.
+    fn make_room(&mut self, max: usize) -> bool {
+        while self.open.len() >= max.max(1) {
+            let idle = |c: &Connection| !c.answering.load(Ordering::Acquire);
+            let victim = self
+                .open
+                .iter()
+                .find(|(_, c)| c.requests.load(Ordering::Acquire) == 0 && idle(c))
+                .or_else(|| self.open.iter().find(|(_, c)| idle(c)))
+                .map(|(id, _)| *id);
+            let Some(connection) = victim.and_then(|id| self.open.remove(&id)) else {
+                return false;
+            };
+            connection.evict.notify_one();
+        }
+        true
+    }
+}
+
+/// Marks a connection as answering a request for as long as it lives.
+struct Answering(Arc<Connection>);
+
+impl Answering {
+    fn start(connection: Arc<Connection>) -> Self {
+        connection.requests.fetch_add(1, Ordering::AcqRel);
+        connection.answering.store(true, Ordering::Release);
+        Answering(connection)
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.answering.store(false, Ordering::Release);
+    }
+}
+
+/// Serves one connection until it ends, is closed to make room, goes idle, or the server stops.
+async fn serve_connection(
+    stream: TcpStream,
+    router: Router,
+    connection: Arc<Connection>,
+    limits: Limits,
+    stop: StopSignal,
+    connections: Arc<Mutex<Connections>>,
+    id: u64,
+) {
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let answering = connection.clone();
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let guard = Answering::start(answering.clone());
+        let mut router = router.clone();
+        async move {
+            let response = tower_service::Service::call(&mut router, request).await;
+            drop(guard);
+            response
+        }
+    });
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(served);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            result = served.as_mut() => {
+                if let Err(err) = result {
+                    debug!(error = %err, "HTTP connection ended");
+                }
+                break;
+            }
+            () = connection.evict.notified() => {
+                debug!("closing a connection to make room for a new one");
+                break;
+            }
+            () = activity.idle_for(limits.idle_timeout) => {
+                debug!("closing an idle connection");
+                break;
+            }
+            () = stop.stopped(), if !stopping => {
+                stopping = true;
+                served.as_mut().graceful_shutdown();
+            }
+        }
+    }
+    lock(&connections).open.remove(&id);
+}
+
+/// When bytes last moved on a connection.
+struct Activity {
+    base: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            base: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Release);
+    }
+
+    /// Resolves once nothing has moved for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let last = self.base + Duration::from_millis(self.last_ms.load(Ordering::Acquire));
+            let deadline = last + limit;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+/// A stream that records when bytes move.
+struct Tracked {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }
 
@@ -87,17 +414,21 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(shared): State<Shared>) -> Response {
-    if shared.status.lock().ready {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    let verdict = shared.status.lock().readiness(jiff::Timestamp::now());
+    match verdict {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {reason}"),
+        )
+            .into_response(),
     }
 }
 
 async fn metrics_text(State(shared): State<Shared>) -> Response {
     let status = shared.status.snapshot();
     let calls = shared.client.stats().snapshot();
-    let body = metrics::render(&status, &calls);
+    let body = metrics::render(&status, &calls, jiff::Timestamp::now());
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
@@ -166,17 +497,25 @@ mod tests {
 
     impl Running {
         async fn start(grace: Duration) -> Running {
+            Running::with_limits(Limits {
+                grace,
+                ..Limits::default()
+            })
+            .await
+        }
+
+        async fn with_limits(limits: Limits) -> Running {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let status = status();
             let client = client();
             let (stop, signal) = stop_pair();
-            let task = tokio::spawn(serve_with_grace(
+            let task = tokio::spawn(serve(
                 listener,
                 status.clone(),
                 client.clone(),
                 signal,
-                grace,
+                limits,
             ));
             Running {
                 addr,
@@ -228,10 +567,17 @@ mod tests {
     async fn readiness_flips_after_the_first_reconcile() {
         let server = Running::start(SHUTDOWN_GRACE).await;
         let (code, content_type, body) = server.get("/readyz").await;
-        assert_eq!((code, body.as_str()), (503, "not ready"));
+        assert_eq!(
+            (code, body.as_str()),
+            (503, "not ready: no reconcile has succeeded yet")
+        );
         assert!(content_type.starts_with("text/plain"), "{content_type}");
 
-        server.status.lock().ready = true;
+        {
+            let mut status = server.status.lock();
+            status.ready = true;
+            status.last_success_at = Some(jiff::Timestamp::now());
+        }
         let (code, _, body) = server.get("/readyz").await;
         assert_eq!((code, body.as_str()), (200, "ready"));
         server.stop().await;
@@ -248,6 +594,7 @@ mod tests {
         {
             let mut status = server.status.lock();
             status.ready = true;
+            status.last_success_at = Some(jiff::Timestamp::now());
             status.cycles = 1;
             status.cycle_seconds.observe(1.5);
             status.revision = Some(Revision {
@@ -260,7 +607,11 @@ mod tests {
         assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
         assert_eq!(
             body,
-            metrics::render(&server.status.snapshot(), &server.client.stats().snapshot())
+            metrics::render(
+                &server.status.snapshot(),
+                &server.client.stats().snapshot(),
+                jiff::Timestamp::now()
+            )
         );
         for line in [
             "kvsync_ready 1\n",
@@ -353,5 +704,83 @@ mod tests {
             started.elapsed()
         );
         drop(stalled);
+    }
+
+    /// Reads until the server closes the connection (or `limit` passes); whether it closed.
+    async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut buffer = [0_u8; 1024];
+        let read = async {
+            loop {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        };
+        tokio::time::timeout(limit, read).await.is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+        let server = Running::with_limits(Limits {
+            header_read_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        })
+        .await;
+        let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        stalled
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost:")
+            .await
+            .unwrap();
+        assert!(closed_within(&mut stalled, Duration::from_secs(5)).await);
+        // A client that sends nothing at all is cut off the same way.
+        let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        assert!(closed_within(&mut silent, Duration::from_secs(5)).await);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_connection_on_which_nothing_moves_is_closed() {
+        let server = Running::with_limits(Limits {
+            header_read_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        })
+        .await;
+        let mut idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        idle.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+        assert!(closed_within(&mut idle, Duration::from_secs(5)).await);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn at_the_limit_the_oldest_half_open_connection_makes_room() {
+        let server = Running::with_limits(Limits {
+            max_connections: 3,
+            ..Limits::default()
+        })
+        .await;
+        // A kept-alive client that has been answered, then two that never finish a request.
+        assert_eq!(server.get("/healthz").await.0, 200);
+        let mut oldest = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        oldest.write_all(b"GET /he").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut newer = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The limit is reached: a new probe still gets its answer, and the oldest half-open
+        // connection is the one closed.
+        let probe = reqwest::Client::new();
+        let response = probe
+            .get(format!("http://{}/healthz", server.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(closed_within(&mut oldest, Duration::from_secs(5)).await);
+        assert!(!closed_within(&mut newer, Duration::from_millis(200)).await);
+        // The kept-alive client's connection was not the one closed first: it still answers.
+        assert_eq!(server.get("/healthz").await.0, 200);
+        server.stop().await;
     }
 }

@@ -20,6 +20,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use jiff::Timestamp;
+
 use super::status::DaemonStatus;
 
 /// The `Content-Type` of [`render`]'s output.
@@ -28,9 +30,13 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The outcome label [`crate::api::stats::CallStats`] gives a throttled attempt.
 const THROTTLED: &str = "throttled";
 
-/// Renders every metric. `calls` is [`crate::api::stats::CallStats::snapshot`]: attempts by
-/// `(action, outcome)`.
-pub fn render(status: &DaemonStatus, calls: &BTreeMap<(&str, &str), u64>) -> String {
+/// Renders every metric at `now` (readiness depends on it). `calls` is
+/// [`crate::api::stats::CallStats::snapshot`]: attempts by `(action, outcome)`.
+pub fn render(
+    status: &DaemonStatus,
+    calls: &BTreeMap<(&str, &str), u64>,
+    now: Timestamp,
+) -> String {
     let mut out = Exposition::default();
 
     out.family(
@@ -78,9 +84,9 @@ pub fn render(status: &DaemonStatus, calls: &BTreeMap<(&str, &str), u64>) -> Str
     out.family(
         "kvsync_ready",
         "gauge",
-        "1 once the first reconcile cycle has finished.",
+        "1 when /readyz answers 200: a reconcile has succeeded recently and no step is past its deadline.",
     );
-    out.sample("kvsync_ready", &[], u8::from(status.ready));
+    out.sample("kvsync_ready", &[], u8::from(status.readiness(now).is_ok()));
 
     out.family(
         "kvsync_manifest_error",
@@ -232,7 +238,6 @@ fn escape_help(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use jiff::Timestamp;
 
     use super::*;
     use crate::daemon::status::{InstanceResult, InstanceStatus, Mode, Revision};
@@ -251,6 +256,7 @@ mod tests {
     fn status() -> DaemonStatus {
         let mut status = DaemonStatus::new(Mode::Apply, Timestamp::UNIX_EPOCH);
         status.ready = true;
+        status.last_success_at = Some(Timestamp::UNIX_EPOCH);
         status.cycles = 5;
         status.failed_cycles = 2;
         for seconds in [0.05, 0.3, 0.3, 7.0, 400.0] {
@@ -296,7 +302,7 @@ mod tests {
 
     #[test]
     fn renders_every_family_with_help_and_type() {
-        let text = render(&status(), &calls());
+        let text = render(&status(), &calls(), Timestamp::UNIX_EPOCH);
         for (name, kind) in [
             ("kvsync_reconcile_total", "counter"),
             ("kvsync_reconcile_duration_seconds", "histogram"),
@@ -364,7 +370,7 @@ mod tests {
 
     #[test]
     fn histogram_buckets_are_cumulative_and_end_with_inf_equal_to_count() {
-        let text = render(&status(), &BTreeMap::new());
+        let text = render(&status(), &BTreeMap::new(), Timestamp::UNIX_EPOCH);
         let buckets: Vec<(String, u64)> = text
             .lines()
             .filter_map(|line| line.strip_prefix("kvsync_reconcile_duration_seconds_bucket{le=\""))
@@ -406,7 +412,7 @@ mod tests {
             instance(InstanceResult::Drift, &["x"], 0),
         );
         let calls = BTreeMap::from([(("Odd\"Action", "ok"), 1)]);
-        let text = render(&status, &calls);
+        let text = render(&status, &calls, Timestamp::UNIX_EPOCH);
         assert_eq!(
             value(
                 &text,
@@ -441,7 +447,7 @@ mod tests {
     fn a_fresh_daemon_has_no_revision_and_zero_counters() {
         let mut status = DaemonStatus::new(Mode::Observe, Timestamp::UNIX_EPOCH);
         status.manifest_error = Some("instances.yaml:3:1: unknown field".into());
-        let text = render(&status, &BTreeMap::new());
+        let text = render(&status, &BTreeMap::new(), Timestamp::UNIX_EPOCH);
         assert!(!text.contains("kvsync_revision_info{"), "{text}");
         assert!(!text.contains("kvsync_instance_drift{"), "{text}");
         assert!(!text.contains("kvsync_api_calls_total{"), "{text}");

@@ -8,11 +8,19 @@
 //! a manifest change re-plans only the instances whose desired state changed, from observations
 //! no older than `cache_max_age` ([`cache::ObservationCache`]). Reconciles never overlap, so no
 //! instance is reconciled twice at once, and triggers that arrive during one cause exactly one
-//! more. SIGTERM lets the call in flight finish, writes a final status line and ends the loop.
+//! more. Every step that could block has a deadline ([`deadline`]): reading the manifests and
+//! secrets runs on blocking threads under `--load-timeout`, git commands under
+//! `--git-timeout`, observing under `--observe-timeout`, and an apply is bounded by its steps'
+//! own timeouts; a missed deadline fails the cycle with a [`CycleError`], and readiness
+//! reports a loop that is stuck. SIGTERM lets the call in flight finish, writes a final status
+//! line and ends the loop; a watchdog exits the process if that takes longer than the grace
+//! period.
 
 pub mod backoff;
 pub mod cache;
 pub mod cycle;
+pub mod deadline;
+pub mod error;
 pub mod git;
 pub mod http;
 pub mod metrics;
@@ -32,15 +40,20 @@ use tracing::{info, warn};
 use self::backoff::Backoff;
 use self::cache::{Freshness, ObservationCache};
 use self::cycle::{Cycle, Spread};
+pub use self::deadline::Deadlines;
+use self::deadline::{BlockingReads, Phase, enter};
+pub use self::error::CycleError;
 use self::git::GitSource;
 use self::reconcile::{InForce, Loaded, Reconciler, choose};
-use self::source::LocalSource;
 use self::status::{DaemonStatus, InstanceResult, Mode, Revision, SharedStatus};
 use self::triggers::{Trigger, next_delay, watch_files, watch_hangup};
 use crate::api::Client;
 use crate::apply::{StopSignal, stop_pair};
 use crate::manifest;
 use crate::secrets::DigestMemo;
+
+/// Instances changed at once when neither `--parallelism` nor the Stack document says.
+pub const DEFAULT_PARALLELISM: usize = 8;
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -61,8 +74,12 @@ pub struct DaemonConfig {
     pub cache_max_age: Duration,
     /// Quiet time after manifest changes before a reconcile.
     pub debounce: Duration,
-    /// Instances changed at once.
-    pub parallelism: usize,
+    /// Instances changed at once (`--parallelism`; else the Stack's, else 8).
+    pub parallelism: Option<usize>,
+    /// Requests per second (`--qps`; else the Stack's, else the default).
+    pub qps: Option<f64>,
+    /// How long each phase of a cycle may take.
+    pub deadlines: Deadlines,
     /// Backoff after an instance fails: first delay and cap.
     pub backoff: (Duration, Duration),
     /// Follow a git branch instead of reading local files.
@@ -91,22 +108,32 @@ pub enum DaemonError {
 }
 
 /// Brings the git checkout to the branch's newest commit (if it moved forward) and returns the
-/// revision and the manifest paths inside the checkout.
+/// revision and the manifest paths inside the checkout. Waiting for the checkout (the poller
+/// may be fetching) and updating it each have the git deadline.
 async fn git_refresh(
     config: &DaemonConfig,
     git: &Mutex<GitSource>,
-) -> Result<(Revision, Vec<PathBuf>), String> {
-    let mut git = git.lock().await;
-    let fetched = git
-        .fetch()
+) -> Result<(Revision, Vec<PathBuf>), CycleError> {
+    let deadline = config.deadlines.git;
+    let missed = || CycleError::Deadline {
+        phase: Phase::Fetching,
+        after: deadline,
+    };
+    let mut git = tokio::time::timeout(deadline, git.lock())
         .await
-        .map_err(|err| crate::apply::error_chain(&err))?;
-    if git.applied() != Some(fetched.as_str()) {
-        git.checkout(&fetched)
-            .await
-            .map_err(|err| crate::apply::error_chain(&err))?;
-        info!(url = %git.display_url(), commit = %fetched, "checked out");
-    }
+        .map_err(|_| missed())?;
+    let refresh = async {
+        let fetched = git.fetch().await?;
+        if git.applied() != Some(fetched.as_str()) {
+            git.checkout(&fetched).await?;
+            info!(url = %git.display_url(), commit = %fetched, "checked out");
+        }
+        Ok::<_, git::GitError>(fetched)
+    };
+    let fetched = tokio::time::timeout(deadline, refresh)
+        .await
+        .map_err(|_| missed())?
+        .map_err(CycleError::Git)?;
     let revision = Revision {
         source: "git".into(),
         id: fetched,
@@ -116,43 +143,96 @@ async fn git_refresh(
     Ok((revision, paths))
 }
 
-/// The current manifests, read from the source.
-async fn load(config: &DaemonConfig, git: Option<&Mutex<GitSource>>) -> Loaded {
-    let (revision, paths) = match git {
-        Some(git) => match git_refresh(config, git).await {
-            Ok(found) => found,
-            Err(error) => {
-                return Loaded::Bad {
-                    revision: None,
-                    error,
-                };
-            }
+/// Reads and validates the manifests under `paths` (blocking: run on a blocking thread).
+/// `revision` is the git commit, or `None` for a directory (whose revision is the digest of
+/// its files).
+fn read_manifests(
+    paths: &[PathBuf],
+    fallback_region: Option<&str>,
+    scope: &manifest::desired::Scope,
+    revision: Option<Revision>,
+) -> Loaded {
+    // The loader first: it refuses what it cannot read before anything else opens a file.
+    let loaded = manifest::load(paths, fallback_region)
+        .map_err(CycleError::Manifests)
+        .and_then(|desired| desired.scoped(scope).map_err(CycleError::Scope));
+    let survey = source::survey(paths);
+    let revision = revision.or_else(|| {
+        survey.as_ref().ok().map(|survey| Revision {
+            source: "dir".into(),
+            id: survey.digest.clone(),
+        })
+    });
+    match (loaded, survey, revision) {
+        (Ok(desired), Ok(survey), Some(revision)) => Loaded::Good(InForce {
+            desired,
+            revision,
+            documents: survey.documents,
+        }),
+        (Ok(_), Err(err), revision) => Loaded::Bad {
+            revision,
+            error: CycleError::Manifests(err),
         },
-        None => {
-            let source = LocalSource {
-                paths: config.paths.clone(),
-            };
-            match source.revision() {
-                Ok(revision) => (revision, config.paths.clone()),
-                Err(err) => {
+        (Err(error), _, revision) => Loaded::Bad { revision, error },
+        (Ok(_), Ok(_), None) => Loaded::Bad {
+            revision: None,
+            error: CycleError::Manifests(manifest::LoadError::NoFiles(String::new())),
+        },
+    }
+}
+
+/// The current manifests, read from the source within the deadlines.
+async fn load(
+    config: &DaemonConfig,
+    git: Option<&Mutex<GitSource>>,
+    reads: &mut BlockingReads,
+    status: &SharedStatus,
+) -> Loaded {
+    let (revision, paths) = match git {
+        Some(git) => {
+            enter(status, Phase::Fetching, config.deadlines.git * 2);
+            match git_refresh(config, git).await {
+                Ok((revision, paths)) => (Some(revision), paths),
+                Err(error) => {
                     return Loaded::Bad {
                         revision: None,
-                        error: crate::apply::error_chain(&err),
+                        error,
                     };
                 }
             }
         }
+        None => (None, config.paths.clone()),
     };
-    let loaded = manifest::load(&paths, config.fallback_region.as_deref())
-        .map_err(|err| err.to_string())
-        .and_then(|desired| desired.scoped(&config.scope).map_err(|err| err.to_string()));
-    match loaded {
-        Ok(desired) => Loaded::Good(InForce { desired, revision }),
+    enter(status, Phase::Loading, config.deadlines.load);
+    let fallback_region = config.fallback_region.clone();
+    let scope = config.scope.clone();
+    let reading = reads.run(Phase::Loading, config.deadlines.load, move || {
+        read_manifests(&paths, fallback_region.as_deref(), &scope, revision)
+    });
+    match reading.await {
+        Ok(loaded) => loaded,
         Err(error) => Loaded::Bad {
-            revision: Some(revision),
+            revision: None,
             error,
         },
     }
+}
+
+/// How long the daemon may go without a successful reconcile before it is not ready: an
+/// interval and a tick for the next one to start, plus the deadlines of one cycle before its
+/// apply (whose own deadline readiness follows while it runs).
+fn success_expected_within(config: &DaemonConfig, tick: Duration) -> Duration {
+    let fetching = if config.git.is_some() {
+        config.deadlines.git * 2
+    } else {
+        Duration::ZERO
+    };
+    config
+        .interval
+        .saturating_add(tick)
+        .saturating_add(fetching)
+        .saturating_add(config.deadlines.load.saturating_mul(2))
+        .saturating_add(config.deadlines.observe)
 }
 
 /// One summary line of the status, for logs and the final line.
@@ -188,11 +268,10 @@ pub async fn run(
     let (triggers, mut queue) = mpsc::unbounded_channel();
     let _ = triggers.send(Trigger::Startup);
     let git = config.git.as_ref().map(|g| {
-        Arc::new(Mutex::new(GitSource::new(
-            g.url.clone(),
-            g.branch.clone(),
-            &g.cache_dir,
-        )))
+        Arc::new(Mutex::new(
+            GitSource::new(g.url.clone(), g.branch.clone(), &g.cache_dir)
+                .with_timeout(config.deadlines.git),
+        ))
     });
     let _watcher = match (&git, &config.git) {
         (Some(git), Some(git_config)) => {
@@ -220,7 +299,7 @@ pub async fn run(
     };
     watch_hangup(triggers.clone());
 
-    let env = |name: &str| std::env::var(name).ok();
+    let env: reconcile::Env = Arc::new(|name: &str| std::env::var(name).ok());
     let mut backoff = Backoff::new(
         SignedDuration::try_from(config.backoff.0).unwrap_or(SignedDuration::from_secs(30)),
         SignedDuration::try_from(config.backoff.1).unwrap_or(SignedDuration::from_secs(1800)),
@@ -228,19 +307,27 @@ pub async fn run(
     let mut in_force: Option<InForce> = None;
     let mut cache = ObservationCache::default();
     let mut digests = DigestMemo::default();
+    let mut reads = BlockingReads::new(status.clone());
+    let mut rate = Rate::new(client, config.qps);
     let spread = Spread {
         slices: config.refresh_slices.max(1),
         max_age: config.cache_max_age,
     };
-    let tick = config.interval / spread.slices as u32;
+    let tick = config.interval / u32::try_from(spread.slices).unwrap_or(u32::MAX);
+    status.lock().success_expected_within_secs =
+        Some(success_expected_within(&config, tick).as_secs().max(1));
     let mut next_slice = 0;
     // Only interval ticks move the next tick: manifest changes do not postpone the refresh.
     let mut next_tick = tokio::time::Instant::now() + tick;
     loop {
+        if stop.is_set() {
+            break;
+        }
         let first = tokio::select! {
+            biased;
+            _ = stop.stopped() => break,
             trigger = queue.recv() => trigger.unwrap_or(Trigger::Interval),
             _ = tokio::time::sleep_until(next_tick) => Trigger::Interval,
-            _ = stop.stopped() => break,
         };
         // Everything queued meanwhile is served by this one reconcile.
         let mut woken_by = vec![first];
@@ -249,39 +336,56 @@ pub async fn run(
         }
         let started = Instant::now();
         let before = in_force.take();
-        in_force = choose(before.clone(), load(&config, git.as_deref()).await, &status);
+        let loaded = tokio::select! {
+            loaded = load(&config, git.as_deref(), &mut reads, &status) => loaded,
+            () = stop.stopped() => break,
+        };
+        let (chosen, refused) = choose(before.clone(), loaded, &status);
+        in_force = chosen;
+        if woken_by.contains(&Trigger::Interval) {
+            next_tick = tokio::time::Instant::now() + jittered(tick);
+        }
         let Some(manifests) = &in_force else {
+            let cause = refused.unwrap_or(CycleError::NoInstances);
             finish_cycle(
                 &status,
                 started,
                 next_tick,
-                Err("no manifests have loaded yet".to_owned()),
+                Err(CycleError::NothingInForce(Box::new(cause))),
             );
-            if woken_by.contains(&Trigger::Interval) {
-                next_tick = tokio::time::Instant::now() + jittered(tick);
-            }
             continue;
         };
         let change = cycle::change(before.as_ref().map(|b| &b.desired), &manifests.desired);
         let cycle = cycle::decide(&woken_by, &change, spread, next_slice);
         if woken_by.contains(&Trigger::Interval) {
             next_slice += 1;
-            next_tick = tokio::time::Instant::now() + jittered(tick);
         }
         info!(?woken_by, ?cycle, "reconcile");
+        let stack = &manifests.desired.stack;
+        let client = rate.for_stack(stack.qps);
         let mut reconciler = Reconciler {
             client: &client,
             status: &status,
             mode: config.mode,
-            parallelism: config.parallelism,
+            parallelism: config
+                .parallelism
+                .or(stack.parallelism.and_then(|p| usize::try_from(p).ok()))
+                .unwrap_or(DEFAULT_PARALLELISM),
             backoff: &mut backoff,
             stop: stop.clone(),
-            env: &env,
+            env: env.clone(),
             digests: &mut digests,
+            reads: &mut reads,
+            deadlines: config.deadlines,
         };
         let result = match &cycle {
             Cycle::Skip => {
                 info!("the manifests changed nothing any instance depends on");
+                if let Some(refused) = refused {
+                    finish_cycle(&status, started, next_tick, Err(refused));
+                } else {
+                    status.lock().phase = None;
+                }
                 continue;
             }
             Cycle::Full(freshness) => {
@@ -296,11 +400,49 @@ pub async fn run(
                     .await
             }
         };
+        // The last good manifests were reconciled; the cycle still failed if the newest did
+        // not load.
+        let result = result.and(refused.map_or(Ok(()), Err));
         finish_cycle(&status, started, next_tick, result);
     }
     let last = status.snapshot();
     info!(summary = %summary(&last), "daemon stopped");
     Ok(last)
+}
+
+/// The client at the rate in force: `--qps`, else the Stack document's `qps`, else the
+/// default; a Stack that changes its rate gets a client with a limiter at the new rate (same
+/// connections and counters).
+struct Rate {
+    base: Client,
+    flag: Option<f64>,
+    current: Client,
+}
+
+impl Rate {
+    fn new(client: Client, flag: Option<f64>) -> Self {
+        Rate {
+            current: client.clone(),
+            base: client,
+            flag,
+        }
+    }
+
+    fn for_stack(&mut self, stack_qps: Option<f64>) -> Client {
+        let (qps, source) = crate::cli::settings::effective_qps(self.flag, stack_qps);
+        if !(0.01..=10_000.0).contains(&qps) {
+            warn!(
+                qps,
+                "the Stack document's rate is outside 0.01 to 10000; keeping the client's"
+            );
+            return self.current.clone();
+        }
+        if qps != self.current.qps() {
+            crate::cli::settings::log_rate(qps, source);
+            self.current = self.base.with_qps(qps);
+        }
+        self.current.clone()
+    }
 }
 
 /// A tick with ±10 % jitter, so that many daemons do not reconcile in step.
@@ -313,11 +455,12 @@ fn finish_cycle(
     status: &SharedStatus,
     started: Instant,
     next_tick: tokio::time::Instant,
-    result: Result<(), String>,
+    result: Result<(), CycleError>,
 ) {
     let now = Timestamp::now();
     let until_next = next_tick.saturating_duration_since(tokio::time::Instant::now());
     let mut current = status.lock();
+    current.phase = None;
     current.cycles += 1;
     current
         .cycle_seconds
@@ -330,8 +473,10 @@ fn finish_cycle(
         Ok(()) => {
             current.cycle_error = None;
             current.ready = true;
+            current.last_success_at = Some(now);
         }
         Err(error) => {
+            let error = crate::apply::error_chain(&error);
             warn!(error = %error, "reconcile failed");
             current.failed_cycles += 1;
             current.cycle_error = Some(error);
@@ -376,27 +521,146 @@ fn poll_git(
     });
 }
 
-/// A stop signal that fires on SIGTERM or Ctrl-C (after which the call in flight finishes).
-pub fn stop_on_signals() -> StopSignal {
+/// Why the watchdog ends the process itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForcedExit {
+    /// A second SIGTERM or Ctrl-C.
+    SecondSignal,
+    /// The daemon had not stopped when the grace period ended.
+    GraceExpired,
+}
+
+/// A stop signal that fires on SIGTERM or Ctrl-C (after which the call in flight finishes),
+/// and a watchdog that calls `exit` if the process is still running `grace` later, or at a
+/// second signal. Signals are handled on a thread of their own with its own small runtime, so
+/// a loop stuck in a blocking step cannot keep them from being seen.
+pub fn stop_on_signals(
+    grace: Duration,
+    exit: impl FnOnce(ForcedExit) + Send + 'static,
+) -> StopSignal {
     let (handle, stop) = stop_pair();
-    tokio::spawn(async move {
-        #[cfg(unix)]
+    let watchdog = move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
         {
-            let Ok(mut term) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            else {
+            Ok(runtime) => runtime,
+            Err(err) => {
+                warn!(error = %err, "no signal handling: the runtime for it did not start");
                 return;
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
             }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-        handle.stop();
-    });
+        };
+        runtime.block_on(async move {
+            if stop_requested().await.is_err() {
+                warn!("no signal handling: SIGTERM cannot be watched");
+                return;
+            }
+            handle.stop();
+            enforce_grace(grace, async { stop_requested().await.is_ok() }, exit).await;
+        });
+    };
+    if let Err(err) = std::thread::Builder::new()
+        .name("kvsync-signals".into())
+        .spawn(watchdog)
+    {
+        warn!(error = %err, "no signal handling: its thread did not start");
+    }
     stop
+}
+
+/// After a stop was asked for: calls `exit` when `second` resolves `true` (a second signal)
+/// or when `grace` has passed, whichever comes first. The process normally ends before either.
+pub async fn enforce_grace(
+    grace: Duration,
+    second: impl std::future::Future<Output = bool>,
+    exit: impl FnOnce(ForcedExit),
+) {
+    let forced = tokio::select! {
+        true = second => ForcedExit::SecondSignal,
+        () = tokio::time::sleep(grace) => ForcedExit::GraceExpired,
+    };
+    exit(forced);
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+async fn stop_requested() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_exits_when_the_grace_period_ends() {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        enforce_grace(
+            Duration::from_secs(10),
+            std::future::pending::<bool>(),
+            move |forced| sender.send(forced).unwrap(),
+        )
+        .await;
+        assert_eq!(receiver.try_recv(), Ok(ForcedExit::GraceExpired));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_signal_exits_at_once() {
+        let started = tokio::time::Instant::now();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        enforce_grace(Duration::from_secs(10), async { true }, move |forced| {
+            sender.send(forced).unwrap()
+        })
+        .await;
+        assert_eq!(receiver.try_recv(), Ok(ForcedExit::SecondSignal));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    fn config(git: bool) -> DaemonConfig {
+        DaemonConfig {
+            paths: Vec::new(),
+            fallback_region: None,
+            scope: Default::default(),
+            mode: Mode::Observe,
+            interval: Duration::from_secs(300),
+            refresh_slices: 10,
+            cache_max_age: Duration::from_secs(120),
+            debounce: Duration::from_secs(2),
+            parallelism: None,
+            qps: None,
+            deadlines: Deadlines::default(),
+            backoff: (Duration::from_secs(30), Duration::from_secs(1800)),
+            git: git.then(|| GitConfig {
+                url: "file:///r".into(),
+                branch: "main".into(),
+                cache_dir: PathBuf::from("c"),
+                poll_interval: Duration::from_secs(60),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_success_is_expected_within_an_interval_a_tick_and_one_cycles_deadlines() {
+        let tick = Duration::from_secs(30);
+        // 300 s + 30 s + 2 × 30 s (manifests, secrets) + 600 s (observing).
+        assert_eq!(
+            success_expected_within(&config(false), tick),
+            Duration::from_secs(990)
+        );
+        // ... plus fetching: twice the git deadline.
+        assert_eq!(
+            success_expected_within(&config(true), tick),
+            Duration::from_secs(990 + 600)
+        );
+    }
 }

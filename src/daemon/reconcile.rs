@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::Timestamp;
@@ -11,6 +13,8 @@ use tracing::{info, warn};
 
 use super::backoff::Backoff;
 use super::cache::{Freshness, ObservationCache};
+use super::deadline::{BlockingReads, Deadlines, Phase, apply_deadline, enter};
+use super::error::CycleError;
 use super::status::{InstanceResult, InstanceStatus, Mode, Revision, SharedStatus};
 use crate::api::Client;
 use crate::apply::{self, ApplyOptions, InstanceOutcome, StopSignal, error_chain};
@@ -27,6 +31,8 @@ pub struct InForce {
     pub desired: Desired,
     /// Where it came from.
     pub revision: Revision,
+    /// Per manifest file, the documents it held (see [`super::source::survey`]).
+    pub documents: BTreeMap<PathBuf, usize>,
 }
 
 /// The newest manifests as read this cycle.
@@ -34,38 +40,51 @@ pub struct InForce {
 pub enum Loaded {
     /// They loaded.
     Good(InForce),
-    /// They did not; the message says why.
+    /// They did not.
     Bad {
         /// The revision that failed.
         revision: Option<Revision>,
         /// Why.
-        error: String,
+        error: CycleError,
     },
 }
 
+/// Files that described instances in `last` and hold no document at all in `newest`.
+fn emptied_files(last: &InForce, newest: &InForce) -> Vec<PathBuf> {
+    let describing = |set: &InForce| -> BTreeSet<PathBuf> {
+        set.desired
+            .instances
+            .iter()
+            .map(|instance| instance.source.path.clone())
+            .collect()
+    };
+    let after = describing(newest);
+    describing(last)
+        .into_iter()
+        .filter(|path| !after.contains(path) && newest.documents.get(path) == Some(&0))
+        .collect()
+}
+
 /// Decides which manifests are in force: the newest if they loaded and describe something,
-/// else the last good ones. An empty rendering never replaces a non-empty one, so a source that
-/// comes up empty can never cause a prune.
+/// else the last good ones, with the reason the newest are not in force. An empty rendering
+/// never replaces a non-empty one, nor one in which a file that described instances now holds
+/// no document (emptied, only comments, only `---`), so neither can cause a prune.
 pub fn choose(
     last_good: Option<InForce>,
     loaded: Loaded,
     status: &SharedStatus,
-) -> Option<InForce> {
-    match loaded {
-        Loaded::Good(newest)
-            if newest.desired.instances.is_empty()
-                && last_good
-                    .as_ref()
-                    .is_some_and(|good| !good.desired.instances.is_empty()) =>
+) -> (Option<InForce>, Option<CycleError>) {
+    let refused = match (loaded, &last_good) {
+        (Loaded::Good(newest), Some(good))
+            if newest.desired.instances.is_empty() && !good.desired.instances.is_empty() =>
         {
-            let mut status = status.lock();
-            status.manifest_error = Some(
-                "the manifests describe no instance; keeping the last good set (an empty source never prunes)".into(),
-            );
-            status.pending_revision = Some(newest.revision);
-            last_good
+            Some((Some(newest.revision), CycleError::NoInstances))
         }
-        Loaded::Good(newest) => {
+        (Loaded::Good(newest), Some(good)) if !emptied_files(good, &newest).is_empty() => {
+            let files = emptied_files(good, &newest);
+            Some((Some(newest.revision), CycleError::Emptied(files)))
+        }
+        (Loaded::Good(newest), _) => {
             let mut status = status.lock();
             if status.revision.as_ref() != Some(&newest.revision) {
                 info!(source = %newest.revision.source, revision = %newest.revision.id, "manifests in force");
@@ -73,17 +92,23 @@ pub fn choose(
             status.revision = Some(newest.revision.clone());
             status.pending_revision = None;
             status.manifest_error = None;
-            Some(newest)
+            return (Some(newest), None);
         }
-        Loaded::Bad { revision, error } => {
-            warn!(error = %error, "manifests did not load; keeping the last good set");
-            let mut status = status.lock();
-            status.manifest_error = Some(error);
-            status.pending_revision = revision;
-            last_good
-        }
-    }
+        (Loaded::Bad { revision, error }, _) => Some((revision, error)),
+    };
+    let Some((revision, error)) = refused else {
+        return (last_good, None);
+    };
+    let message = error_chain(&error);
+    warn!(error = %message, "the newest manifests are not in force; keeping the last good set");
+    let mut status = status.lock();
+    status.manifest_error = Some(message);
+    status.pending_revision = revision;
+    (last_good, Some(error))
 }
+
+/// Environment lookup for secrets, usable from a blocking thread.
+pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// Everything one reconcile needs.
 pub struct Reconciler<'a> {
@@ -100,9 +125,13 @@ pub struct Reconciler<'a> {
     /// Asks a running apply to stop (SIGTERM).
     pub stop: StopSignal,
     /// Environment lookup for secrets.
-    pub env: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    pub env: Env,
     /// Password digests computed in earlier cycles.
     pub digests: &'a mut DigestMemo,
+    /// Where reads that may block run.
+    pub reads: &'a mut BlockingReads,
+    /// How long each phase may take.
+    pub deadlines: Deadlines,
 }
 
 /// The lines a plan shows for one instance (steps and blocked differences).
@@ -157,28 +186,53 @@ fn subset<'d>(desired: &'d Desired, only: Option<&BTreeSet<InstanceKey>>) -> Cow
 impl Reconciler<'_> {
     /// Observes, plans, and (in apply mode) corrects what is allowed. `freshness` says which
     /// answers the cache may give instead of the cloud; `only` limits the cycle to some
-    /// instances (the others keep their last status). `Err` is a message for a failure of the
-    /// whole cycle (secrets, the cloud); per-instance failures are recorded in the status.
+    /// instances (the others keep their last status). `Err` is a failure of the whole cycle
+    /// (secrets, the cloud, a missed deadline); per-instance failures are recorded in the
+    /// status.
     pub async fn run(
         &mut self,
         in_force: &InForce,
         freshness: Freshness,
         only: Option<&BTreeSet<InstanceKey>>,
         cache: &mut ObservationCache,
-    ) -> Result<(), String> {
+    ) -> Result<(), CycleError> {
         let desired = subset(&in_force.desired, only);
         let need = match self.mode {
             Mode::Apply => Need::Required,
             Mode::Observe => Need::Optional,
         };
-        let checked = secrets::check(&desired, self.env, need).map_err(|err| error_chain(&err))?;
+        // Secret files are read off the async threads: one can block (a FIFO).
+        enter(self.status, Phase::ReadingSecrets, self.deadlines.load);
+        let reading = {
+            let desired = desired.clone().into_owned();
+            let env = self.env.clone();
+            self.reads
+                .run(Phase::ReadingSecrets, self.deadlines.load, move || {
+                    secrets::check(&desired, &*env, need)
+                })
+        };
+        let checked = tokio::select! {
+            read = reading => read?,
+            () = self.stop.stopped() => return Err(CycleError::Stopped),
+        }
+        .map_err(|err| CycleError::Secrets(Box::new(err)))?;
         // Digests of new or changed passwords are computed beside the observation.
         let mut memo = std::mem::take(self.digests);
         let hashing = tokio::task::spawn_blocking(move || {
             let resolved = checked.hash(&mut memo);
             (resolved, memo)
         });
-        let observed = self.observe(&desired, freshness, cache).await;
+        enter(self.status, Phase::Observing, self.deadlines.observe);
+        let observed = tokio::select! {
+            observed = tokio::time::timeout(
+                self.deadlines.observe,
+                self.observe(&desired, freshness, cache),
+            ) => observed.unwrap_or(Err(CycleError::Deadline {
+                phase: Phase::Observing,
+                after: self.deadlines.observe,
+            })),
+            () = self.stop.stopped() => Err(CycleError::Stopped),
+        };
         let (resolved, memo) = hashing
             .await
             .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
@@ -216,14 +270,14 @@ impl Reconciler<'_> {
         desired: &Desired,
         freshness: Freshness,
         cache: &mut ObservationCache,
-    ) -> Result<observe::Observed, String> {
+    ) -> Result<observe::Observed, CycleError> {
         let now = Instant::now();
         let mut observed = match cache.listing(&desired.regions(), freshness, now) {
             Some(listing) => listing,
             None => {
                 let listing = observe::list(self.client, desired)
                     .await
-                    .map_err(|err| error_chain(&err))?;
+                    .map_err(CycleError::Observe)?;
                 cache.put_listing(&listing, now);
                 cache.retain_listed(&listing);
                 listing
@@ -236,7 +290,7 @@ impl Reconciler<'_> {
             &mut cache.view(freshness, now),
         )
         .await
-        .map_err(|err| error_chain(&err))?;
+        .map_err(CycleError::Observe)?;
         info!(
             reads,
             cached = cache.len(),
@@ -273,6 +327,11 @@ impl Reconciler<'_> {
         if runnable.instances.is_empty() {
             return BTreeMap::new();
         }
+        enter(
+            self.status,
+            Phase::Applying,
+            apply_deadline(&runnable, self.parallelism),
+        );
         let options = ApplyOptions {
             allow_destroy: true,
             allow_irreversible: true,
@@ -458,30 +517,46 @@ mod tests {
         assert_eq!(held, 0);
     }
 
+    fn revision(id: &str) -> Revision {
+        Revision {
+            source: "dir".into(),
+            id: id.into(),
+        }
+    }
+
+    fn in_force(id: &str, instances: &[(&str, &str)], documents: &[(&str, usize)]) -> InForce {
+        let mut set = desired(false);
+        for (name, file) in instances {
+            let mut instance = crate::manifest::DesiredInstance::bare(name);
+            instance.instance_class = Some("redis.master.small.default".into());
+            instance.source.path = PathBuf::from(file);
+            set.instances.push(instance);
+        }
+        InForce {
+            desired: set,
+            revision: revision(id),
+            documents: documents
+                .iter()
+                .map(|(file, count)| (PathBuf::from(file), *count))
+                .collect(),
+        }
+    }
+
     #[test]
     fn an_empty_rendering_never_replaces_a_non_empty_set() {
         let status = SharedStatus::new(super::super::status::DaemonStatus::new(
             Mode::Apply,
             Timestamp::now(),
         ));
-        let mut good = desired(false);
-        let mut instance = crate::manifest::DesiredInstance::bare("a");
-        instance.instance_class = Some("redis.master.small.default".into());
-        good.instances.push(instance);
-        let revision = |id: &str| Revision {
-            source: "dir".into(),
-            id: id.into(),
-        };
-        let last = Some(InForce {
-            desired: good,
-            revision: revision("good"),
-        });
-        let empty = Loaded::Good(InForce {
-            desired: desired(false),
-            revision: revision("empty"),
-        });
-        let chosen = choose(last, empty, &status).unwrap();
+        let last = Some(in_force("good", &[("a", "a.yaml")], &[("a.yaml", 1)]));
+        let empty = Loaded::Good(in_force("empty", &[], &[("a.yaml", 0)]));
+        let (chosen, refused) = choose(last, empty, &status);
+        let chosen = chosen.unwrap();
         assert_eq!(chosen.revision, revision("good"));
+        assert!(
+            matches!(refused, Some(CycleError::NoInstances)),
+            "{refused:?}"
+        );
         assert!(
             status
                 .lock()
@@ -492,10 +567,54 @@ mod tests {
         );
         let bad = Loaded::Bad {
             revision: Some(revision("bad")),
-            error: "x.yaml:1:1: error".into(),
+            error: CycleError::Manifests(crate::manifest::LoadError::NoFiles("m".into())),
         };
-        let chosen = choose(Some(chosen), bad, &status).unwrap();
-        assert_eq!(chosen.revision, revision("good"));
+        let (chosen, refused) = choose(Some(chosen), bad, &status);
+        assert_eq!(chosen.unwrap().revision, revision("good"));
+        assert!(matches!(refused, Some(CycleError::Manifests(_))));
         assert_eq!(status.lock().pending_revision, Some(revision("bad")));
+    }
+
+    #[test]
+    fn a_file_that_now_holds_no_document_keeps_the_last_good_set() {
+        let status = SharedStatus::new(super::super::status::DaemonStatus::new(
+            Mode::Apply,
+            Timestamp::now(),
+        ));
+        let two_files = || {
+            in_force(
+                "good",
+                &[("a", "a.yaml"), ("b", "b.yaml")],
+                &[("a.yaml", 1), ("b.yaml", 1)],
+            )
+        };
+        // b.yaml emptied (or only comments, or only `---`): refused.
+        let emptied = in_force(
+            "emptied",
+            &[("a", "a.yaml")],
+            &[("a.yaml", 1), ("b.yaml", 0)],
+        );
+        let (chosen, refused) = choose(Some(two_files()), Loaded::Good(emptied), &status);
+        assert_eq!(chosen.unwrap().revision, revision("good"));
+        match refused {
+            Some(CycleError::Emptied(files)) => assert_eq!(files, vec![PathBuf::from("b.yaml")]),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            status
+                .lock()
+                .manifest_error
+                .as_deref()
+                .unwrap()
+                .contains("b.yaml described instances and now hold no document")
+        );
+        // b.yaml deleted, or still holding a document (its instance removed on purpose): in force.
+        for documents in [&[("a.yaml", 1)][..], &[("a.yaml", 1), ("b.yaml", 1)][..]] {
+            let newest = in_force("newest", &[("a", "a.yaml")], documents);
+            let (chosen, refused) = choose(Some(two_files()), Loaded::Good(newest), &status);
+            assert_eq!(chosen.unwrap().revision, revision("newest"));
+            assert!(refused.is_none());
+            assert!(status.lock().manifest_error.is_none());
+        }
     }
 }

@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
+
+use super::deadline::Phase;
 
 /// `observe` reports drift; `apply` corrects it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -109,6 +111,31 @@ pub struct Revision {
     pub id: String,
 }
 
+/// The phase the running cycle is in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseStatus {
+    /// The phase.
+    pub phase: Phase,
+    /// When it started.
+    pub since: Timestamp,
+    /// When it should have ended at the latest.
+    pub deadline: Timestamp,
+}
+
+/// A blocking read that overran its deadline and has not returned yet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockedRead {
+    /// Which read (internal).
+    #[serde(skip)]
+    pub id: u64,
+    /// What it was reading.
+    pub phase: Phase,
+    /// When it started.
+    pub since: Timestamp,
+    /// Its deadline, in seconds.
+    pub deadline_secs: f64,
+}
+
 /// Everything the daemon reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct DaemonStatus {
@@ -116,8 +143,18 @@ pub struct DaemonStatus {
     pub mode: Mode,
     /// When the daemon started.
     pub started_at: Timestamp,
-    /// Whether the first reconcile has finished.
+    /// Whether a reconcile has succeeded since the start (see [`DaemonStatus::readiness`] for
+    /// what `/readyz` answers).
     pub ready: bool,
+    /// When a reconcile last succeeded.
+    pub last_success_at: Option<Timestamp>,
+    /// How long the daemon may go without a successful reconcile before it is not ready
+    /// (an interval and a tick, plus the deadlines of one cycle before its apply).
+    pub success_expected_within_secs: Option<u64>,
+    /// The phase of the cycle running now, if one is.
+    pub phase: Option<PhaseStatus>,
+    /// Blocking reads that overran their deadline and have not returned.
+    pub blocked_reads: Vec<BlockedRead>,
     /// Reconciles finished, successful or not.
     pub cycles: u64,
     /// Reconciles that ended in an error (manifests, source or cloud).
@@ -147,6 +184,10 @@ impl DaemonStatus {
             mode,
             started_at: now,
             ready: false,
+            last_success_at: None,
+            success_expected_within_secs: None,
+            phase: None,
+            blocked_reads: Vec::new(),
             cycles: 0,
             failed_cycles: 0,
             cycle_seconds: Histogram::default(),
@@ -158,6 +199,69 @@ impl DaemonStatus {
             next_cycle_at: None,
             instances: BTreeMap::new(),
         }
+    }
+}
+
+/// Whole seconds from `earlier` to `later` (0 when `later` is not later).
+fn seconds_between(earlier: Timestamp, later: Timestamp) -> i64 {
+    later.duration_since(earlier).as_secs().max(0)
+}
+
+impl DaemonStatus {
+    /// What `/readyz` answers at `now`: `Err` with the reason when the daemon is not ready.
+    ///
+    /// Not ready: before the first successful reconcile; while a blocking read that overran
+    /// its deadline has not returned; while the running cycle is past the deadline of its
+    /// phase; and when no reconcile has succeeded for longer than
+    /// `success_expected_within_secs` (unless an apply is running within its deadline).
+    pub fn readiness(&self, now: Timestamp) -> Result<(), String> {
+        if let Some(read) = self.blocked_reads.first() {
+            return Err(format!(
+                "{} has been blocked for {} s, past its deadline of {} s ({} such read(s) outstanding; a FIFO or a hung file system?)",
+                read.phase,
+                seconds_between(read.since, now),
+                read.deadline_secs,
+                self.blocked_reads.len()
+            ));
+        }
+        if let Some(phase) = &self.phase
+            && now > phase.deadline
+        {
+            return Err(format!(
+                "the cycle has been {} for {} s, past its deadline of {} s",
+                phase.phase,
+                seconds_between(phase.since, now),
+                seconds_between(phase.since, phase.deadline)
+            ));
+        }
+        let last_error = || {
+            self.cycle_error
+                .as_deref()
+                .map(|error| format!("; the last cycle failed: {error}"))
+                .unwrap_or_default()
+        };
+        let Some(last) = self.last_success_at else {
+            return Err(format!("no reconcile has succeeded yet{}", last_error()));
+        };
+        let applying = self
+            .phase
+            .as_ref()
+            .is_some_and(|phase| phase.phase == Phase::Applying);
+        if let Some(limit) = self.success_expected_within_secs
+            && !applying
+            && last
+                .checked_add(SignedDuration::from_secs(
+                    i64::try_from(limit).unwrap_or(i64::MAX / 2),
+                ))
+                .is_ok_and(|expected| now > expected)
+        {
+            return Err(format!(
+                "no reconcile has succeeded for {} s (one is expected within {limit} s){}",
+                seconds_between(last, now),
+                last_error()
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -196,6 +300,68 @@ mod tests {
         assert_eq!(histogram.counts[1], 1); // <= 0.5
         assert_eq!(histogram.counts[5], 2); // <= 10
         assert!((histogram.sum - 7.3).abs() < 1e-9);
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + seconds).unwrap()
+    }
+
+    #[test]
+    fn readiness_needs_a_success_and_a_loop_that_keeps_its_deadlines() {
+        let mut status = DaemonStatus::new(Mode::Apply, at(0));
+        status.success_expected_within_secs = Some(100);
+        let reason = status.readiness(at(1)).unwrap_err();
+        assert_eq!(reason, "no reconcile has succeeded yet");
+        status.cycle_error = Some("no manifests are in force: x".into());
+        let reason = status.readiness(at(1)).unwrap_err();
+        assert!(
+            reason.ends_with("the last cycle failed: no manifests are in force: x"),
+            "{reason}"
+        );
+
+        status.cycle_error = None;
+        status.last_success_at = Some(at(10));
+        assert_eq!(status.readiness(at(50)), Ok(()));
+        // A phase within its deadline is fine; past it, not.
+        status.phase = Some(PhaseStatus {
+            phase: Phase::Observing,
+            since: at(40),
+            deadline: at(70),
+        });
+        assert_eq!(status.readiness(at(60)), Ok(()));
+        let reason = status.readiness(at(80)).unwrap_err();
+        assert_eq!(
+            reason,
+            "the cycle has been observing the cloud for 40 s, past its deadline of 30 s"
+        );
+        status.phase = None;
+        // No success for longer than expected.
+        let reason = status.readiness(at(111)).unwrap_err();
+        assert!(
+            reason.starts_with("no reconcile has succeeded for 101 s"),
+            "{reason}"
+        );
+        // ... unless an apply runs within its deadline.
+        status.phase = Some(PhaseStatus {
+            phase: Phase::Applying,
+            since: at(20),
+            deadline: at(5000),
+        });
+        assert_eq!(status.readiness(at(1000)), Ok(()));
+        // A read that overran and has not returned.
+        status.blocked_reads.push(BlockedRead {
+            id: 0,
+            phase: Phase::Loading,
+            since: at(990),
+            deadline_secs: 2.0,
+        });
+        let reason = status.readiness(at(1000)).unwrap_err();
+        assert!(
+            reason.starts_with(
+                "reading the manifests has been blocked for 10 s, past its deadline of 2 s"
+            ),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::support::{EmulatorProcess, Request, call, http_get_json};
 
-const INSTANCE: &str = "apiVersion: kvsync/v1
+pub(crate) const INSTANCE: &str = "apiVersion: kvsync/v1
 kind: Stack
 metadata: {name: watched}
 spec: {region: cn-hangzhou, prune: true, allowDestroy: true}
@@ -28,14 +28,14 @@ spec:
 ";
 
 /// A running `kvsync daemon`; killed on drop.
-struct Daemon {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
-    url: String,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
+    pub(crate) stdout: BufReader<ChildStdout>,
+    pub(crate) url: String,
 }
 
 impl Daemon {
-    fn start(dir: &Path, emulator: &EmulatorProcess, extra: &[&str]) -> Self {
+    pub(crate) fn start(dir: &Path, emulator: &EmulatorProcess, extra: &[&str]) -> Self {
         let mut command = emulator.kvsync(dir);
         command
             .args(["daemon", "--listen", "127.0.0.1:0", "--debounce", "300ms"])
@@ -45,7 +45,7 @@ impl Daemon {
         Self::spawn(command)
     }
 
-    fn spawn(mut command: Command) -> Self {
+    pub(crate) fn spawn(mut command: Command) -> Self {
         let mut child = command.spawn().expect("starting the daemon");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut banner = String::new();
@@ -58,7 +58,7 @@ impl Daemon {
         Daemon { child, stdout, url }
     }
 
-    fn status(&self) -> Value {
+    pub(crate) fn status(&self) -> Value {
         http_get_json(&format!("{}/status", self.url))
     }
 
@@ -77,7 +77,12 @@ impl Daemon {
     }
 
     /// Waits until `check(status)` holds.
-    fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
         let started = Instant::now();
         loop {
             let status = self.status();
@@ -92,7 +97,7 @@ impl Daemon {
         }
     }
 
-    fn instance<'a>(status: &'a Value, name: &str) -> &'a Value {
+    pub(crate) fn instance<'a>(status: &'a Value, name: &str) -> &'a Value {
         &status["instances"][format!("cn-hangzhou/{name}")]
     }
 }
@@ -104,21 +109,21 @@ impl Drop for Daemon {
     }
 }
 
-fn workspace(manifest: &str) -> tempfile::TempDir {
+pub(crate) fn workspace(manifest: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("manifests")).unwrap();
     std::fs::write(dir.path().join("manifests/stack.yaml"), manifest).unwrap();
     dir
 }
 
-fn emulator_instance(emulator: &EmulatorProcess, name: &str) -> Option<Value> {
+pub(crate) fn emulator_instance(emulator: &EmulatorProcess, name: &str) -> Option<Value> {
     emulator
         .instances()
         .into_iter()
         .find(|i| i["InstanceName"] == name)
 }
 
-fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
+pub(crate) fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
     let started = Instant::now();
     while !check() {
         assert!(started.elapsed() < timeout, "timed out waiting for {what}");
