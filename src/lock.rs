@@ -19,6 +19,15 @@ use tokio::time::Instant;
 /// The default directory of lock files, relative to the working directory.
 pub const DEFAULT_DIR: &str = ".kvsync/locks";
 
+/// Where lock files live and how long to wait for one.
+#[derive(Debug, Clone)]
+pub struct LockSettings {
+    /// The directory of lock files (and of the run journal).
+    pub dir: PathBuf,
+    /// How long to wait for another run's lock.
+    pub timeout: Duration,
+}
+
 /// Why a lock was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {

@@ -57,6 +57,9 @@ pub struct DaemonArgs {
     /// Instances changed at once, 1 to 64 (default: the Stack's `parallelism`, else 8).
     #[arg(long, value_name = "N", value_parser = values::parallelism, allow_hyphen_values = true)]
     pub parallelism: Option<usize>,
+    /// Locking against other runs on this machine (apply mode).
+    #[command(flatten)]
+    pub lock: super::LockArgs,
     /// How long reading the manifests and the secrets they name may take before the cycle
     /// fails (10ms to 1h).
     #[arg(long, default_value = "30s", value_parser = values::load_timeout, allow_hyphen_values = true)]
@@ -133,6 +136,10 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
             load: args.load_timeout,
             observe: args.observe_timeout,
             git: args.git_timeout,
+        },
+        lock: crate::lock::LockSettings {
+            dir: args.lock.lock_dir.clone(),
+            timeout: args.lock.lock_timeout,
         },
         backoff: (Duration::from_secs(30), Duration::from_secs(30 * 60)),
         git: match (&args.git, &args.branch) {

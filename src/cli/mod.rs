@@ -188,6 +188,11 @@ pub mod values {
         duration_between(text, SECOND, 24 * HOUR)
     }
 
+    /// `--lock-timeout`: 0s to 24h.
+    pub fn lock_timeout(text: &str) -> Result<Duration, String> {
+        duration_between(text, Duration::ZERO, 24 * HOUR)
+    }
+
     /// `daemon --shutdown-grace`: 100ms to 1h.
     pub fn shutdown_grace(text: &str) -> Result<Duration, String> {
         duration_between(text, 100 * MS, HOUR)
@@ -297,22 +302,8 @@ pub struct LockArgs {
     pub lock_dir: PathBuf,
     /// How long to wait for another kvsync run on this machine to release the stack's lock
     /// before refusing.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = lock_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = values::lock_timeout, allow_hyphen_values = true)]
     pub lock_timeout: std::time::Duration,
-}
-
-fn lock_timeout(text: &str) -> Result<std::time::Duration, String> {
-    let parsed: jiff::SignedDuration = text
-        .parse()
-        .map_err(|err| format!("{text:?} is not a duration such as 0s, 30s or 10m: {err}"))?;
-    let duration =
-        std::time::Duration::try_from(parsed).map_err(|_| format!("{text:?} is negative"))?;
-    if duration > std::time::Duration::from_secs(24 * 3600) {
-        return Err(format!(
-            "{text:?} is longer than the largest lock timeout, 24h"
-        ));
-    }
-    Ok(duration)
 }
 
 /// How the process ends.

@@ -68,6 +68,12 @@ pub enum CycleError {
     /// The cloud could not be observed.
     #[error("observing the cloud")]
     Observe(#[source] ObserveError),
+    /// Another kvsync run on this machine holds the stack's lock.
+    #[error("taking the stack's lock")]
+    Lock(#[source] crate::lock::LockError),
+    /// The run journal could not be written.
+    #[error("recording the run")]
+    Journal(#[source] crate::journal::JournalError),
     /// The daemon was asked to stop during the cycle.
     #[error("stopped before the cycle finished")]
     Stopped,

@@ -80,6 +80,8 @@ pub struct DaemonConfig {
     pub qps: Option<f64>,
     /// How long each phase of a cycle may take.
     pub deadlines: Deadlines,
+    /// The local lock of each stack and region (apply mode) and the run journal beside it.
+    pub lock: crate::lock::LockSettings,
     /// Backoff after an instance fails: first delay and cap.
     pub backoff: (Duration, Duration),
     /// Follow a git branch instead of reading local files.
@@ -377,6 +379,7 @@ pub async fn run(
             digests: &mut digests,
             reads: &mut reads,
             deadlines: config.deadlines,
+            lock: &config.lock,
         };
         let result = match &cycle {
             Cycle::Skip => {
@@ -639,6 +642,10 @@ mod tests {
             parallelism: None,
             qps: None,
             deadlines: Deadlines::default(),
+            lock: crate::lock::LockSettings {
+                dir: PathBuf::from(".kvsync/locks"),
+                timeout: Duration::ZERO,
+            },
             backoff: (Duration::from_secs(30), Duration::from_secs(1800)),
             git: git.then(|| GitConfig {
                 url: "file:///r".into(),

@@ -18,9 +18,11 @@ use super::error::CycleError;
 use super::status::{InstanceResult, InstanceStatus, Mode, Revision, SharedStatus};
 use crate::api::Client;
 use crate::apply::{self, ApplyOptions, InstanceOutcome, StopSignal, error_chain};
+use crate::journal;
+use crate::lock::{self, LockSettings};
 use crate::manifest::{Desired, InstanceKey};
 use crate::plan::model::{BlockedKind, Impact, InstancePlan, Plan};
-use crate::plan::{DiffOptions, render};
+use crate::plan::{DiffOptions, Seeds, render};
 use crate::secrets::{self, DigestMemo, Need};
 use crate::{observe, plan};
 
@@ -132,6 +134,8 @@ pub struct Reconciler<'a> {
     pub reads: &'a mut BlockingReads,
     /// How long each phase may take.
     pub deadlines: Deadlines,
+    /// Where the locks and the run journal live (apply mode).
+    pub lock: &'a LockSettings,
 }
 
 /// The lines a plan shows for one instance (steps and blocked differences).
@@ -197,6 +201,33 @@ impl Reconciler<'_> {
         cache: &mut ObservationCache,
     ) -> Result<(), CycleError> {
         let desired = subset(&in_force.desired, only);
+        // In apply mode, one writer per stack and region on this machine from before the
+        // observation until the apply ends; an unfinished run's seeds are taken over.
+        let regions: BTreeSet<String> = desired.regions().into_iter().collect();
+        let (_locks, seeds) = match self.mode {
+            Mode::Observe => (None, Seeds::new()),
+            Mode::Apply => {
+                let locks = tokio::select! {
+                    locks = lock::acquire(
+                        &self.lock.dir,
+                        &desired.stack.name,
+                        &regions,
+                        self.lock.timeout,
+                        "kvsync daemon",
+                    ) => locks.map_err(CycleError::Lock)?,
+                    () = self.stop.stopped() => return Err(CycleError::Stopped),
+                };
+                let seeds = journal::begin(
+                    &self.lock.dir,
+                    &desired.stack.name,
+                    &regions,
+                    Timestamp::now(),
+                    rand::random,
+                )
+                .map_err(CycleError::Journal)?;
+                (Some(locks), seeds)
+            }
+        };
         let need = match self.mode {
             Mode::Apply => Need::Required,
             Mode::Observe => Need::Optional,
@@ -245,13 +276,23 @@ impl Reconciler<'_> {
             &desired,
             &observed,
             &resolved.digests,
-            DiffOptions::default(),
+            DiffOptions {
+                prune_all: false,
+                seeds: &seeds,
+            },
         );
         let now = Timestamp::now();
         let results = match self.mode {
             Mode::Observe => BTreeMap::new(),
             Mode::Apply => self.apply(&desired, &plan, &resolved.values, now).await,
         };
+        let finished = results
+            .values()
+            .all(|(outcome, _)| outcome.failed.is_none() && outcome.not_run.is_empty());
+        if self.mode == Mode::Apply && finished {
+            journal::finish(&self.lock.dir, &desired.stack.name, &regions)
+                .map_err(CycleError::Journal)?;
+        }
         // What was written, or failed to be, is read afresh next time.
         for (outcome, _) in results.values() {
             match &outcome.instance_id {
@@ -415,9 +456,18 @@ impl Reconciler<'_> {
                     }
                     None => {
                         self.backoff.succeeded(&key);
-                        entry.last_result = InstanceResult::Applied;
                         entry.last_error = None;
-                        entry.drift = Vec::new();
+                        // What kvsync will not change still keeps the instance out of sync.
+                        let blocked: Vec<String> = drift
+                            .into_iter()
+                            .filter(|line| line.starts_with("! "))
+                            .collect();
+                        entry.last_result = if blocked.is_empty() {
+                            InstanceResult::Applied
+                        } else {
+                            InstanceResult::Drift
+                        };
+                        entry.drift = blocked;
                     }
                 },
                 None => {

@@ -683,3 +683,69 @@ fn the_interval_refresh_is_spread_over_slices() {
         );
     }
 }
+
+/// Regression: a daemon cycle that applied everything it could reported the instance in sync
+/// while a blocked difference (here a zone move) remained.
+#[test]
+fn a_blocked_difference_keeps_the_instance_out_of_sync() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "apply", "--interval", "1h"],
+    );
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        Daemon::instance(s, "watched-cache")["last_result"] == "applied"
+    });
+    // A change kvsync makes (the whitelist) beside one it will not (the zone).
+    std::fs::write(
+        dir.path().join("manifests/stack.yaml"),
+        INSTANCE
+            .replace("zoneId: cn-hangzhou-h", "zoneId: cn-hangzhou-b")
+            .replace("10.0.1.0/24", "10.0.9.0/24"),
+    )
+    .unwrap();
+    let status = daemon.wait_for("the edit", Duration::from_secs(20), |s| {
+        s["cycles"].as_u64().unwrap() >= 2
+    });
+    let entry = Daemon::instance(&status, "watched-cache");
+    assert_eq!(entry["last_result"], "drift", "{status:#}");
+    let drift = entry["drift"].to_string();
+    assert!(drift.contains("! spec.zoneId"), "{drift}");
+    assert_eq!(emulator.count("ModifySecurityIps", "ok"), 2);
+}
+
+/// Regression: the daemon's resize tokens were the same for every small → mid, so resizing
+/// back and then forward again replayed the first answer and never converged.
+#[test]
+fn the_daemon_resizes_back_and_forth() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "apply", "--interval", "1h"],
+    );
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        Daemon::instance(s, "watched-cache")["last_result"] == "applied"
+    });
+    for class in [
+        "redis.master.mid.default",
+        "redis.master.small.default",
+        "redis.master.mid.default",
+    ] {
+        std::fs::write(
+            dir.path().join("manifests/stack.yaml"),
+            INSTANCE.replace("redis.master.small.default", class),
+        )
+        .unwrap();
+        wait_until(&format!("class {class}"), Duration::from_secs(30), || {
+            emulator_instance(&emulator, "watched-cache")
+                .is_some_and(|i| i["InstanceClass"] == class && i["InstanceStatus"] == "Normal")
+        });
+    }
+    daemon.wait_for("in sync", Duration::from_secs(30), |s| {
+        Daemon::instance(s, "watched-cache")["last_result"] == "applied"
+    });
+}
