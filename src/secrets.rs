@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::manifest::desired::Source;
-use crate::manifest::diagnostics::{Diagnostic, Diagnostics};
+use crate::manifest::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::manifest::rules::password_problem;
-use crate::manifest::secret::{SecretError, SecretRef};
+use crate::manifest::secret::{SecretError, SecretRef, SecretSite};
 use crate::manifest::{Desired, DesiredInstance, InstanceKey};
 use crate::passwords;
 use crate::plan::Digests;
@@ -57,15 +57,37 @@ pub struct MissingSecret {
     pub source: SecretError,
 }
 
-/// Every password reference of an instance: `(account, reference, where)`.
-fn references(instance: &DesiredInstance) -> Vec<(Option<&str>, &SecretRef, &Source)> {
+/// One password reference of an instance.
+struct Reference<'a> {
+    /// The account (`None`: the instance's default account).
+    account: Option<&'a str>,
+    reference: &'a SecretRef,
+    site: &'a SecretSite,
+    /// Where the manifest names it: the reference itself, else the instance or account name.
+    source: &'a Source,
+}
+
+/// Every password reference of an instance.
+fn references(instance: &DesiredInstance) -> Vec<Reference<'_>> {
     let mut found = Vec::new();
     if let Some(reference) = &instance.password {
-        found.push((None, reference, &instance.source));
+        let site = &instance.password_site;
+        found.push(Reference {
+            account: None,
+            reference,
+            site,
+            source: site.at.as_ref().unwrap_or(&instance.source),
+        });
     }
     for account in instance.accounts.iter().flat_map(|a| a.values()) {
         if let Some(reference) = &account.password {
-            found.push((Some(account.name.as_str()), reference, &account.source));
+            let site = &account.password_site;
+            found.push(Reference {
+                account: Some(account.name.as_str()),
+                reference,
+                site,
+                source: site.at.as_ref().unwrap_or(&account.source),
+            });
         }
     }
     found
@@ -82,14 +104,20 @@ pub fn check(
     let mut pending = Vec::new();
     let mut problems = Vec::new();
     for instance in &desired.instances {
-        for (account, reference, source) in references(instance) {
+        for Reference {
+            account,
+            reference,
+            site,
+            source,
+        } in references(instance)
+        {
             let entry = (
                 instance.key.clone(),
                 passwords::entry_name(account).to_owned(),
             );
             let value = match resolved.values.get(reference) {
                 Some(value) => value.clone(),
-                None => match reference.resolve(env) {
+                None => match reference.resolve(env, site) {
                     Ok(value) => value,
                     Err(source_err) if need == Need::Optional => {
                         tracing::info!(reference = %reference, error = %source_err, "secret not readable; password not compared");
@@ -112,6 +140,7 @@ pub fn check(
                     |a| format!("the password of account {a:?}"),
                 );
                 problems.push(Diagnostic {
+                    severity: Severity::Error,
                     path: source.path.clone(),
                     line: source.line,
                     column: source.column,

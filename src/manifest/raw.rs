@@ -394,7 +394,8 @@ fn found(value: Found<'_>) -> String {
         Found::Bool(b) => b.to_string(),
         Found::Signed(n) => n.to_string(),
         Found::Unsigned(n) => n.to_string(),
-        Found::Float(x) => x.to_string(),
+        // `{:?}` keeps the decimal point: 12.0 is not shown as 12.
+        Found::Float(x) => format!("{x:?}"),
         Found::Map => "a mapping".to_owned(),
         Found::Seq => "a list".to_owned(),
     }
