@@ -352,4 +352,38 @@ mod tests {
             .hash(&mut memo);
         assert_eq!(memo.last_computed(), 4);
     }
+
+    #[test]
+    fn issue_secret_errors_point_at_the_reference_not_the_name() {
+        let yaml = "apiVersion: kvsync/v1
+kind: Instance
+metadata:
+  name: orders-cache
+  region: cn-hangzhou
+spec:
+  instanceClass: redis.master.small.default
+  password: {env: SHORT_PW}
+  accounts:
+    - name: app
+      password: {env: MISSING_PW}
+";
+        let desired =
+            crate::manifest::parse(&[(std::path::PathBuf::from("t.yaml"), yaml.into())], None)
+                .unwrap();
+        let env = |name: &str| (name == "SHORT_PW").then(|| "Sh0rt!".to_owned());
+        let Err(SecretsError::Rules(rules)) = check(&desired, &env, Need::Optional) else {
+            panic!("the short password is refused");
+        };
+        let shown = rules.to_string();
+        assert!(
+            shown.starts_with("t.yaml:8:19: error[password]: "),
+            "{shown}"
+        );
+        assert!(!shown.contains('6'), "the length is not stated: {shown}");
+        let env = |name: &str| (name == "SHORT_PW").then(|| "Long-Enough-1".to_owned());
+        let Err(SecretsError::Missing(missing)) = check(&desired, &env, Need::Required) else {
+            panic!("the missing password is refused");
+        };
+        assert_eq!(missing.source_location.to_string(), "t.yaml:11:23");
+    }
 }

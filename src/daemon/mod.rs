@@ -49,6 +49,8 @@ pub struct DaemonConfig {
     pub paths: Vec<PathBuf>,
     /// `--region`.
     pub fallback_region: Option<String>,
+    /// `--secrets-dir`: where `{file:}` secrets may be read from besides the manifest root.
+    pub secrets_dirs: Vec<PathBuf>,
     /// `--target` / `--exclude`.
     pub scope: crate::manifest::desired::Scope,
     /// Report or correct.
@@ -143,7 +145,17 @@ async fn load(config: &DaemonConfig, git: Option<&Mutex<GitSource>>) -> Loaded {
             }
         }
     };
-    let loaded = manifest::load(&paths, config.fallback_region.as_deref())
+    let options = manifest::LoadOptions {
+        fallback_region: config.fallback_region.clone(),
+        secrets_dirs: config.secrets_dirs.clone(),
+    };
+    let loaded = manifest::load_with(&paths, &options)
+        .map(|loaded| {
+            for warning in &loaded.warnings {
+                tracing::warn!("{warning}");
+            }
+            loaded.desired
+        })
         .map_err(|err| err.to_string())
         .and_then(|desired| desired.scoped(&config.scope).map_err(|err| err.to_string()));
     match loaded {

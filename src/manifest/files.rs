@@ -241,4 +241,62 @@ mod tests {
             Err(ReadError::NotRegular("a FIFO"))
         ));
     }
+
+    fn names(found: &[Found]) -> Vec<String> {
+        found
+            .iter()
+            .map(|f| f.path.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn issue_each_real_file_is_found_once_in_sorted_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("m");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join(".hidden")).unwrap();
+        for file in [
+            "b.yaml",
+            "a.yml",
+            "sub/c.yaml",
+            ".hidden/d.yaml",
+            "notes.txt",
+        ] {
+            std::fs::write(root.join(file), "x").unwrap();
+        }
+        let a = root.join("a.yml");
+        let found = find(&[root.clone(), a.clone(), root.join("sub/c.yaml"), a.clone()]).unwrap();
+        let shown = names(&found);
+        let prefix = format!("{}/", root.display());
+        let relative: Vec<&str> = shown
+            .iter()
+            .map(|s| s.strip_prefix(&prefix).unwrap())
+            .collect();
+        assert_eq!(relative, ["a.yml", "b.yaml", "sub/c.yaml"]);
+        assert!(found.iter().all(|f| f.root == root));
+        // A file given alone has its directory as its root.
+        let alone = find(std::slice::from_ref(&a)).unwrap();
+        assert_eq!(alone[0].root, root);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn issue_symlinks_are_followed_once_and_loops_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("m");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/a.yaml"), "x").unwrap();
+        std::os::unix::fs::symlink(root.join("sub/a.yaml"), root.join("link.yaml")).unwrap();
+        std::os::unix::fs::symlink(root.join("sub"), root.join("again")).unwrap();
+        let found = find(std::slice::from_ref(&root)).unwrap();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].path.ends_with("again/a.yaml"), "{found:#?}");
+        std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();
+        match find(std::slice::from_ref(&root)) {
+            Err(err @ FindError::Loop { .. }) => {
+                assert!(err.to_string().contains("is a symlink loop"), "{err}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -1152,4 +1152,218 @@ spec:
         assert_eq!(desired.stack.qps, Some(2.5));
         assert_eq!(desired.instances[0].key.region, "cn-beijing");
     }
+
+    /// Parses `texts` as files `a.yaml`, `b.yaml`, ... and returns the warnings, or panics.
+    fn warnings(texts: &[&str]) -> Vec<String> {
+        let inputs: Vec<Input> = texts
+            .iter()
+            .enumerate()
+            .map(|(n, text)| Input {
+                path: PathBuf::from(format!("{}.yaml", char::from(b'a' + n as u8))),
+                text: (*text).to_owned(),
+                roots: Arc::default(),
+            })
+            .collect();
+        let options = ParseOptions {
+            fallback_region: None,
+            resolver: PathResolver::LEXICAL,
+        };
+        match parse_inputs(&inputs, options) {
+            Ok(loaded) => loaded
+                .warnings
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}:{}:{} {}: {}",
+                        d.path.display(),
+                        d.line,
+                        d.column,
+                        d.rule,
+                        d.message
+                    )
+                })
+                .collect(),
+            Err(errors) => panic!("{errors}"),
+        }
+    }
+
+    #[test]
+    fn issue_empty_files_are_errors_unless_marked() {
+        for empty in [
+            "",
+            "\n",
+            "# only a comment\n",
+            "---\n",
+            "---\n...\n---\n# c\n",
+        ] {
+            let found = problems(empty, None);
+            assert_eq!(found.len(), 1, "{empty:?}: {found:#?}");
+            assert!(
+                found[0].starts_with("1:1 empty-file: the file holds no document"),
+                "{found:#?}"
+            );
+            assert!(found[0].contains(EMPTY_MARKER), "{found:#?}");
+        }
+        let marked = format!("---\n  {EMPTY_MARKER}\n");
+        assert_eq!(problems(&marked, None), Vec::<String>::new());
+        // One empty file among valid ones is still an error: it would drop its instances.
+        let sources = [
+            (PathBuf::from("a.yaml"), INSTANCE.to_owned()),
+            (PathBuf::from("b.yaml"), String::new()),
+        ];
+        let err = parse(&sources, None).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].path, PathBuf::from("b.yaml"));
+    }
+
+    #[test]
+    fn issue_messages_name_the_manifest_not_the_library() {
+        let text = format!("{INSTANCE}  chargeType: PrePaid\n  period: 12.0\n");
+        assert_eq!(
+            only(&text),
+            "10:11 type: expected a whole number, found 12.0"
+        );
+        let text = INSTANCE.replace("  name: orders-cache\n", "  name:\n");
+        assert_eq!(
+            only(&text),
+            "4:7 type: expected a string, found nothing (an empty value or null)"
+        );
+        let text = INSTANCE.replace(
+            "spec:\n  instanceClass: redis.master.small.default\n  engineVersion: \"5.0\"\n",
+            "spec: 5\n",
+        );
+        assert_eq!(only(&text), "6:7 type: expected a mapping");
+        let text = format!("{INSTANCE}  ssl: Maybe\n");
+        assert_eq!(
+            only(&text),
+            "9:8 allowed-values: \"Maybe\" is not allowed here; expected one of Enable, Disable"
+        );
+        let text = format!("{INSTANCE}  zoneId: *nowhere\n");
+        assert!(only(&text).starts_with("9:11 syntax: an alias (*name) that refers to no anchor"));
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (name, previous) in ["b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e", "f"])
+        {
+            let list = vec![format!("*{previous}"); 10].join(", ");
+            bomb.push_str(&format!("{name}: &{name} [{list}]\n"));
+        }
+        let found = only(&format!("{bomb}kind: Instance\n"));
+        assert!(
+            found.contains("yaml-budget: the document is too large or too complex"),
+            "{found}"
+        );
+        for text in [text.as_str(), bomb.as_str()] {
+            for leak in problems(text, None) {
+                for internal in [
+                    "Option<",
+                    "from_str",
+                    "budget breached",
+                    "Nodes {",
+                    "struct ",
+                    "variant",
+                ] {
+                    assert!(!leak.contains(internal), "{leak}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn issue_invisible_characters_are_refused_where_they_are() {
+        let cases = [
+            (
+                "  name: orders-cache\n",
+                "  name: \"orders\\u200Bcache\"\n",
+                "4:9",
+                "a zero-width character, U+200B, as character 7",
+            ),
+            (
+                "  region: cn-hangzhou\n",
+                "  region: cn-hangzhou\n  labels: {\"te\\x01am\": orders}\n",
+                "6:12",
+                "a control character, U+0001",
+            ),
+            (
+                "  region: cn-hangzhou\n",
+                "  region: cn-hangzhou\n  labels: {team: \"ord\\u202Eers\"}\n",
+                "6:18",
+                "a bidirectional control character, U+202E",
+            ),
+        ];
+        for (from, to, at, what) in cases {
+            let found = only(&INSTANCE.replace(from, to));
+            assert!(found.starts_with(&format!("{at} character: ")), "{found}");
+            assert!(found.contains(what), "{found}");
+        }
+        let account = format!(
+            "{INSTANCE}  accounts:\n    - name: \"app\\u2066rw\"\n      description: \"orders \\u202E service\"\n"
+        );
+        let found = problems(&account, None);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].starts_with("10:13 character: "), "{found:#?}");
+        assert!(found[1].starts_with("11:20 character: "), "{found:#?}");
+    }
+
+    #[test]
+    fn issue_lookalike_names_are_warned_about() {
+        let cyrillic = INSTANCE.replace("orders-cache", "orders-c\u{430}che");
+        let found = warnings(&[INSTANCE, &cyrillic]);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].starts_with("b.yaml:4:9 confusable: metadata.name \"orders-cаche\" mixes letters of the scripts Cyrillic, Latin"), "{found:#?}");
+        assert!(found[1].starts_with("b.yaml:4:9 confusable: instance name \"orders-cаche\" looks like the instance name \"orders-cache\" at a.yaml:4:9"), "{found:#?}");
+        // The same name in two regions is not a lookalike.
+        let beijing = INSTANCE.replace("cn-hangzhou", "cn-beijing");
+        assert_eq!(warnings(&[INSTANCE, &beijing]), Vec::<String>::new());
+        let labels = INSTANCE.replace(
+            "  region: cn-hangzhou\n",
+            "  region: cn-hangzhou\n  labels: {team: a, te\u{430}m: b}\n",
+        );
+        let found = warnings(&[&labels]);
+        assert!(
+            found
+                .iter()
+                .any(|w| w.contains("looks like the label key \"team\"")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn issue_manifests_must_be_utf8() {
+        let at = |bytes: &[u8]| {
+            let d = decode(Path::new("x.yaml"), bytes.to_vec()).unwrap_err();
+            format!("{}:{} {}: {}", d.line, d.column, d.rule, d.message)
+        };
+        assert!(at(b"\xFF\xFEa\x00").starts_with("1:1 encoding: the file is UTF-16"));
+        assert!(at(b"\xFE\xFF\x00a").starts_with("1:1 encoding: the file is UTF-16"));
+        assert!(
+            at(b"a: 1\nname: caf\xE9\n")
+                .starts_with("2:10 encoding: the file is not UTF-8: the byte 0xE9")
+        );
+        assert!(at(b"a: 1\n\x00b\n").starts_with("2:1 encoding: the file contains a NUL byte"));
+        assert_eq!(
+            decode(Path::new("x.yaml"), b"\xEF\xBB\xBFa: 1\n".to_vec()).unwrap(),
+            "a: 1\n"
+        );
+    }
+
+    #[test]
+    fn issue_credential_variables_and_escaping_file_secrets_are_refused() {
+        let text = format!("{INSTANCE}  password: {{env: ALIBABA_CLOUD_ACCESS_KEY_SECRET}}\n");
+        assert!(only(&text).starts_with("9:19 secret-reference: ALIBABA_CLOUD_ACCESS_KEY_SECRET holds kvsync's own cloud credentials"));
+        for path in ["/etc/shadow", "../outside", "a/../../outside"] {
+            let text = format!("{INSTANCE}  password: {{file: {path}}}\n");
+            let found = only(&text);
+            assert!(
+                found.starts_with("9:20 secret-file: the secret file "),
+                "{found}"
+            );
+            assert!(
+                found.contains("is outside the directories secrets may be read from"),
+                "{found}"
+            );
+        }
+        let text = format!("{INSTANCE}  password: {{file: secrets/pw}}\n");
+        assert_eq!(problems(&text, None), Vec::<String>::new());
+    }
 }

@@ -66,16 +66,18 @@ pub fn escape_invisible(text: &str) -> Cow<'_, str> {
 }
 
 /// JSON text with every invisible character inside its strings written as a JSON escape
-/// (`\u202e`, surrogate pairs above U+FFFF): the same JSON value, safe to print. JSON's own
-/// structure is ASCII, so every such character is inside a string.
+/// (`\u202e`, surrogate pairs above U+FFFF): the same JSON value, safe to print. Outside
+/// strings JSON has only ASCII and its whitespace (kept); inside, serializers already escape
+/// control characters, so every other invisible character is inside a string.
 pub fn escape_invisible_json(json: &str) -> Cow<'_, str> {
-    if !json.chars().any(|c| invisible(c).is_some()) {
+    let escaped = |c: char| !matches!(c, '\n' | '\r' | '\t') && invisible(c).is_some();
+    if !json.chars().any(escaped) {
         return Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 8);
     let mut units = [0u16; 2];
     for c in json.chars() {
-        if invisible(c).is_some() {
+        if escaped(c) {
             for unit in c.encode_utf16(&mut units) {
                 let _ = write!(out, "\\u{unit:04x}");
             }
@@ -187,11 +189,11 @@ mod tests {
             "a\\u{202e}b\\u{1b}[31m"
         );
         assert_eq!(escape_invisible("订单 é"), "订单 é");
-        let json = serde_json::to_string(&"x\u{202e}\u{e0001}y").unwrap();
+        let json = serde_json::to_string_pretty(&["x\u{202e}\u{e0001}y"]).unwrap();
         let escaped = escape_invisible_json(&json);
-        assert_eq!(escaped, "\"x\\u202e\\udb40\\udc01y\"");
-        let back: String = serde_json::from_str(&escaped).unwrap();
-        assert_eq!(back, "x\u{202e}\u{e0001}y");
+        assert_eq!(escaped, "[\n  \"x\\u202e\\udb40\\udc01y\"\n]");
+        let back: Vec<String> = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, ["x\u{202e}\u{e0001}y"]);
     }
 
     #[test]
