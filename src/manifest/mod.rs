@@ -355,12 +355,12 @@ fn found_words(unexpected: &str) -> String {
     }
 }
 
-/// `one of a, b, c`, or `nothing` for an empty list.
+/// `one of a, b, c`, or `nothing here` for an empty list.
 fn one_of(expected: &[&str]) -> String {
-    match expected {
-        [] => "nothing here".to_owned(),
-        [only] => format!("`{only}`"),
-        many => format!("one of {}", many.join(", ")),
+    if expected.is_empty() {
+        "nothing here".to_owned()
+    } else {
+        format!("one of {}", expected.join(", "))
     }
 }
 
@@ -495,10 +495,16 @@ fn parse_error(c: &mut Collector<'_>, err: &serde_saphyr::Error, text: &str) {
         Error::Message { msg, .. } => ("syntax", msg.clone()),
         Error::Budget { breach, .. } => (
             "yaml-budget",
-            format!(
-                "{too_complex} ({}, aliases expanded); write the values out without so many aliases",
-                budget_text(breach)
-            ),
+            match breach {
+                serde_saphyr::budget::BudgetBreach::Depth { .. } => format!(
+                    "{too_complex} ({}); manifests nest a few levels deep",
+                    budget_text(breach)
+                ),
+                _ => format!(
+                    "{too_complex} ({}, aliases expanded); write the values out without so many aliases",
+                    budget_text(breach)
+                ),
+            },
         ),
         Error::AliasReplayCounterOverflow { .. }
         | Error::AliasReplayLimitExceeded { .. }
