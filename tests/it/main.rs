@@ -18,6 +18,7 @@ mod emulator_security;
 mod emulator_tags;
 mod examples;
 mod import;
+mod inputs;
 mod invalid_manifests;
 mod manifests;
 mod python_sdk;
