@@ -744,7 +744,7 @@ pub fn parse_inputs(inputs: &[Input], options: ParseOptions<'_>) -> Result<Loade
                 1,
                 "empty-file",
                 format!(
-                    "the file holds no document (it is empty, or has only comments and --- markers), so every instance it described would be dropped; describe at least one document, or mark the file with a line {EMPTY_MARKER:?}"
+                    "the file holds no document, so it describes no instance (it is empty, or has only comments and --- markers) and every instance it described would be dropped; describe at least one document, or mark the file with a line {EMPTY_MARKER:?}"
                 ),
             ));
         }
