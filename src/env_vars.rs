@@ -12,6 +12,16 @@ pub const ALICLOUD_ACCESS_KEY: &str = "ALICLOUD_ACCESS_KEY";
 pub const ALICLOUD_SECRET_KEY: &str = "ALICLOUD_SECRET_KEY";
 /// STS security token (Terraform alicloud provider convention).
 pub const ALICLOUD_SECURITY_TOKEN: &str = "ALICLOUD_SECURITY_TOKEN";
+/// Every variable above that holds kvsync's own credentials: a manifest's `{env:}` secret may
+/// not name one (it would send kvsync's credentials to the cloud as a password).
+pub const CREDENTIALS: &[&str] = &[
+    ALIBABA_CLOUD_ACCESS_KEY_ID,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+    ALIBABA_CLOUD_SECURITY_TOKEN,
+    ALICLOUD_ACCESS_KEY,
+    ALICLOUD_SECRET_KEY,
+    ALICLOUD_SECURITY_TOKEN,
+];
 /// The aliyun CLI profile to use when `--profile` is not given.
 pub const ALIBABA_CLOUD_PROFILE: &str = "ALIBABA_CLOUD_PROFILE";
 /// Home directory, where the aliyun CLI keeps `.aliyun/config.json`.

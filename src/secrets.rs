@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::manifest::desired::Source;
-use crate::manifest::diagnostics::{Diagnostic, Diagnostics};
+use crate::manifest::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::manifest::rules::password_problem;
-use crate::manifest::secret::{SecretError, SecretRef};
+use crate::manifest::secret::{SecretError, SecretRef, SecretSite};
 use crate::manifest::{Desired, DesiredInstance, InstanceKey};
 use crate::passwords;
 use crate::plan::Digests;
@@ -57,15 +57,37 @@ pub struct MissingSecret {
     pub source: SecretError,
 }
 
-/// Every password reference of an instance: `(account, reference, where)`.
-fn references(instance: &DesiredInstance) -> Vec<(Option<&str>, &SecretRef, &Source)> {
+/// One password reference of an instance.
+struct Reference<'a> {
+    /// The account (`None`: the instance's default account).
+    account: Option<&'a str>,
+    reference: &'a SecretRef,
+    site: &'a SecretSite,
+    /// Where the manifest names it: the reference itself, else the instance or account name.
+    source: &'a Source,
+}
+
+/// Every password reference of an instance.
+fn references(instance: &DesiredInstance) -> Vec<Reference<'_>> {
     let mut found = Vec::new();
     if let Some(reference) = &instance.password {
-        found.push((None, reference, &instance.source));
+        let site = &instance.password_site;
+        found.push(Reference {
+            account: None,
+            reference,
+            site,
+            source: site.at.as_ref().unwrap_or(&instance.source),
+        });
     }
     for account in instance.accounts.iter().flat_map(|a| a.values()) {
         if let Some(reference) = &account.password {
-            found.push((Some(account.name.as_str()), reference, &account.source));
+            let site = &account.password_site;
+            found.push(Reference {
+                account: Some(account.name.as_str()),
+                reference,
+                site,
+                source: site.at.as_ref().unwrap_or(&account.source),
+            });
         }
     }
     found
@@ -82,14 +104,20 @@ pub fn check(
     let mut pending = Vec::new();
     let mut problems = Vec::new();
     for instance in &desired.instances {
-        for (account, reference, source) in references(instance) {
+        for Reference {
+            account,
+            reference,
+            site,
+            source,
+        } in references(instance)
+        {
             let entry = (
                 instance.key.clone(),
                 passwords::entry_name(account).to_owned(),
             );
             let value = match resolved.values.get(reference) {
                 Some(value) => value.clone(),
-                None => match reference.resolve(env) {
+                None => match reference.resolve(env, site) {
                     Ok(value) => {
                         crate::secret::register(&value);
                         value
@@ -115,6 +143,7 @@ pub fn check(
                     |a| format!("the password of account {a:?}"),
                 );
                 problems.push(Diagnostic {
+                    severity: Severity::Error,
                     path: source.path.clone(),
                     line: source.line,
                     column: source.column,
@@ -325,5 +354,39 @@ mod tests {
             .unwrap()
             .hash(&mut memo);
         assert_eq!(memo.last_computed(), 4);
+    }
+
+    #[test]
+    fn issue_secret_errors_point_at_the_reference_not_the_name() {
+        let yaml = "apiVersion: kvsync/v1
+kind: Instance
+metadata:
+  name: orders-cache
+  region: cn-hangzhou
+spec:
+  instanceClass: redis.master.small.default
+  password: {env: SHORT_PW}
+  accounts:
+    - name: app
+      password: {env: MISSING_PW}
+";
+        let desired =
+            crate::manifest::parse(&[(std::path::PathBuf::from("t.yaml"), yaml.into())], None)
+                .unwrap();
+        let env = |name: &str| (name == "SHORT_PW").then(|| "Sh0rt!".to_owned());
+        let Err(SecretsError::Rules(rules)) = check(&desired, &env, Need::Optional) else {
+            panic!("the short password is refused");
+        };
+        let shown = rules.to_string();
+        assert!(
+            shown.starts_with("t.yaml:8:19: error[password]: "),
+            "{shown}"
+        );
+        assert!(!shown.contains('6'), "the length is not stated: {shown}");
+        let env = |name: &str| (name == "SHORT_PW").then(|| "Long-Enough-1".to_owned());
+        let Err(SecretsError::Missing(missing)) = check(&desired, &env, Need::Required) else {
+            panic!("the missing password is refused");
+        };
+        assert_eq!(missing.source_location.to_string(), "t.yaml:11:23");
     }
 }

@@ -51,8 +51,7 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     if args.parallelism == Some(0) {
         return Err(CliError::Usage("--parallelism must be at least 1".into()));
     }
-    let desired = manifest::load(&args.manifests.files, global.region.as_deref())?
-        .scoped(&args.scope.scope())?;
+    let desired = super::load_manifests(global, &args.manifests)?.scoped(&args.scope.scope())?;
     let checked = read_secrets(&desired, Need::Required)?;
     let target = settings::connect_for(global, Some(&desired.stack)).await?;
     let (stop_handle, stop) = apply::stop_pair();

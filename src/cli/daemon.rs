@@ -124,6 +124,7 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
     let config = DaemonConfig {
         paths: args.manifests.files.clone(),
         fallback_region: global.region.clone(),
+        secrets_dirs: global.secrets_dirs.clone(),
         scope: args.scope.scope(),
         mode: args.mode,
         interval: args.interval,

@@ -52,6 +52,10 @@ pub struct GlobalArgs {
     /// AccessKey secret (prefer the environment or a profile).
     #[arg(long, global = true, value_name = "SECRET")]
     pub access_key_secret: Option<String>,
+    /// A directory `{file:}` secrets may also be read from, besides the manifest root (the -f
+    /// directory, or the directory of a -f file); repeatable.
+    #[arg(long = "secrets-dir", global = true, value_name = "DIR")]
+    pub secrets_dirs: Vec<PathBuf>,
     /// API requests per second, shared by every task, 0.01 to 10000 (default: the Stack
     /// document's `qps`, else 20); for `emulator`, the cap above which requests are answered
     /// Throttling.User (default: none).
@@ -416,6 +420,28 @@ impl From<crate::secrets::SecretsError> for CliError {
     fn from(err: crate::secrets::SecretsError) -> Self {
         CliError::Secrets(Box::new(err))
     }
+}
+
+impl GlobalArgs {
+    /// How manifests are loaded: `--region` and `--secrets-dir`.
+    pub fn load_options(&self) -> crate::manifest::LoadOptions {
+        crate::manifest::LoadOptions {
+            fallback_region: self.region.clone(),
+            secrets_dirs: self.secrets_dirs.clone(),
+        }
+    }
+}
+
+/// Loads the manifests `-f` names and prints the warnings about them to stderr.
+pub fn load_manifests(
+    global: &GlobalArgs,
+    manifests: &ManifestArgs,
+) -> Result<crate::manifest::Desired, CliError> {
+    let loaded = crate::manifest::load_with(&manifests.files, &global.load_options())?;
+    for warning in &loaded.warnings {
+        eprintln!("{warning}");
+    }
+    Ok(loaded.desired)
 }
 
 /// Runs the parsed command line.

@@ -10,7 +10,7 @@ use crate::observe::Observed;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, Plan, render};
 use crate::secrets::{self, Checked, Need, Resolved};
-use crate::{env_vars, journal, manifest, observe, plan};
+use crate::{env_vars, journal, observe, plan};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -96,8 +96,7 @@ fn write_saved_plan(path: &std::path::Path, saved: &SavedPlan) -> Result<(), Cli
 
 /// Loads, observes, diffs and prints.
 pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, CliError> {
-    let desired = manifest::load(&args.manifests.files, global.region.as_deref())?
-        .scoped(&args.scope.scope())?;
+    let desired = super::load_manifests(global, &args.manifests)?.scoped(&args.scope.scope())?;
     let checked = read_secrets(&desired, Need::Optional)?;
     let target = settings::connect_for(global, Some(&desired.stack)).await?;
     // The tokens an unfinished run would send again, else those of a new run.

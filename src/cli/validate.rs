@@ -3,7 +3,6 @@
 use clap::Args;
 
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs};
-use crate::manifest;
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
@@ -13,9 +12,9 @@ pub struct ValidateArgs {
     pub manifests: ManifestArgs,
 }
 
-/// Loads and validates the manifests; prints a one-line summary.
+/// Loads and validates the manifests; prints the warnings and a one-line summary.
 pub fn exec(global: &GlobalArgs, args: ValidateArgs) -> Result<ExitStatus, CliError> {
-    let desired = manifest::load(&args.manifests.files, global.region.as_deref())?;
+    let desired = super::load_manifests(global, &args.manifests)?;
     println!(
         "Manifests are valid: stack {:?}, {} instance{}.",
         desired.stack.name,

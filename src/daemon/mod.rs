@@ -62,6 +62,8 @@ pub struct DaemonConfig {
     pub paths: Vec<PathBuf>,
     /// `--region`.
     pub fallback_region: Option<String>,
+    /// `--secrets-dir`: where `{file:}` secrets may be read from besides the manifest root.
+    pub secrets_dirs: Vec<PathBuf>,
     /// `--target` / `--exclude`.
     pub scope: crate::manifest::desired::Scope,
     /// Report or correct.
@@ -150,12 +152,18 @@ async fn git_refresh(
 /// its files).
 fn read_manifests(
     paths: &[PathBuf],
-    fallback_region: Option<&str>,
+    options: &manifest::LoadOptions,
     scope: &manifest::desired::Scope,
     revision: Option<Revision>,
 ) -> Loaded {
     // The loader first: it refuses what it cannot read before anything else opens a file.
-    let loaded = manifest::load(paths, fallback_region)
+    let loaded = manifest::load_with(paths, options)
+        .map(|loaded| {
+            for warning in &loaded.warnings {
+                tracing::warn!("{warning}");
+            }
+            loaded.desired
+        })
         .map_err(CycleError::Manifests)
         .and_then(|desired| desired.scoped(scope).map_err(CycleError::Scope));
     let survey = source::survey(paths);
@@ -206,10 +214,13 @@ async fn load(
         None => (None, config.paths.clone()),
     };
     enter(status, Phase::Loading, config.deadlines.load);
-    let fallback_region = config.fallback_region.clone();
+    let options = manifest::LoadOptions {
+        fallback_region: config.fallback_region.clone(),
+        secrets_dirs: config.secrets_dirs.clone(),
+    };
     let scope = config.scope.clone();
     let reading = reads.run(Phase::Loading, config.deadlines.load, move || {
-        read_manifests(&paths, fallback_region.as_deref(), &scope, revision)
+        read_manifests(&paths, &options, &scope, revision)
     });
     match reading.await {
         Ok(loaded) => loaded,
@@ -633,6 +644,7 @@ mod tests {
         DaemonConfig {
             paths: Vec::new(),
             fallback_region: None,
+            secrets_dirs: Vec::new(),
             scope: Default::default(),
             mode: Mode::Observe,
             interval: Duration::from_secs(300),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::secret::SecretRef;
+use super::secret::{SecretRef, SecretSite};
 
 /// The name of the stack when no `kind: Stack` document names one.
 pub const DEFAULT_STACK: &str = "default";
@@ -164,6 +164,9 @@ pub struct DesiredInstance {
     pub network: Option<Network>,
     /// The default account's password.
     pub password: Option<SecretRef>,
+    /// Where `password` is written and where its file may be read from.
+    #[serde(skip)]
+    pub password_site: SecretSite,
     /// Release protection.
     pub release_protection: Option<bool>,
     /// The daily maintenance window.
@@ -241,6 +244,9 @@ pub struct DesiredAccount {
     pub privilege: Privilege,
     /// `AccountPassword`, by reference; `None` leaves it unmanaged.
     pub password: Option<SecretRef>,
+    /// Where `password` is written and where its file may be read from.
+    #[serde(skip)]
+    pub password_site: SecretSite,
     /// `AccountDescription`; `None` leaves it unmanaged.
     pub description: Option<String>,
     /// The document it came from.
@@ -371,6 +377,7 @@ impl DesiredInstance {
             charge: None,
             network: None,
             password: None,
+            password_site: SecretSite::default(),
             release_protection: None,
             maintenance_window: None,
             ssl: None,

@@ -1,13 +1,25 @@
-//! Manifest errors, each with file, line, column and the rule it breaks.
+//! Manifest errors and warnings, each with file, line, column and the rule it is about.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::desired::Source;
 
+/// Whether a diagnostic stops the manifests from being used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Severity {
+    /// The manifests are refused.
+    #[default]
+    Error,
+    /// Shown, but the manifests are used.
+    Warning,
+}
+
 /// One problem in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
     /// The file.
     pub path: PathBuf,
     /// 1-based line (0 when unknown).
@@ -24,6 +36,7 @@ impl Diagnostic {
     /// A problem at `source`.
     pub fn at(source: &Source, rule: &'static str, message: String) -> Self {
         Diagnostic {
+            severity: Severity::Error,
             path: source.path.clone(),
             line: source.line,
             column: source.column,
@@ -35,14 +48,19 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        // The message may quote manifest text: nothing invisible is printed raw.
         write!(
             f,
-            "{}:{}:{}: error[{}]: {}",
-            self.path.display(),
+            "{}:{}:{}: {severity}[{}]: {}",
+            super::text::escape_invisible(&self.path.display().to_string()),
             self.line,
             self.column,
             self.rule,
-            self.message
+            super::text::escape_invisible(&self.message)
         )
     }
 }
@@ -56,7 +74,11 @@ impl fmt::Display for Diagnostics {
         for diagnostic in &self.0 {
             writeln!(f, "{diagnostic}")?;
         }
-        let count = self.0.len();
+        let count = self
+            .0
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         write!(
             f,
             "{count} error{} in the manifests; nothing was sent to the cloud",
@@ -96,6 +118,19 @@ impl<'a> Collector<'a> {
             .push(Diagnostic::at(&source, rule, message.into()));
     }
 
+    /// Records a warning at a location within the document.
+    pub fn warning(
+        &mut self,
+        at: serde_saphyr::Location,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) {
+        let source = self.source(at);
+        let mut diagnostic = Diagnostic::at(&source, rule, message.into());
+        diagnostic.severity = Severity::Warning;
+        self.found.push(diagnostic);
+    }
+
     /// Records a problem at a 1-based line and column within the document.
     pub fn error_at_column(
         &mut self,
@@ -128,9 +163,12 @@ impl<'a> Collector<'a> {
         }
     }
 
-    /// How many problems have been recorded so far (in all files).
+    /// How many errors have been recorded so far (in all files).
     pub fn count(&self) -> usize {
-        self.found.len()
+        self.found
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 
     /// The file.

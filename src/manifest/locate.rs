@@ -3,7 +3,8 @@
 //! A missing field has no place of its own: serde-saphyr reports it at the mapping's last key,
 //! which reads as if that key were wrong. [`mapping_start`] finds the first key of the mapping
 //! instead. A tab in indentation is reported after the tab or at the start of the scalar it
-//! breaks; [`tab_position`] finds the tab.
+//! breaks; [`tab_position`] finds the tab. [`strings`] lists every string scalar of a document,
+//! keys included, with its location, for rules about every text a manifest holds.
 
 use std::fmt;
 
@@ -11,12 +12,14 @@ use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::{Location, Spanned};
 
-/// The shape of a YAML node, with the location of every mapping key.
+/// The shape of a YAML node, with the location of every node and the text of every string
+/// scalar.
 #[derive(Debug)]
 enum Node {
+    Text(String),
     Scalar,
-    Seq(Vec<Node>),
-    Map(Vec<(Location, Node)>),
+    Seq(Vec<Spanned<Node>>),
+    Map(Vec<(Spanned<Node>, Spanned<Node>)>),
 }
 
 impl<'de> Deserialize<'de> for Node {
@@ -41,8 +44,8 @@ impl<'de> Deserialize<'de> for Node {
             fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
                 Ok(Node::Scalar)
             }
-            fn visit_str<E>(self, _: &str) -> Result<Node, E> {
-                Ok(Node::Scalar)
+            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+                Ok(Node::Text(v.to_owned()))
             }
             fn visit_bytes<E>(self, _: &[u8]) -> Result<Node, E> {
                 Ok(Node::Scalar)
@@ -66,7 +69,7 @@ impl<'de> Deserialize<'de> for Node {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
                 let mut entries = Vec::new();
                 while let Some(key) = map.next_key::<Spanned<Node>>()? {
-                    entries.push((key.referenced, map.next_value()?));
+                    entries.push((key, map.next_value()?));
                 }
                 Ok(Node::Map(entries))
             }
@@ -80,20 +83,45 @@ impl<'de> Deserialize<'de> for Node {
 /// depth first.
 fn first_key_of(node: &Node, key: (u64, u64)) -> Option<Location> {
     match node {
-        Node::Scalar => None,
-        Node::Seq(items) => items.iter().find_map(|item| first_key_of(item, key)),
+        Node::Text(_) | Node::Scalar => None,
+        Node::Seq(items) => items.iter().find_map(|item| first_key_of(&item.value, key)),
         Node::Map(entries) => {
             if entries
                 .iter()
-                .any(|(at, _)| (at.line(), at.column()) == key)
+                .any(|(at, _)| (at.referenced.line(), at.referenced.column()) == key)
             {
-                return entries.first().map(|(at, _)| *at);
+                return entries.first().map(|(at, _)| at.referenced);
             }
             entries
                 .iter()
-                .find_map(|(_, value)| first_key_of(value, key))
+                .find_map(|(_, value)| first_key_of(&value.value, key))
         }
     }
+}
+
+fn collect_strings(node: Spanned<Node>, out: &mut Vec<(Location, String)>) {
+    match node.value {
+        Node::Text(text) => out.push((node.referenced, text)),
+        Node::Scalar => {}
+        Node::Seq(items) => items
+            .into_iter()
+            .for_each(|item| collect_strings(item, out)),
+        Node::Map(entries) => {
+            for (key, value) in entries {
+                collect_strings(key, out);
+                collect_strings(value, out);
+            }
+        }
+    }
+}
+
+/// Every string scalar of `text` (keys and values, in document order) with its location, if
+/// `text` parses as YAML with `options`.
+pub fn strings(text: &str, options: serde_saphyr::Options) -> Option<Vec<(Location, String)>> {
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options).ok()?;
+    let mut out = Vec::new();
+    collect_strings(root, &mut out);
+    Some(out)
 }
 
 /// Where the mapping that has a key at `key` (line and column) starts, that is its first key,
@@ -161,6 +189,27 @@ mod tests {
             "accounts:\n  - name: a\n    privilege: p\n  - privilege: q\n    password: {env: X}\n";
         assert_eq!(start(text, 5, 5), Some((4, 5)));
         assert_eq!(start(text, 3, 5), Some((2, 5)));
+    }
+
+    #[test]
+    fn every_string_is_listed_with_its_place() {
+        let text = "a: x\nb: [1, \"y\", {c: z}]\n";
+        let found: Vec<(u64, u64, String)> = strings(text, options())
+            .unwrap()
+            .into_iter()
+            .map(|(at, s)| (at.line(), at.column(), s))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (1, 1, "a".to_owned()),
+                (1, 4, "x".to_owned()),
+                (2, 1, "b".to_owned()),
+                (2, 8, "y".to_owned()),
+                (2, 14, "c".to_owned()),
+                (2, 17, "z".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -394,6 +394,13 @@ fn found(value: Found<'_>) -> String {
         Found::Bool(b) => b.to_string(),
         Found::Signed(n) => n.to_string(),
         Found::Unsigned(n) => n.to_string(),
+        // A float that happens to be whole keeps its decimal point: 12.0 is not 12.
+        Found::Float(x) if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 => {
+            format!("{x:.1}")
+        }
+        Found::Float(x) if x.fract() == 0.0 => {
+            format!("{x}, beyond the whole numbers kvsync reads")
+        }
         Found::Float(x) => x.to_string(),
         Found::Map => "a mapping".to_owned(),
         Found::Seq => "a list".to_owned(),
@@ -558,6 +565,22 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn issue_whole_floats_keep_their_decimal_point() {
+        assert_eq!(
+            parse::<StrictU32>("12.0").unwrap_err(),
+            "expected a whole number, found 12.0"
+        );
+        assert_eq!(
+            parse::<StrictU32>("4.5").unwrap_err(),
+            "expected a whole number, found 4.5"
+        );
+        assert_eq!(
+            parse::<StrictU32>("100000000000000000000").unwrap_err(),
+            "expected a whole number, found 100000000000000000000, beyond the whole numbers kvsync reads"
+        );
     }
 
     #[test]

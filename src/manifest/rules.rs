@@ -303,14 +303,12 @@ pub fn parameter_name_problem(name: &str) -> Option<String> {
 pub const PASSWORD_SPECIALS: &str = "!@#$%^&*()_+-=";
 
 /// Passwords (instance and accounts): 8–32 characters, at least three of upper case, lower
-/// case, digits and `!@#$%^&*()_+-=`, nothing else. The message never contains the password.
+/// case, digits and `!@#$%^&*()_+-=`, nothing else. The message never contains the password,
+/// nor its length.
 pub fn password_problem(password: &str) -> Option<String> {
     let count = password.chars().count();
     if !(8..=32).contains(&count) {
-        return Some(format!(
-            "the password is {} long; 8 to 32 are allowed",
-            characters(count)
-        ));
+        return Some("the password must be 8 to 32 characters long".to_owned());
     }
     if password
         .chars()
@@ -514,6 +512,8 @@ mod tests {
         ] {
             let problem = password_problem(bad).unwrap_or_else(|| panic!("{bad}"));
             assert!(!problem.contains(bad), "{problem}");
+            let length = bad.chars().count().to_string();
+            assert!(!problem.contains(&length), "{problem} states the length");
         }
     }
 

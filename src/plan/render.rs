@@ -1,10 +1,18 @@
-//! Renderers: human text and JSON. Secrets appear only as their references.
+//! Renderers: human text and JSON. Secrets appear only as their references. Text that came
+//! from the manifests or the cloud (names, tags, descriptions, values) is printed with its
+//! control and invisible characters escaped (`\u{202e}`), never raw.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use super::model::{Call, InstancePlan, Operation, Plan, Step, Summary};
+use crate::manifest::text::{escape_invisible, escape_invisible_json};
+
+/// `text` safe to print: control and invisible characters escaped.
+fn safe(text: &str) -> String {
+    escape_invisible(text).into_owned()
+}
 
 /// ANSI styling, or none.
 #[derive(Debug, Clone, Copy)]
@@ -71,9 +79,13 @@ pub fn config_diff(step: &Step) -> Option<String> {
         return None;
     }
     let line = |change: &super::model::Change, value: &Option<String>| {
-        value
-            .as_ref()
-            .map(|v| format!("{}: {v}\n", change.field.trim_start_matches("spec.config.")))
+        value.as_ref().map(|v| {
+            format!(
+                "{}: {}\n",
+                safe(change.field.trim_start_matches("spec.config.")),
+                safe(v)
+            )
+        })
     };
     let old: String = step
         .changes
@@ -120,11 +132,11 @@ pub fn text(plan: &Plan, color: bool) -> String {
         let _ = writeln!(
             out,
             "No changes: the cloud matches the manifests of stack {:?}.",
-            plan.stack
+            safe(&plan.stack)
         );
         return out;
     }
-    let _ = writeln!(out, "Stack {:?}", plan.stack);
+    let _ = writeln!(out, "Stack {:?}", safe(&plan.stack));
     for instance in &plan.instances {
         out.push('\n');
         render_instance(&mut out, style, instance);
@@ -136,7 +148,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
 
 fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
     let id = match (&instance.instance_id, instance.operation) {
-        (Some(id), _) => id.clone(),
+        (Some(id), _) => safe(id),
         (None, Operation::Create) => "new instance".into(),
         (None, _) => "not found".into(),
     };
@@ -144,7 +156,7 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
         out,
         "{} {} {}",
         symbol(style, instance.operation),
-        style.bold(&instance.key.to_string()),
+        style.bold(&safe(&instance.key.to_string())),
         style.dim(&format!("({id})"))
     );
     for step in &instance.steps {
@@ -170,7 +182,7 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
             let _ = writeln!(
                 out,
                 "        {}: {}",
-                change.field,
+                safe(&change.field),
                 old_new(change.old.as_deref(), change.new.as_deref())
             );
         }
@@ -184,31 +196,32 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
             out,
             "    {} {}: {}",
             mark,
-            blocked.field,
+            safe(&blocked.field),
             old_new(blocked.old.as_deref(), blocked.new.as_deref())
         );
-        let _ = writeln!(out, "        {}", blocked.reason);
+        let _ = writeln!(out, "        {}", safe(&blocked.reason));
     }
 }
 
+/// `old → new`, each escaped.
 fn old_new(old: Option<&str>, new: Option<&str>) -> String {
     match (old, new) {
-        (None, Some(new)) => new.to_owned(),
-        (Some(old), Some(new)) => format!("{old} → {new}"),
-        (Some(old), None) => format!("{old} → (removed)"),
+        (None, Some(new)) => safe(new),
+        (Some(old), Some(new)) => format!("{} → {}", safe(old), safe(new)),
+        (Some(old), None) => format!("{} → (removed)", safe(old)),
         (None, None) => "-".to_owned(),
     }
 }
 
-/// Escapes text for a Markdown table cell.
+/// Escapes text for a Markdown table cell (control and invisible characters too).
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    safe(&text.replace('|', "\\|").replace('\n', " "))
 }
 
 /// The plan as Markdown, for a pull-request comment.
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### kvsync plan for stack `{}`\n", plan.stack);
+    let _ = writeln!(out, "### kvsync plan for stack `{}`\n", cell(&plan.stack));
     if plan.is_empty() {
         let _ = writeln!(out, "No changes: the cloud matches the manifests.");
         return out;
@@ -238,13 +251,13 @@ pub fn markdown(plan: &Plan) -> String {
                 out,
                 "| {} | `{}` | {} | {} | {} |",
                 step_kind(step),
-                instance.key,
+                cell(&instance.key.to_string()),
                 step.call.action(),
                 impact,
                 changes.join("<br>")
             );
             if let Some(diff) = config_diff(step) {
-                diffs.push((instance.key.to_string(), diff));
+                diffs.push((cell(&instance.key.to_string()), diff));
             }
         }
     }
@@ -266,8 +279,8 @@ pub fn markdown(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "- `{}` `{}`: {} — {}",
-                instance.key,
-                blocked.field,
+                cell(&instance.key.to_string()),
+                cell(&blocked.field),
                 cell(&old_new(blocked.old.as_deref(), blocked.new.as_deref())),
                 cell(&blocked.reason)
             );
@@ -314,5 +327,109 @@ pub fn json(plan: &Plan) -> String {
         steps,
     };
     // Serialising plain data with string keys cannot fail.
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    escape_invisible_json(&text).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::InstanceKey;
+    use crate::plan::model::{Blocked, BlockedKind, Change, Impact, Wait, WaitFor};
+
+    /// A plan that deletes a cloud instance and removes an account and a tag, all with names
+    /// the cloud holds: a right-to-left override, an escape sequence, a zero-width space.
+    fn spoofed_plan() -> Plan {
+        let step = |call: Call, field: &str, old: &str| Step {
+            call,
+            changes: vec![Change {
+                field: field.to_owned(),
+                old: Some(old.to_owned()),
+                new: None,
+            }],
+            impact: Impact::Destructive,
+            wait: Wait {
+                until: WaitFor::Nothing,
+                timeout_secs: 600,
+            },
+        };
+        Plan {
+            format_version: crate::plan::model::PLAN_FORMAT_VERSION,
+            stack: "shop".into(),
+            complete: true,
+            instances: vec![InstancePlan {
+                key: InstanceKey {
+                    region: "cn-hangzhou".into(),
+                    name: "orders\u{202e}ehcac".into(),
+                },
+                instance_id: Some("r-1\u{1b}[2J".into()),
+                operation: Operation::Delete,
+                steps: vec![
+                    step(
+                        Call::DeleteAccount {
+                            name: "app\u{200b}rw".into(),
+                        },
+                        "spec.accounts.app\u{200b}rw",
+                        "RoleReadWrite (desc\u{2066}ription)",
+                    ),
+                    step(
+                        Call::UntagResources {
+                            keys: ["te\u{7}am".to_owned()].into(),
+                        },
+                        "metadata.labels.te\u{7}am",
+                        "ord\u{feff}ers",
+                    ),
+                ],
+                blocked: vec![Blocked {
+                    field: "spec.zoneId".into(),
+                    old: Some("cn-hangzhou-b\u{202e}".into()),
+                    new: Some("cn-hangzhou-h".into()),
+                    reason: "zones are never changed".into(),
+                    kind: BlockedKind::Drift,
+                }],
+            }],
+        }
+    }
+
+    fn assert_no_invisible(what: &str, text: &str) {
+        let found = text
+            .chars()
+            .filter(|c| *c != '\n')
+            .find(|c| crate::manifest::text::invisible(*c).is_some());
+        assert_eq!(
+            found, None,
+            "{what} prints an invisible character raw:\n{text}"
+        );
+    }
+
+    #[test]
+    fn cloud_text_is_printed_escaped_in_every_rendering() {
+        let plan = spoofed_plan();
+        let text = super::text(&plan, false);
+        assert_no_invisible("text", &text);
+        for escaped in [
+            "orders\\u{202e}ehcac",
+            "r-1\\u{1b}[2J",
+            "app\\u{200b}rw",
+            "te\\u{7}am",
+            "ord\\u{feff}ers",
+        ] {
+            assert!(text.contains(escaped), "{escaped} missing:\n{text}");
+        }
+        let markdown = super::markdown(&plan);
+        assert_no_invisible("markdown", &markdown);
+        assert!(markdown.contains("orders\\u{202e}ehcac"), "{markdown}");
+        let json = super::json(&plan);
+        assert_no_invisible("json", &json);
+        // The JSON escapes are JSON's own: the values read back unchanged.
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["instances"][0]["key"]["name"], "orders\u{202e}ehcac");
+    }
+
+    #[test]
+    fn colours_survive_escaping() {
+        let text = super::text(&spoofed_plan(), true);
+        assert!(text.contains("\u{1b}[1m"), "{text}");
+        assert!(!text.contains("\u{1b}[2J"), "{text}");
+    }
 }

@@ -10,6 +10,10 @@
 //! # message: unknown field `cidr`     <- text the message must contain
 //! # env: ORDERS_REDIS_PASSWORD=...    <- optional, repeatable: environment for the run
 //! ```
+//!
+//! A fixture is written to the run's directory byte for byte, so that encodings can be tested:
+//! the header of a UTF-16 file (with its byte order mark) is read as UTF-16, and the header of
+//! a file that is not UTF-8 is read from its leading valid lines.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -17,14 +21,14 @@ use std::process::Output;
 use crate::support::{EmulatorProcess, kvsync, repo, run, texts};
 
 /// The fewest fixtures the corpus may have.
-const MIN_FIXTURES: usize = 40;
+const MIN_FIXTURES: usize = 130;
 
 /// One fixture and what kvsync must say about it.
 #[derive(Debug)]
 struct Fixture {
     /// The file name, e.g. `05-unknown-account-entry-field.yaml`.
     name: String,
-    text: String,
+    bytes: Vec<u8>,
     line: u64,
     column: u64,
     rule: String,
@@ -36,7 +40,8 @@ impl Fixture {
     /// Reads a fixture and its header; panics naming the file when the header is malformed.
     fn read(path: &Path) -> Fixture {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let text = header_text(&bytes);
         let mut expect = None;
         let mut message = None;
         let mut env = Vec::new();
@@ -68,7 +73,7 @@ impl Fixture {
             .unwrap_or_else(|| panic!("{name}: no `# message:` line"));
         Fixture {
             name,
-            text,
+            bytes,
             line,
             column,
             rule,
@@ -112,6 +117,24 @@ impl Fixture {
     }
 }
 
+/// The text of a fixture's header: UTF-16 decoded, or the valid UTF-8 lines.
+fn header_text(bytes: &[u8]) -> String {
+    let utf16 = |units: Vec<u16>| String::from_utf16_lossy(&units);
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(
+            rest.chunks_exact(2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                .collect(),
+        ),
+        [0xFE, 0xFF, rest @ ..] => utf16(
+            rest.chunks_exact(2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                .collect(),
+        ),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 /// Every `*.yaml` fixture in `dir`, in name order.
 fn fixtures(dir: &Path) -> Vec<Fixture> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -145,7 +168,7 @@ fn every_invalid_manifest_is_refused_at_its_line_without_an_api_call() {
         // Each fixture alone in a directory, named by a relative path: kvsync prints it as is.
         let work = dir.path().join(fixture.name.trim_end_matches(".yaml"));
         std::fs::create_dir(&work).unwrap();
-        std::fs::write(work.join(&fixture.name), &fixture.text).unwrap();
+        std::fs::write(work.join(&fixture.name), &fixture.bytes).unwrap();
         for command in ["validate", "plan"] {
             let before = emulator.total_requests();
             let mut invocation = match command {

@@ -19,6 +19,7 @@ mod emulator_security;
 mod emulator_tags;
 mod examples;
 mod import;
+mod inputs;
 mod invalid_manifests;
 mod manifests;
 mod numeric_flags;

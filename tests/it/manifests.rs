@@ -78,7 +78,7 @@ fn a_duplicate_key_names_its_line_and_makes_no_call() {
     assert_eq!(code, 1);
     assert!(
         stderr.contains(
-            "manifests/bad.yaml:8:3: error[duplicate-key]: duplicate mapping key: instanceClass"
+            "manifests/bad.yaml:8:3: error[duplicate-key]: duplicate key `instanceClass`; a key may appear once in a mapping"
         ),
         "{stderr}"
     );
@@ -102,7 +102,7 @@ fn every_error_of_a_multi_document_file_is_reported_with_file_lines() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("manifests/bad.yaml:26:15: error[allowed-values]: unknown variant `Monthly`, expected one of PostPaid, PrePaid"),
+        stderr.contains("manifests/bad.yaml:26:15: error[allowed-values]: \"Monthly\" is not allowed here; expected one of PostPaid, PrePaid"),
         "{stderr}"
     );
     assert!(stderr.contains("2 errors in the manifests"), "{stderr}");

@@ -1,12 +1,10 @@
 //! Validation of an instance's managed aspects: maintenance window, whitelists, accounts,
 //! backup policy and parameters.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-
 use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::Sites;
+use super::{FileContext, Sites};
 use crate::manifest::desired::{
     BackupPolicy, DesiredAccount, MaintenanceWindow, Privilege, Weekday,
 };
@@ -17,18 +15,35 @@ use crate::manifest::rules::{
     description_problem, group_name_problem, normalize_ip, one_hour_window_problem,
     parameter_name_problem, shown,
 };
-use crate::manifest::secret::{RawSecretRef, SecretRef, reference_problem};
+use crate::manifest::secret::{
+    RawSecretRef, SecretRef, SecretSite, confinement_problem, reference_problem,
+};
 
 /// The most normal accounts an instance may have.
 pub const MAX_ACCOUNTS: usize = 18;
 
 /// A secret reference: its variable name or path checked, a relative path anchored at the
-/// manifest's directory.
-pub fn secret(c: &mut Collector<'_>, raw: RawSecretRef, manifest_dir: &Path) -> SecretRef {
-    if let Some(problem) = reference_problem(&raw.reference) {
+/// manifest's directory and confined to the directories secrets may be read from; with where
+/// it is written.
+pub fn secret(
+    c: &mut Collector<'_>,
+    raw: RawSecretRef,
+    files: &FileContext<'_>,
+) -> (SecretRef, SecretSite) {
+    let problem = reference_problem(&raw.reference);
+    let reference = raw.reference.anchored_at(files.dir);
+    if let Some(problem) = problem {
         c.error(raw.value_at, "secret-reference", problem);
+    } else if let SecretRef::File(path) = &reference
+        && let Some(problem) = confinement_problem(path, &files.roots, files.resolver)
+    {
+        c.error(raw.value_at, "secret-file", problem);
     }
-    raw.reference.anchored_at(manifest_dir)
+    let site = SecretSite {
+        at: Some(c.source(raw.value_at)),
+        roots: files.roots.clone(),
+    };
+    (reference, site)
 }
 
 /// `spec.maintenanceWindow`: `HH:mmZ` times one hour apart.
@@ -136,7 +151,7 @@ pub fn account(
     privilege_value: Option<Spanned<raw::Privilege>>,
     password: Option<Spanned<RawSecretRef>>,
     description: Option<Spanned<String>>,
-    manifest_dir: &Path,
+    files: &FileContext<'_>,
 ) -> DesiredAccount {
     if let Some(problem) = account_name_problem(&name.value) {
         c.error(name.referenced, "account-name", problem);
@@ -146,11 +161,19 @@ pub fn account(
     {
         c.error(description.referenced, "account-description", problem);
     }
+    let (password, password_site) = match password {
+        Some(p) => {
+            let (reference, site) = secret(c, p.value, files);
+            (Some(reference), site)
+        }
+        None => (None, SecretSite::default()),
+    };
     DesiredAccount {
         source: c.source(name.referenced),
         name: name.value,
         privilege: privilege(privilege_value),
-        password: password.map(|p| secret(c, p.value, manifest_dir)),
+        password,
+        password_site,
         description: description.map(|d| d.value),
     }
 }
@@ -160,7 +183,7 @@ pub fn account(
 pub fn accounts(
     c: &mut Collector<'_>,
     entries: Spanned<Vec<Spanned<raw::AccountEntry>>>,
-    manifest_dir: &Path,
+    files: &FileContext<'_>,
     sites: &mut Sites,
 ) -> BTreeMap<String, DesiredAccount> {
     sites.accounts = Some(c.source(entries.referenced));
@@ -184,7 +207,7 @@ pub fn accounts(
         } = entry.value;
         let at = name.referenced;
         let privilege_at = privilege.as_ref().map(|p| c.source(p.referenced));
-        let validated = account(c, name, privilege, password, description, manifest_dir);
+        let validated = account(c, name, privilege, password, description, files);
         if result.contains_key(&validated.name) {
             c.error(
                 at,

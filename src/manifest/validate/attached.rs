@@ -1,17 +1,15 @@
 //! `kind: Account` and `kind: Whitelist` documents: validated on their own, then merged into
 //! the instance they name. A name defined twice is a conflict, reported at both places.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-
 use super::aspects::{self, MAX_ACCOUNTS};
-use super::{DefaultRegion, Sites, check_api_version};
+use super::{DefaultRegion, FileContext, Sites, check_api_version};
 use crate::manifest::desired::{DesiredAccount, DesiredInstance, InstanceKey, Privilege, Source};
 use crate::manifest::diagnostics::{Collector, Diagnostic};
 use crate::manifest::raw;
 use crate::manifest::rules::{
     MAX_WHITELIST_ENTRIES, engine_at_least, is_cluster_class, region_problem,
 };
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What an attached document adds to its instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +75,7 @@ fn instance_key(
 pub fn account(
     c: &mut Collector<'_>,
     doc: raw::AccountDoc,
-    manifest_dir: &Path,
+    files: &FileContext<'_>,
     default_region: &DefaultRegion,
 ) -> Option<Attached> {
     let before = c.count();
@@ -94,7 +92,7 @@ pub fn account(
         spec.privilege,
         spec.password,
         spec.description,
-        manifest_dir,
+        files,
     );
     (c.count() == before).then_some(Attached {
         instance: instance?,

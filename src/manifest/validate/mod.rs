@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
@@ -14,6 +15,8 @@ use super::raw;
 use super::rules::{
     instance_name_problem, period_allowed, region_problem, shown, tag_text_problem, zone_problem,
 };
+use super::secret::{PathResolver, SecretRoots, SecretSite};
+use super::text::{mixed_script_problem, skeleton};
 
 mod aspects;
 pub mod attached;
@@ -55,6 +58,30 @@ pub struct Sites {
     pub privileges: BTreeMap<String, Source>,
 }
 
+/// What validating a document needs to know about its file: where relative `{file:}` paths
+/// start and where secrets may be read from.
+#[derive(Debug, Clone)]
+pub struct FileContext<'a> {
+    /// The manifest's directory, as its path was given (relative secret paths are anchored
+    /// here, and shown so).
+    pub dir: &'a Path,
+    /// Where `{file:}` secrets may be read from.
+    pub roots: Arc<SecretRoots>,
+    /// How paths are resolved for the check.
+    pub resolver: PathResolver,
+}
+
+/// Warns when `text` (called `what`, at `at`) mixes scripts whose letters look alike.
+fn warn_mixed_script(c: &mut Collector<'_>, at: serde_saphyr::Location, what: &str, text: &str) {
+    if let Some(problem) = mixed_script_problem(text) {
+        c.warning(
+            at,
+            "confusable",
+            format!("{what} {} {problem}", shown(text)),
+        );
+    }
+}
+
 /// Checks `apiVersion`.
 pub fn check_api_version(c: &mut Collector<'_>, api_version: &Spanned<String>) {
     if api_version.value != API_VERSION {
@@ -74,7 +101,7 @@ pub fn check_api_version(c: &mut Collector<'_>, api_version: &Spanned<String>) {
 pub fn instance(
     c: &mut Collector<'_>,
     doc: raw::InstanceDoc,
-    manifest_dir: &Path,
+    files: &FileContext<'_>,
     default_region: &DefaultRegion,
 ) -> Option<(DesiredInstance, Sites)> {
     let before = c_errors(c);
@@ -91,6 +118,7 @@ pub fn instance(
             format!("metadata.name {problem}"),
         );
     }
+    warn_mixed_script(c, name.referenced, "metadata.name", &name.value);
     let region = match (&metadata.region, default_region) {
         (Some(region), _) => {
             if let Some(problem) = region_problem(&region.value) {
@@ -125,7 +153,23 @@ pub fn instance(
             );
         }
         let mut map = BTreeMap::new();
+        let mut skeletons: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in labels.value.0 {
+            warn_mixed_script(c, key.referenced, "label key", &key.value);
+            warn_mixed_script(c, value.referenced, "label value", &value.value);
+            if let Some(first) = skeletons.insert(skeleton(&key.value), key.value.clone())
+                && first != key.value
+            {
+                c.warning(
+                    key.referenced,
+                    "confusable",
+                    format!(
+                        "label key {} looks like the label key {} of the same instance (Unicode UTS #39 confusables); they are two different tags",
+                        shown(&key.value),
+                        shown(&first)
+                    ),
+                );
+            }
             if key.value.starts_with(RESERVED_TAG_PREFIX) {
                 c.error(
                     key.referenced,
@@ -314,9 +358,13 @@ pub fn instance(
         }
     });
 
-    let password = spec
-        .password
-        .map(|password| aspects::secret(c, password.value, manifest_dir));
+    let (password, password_site) = match spec.password {
+        Some(password) => {
+            let (reference, site) = aspects::secret(c, password.value, files);
+            (Some(reference), site)
+        }
+        None => (None, SecretSite::default()),
+    };
     let maintenance_window = spec
         .maintenance_window
         .and_then(|w| aspects::maintenance_window(c, w));
@@ -325,7 +373,7 @@ pub fn instance(
         .map(|w| aspects::whitelists(c, w, &mut sites));
     let accounts = spec
         .accounts
-        .map(|a| aspects::accounts(c, a, manifest_dir, &mut sites));
+        .map(|a| aspects::accounts(c, a, files, &mut sites));
     let backup_policy = spec
         .backup_policy
         .and_then(|b| aspects::backup_policy(c, b));
@@ -348,6 +396,7 @@ pub fn instance(
         charge,
         network,
         password,
+        password_site,
         release_protection: spec.release_protection.map(|p| p.value.0),
         maintenance_window,
         ssl: spec.ssl.map(|ssl| ssl.value == raw::SslMode::Enable),
