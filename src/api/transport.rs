@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use super::error::{ApiError, DecodeReason, Error, excerpt};
 use super::scrub::scrub;
 use super::sign::percent_encode;
+use crate::manifest::text::escape_invisible;
 use crate::secret::Secret;
 
 /// The most of an answer's body the client reads: far above any real answer (a page of 50
@@ -106,7 +107,9 @@ pub fn decode<T: DeserializeOwned>(
     answer: &RawAnswer,
     in_flight: &[&Secret],
 ) -> Result<T, Error> {
-    let clean = |text: &str| scrub(text, in_flight);
+    // Scrubbed of secrets, and with control and invisible characters escaped, so that a cloud
+    // text (or a proxy's) can neither reveal a secret nor restyle or reorder a terminal.
+    let clean = |text: &str| escape_invisible(&scrub(text, in_flight)).into_owned();
     if (200..300).contains(&answer.status) {
         return serde_json::from_str(&answer.body).map_err(|source| Error::Decode {
             action,
@@ -242,6 +245,25 @@ mod tests {
         }
         assert!(
             text.contains("AccountPassword%3D***%26Note%3D***"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn control_characters_from_the_cloud_are_escaped() {
+        let answer = RawAnswer {
+            status: 400,
+            body: r#"{"Code":"Bad\u001b[2J","Message":"gone\u202eevil\nnext","RequestId":"r"}"#
+                .into(),
+        };
+        let err = decode::<serde_json::Value>("Test", &answer, &[]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            !text.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("\\u{1b}[2J") && text.contains("\\u{202e}"),
             "{text}"
         );
     }
