@@ -73,7 +73,8 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         use std::os::unix::fs::OpenOptionsExt as _;
         // Opening a FIFO for reading blocks until a writer comes; with O_NONBLOCK it returns
         // at once, and the handle's type is checked below.
-        options.custom_flags(libc::O_NONBLOCK);
+        // The flag's bits fit an `i32`, as `open(2)` takes them.
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
     }
     let file = options.open(path).map_err(ReadError::Io)?;
     let meta = file.metadata().map_err(ReadError::Io)?;
