@@ -89,7 +89,14 @@ fn main() {
             "testsecret",
         ])
         .args(["--qps", &qps.to_string()])
-        .args(["apply", "-f", "bench.yaml", "--parallelism", &n.to_string()])
+        // Every instance at once, up to the largest parallelism kvsync accepts.
+        .args([
+            "apply",
+            "-f",
+            "bench.yaml",
+            "--parallelism",
+            &n.min(64).to_string(),
+        ])
         .stdout(Stdio::null())
         .status()
         .expect("run kvsync apply");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tracing::info;
 
 use super::progress::{Event, Progress};
-use super::wait::{Pace, WaitError, describe, wait_for};
+use super::wait::{Pace, WaitError, describe, wait_after_probe, wait_for};
 use crate::api::actions::account::{
     CreateAccount, DeleteAccount, GrantAccountPrivilege, ModifyAccountDescription,
     ResetAccountPassword,
@@ -159,7 +159,12 @@ pub async fn run(
             condition: describe(&step.wait.until),
         });
     }
-    wait_for(client, region, &id, &step.wait.until, timeout, pace).await?;
+    if matches!(step.call, Call::CreateInstance(_)) {
+        // The create has just read the instance: polling goes on from there.
+        wait_after_probe(client, region, &id, &step.wait.until, timeout, pace).await?;
+    } else {
+        wait_for(client, region, &id, &step.wait.until, timeout, pace).await?;
+    }
     if matches!(step.call, Call::CreateInstance(_)) {
         create::check_single(client, key).await?;
     }

@@ -176,13 +176,47 @@ pub async fn wait_for(
     timeout: Duration,
     pace: &Pace,
 ) -> Result<(), WaitError> {
+    poll_until(client, region, instance_id, condition, timeout, pace, false).await
+}
+
+/// Like [`wait_for`], for an instance the caller has just read: the first poll comes after
+/// one interval.
+pub async fn wait_after_probe(
+    client: &Client,
+    region: &str,
+    instance_id: &str,
+    condition: &WaitFor,
+    timeout: Duration,
+    pace: &Pace,
+) -> Result<(), WaitError> {
+    poll_until(client, region, instance_id, condition, timeout, pace, true).await
+}
+
+async fn poll_until(
+    client: &Client,
+    region: &str,
+    instance_id: &str,
+    condition: &WaitFor,
+    timeout: Duration,
+    pace: &Pace,
+    just_probed: bool,
+) -> Result<(), WaitError> {
     if *condition == WaitFor::Nothing {
         return Ok(());
     }
     let started = Instant::now();
     let mut interval = pace.poll.initial;
     let mut last_status = String::from("unknown");
+    let mut skip = just_probed;
     loop {
+        if std::mem::take(&mut skip) {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = pace.stop.stopped() => return Err(WaitError::Stopped(describe(condition))),
+            }
+            interval = interval.mul_f64(1.5).min(pace.poll.max);
+            continue;
+        }
         let found = probe(client, region, instance_id, condition)
             .await
             .map_err(|source| WaitError::Poll {
