@@ -89,7 +89,14 @@ fn main() {
             "testsecret",
         ])
         .args(["--qps", &qps.to_string()])
-        .args(["apply", "-f", "bench.yaml", "--parallelism", &n.to_string()])
+        .args([
+            "apply",
+            "--auto-approve",
+            "-f",
+            "bench.yaml",
+            "--parallelism",
+            &n.to_string(),
+        ])
         .stdout(Stdio::null())
         .status()
         .expect("run kvsync apply");
