@@ -405,3 +405,38 @@ fn converged_or_blocked(blocked: &[Blocked]) {
         println!("  ! {} {}: {}", b.instance, b.field, b.reason);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn decide(args: &[&str], terminal: bool) -> Result<Approval, &'static str> {
+        let cli = Cli::try_parse_from(args).unwrap();
+        match cli.command {
+            Command::Apply(apply) => approval(&cli.global, &apply, terminal),
+            _ => unreachable!("not apply"),
+        }
+    }
+
+    #[test]
+    fn approval_comes_from_a_flag_a_saved_plan_the_emulator_or_a_terminal() {
+        let endpoint = ["kvsync", "--endpoint", "http://127.0.0.1:1", "apply"];
+        assert_eq!(decide(&endpoint, true), Ok(Approval::Ask));
+        assert_eq!(decide(&endpoint, false), Err(NEEDS_APPROVAL));
+        let auto = [&endpoint[..], &["--auto-approve"]].concat();
+        assert_eq!(decide(&auto, false), Ok(Approval::Given));
+        let saved = [&endpoint[..], &["plan.json"]].concat();
+        assert_eq!(decide(&saved, false), Ok(Approval::Given));
+        assert_eq!(
+            decide(&["kvsync", "apply", "--emulator"], false),
+            Ok(Approval::Given)
+        );
+        let json = [&endpoint[..], &["--json"]].concat();
+        assert_eq!(decide(&json, true), Err(JSON_NEEDS_APPROVAL));
+        let json_auto = [&json[..], &["--auto-approve"]].concat();
+        assert_eq!(decide(&json_auto, false), Ok(Approval::Given));
+    }
+}
