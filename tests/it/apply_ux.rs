@@ -154,9 +154,11 @@ fn without_a_terminal_or_auto_approve_apply_refuses_before_any_call() {
 #[test]
 fn apply_json_prints_only_json_lines_from_plan_to_report() {
     let dir = workspace();
-    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    // Creates wait a second, so a heartbeat every 0.2 s shows.
+    let emulator = EmulatorProcess::start(dir.path(), &["--create-seconds", "1"]);
     let applied = run(emulator
         .kvsync(dir.path())
+        .env("KVSYNC_HEARTBEAT_SECS", "0.2")
         .args(["apply", "--auto-approve", "--json"]));
     let (stdout, stderr) = texts(&applied);
     assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -175,7 +177,7 @@ fn apply_json_prints_only_json_lines_from_plan_to_report() {
     assert_eq!(last["exit_code"], 0);
     assert_eq!(last["report"]["instances"].as_array().unwrap().len(), 2);
     let types: Vec<&str> = lines.iter().filter_map(|l| l["type"].as_str()).collect();
-    for wanted in ["step_started", "waiting", "step_done"] {
+    for wanted in ["step_started", "waiting", "heartbeat", "step_done"] {
         assert!(types.contains(&wanted), "{types:?}");
     }
     for event in &lines[1..lines.len() - 1] {
@@ -210,7 +212,10 @@ fn redact(text: &str) -> String {
 #[test]
 fn piped_apply_prints_timed_lines_and_heartbeats_while_a_create_waits() {
     let dir = workspace();
-    let emulator = EmulatorProcess::start(dir.path(), &["--create-seconds", "3"]);
+    let emulator = EmulatorProcess::start(
+        dir.path(),
+        &["--create-seconds", "3", "--change-seconds", "0"],
+    );
     let applied = run(emulator
         .kvsync(dir.path())
         .env("KVSYNC_HEARTBEAT_SECS", "1")
