@@ -92,6 +92,7 @@ fn main() {
         // Every instance at once, up to the largest parallelism kvsync accepts.
         .args([
             "apply",
+            "--auto-approve",
             "-f",
             "bench.yaml",
             "--parallelism",

@@ -362,7 +362,13 @@ fn seed_with_apply(dir: &Path, state_file: &Path, n: usize) {
         &["--create-seconds", "0", "--change-seconds", "0"],
     );
     let output = kvsync(dir, &emulator.url, 100_000.0)
-        .args(["apply", "-f", "fleet.yaml", "--parallelism"])
+        .args([
+            "apply",
+            "--auto-approve",
+            "-f",
+            "fleet.yaml",
+            "--parallelism",
+        ])
         .arg(n.min(100).to_string())
         .stdin(Stdio::null())
         .output()

@@ -121,7 +121,7 @@ fn main() {
     let applied = Command::new(kvsync)
         .current_dir(dir.path())
         .args(credentials)
-        .args(["apply", "--parallelism", "50"])
+        .args(["apply", "--auto-approve", "--parallelism", "50"])
         .stdout(Stdio::null())
         .status()
         .expect("apply");

@@ -36,3 +36,5 @@ pub const KVSYNC_EMULATOR_CHANGE_SECONDS: &str = "KVSYNC_EMULATOR_CHANGE_SECONDS
 pub const KVSYNC_LOG: &str = "KVSYNC_LOG";
 /// When set (to anything non-empty), the client retries without waiting; for tests.
 pub const KVSYNC_NO_RETRY_DELAY: &str = "KVSYNC_NO_RETRY_DELAY";
+/// Seconds between the heartbeat lines of a step that waits, off a terminal (default 10).
+pub const KVSYNC_HEARTBEAT_SECS: &str = "KVSYNC_HEARTBEAT_SECS";

@@ -249,7 +249,7 @@ async fn run_instance(
                 outcome.applied.push(action);
             }
             Err(err) => {
-                let error = error_chain(&err);
+                let error = failure_text(action, &err);
                 progress(Event::Failed {
                     key: plan.key.clone(),
                     action,
@@ -267,6 +267,19 @@ async fn run_instance(
     outcome
 }
 
+/// Why a step failed, on one line, for the report and the progress, which name the action
+/// already: the cloud's "`Action` failed: " prefix is left out.
+pub fn failure_text(action: &str, err: &dyn std::error::Error) -> String {
+    let text = error_chain(err);
+    match text
+        .strip_prefix(action)
+        .and_then(|rest| rest.strip_prefix(" failed: "))
+    {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
+}
+
 /// An error and its causes on one line.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -277,4 +290,55 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::error::ApiError;
+
+    #[test]
+    fn a_failed_step_names_its_action_once() {
+        let err = step::StepError::Api(crate::api::Error::from(ApiError {
+            action: "CreateInstance",
+            status: 400,
+            code: "InvalidParameter".into(),
+            message: "bad zone".into(),
+            request_id: "R-1".into(),
+        }));
+        let outcome = InstanceOutcome {
+            key: InstanceKey {
+                region: "cn-hangzhou".into(),
+                name: "orders".into(),
+            },
+            instance_id: None,
+            applied: Vec::new(),
+            failed: Some(Failure {
+                action: "CreateInstance",
+                error: failure_text("CreateInstance", &err),
+            }),
+            not_run: Vec::new(),
+        };
+        let report = Report {
+            instances: vec![outcome],
+            stopped: false,
+        };
+        let text = report.text();
+        assert_eq!(text.matches("CreateInstance").count(), 1, "{text}");
+        assert!(
+            text.contains(
+                "CreateInstance failed: InvalidParameter: bad zone (RequestId: R-1, HTTP 400)"
+            ),
+            "{text}"
+        );
+        // An error of another call keeps its name.
+        let other = step::StepError::Api(crate::api::Error::from(ApiError {
+            action: "DescribeInstances",
+            status: 503,
+            code: "ServiceUnavailable".into(),
+            message: "busy".into(),
+            request_id: String::new(),
+        }));
+        assert!(failure_text("CreateInstance", &other).starts_with("DescribeInstances failed: "));
+    }
 }

@@ -1,4 +1,8 @@
 //! `kvsync apply`: change the cloud to match the manifests.
+//!
+//! A plan with steps is applied only once approved: `--auto-approve`, a saved PLANFILE (it was
+//! reviewed when it was saved), `--emulator` (a local stand-in with nothing at stake), or the
+//! answer `yes` on a terminal. Without any of these, apply refuses before its first call.
 
 use std::io::IsTerminal;
 
@@ -8,9 +12,10 @@ use super::plan::{first_plan, observe_and_plan, read_secrets, use_color};
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use std::collections::BTreeSet;
 
-use crate::apply::{self, ApplyOptions};
+use super::progress::Mode;
+use crate::apply::{self, ApplyOptions, Report};
 use crate::plan::Plan;
-use crate::plan::model::BlockedKind;
+use crate::plan::model::{BlockedKind, PLAN_FORMAT_VERSION};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
 use crate::secrets::{Checked, Need};
@@ -44,6 +49,74 @@ pub struct ApplyArgs {
     /// Locking against other runs on this machine.
     #[command(flatten)]
     pub lock: super::LockArgs,
+    /// Apply without asking for confirmation (needed off a terminal, unless a PLANFILE is
+    /// given or `--emulator` is used).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Print the plan, each progress event and the report as JSON, one object per line
+    /// (schema in the README); needs the same approval as off a terminal.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How a plan with steps gets its approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Approval {
+    /// Approved already: `--auto-approve`, a saved plan, or `--emulator`.
+    Given,
+    /// Ask on the terminal after showing the plan.
+    Ask,
+}
+
+/// The message of an apply that cannot ask and was not approved.
+const NEEDS_APPROVAL: &str = "error: refusing to apply without approval: stdin is not a terminal, so there is no one to ask.
+Re-run with --auto-approve, or save the plan with `kvsync plan --out FILE`, review it, and apply it with `kvsync apply FILE` (a saved plan needs no further approval).";
+
+/// The message of `apply --json` without approval.
+const JSON_NEEDS_APPROVAL: &str = "error: apply --json does not ask for confirmation: add --auto-approve, or apply a saved plan with `kvsync apply --json FILE`.";
+
+/// Decides how the plan is approved, or refuses (before any call).
+fn approval(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    stdin_terminal: bool,
+) -> Result<Approval, &'static str> {
+    if args.auto_approve || args.plan_file.is_some() || global.emulator {
+        Ok(Approval::Given)
+    } else if args.json {
+        Err(JSON_NEEDS_APPROVAL)
+    } else if stdin_terminal {
+        Ok(Approval::Ask)
+    } else {
+        Err(NEEDS_APPROVAL)
+    }
+}
+
+/// Asks on the terminal whether to apply `plan`: only `yes` is accepted. A stop (Ctrl-C) while
+/// asking is a no.
+async fn confirm(plan: &Plan, stop: &apply::StopSignal) -> bool {
+    let summary = plan.summary();
+    let instances = plan
+        .instances
+        .iter()
+        .filter(|i| !i.steps.is_empty())
+        .count();
+    print!(
+        "\nApply {} step{} to {} instance{}? Only 'yes' will be accepted: ",
+        summary.steps,
+        if summary.steps == 1 { "" } else { "s" },
+        instances,
+        if instances == 1 { "" } else { "s" },
+    );
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    });
+    tokio::select! {
+        answer = answer => matches!(answer, Ok(Ok(line)) if line.trim() == "yes"),
+        () = stop.stopped() => false,
+    }
 }
 
 /// Plans, applies, then observes again to confirm convergence.
@@ -51,12 +124,19 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     if args.parallelism == Some(0) {
         return Err(CliError::Usage("--parallelism must be at least 1".into()));
     }
+    let approval = match approval(global, &args, std::io::stdin().is_terminal()) {
+        Ok(approval) => approval,
+        Err(message) => {
+            eprintln!("{message}");
+            return Ok(ExitStatus::Failure);
+        }
+    };
     let desired = super::load_manifests(global, &args.manifests)?.scoped(&args.scope.scope())?;
     let checked = read_secrets(&desired, Need::Required)?;
     let target = settings::connect_for(global, Some(&desired.stack)).await?;
     let (stop_handle, stop) = apply::stop_pair();
     let signals = tokio::spawn(watch_signals(stop_handle));
-    let result = run(&target, &desired, checked, &args, &stop).await;
+    let result = run(&target, &desired, checked, &args, approval, &stop).await;
     signals.abort();
     target.close().await;
     result
@@ -93,7 +173,8 @@ async fn shutdown_signal() -> std::io::Result<()> {
     }
 }
 
-fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, CliError> {
+/// Reads a plan saved by `plan --out`.
+pub(super) fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, CliError> {
     let text = std::fs::read_to_string(path).map_err(|source| CliError::PlanFile {
         path: path.to_owned(),
         source,
@@ -109,8 +190,10 @@ async fn run(
     desired: &manifest::Desired,
     checked: Checked,
     args: &ApplyArgs,
+    approval: Approval,
     stop: &apply::StopSignal,
 ) -> Result<ExitStatus, CliError> {
+    let json = args.json;
     // One writer per stack and region on this machine, from before the observation until after
     // the last one; the seeds of an unfinished run are taken over, so its tokens are sent again.
     let regions: BTreeSet<String> = desired.regions().into_iter().collect();
@@ -148,10 +231,18 @@ async fn run(
             saved.plan
         }
     };
-    print!("{}", render::text(&plan, use_color()));
+    if json {
+        emit_json(&serde_json::json!({
+            "format_version": PLAN_FORMAT_VERSION,
+            "type": "plan",
+            "plan": render::json_value(&plan),
+        }));
+    } else {
+        print!("{}", render::text(&plan, use_color()));
+    }
     if plan.summary().steps == 0 {
         journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
-        return Ok(converged_or_blocked(&plan));
+        return Ok(finish(json, None, &plan));
     }
     let options = ApplyOptions {
         allow_destroy: args.allow_destroy,
@@ -162,12 +253,30 @@ async fn run(
             .unwrap_or(8),
         ..ApplyOptions::default()
     };
-    println!("\nApplying...");
+    // Refuse a gated plan before asking, so no one approves what will not run.
+    apply::check_gates(&plan, &options)?;
+    apply::check_secrets(&plan, &resolved.values)?;
+    if approval == Approval::Ask && !confirm(&plan, stop).await {
+        println!("\nApply cancelled.");
+        return Ok(ExitStatus::Failure);
+    }
+    if !json {
+        println!("\nApplying...");
+    }
     if stop.is_set() {
-        println!("Stopped on request before any change.");
+        if !json {
+            println!("Stopped on request before any change.");
+        }
         return Ok(ExitStatus::Interrupted);
     }
-    let (progress, board) = super::progress::display(std::io::stdout().is_terminal());
+    let mode = if json {
+        Mode::Json
+    } else if std::io::stdout().is_terminal() {
+        Mode::Board
+    } else {
+        Mode::Lines
+    };
+    let (progress, display) = super::progress::display(mode, super::progress::heartbeat_period());
     let report = apply::execute(
         &target.client,
         &plan,
@@ -177,12 +286,15 @@ async fn run(
         stop.clone(),
     )
     .await;
-    if let Some(board) = board {
-        board.finish();
-    }
+    display.finish();
     let report = report?;
-    println!("\n{}", report.text().trim_end());
+    if !json {
+        println!("\n{}", report.text().trim_end());
+    }
     if report.stopped {
+        if json {
+            emit_report(&report, None, &[], ExitStatus::Interrupted);
+        }
         return Ok(ExitStatus::Interrupted);
     }
     if !report.has_failures() {
@@ -192,43 +304,139 @@ async fn run(
     let (_, remaining) = observe_and_plan(target, desired, resolved, diff_options).await?;
     let left = remaining.summary().steps;
     if left > 0 {
-        println!("\nNot converged: {left} step(s) still needed:");
-        print!("{}", render::text(&remaining, use_color()));
+        if json {
+            emit_report(
+                &report,
+                Some(left),
+                &blocked_lines(&remaining),
+                ExitStatus::Failure,
+            );
+        } else {
+            println!("\nNot converged: {left} step(s) still needed:");
+            print!("{}", render::text(&remaining, use_color()));
+        }
         return Ok(ExitStatus::Failure);
     }
-    let status = converged_or_blocked(&remaining);
-    Ok(if report.has_failures() {
-        ExitStatus::Failure
-    } else {
-        status
-    })
+    Ok(finish(json, Some(&report), &remaining))
 }
 
-/// For a plan with no step left: says whether the cloud matches the manifests, or names each
-/// difference kvsync will not change and why (exit status 3).
-fn converged_or_blocked(plan: &Plan) -> ExitStatus {
-    let blocked: Vec<String> = plan
-        .instances
+/// Writes one JSON line on stdout.
+fn emit_json(value: &serde_json::Value) {
+    println!("{}", render::json_line(value));
+}
+
+/// The last line of `apply --json`: what was done, what is left, and the exit code.
+fn emit_report(report: &Report, left: Option<usize>, blocked: &[Blocked], status: ExitStatus) {
+    emit_json(&serde_json::json!({
+        "format_version": PLAN_FORMAT_VERSION,
+        "type": "report",
+        "time": super::progress::timestamp(jiff::Timestamp::now()),
+        "report": report,
+        "remaining_steps": left,
+        "converged": left == Some(0) && blocked.is_empty() && !report.has_failures(),
+        "blocked": blocked,
+        "exit_code": status.code(),
+    }));
+}
+
+/// Ends a run whose plan has no step left: the verdict in words, or the report line in JSON.
+fn finish(json: bool, report: Option<&Report>, remaining: &Plan) -> ExitStatus {
+    let failed = report.is_some_and(Report::has_failures);
+    let blocked = blocked_lines(remaining);
+    let status = if failed {
+        ExitStatus::Failure
+    } else if blocked.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Blocked
+    };
+    if json {
+        emit_report(
+            report.unwrap_or(&Report::default()),
+            Some(0),
+            &blocked,
+            status,
+        );
+    } else {
+        converged_or_blocked(&blocked);
+    }
+    status
+}
+
+/// A difference kvsync will not change, as the report lists it.
+#[derive(Debug, serde::Serialize)]
+struct Blocked {
+    instance: String,
+    field: String,
+    reason: String,
+}
+
+/// The differences of `plan` kvsync will not change.
+fn blocked_lines(plan: &Plan) -> Vec<Blocked> {
+    plan.instances
         .iter()
         .flat_map(|instance| {
             instance
                 .blocked
                 .iter()
                 .filter(|b| b.kind == BlockedKind::Drift)
-                .map(move |b| format!("  ! {} {}: {}", instance.key, b.field, b.reason))
+                .map(move |b| Blocked {
+                    instance: instance.key.to_string(),
+                    field: b.field.clone(),
+                    reason: b.reason.clone(),
+                })
         })
-        .collect();
+        .collect()
+}
+
+/// For a plan with no step left: says whether the cloud matches the manifests, or names each
+/// difference kvsync will not change and why (exit status 3).
+fn converged_or_blocked(blocked: &[Blocked]) {
     if blocked.is_empty() {
         println!("Converged: the cloud matches the manifests.");
-        return ExitStatus::Success;
+        return;
     }
     println!(
         "\nNot converged: {} difference{} kvsync will not change:",
         blocked.len(),
         if blocked.len() == 1 { "" } else { "s" }
     );
-    for line in blocked {
-        println!("{line}");
+    for b in blocked {
+        println!("  ! {} {}: {}", b.instance, b.field, b.reason);
     }
-    ExitStatus::Blocked
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn decide(args: &[&str], terminal: bool) -> Result<Approval, &'static str> {
+        let cli = Cli::try_parse_from(args).unwrap();
+        match cli.command {
+            Command::Apply(apply) => approval(&cli.global, &apply, terminal),
+            _ => unreachable!("not apply"),
+        }
+    }
+
+    #[test]
+    fn approval_comes_from_a_flag_a_saved_plan_the_emulator_or_a_terminal() {
+        let endpoint = ["kvsync", "--endpoint", "http://127.0.0.1:1", "apply"];
+        assert_eq!(decide(&endpoint, true), Ok(Approval::Ask));
+        assert_eq!(decide(&endpoint, false), Err(NEEDS_APPROVAL));
+        let auto = [&endpoint[..], &["--auto-approve"]].concat();
+        assert_eq!(decide(&auto, false), Ok(Approval::Given));
+        let saved = [&endpoint[..], &["plan.json"]].concat();
+        assert_eq!(decide(&saved, false), Ok(Approval::Given));
+        assert_eq!(
+            decide(&["kvsync", "apply", "--emulator"], false),
+            Ok(Approval::Given)
+        );
+        let json = [&endpoint[..], &["--json"]].concat();
+        assert_eq!(decide(&json, true), Err(JSON_NEEDS_APPROVAL));
+        let json_auto = [&json[..], &["--auto-approve"]].concat();
+        assert_eq!(decide(&json_auto, false), Ok(Approval::Given));
+    }
 }

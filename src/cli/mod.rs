@@ -8,6 +8,7 @@ pub mod plan;
 pub mod progress;
 pub mod schema;
 pub mod settings;
+pub mod show;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -253,6 +254,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Change the cloud to match the manifests.
     Apply(apply::ApplyArgs),
+    /// Show a plan saved with `plan --out`, without contacting the cloud.
+    Show(show::ShowArgs),
     /// Reconcile continuously: report or correct drift, serve health, metrics and status.
     Daemon(daemon::DaemonArgs),
     /// Write manifests for the existing instances of a region (--region).
@@ -450,6 +453,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Validate(args) => validate::exec(&cli.global, args),
         Command::Plan(args) => plan::exec(&cli.global, args).await,
         Command::Apply(args) => apply::exec(&cli.global, args).await,
+        Command::Show(args) => show::exec(&cli.global, args),
         Command::Daemon(args) => daemon::exec(&cli.global, args).await,
         Command::Import(args) => import::exec(&cli.global, args).await,
         Command::Emulator(args) => emulator::exec(&cli.global, args).await,

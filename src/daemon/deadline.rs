@@ -349,6 +349,7 @@ mod tests {
             },
             instance_id: Some("r-1".into()),
             operation: crate::plan::Operation::Update,
+            candidates: Vec::new(),
             steps,
             blocked: Vec::new(),
         }

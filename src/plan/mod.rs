@@ -125,7 +125,7 @@ pub fn diff(
             [existing] => update(&ctx, wanted, existing),
             several => {
                 let ids: Vec<&str> = several.iter().map(|i| i.id.as_str()).collect();
-                blocked_only(
+                let mut plan = blocked_only(
                     &wanted.key,
                     "metadata.name",
                     format!(
@@ -134,7 +134,9 @@ pub fn diff(
                         wanted.key.name,
                         ids.join(", ")
                     ),
-                )
+                );
+                plan.candidates = ids.into_iter().map(str::to_owned).collect();
+                plan
             }
         };
         complete &= !plan
@@ -196,6 +198,7 @@ fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> InstancePlan {
         key: desired.key.clone(),
         instance_id: None,
         operation: Operation::Create,
+        candidates: Vec::new(),
         steps,
         blocked: notes,
     }
@@ -259,6 +262,7 @@ fn update(
         key: desired.key.clone(),
         instance_id: Some(observed.id.clone()),
         operation: Operation::Update,
+        candidates: Vec::new(),
         steps,
         blocked: notes,
     }
@@ -269,6 +273,7 @@ fn blocked_only(key: &InstanceKey, field: &str, reason: String) -> InstancePlan 
         key: key.clone(),
         instance_id: None,
         operation: Operation::Update,
+        candidates: Vec::new(),
         steps: Vec::new(),
         blocked: vec![Blocked {
             field: field.into(),
@@ -327,6 +332,7 @@ fn prune(
                 },
                 instance_id: Some(orphan.id.clone()),
                 operation: Operation::Delete,
+                candidates: Vec::new(),
                 steps,
                 blocked,
             }

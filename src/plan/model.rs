@@ -38,6 +38,10 @@ pub struct InstancePlan {
     pub steps: Vec<Step>,
     /// Differences kvsync will not or cannot reconcile, with the reason.
     pub blocked: Vec<Blocked>,
+    /// When several live instances have the manifest's name (and no `spec.instanceId` picks
+    /// one), their IDs; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
 }
 
 /// The kind of change to an instance as a whole.

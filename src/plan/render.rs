@@ -147,11 +147,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
 }
 
 fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
-    let id = match (&instance.instance_id, instance.operation) {
-        (Some(id), _) => safe(id),
-        (None, Operation::Create) => "new instance".into(),
-        (None, _) => "not found".into(),
-    };
+    let id = header_id(instance);
     let _ = writeln!(
         out,
         "{} {} {}",
@@ -200,6 +196,21 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
             old_new(blocked.old.as_deref(), blocked.new.as_deref())
         );
         let _ = writeln!(out, "        {}", safe(&blocked.reason));
+    }
+}
+
+/// What the header of an instance says about its ID: the ID, `new instance`, the instances
+/// that share its name, or `not found`.
+fn header_id(instance: &InstancePlan) -> String {
+    match (&instance.instance_id, instance.operation) {
+        (Some(id), _) => safe(id),
+        (None, Operation::Create) => "new instance".into(),
+        (None, _) if !instance.candidates.is_empty() => format!(
+            "{} instances: {}",
+            instance.candidates.len(),
+            safe(&instance.candidates.join(", "))
+        ),
+        (None, _) => "not found".into(),
     }
 }
 
@@ -307,8 +318,26 @@ struct JsonStepParams<'a> {
     parameters: std::collections::BTreeMap<String, String>,
 }
 
+/// The plan as a JSON value: the document `plan --json` prints (and `apply --json` embeds).
+/// Its strings are raw: whoever prints it escapes invisible characters (as [`json`] does).
+pub fn json_value(plan: &Plan) -> serde_json::Value {
+    // Serialising plain data with string keys cannot fail.
+    serde_json::to_value(json_doc(plan)).unwrap_or_default()
+}
+
 /// The plan as JSON (schema documented in the README; `format_version` marks its version).
 pub fn json(plan: &Plan) -> String {
+    // Serialising plain data with string keys cannot fail.
+    let text = serde_json::to_string_pretty(&json_doc(plan)).unwrap_or_default();
+    escape_invisible_json(&text).into_owned()
+}
+
+/// A JSON value on one line, invisible characters escaped (`apply --json`'s lines).
+pub fn json_line(value: &serde_json::Value) -> String {
+    escape_invisible_json(&value.to_string()).into_owned()
+}
+
+fn json_doc(plan: &Plan) -> JsonPlan<'_> {
     let steps = plan
         .instances
         .iter()
@@ -321,14 +350,11 @@ pub fn json(plan: &Plan) -> String {
             })
         })
         .collect();
-    let doc = JsonPlan {
+    JsonPlan {
         plan,
         summary: plan.summary(),
         steps,
-    };
-    // Serialising plain data with string keys cannot fail.
-    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    escape_invisible_json(&text).into_owned()
+    }
 }
 
 #[cfg(test)]
@@ -364,6 +390,7 @@ mod tests {
                 },
                 instance_id: Some("r-1\u{1b}[2J".into()),
                 operation: Operation::Delete,
+                candidates: Vec::new(),
                 steps: vec![
                     step(
                         Call::DeleteAccount {
@@ -424,6 +451,38 @@ mod tests {
         // The JSON escapes are JSON's own: the values read back unchanged.
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["instances"][0]["key"]["name"], "orders\u{202e}ehcac");
+    }
+
+    #[test]
+    fn instances_sharing_a_name_are_named_in_the_header() {
+        let plan = Plan {
+            format_version: crate::plan::model::PLAN_FORMAT_VERSION,
+            stack: "shop".into(),
+            complete: true,
+            instances: vec![InstancePlan {
+                key: InstanceKey {
+                    region: "cn-hangzhou".into(),
+                    name: "orders".into(),
+                },
+                instance_id: None,
+                operation: Operation::Update,
+                candidates: vec!["r-a".into(), "r-b".into()],
+                steps: Vec::new(),
+                blocked: vec![Blocked {
+                    field: "metadata.name".into(),
+                    old: None,
+                    new: None,
+                    reason: "2 instances are named \"orders\"".into(),
+                    kind: BlockedKind::Drift,
+                }],
+            }],
+        };
+        let text = text(&plan, false);
+        assert!(
+            text.contains("cn-hangzhou/orders (2 instances: r-a, r-b)"),
+            "{text}"
+        );
+        assert!(!text.contains("not found"), "{text}");
     }
 
     #[test]

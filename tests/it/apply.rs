@@ -17,7 +17,7 @@ fn names_and_counts(instances: &[serde_json::Value]) -> BTreeMap<String, usize> 
 #[test]
 fn quick_start_apply_then_plan_is_empty() {
     let dir = workspace();
-    let applied = run(kvsync(dir.path()).args(["apply", "--emulator"]));
+    let applied = run(kvsync(dir.path()).args(["apply", "--auto-approve", "--emulator"]));
     let (stdout, stderr) = texts(&applied);
     assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("Plan: 2 to create"), "{stdout}");
@@ -80,9 +80,10 @@ fn plan_json_names_each_call_with_its_token_and_parameters() {
 fn a_lost_create_response_is_retried_with_the_same_token_and_creates_once() {
     let dir = workspace();
     let emulator = EmulatorProcess::start(dir.path(), &["--lose-response", "CreateInstance:2"]);
-    let applied = run(emulator
-        .kvsync(dir.path())
-        .args(["apply", "-f", "manifests"]));
+    let applied =
+        run(emulator
+            .kvsync(dir.path())
+            .args(["apply", "--auto-approve", "-f", "manifests"]));
     let (stdout, stderr) = texts(&applied);
     assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
 
@@ -103,9 +104,10 @@ fn a_second_apply_after_a_failed_one_with_lost_responses_creates_nothing_twice()
     // Every CreateInstance answer is lost: the first apply fails after its retries, although
     // the cloud created both instances.
     let emulator = EmulatorProcess::start(dir.path(), &["--lose-response", "CreateInstance:1000"]);
-    let first = run(emulator
-        .kvsync(dir.path())
-        .args(["apply", "-f", "manifests"]));
+    let first =
+        run(emulator
+            .kvsync(dir.path())
+            .args(["apply", "--auto-approve", "-f", "manifests"]));
     let (stdout, stderr) = texts(&first);
     assert_eq!(first.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("FAILED"), "{stdout}");
@@ -117,9 +119,10 @@ fn a_second_apply_after_a_failed_one_with_lost_responses_creates_nothing_twice()
         "retries with one token must create once"
     );
 
-    let second = run(emulator
-        .kvsync(dir.path())
-        .args(["apply", "-f", "manifests"]));
+    let second =
+        run(emulator
+            .kvsync(dir.path())
+            .args(["apply", "--auto-approve", "-f", "manifests"]));
     let (stdout, stderr) = texts(&second);
     assert_eq!(second.status.code(), Some(0), "{stdout}\n{stderr}");
     assert_eq!(
@@ -143,7 +146,9 @@ fn a_second_apply_after_a_failed_one_with_lost_responses_creates_nothing_twice()
 fn release_protection_drift_is_planned_and_fixed() {
     let dir = workspace();
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let first = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let first = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
     assert_eq!(first.status.code(), Some(0), "{}", texts(&first).0);
     let orders = emulator
         .instances()
@@ -175,7 +180,9 @@ fn release_protection_drift_is_planned_and_fixed() {
         "{stdout}"
     );
 
-    let fix = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let fix = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
     assert_eq!(fix.status.code(), Some(0), "{}", texts(&fix).0);
     assert!(
         emulator
@@ -192,12 +199,16 @@ fn pruning_needs_allow_destroy_and_never_touches_protected_instances() {
     let stack = dir.path().join("manifests/stack.yaml");
     let text = std::fs::read_to_string(&stack).unwrap();
     std::fs::write(&stack, format!("{text}  prune: true\n")).unwrap();
-    let first = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let first = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
     assert_eq!(first.status.code(), Some(0), "{}", texts(&first).0);
 
     // Remove the unprotected instance's manifest: prune plans its deletion.
     std::fs::remove_file(dir.path().join("manifests/sessions-cache.yaml")).unwrap();
-    let refused = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let refused = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&refused);
     assert_eq!(refused.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("- cn-hangzhou/sessions-cache"), "{stdout}");
@@ -205,9 +216,10 @@ fn pruning_needs_allow_destroy_and_never_touches_protected_instances() {
     assert_eq!(emulator.count("DeleteInstance", "ok"), 0);
     assert_eq!(emulator.instances().len(), 2);
 
-    let allowed = run(emulator
-        .kvsync(dir.path())
-        .args(["apply", "--allow-destroy"]));
+    let allowed =
+        run(emulator
+            .kvsync(dir.path())
+            .args(["apply", "--auto-approve", "--allow-destroy"]));
     assert_eq!(allowed.status.code(), Some(0), "{}", texts(&allowed).0);
     assert_eq!(
         names_and_counts(&emulator.instances()),
@@ -267,9 +279,12 @@ fn a_saved_plan_applies_once_and_a_stale_one_is_refused() {
 fn target_and_exclude_work_on_a_subset_without_reading_the_rest() {
     let dir = workspace();
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let applied = run(emulator
-        .kvsync(dir.path())
-        .args(["apply", "--target", "sessions-cache"]));
+    let applied = run(emulator.kvsync(dir.path()).args([
+        "apply",
+        "--auto-approve",
+        "--target",
+        "sessions-cache",
+    ]));
     let (stdout, stderr) = texts(&applied);
     assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(!stdout.contains("orders-cache"), "{stdout}");
@@ -312,7 +327,9 @@ fn target_and_exclude_work_on_a_subset_without_reading_the_rest() {
 fn blocked_differences_are_not_converged_and_each_is_named() {
     let dir = workspace();
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let first = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let first = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
     assert_eq!(first.status.code(), Some(0), "{}", texts(&first).0);
     let path = dir.path().join("manifests/sessions-cache.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -324,7 +341,9 @@ fn blocked_differences_are_not_converged_and_each_is_named() {
     .unwrap();
     let configured = emulator.count("ModifyInstanceConfig", "ok");
     // A change kvsync makes (the parameter) beside one it will not (the zone).
-    let mixed = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let mixed = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&mixed);
     assert_eq!(mixed.status.code(), Some(3), "{stdout}\n{stderr}");
     assert!(!stdout.contains("Converged:"), "{stdout}");
@@ -335,7 +354,9 @@ fn blocked_differences_are_not_converged_and_each_is_named() {
     );
     assert_eq!(emulator.count("ModifyInstanceConfig", "ok"), configured + 1);
     // Only the blocked difference left: still exit 3, with no call that changes anything.
-    let again = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let again = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&again);
     assert_eq!(again.status.code(), Some(3), "{stdout}\n{stderr}");
     assert!(stdout.contains("spec.zoneId"), "{stdout}");
@@ -347,10 +368,14 @@ fn blocked_differences_are_not_converged_and_each_is_named() {
 async fn two_instances_of_one_name_are_blocked_and_not_converged() {
     let dir = workspace();
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let first = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let first = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
     assert_eq!(first.status.code(), Some(0), "{}", texts(&first).0);
     crate::support::create_normal_instance(&emulator.url, "cn-hangzhou", "sessions-cache").await;
-    let output = run(emulator.kvsync(dir.path()).args(["apply"]));
+    let output = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(3), "{stdout}\n{stderr}");
     assert!(

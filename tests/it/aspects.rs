@@ -115,7 +115,7 @@ impl Fixture {
 
     /// Applies and requires success.
     pub fn apply(&self, flags: &[&str]) {
-        let mut args = vec!["apply"];
+        let mut args = vec!["apply", "--auto-approve"];
         args.extend_from_slice(flags);
         let applied = self.kvsync(&args);
         let (stdout, stderr) = texts(&applied);
@@ -332,7 +332,7 @@ fn check(case: Case, answer: Answer) {
     // A gated plan is refused before any change.
     if let Some(flag) = case.gate {
         let before = fixture.mutating_calls();
-        let refused = fixture.kvsync(&["apply"]);
+        let refused = fixture.kvsync(&["apply", "--auto-approve"]);
         let (stdout, stderr) = texts(&refused);
         assert_eq!(refused.status.code(), Some(1), "{stdout}\n{stderr}");
         assert!(stderr.contains(flag), "{stderr}");
@@ -862,7 +862,7 @@ fn every_aspect_at_once_converges_and_changes_in_the_fixed_order() {
         ],
         "{plan:#}"
     );
-    let refused = fixture.kvsync(&["apply", "--allow-irreversible"]);
+    let refused = fixture.kvsync(&["apply", "--auto-approve", "--allow-irreversible"]);
     assert_eq!(refused.status.code(), Some(1), "{}", texts(&refused).0);
     assert!(texts(&refused).1.contains("--allow-destroy"));
     fixture.apply(&["--allow-irreversible", "--allow-destroy"]);

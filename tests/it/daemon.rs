@@ -544,7 +544,7 @@ fn fleet(count: usize, wide: Option<usize>) -> String {
 fn apply_once(dir: &Path, emulator: &EmulatorProcess) {
     let applied = emulator
         .kvsync(dir)
-        .args(["apply", "-f", "manifests"])
+        .args(["apply", "--auto-approve", "-f", "manifests"])
         .output()
         .unwrap();
     assert!(applied.status.success(), "{applied:?}");

@@ -47,7 +47,7 @@ fn applies_and_then_plans_empty(name: &str, dir: &Path, secrets: impl FnOnce(&mu
     );
 
     let mut apply = kvsync(dir);
-    apply.args(["apply", "--emulator", "-f", "."]);
+    apply.args(["apply", "--auto-approve", "--emulator", "-f", "."]);
     secrets(&mut apply);
     let applied = run(&mut apply);
     let (stdout, stderr) = texts(&applied);

@@ -112,11 +112,12 @@ fn issue_a_fifo_or_device_secret_is_refused_before_any_call() {
     std::fs::write(dir.path().join("orders.yaml"), with_password_file("pw")).unwrap();
     mkfifo(&dir.path().join("pw"));
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let output = run_bounded(
-        emulator
-            .kvsync(dir.path())
-            .args(["apply", "-f", "orders.yaml"]),
-    );
+    let output = run_bounded(emulator.kvsync(dir.path()).args([
+        "apply",
+        "--auto-approve",
+        "-f",
+        "orders.yaml",
+    ]));
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("reading secret file pw"), "{stderr}");
@@ -151,6 +152,7 @@ fn issue_a_fifo_or_device_secret_is_refused_before_any_call() {
     let before = emulator.total_requests();
     let output = run_bounded(emulator.kvsync(dir.path()).args([
         "apply",
+        "--auto-approve",
         "-f",
         "orders.yaml",
         "--secrets-dir",
@@ -201,6 +203,7 @@ fn issue_file_secrets_are_confined_to_the_root_and_the_secrets_dirs() {
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let output = run_bounded(emulator.kvsync(dir.path()).args([
         "apply",
+        "--auto-approve",
         "-f",
         "manifests",
         "--secrets-dir",
@@ -270,22 +273,22 @@ fn issue_emptying_one_file_of_several_is_refused_before_prune() {
     )
     .unwrap();
     let emulator = EmulatorProcess::start(dir.path(), &[]);
-    let output = run_bounded(
-        emulator
-            .kvsync(dir.path())
-            .args(["apply", "--allow-destroy"]),
-    );
+    let output = run_bounded(emulator.kvsync(dir.path()).args([
+        "apply",
+        "--auto-approve",
+        "--allow-destroy",
+    ]));
     assert_eq!(output.status.code(), Some(0), "{:?}", texts(&output));
     assert_eq!(emulator.instances().len(), 2);
 
     // The file is emptied (a bad merge, an editor): no plan, no call, nothing deleted.
     std::fs::write(root.join("payments.yaml"), "").unwrap();
     let before = emulator.total_requests();
-    let output = run_bounded(
-        emulator
-            .kvsync(dir.path())
-            .args(["apply", "--allow-destroy"]),
-    );
+    let output = run_bounded(emulator.kvsync(dir.path()).args([
+        "apply",
+        "--auto-approve",
+        "--allow-destroy",
+    ]));
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(

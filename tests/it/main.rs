@@ -2,6 +2,7 @@
 //! per area.
 
 mod apply;
+mod apply_ux;
 mod aspects;
 mod client;
 mod clocked;

@@ -134,7 +134,7 @@ fn a_bad_manifest_with_the_embedded_emulator_creates_no_state() {
         GOOD.replace("spec:", "spec:\n  bogus: 1"),
     )
     .unwrap();
-    let output = run(kvsync(dir.path()).args(["apply", "--emulator"]));
+    let output = run(kvsync(dir.path()).args(["apply", "--auto-approve", "--emulator"]));
     assert_eq!(output.status.code(), Some(1));
     assert!(!Path::new(&dir.path().join(".kvsync")).exists());
 }

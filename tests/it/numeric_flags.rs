@@ -38,9 +38,18 @@ const BAD_VALUES: &[(&[&str], &str, &str)] = &[
     (&["plan", "--qps", "NaN"], "--qps", "0.01 to 10000"),
     (&["plan", "--qps", "inf"], "--qps", "0.01 to 10000"),
     (&["plan", "--qps", "1e300"], "--qps", "0.01 to 10000"),
-    (&["apply", "--parallelism", "0"], "--parallelism", "1 to 64"),
     (
-        &["apply", "--parallelism", "18446744073709551615"],
+        &["apply", "--auto-approve", "--parallelism", "0"],
+        "--parallelism",
+        "1 to 64",
+    ),
+    (
+        &[
+            "apply",
+            "--auto-approve",
+            "--parallelism",
+            "18446744073709551615",
+        ],
         "--parallelism",
         "1 to 64",
     ),
@@ -260,7 +269,7 @@ fn the_stack_qps_sets_the_clients_rate_unless_the_flag_does() {
         let emulator = EmulatorProcess::start(dir.path(), &[]);
         let applied = emulator
             .kvsync(dir.path())
-            .args(["apply", "-f", "paced", "--qps", "100"])
+            .args(["apply", "--auto-approve", "-f", "paced", "--qps", "100"])
             .output()
             .unwrap();
         assert!(applied.status.success(), "{:?}", texts(&applied));

@@ -97,9 +97,14 @@ fn a_20_instance_apply_converges_through_faults_throttling_and_lost_answers() {
     );
     // Real backoff here (the other tests switch it off); demand above the emulator's cap.
     let mut apply = emulator.kvsync(dir.path());
-    apply
-        .env_remove("KVSYNC_NO_RETRY_DELAY")
-        .args(["--qps", "80", "apply", "--parallelism", "20"]);
+    apply.env_remove("KVSYNC_NO_RETRY_DELAY").args([
+        "--qps",
+        "80",
+        "apply",
+        "--auto-approve",
+        "--parallelism",
+        "20",
+    ]);
     let applied = run(with_secrets(&mut apply));
     let (stdout, stderr) = texts(&applied);
     assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -142,7 +147,7 @@ fn a_20_instance_apply_converges_through_faults_throttling_and_lost_answers() {
 fn spawn_apply(emulator: &EmulatorProcess, dir: &Path) -> Child {
     let mut command = emulator.kvsync(dir);
     command
-        .args(["apply", "--parallelism", "10"])
+        .args(["apply", "--auto-approve", "--parallelism", "10"])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     with_secrets(&mut command).spawn().unwrap()
@@ -181,7 +186,11 @@ fn apply_killed_at_20_moments_converges_on_the_next_run_without_duplicates() {
                     std::thread::sleep(moment);
                     first.kill().unwrap(); // SIGKILL
                     first.wait().unwrap();
-                    let second = run(with_secrets(emulator.kvsync(dir.path()).arg("apply")));
+                    let second = run(with_secrets(
+                        emulator
+                            .kvsync(dir.path())
+                            .args(["apply", "--auto-approve"]),
+                    ));
                     let (stdout, stderr) = texts(&second);
                     let context = format!("killed after {moment:?} of {full:?}");
                     assert_eq!(
@@ -207,7 +216,7 @@ fn sigterm_stops_new_steps_reports_and_a_rerun_converges() {
     let emulator = EmulatorProcess::start(dir.path(), &["--create-seconds", "1.5"]);
     let mut command = emulator.kvsync(dir.path());
     command
-        .args(["apply", "--parallelism", "4"])
+        .args(["apply", "--auto-approve", "--parallelism", "4"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let child = with_secrets(&mut command).spawn().unwrap();
@@ -229,7 +238,11 @@ fn sigterm_stops_new_steps_reports_and_a_rerun_converges() {
     assert!(stdout.contains("not run"), "{stdout}");
     assert!(!stdout.contains("Converged"), "{stdout}");
 
-    let rerun = run(with_secrets(emulator.kvsync(dir.path()).arg("apply")));
+    let rerun = run(with_secrets(
+        emulator
+            .kvsync(dir.path())
+            .args(["apply", "--auto-approve"]),
+    ));
     assert_eq!(rerun.status.code(), Some(0), "{}", texts(&rerun).0);
     assert_exact_fleet(dir.path(), 4, "after a stop and a re-run");
 }
@@ -243,7 +256,7 @@ fn a_first_signal_lets_the_call_in_flight_finish_and_a_second_exits_at_once() {
     let spawn = || {
         let mut command = emulator.kvsync(dir.path());
         command
-            .arg("apply")
+            .args(["apply", "--auto-approve"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         with_secrets(&mut command).spawn().unwrap()

@@ -190,7 +190,7 @@ fn no_secret_reaches_outputs_logs_state_or_tags() {
     }
 
     // The first apply sets every password.
-    let applied = fixture.kvsync(&["apply", "-vvv", "--log-format", "json"]);
+    let applied = fixture.kvsync(&["apply", "--auto-approve", "-vvv", "--log-format", "json"]);
     let (stdout, stderr) = checked("the first apply", &applied);
     assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
     let unchanged = fixture.kvsync(&["plan", "--detailed-exitcode", "-vvv"]);
@@ -230,7 +230,7 @@ fn no_secret_reaches_outputs_logs_state_or_tags() {
         let (stdout, _) = checked(&render.join(" "), &planned);
         assert!(stdout.contains("SECRET_APP_RW_PASSWORD"), "{stdout}");
     }
-    let changed = fixture.kvsync(&["apply", "-vvv"]);
+    let changed = fixture.kvsync(&["apply", "--auto-approve", "-vvv"]);
     let (stdout, stderr) = checked("the password change", &changed);
     assert_eq!(changed.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("ResetAccountPassword"), "{stdout}");
@@ -240,7 +240,7 @@ fn no_secret_reaches_outputs_logs_state_or_tags() {
 
     // A password that breaks the rules is refused by name, never by value.
     fixture.env.insert(APP_RO.0.to_owned(), TOO_LONG.to_owned());
-    for command in [&["validate"][..], &["plan"], &["apply"]] {
+    for command in [&["validate"][..], &["plan"], &["apply", "--auto-approve"]] {
         let mut args = command.to_vec();
         args.extend(["-vvv", "--log-format", "json"]);
         let refused = fixture.kvsync(&args);
@@ -280,7 +280,9 @@ fn no_secret_reaches_the_in_process_emulator_or_its_state() {
         // A fresh emulator each time, so that every run sends every password.
         let _ = std::fs::remove_dir_all(dir.path().join(".kvsync"));
         let mut apply = kvsync(dir.path());
-        apply.args(["apply", "--emulator"]).args(logging);
+        apply
+            .args(["apply", "--auto-approve", "--emulator"])
+            .args(logging);
         if let Some(filter) = filter {
             apply.env("KVSYNC_LOG", filter);
         }
@@ -433,7 +435,8 @@ fn a_refused_signature_never_leaks_the_passwords_it_quotes() {
         LEAK_KEY_SECRET,
     ];
     let setup_emulator = EmulatorProcess::start(dir.path(), &keys);
-    let applied = run(leak_kvsync(dir.path(), &setup_emulator).args(["apply", "-vv"]));
+    let applied =
+        run(leak_kvsync(dir.path(), &setup_emulator).args(["apply", "--auto-approve", "-vv"]));
     let (stdout, stderr) = canary_free("the setup apply", &applied);
     assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
     drop(setup_emulator);
@@ -450,7 +453,7 @@ fn a_refused_signature_never_leaks_the_passwords_it_quotes() {
     for logging in [&["-vv"][..], &["-vv", "--log-format", "json"]] {
         let what = format!("apply {}", logging.join(" "));
         let applied = run(leak_kvsync(dir.path(), &emulator)
-            .arg("apply")
+            .args(["apply", "--auto-approve"])
             .args(logging)
             .stdin(Stdio::null()));
         let (stdout, stderr) = canary_free(&what, &applied);

@@ -83,7 +83,7 @@ fn race(writers: usize, differing: bool) {
         .map(|dir| {
             emulator
                 .kvsync(dir.path())
-                .args(["apply"])
+                .args(["apply", "--auto-approve"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -134,7 +134,7 @@ fn a_second_run_on_this_machine_waits_for_the_lock_and_names_the_holder() {
     let emulator = EmulatorProcess::start(dir.path(), &["--create-seconds", "3"]);
     let first = emulator
         .kvsync(dir.path())
-        .args(["apply"])
+        .args(["apply", "--auto-approve"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -148,7 +148,7 @@ fn a_second_run_on_this_machine_waits_for_the_lock_and_names_the_holder() {
     }
     let refused = emulator
         .kvsync(dir.path())
-        .args(["apply", "--lock-timeout", "200ms"])
+        .args(["apply", "--auto-approve", "--lock-timeout", "200ms"])
         .output()
         .unwrap();
     let (stdout, stderr) = texts(&refused);
@@ -161,7 +161,7 @@ fn a_second_run_on_this_machine_waits_for_the_lock_and_names_the_holder() {
     // A run that waits long enough finds the first one's work done.
     let waited = emulator
         .kvsync(dir.path())
-        .args(["apply"])
+        .args(["apply", "--auto-approve"])
         .output()
         .unwrap();
     let (stdout, stderr) = texts(&waited);
@@ -261,7 +261,7 @@ fn write(dir: &Path, instance: Option<&str>) {
 
 async fn apply_converges(cloud: &Cloud, dir: &Path) -> String {
     let mut command = cloud.command(dir);
-    command.args(["apply", "--allow-destroy", "--prune-all"]);
+    command.args(["apply", "--auto-approve", "--allow-destroy", "--prune-all"]);
     let output = finish(command).await;
     let (stdout, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -355,7 +355,7 @@ fn a_cloud_that_forgets_tokens_at_once_lets_writers_duplicate_and_every_run_repo
         .map(|dir| {
             emulator
                 .kvsync(dir.path())
-                .args(["apply"])
+                .args(["apply", "--auto-approve"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
