@@ -153,16 +153,7 @@ impl EmulatorProcess {
 
     /// A `kvsync` command aimed at this emulator with its default key pair.
     pub fn kvsync(&self, dir: &Path) -> Command {
-        let mut command = kvsync(dir);
-        command.args([
-            "--endpoint",
-            &self.url,
-            "--access-key-id",
-            "testid",
-            "--access-key-secret",
-            "testsecret",
-        ]);
-        command
+        kvsync_at(dir, &self.url)
     }
 
     /// The emulator's per-action request counters.
@@ -192,10 +183,7 @@ impl EmulatorProcess {
 
     /// The instances the emulator holds (its own view, not kvsync's).
     pub fn instances(&self) -> Vec<Value> {
-        http_get_json(&format!("{}/_emulator/instances", self.url))["Instances"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        instances_at(&self.url)
     }
 }
 
@@ -204,6 +192,28 @@ impl Drop for EmulatorProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A `kvsync` command in `dir` aimed at the emulator at `url` with its default key pair.
+pub fn kvsync_at(dir: &Path, url: &str) -> Command {
+    let mut command = kvsync(dir);
+    command.args([
+        "--endpoint",
+        url,
+        "--access-key-id",
+        "testid",
+        "--access-key-secret",
+        "testsecret",
+    ]);
+    command
+}
+
+/// The instances the emulator at `url` holds (its own view, not kvsync's).
+pub fn instances_at(url: &str) -> Vec<Value> {
+    http_get_json(&format!("{url}/_emulator/instances"))["Instances"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// A plain HTTP GET on loopback, returning the JSON body.

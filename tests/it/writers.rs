@@ -14,7 +14,7 @@ use kvsync::emulator::state::Durations;
 use kvsync::emulator::{self, EmulatorConfig};
 use serde_json::Value;
 
-use crate::support::{EmulatorProcess, http_get_json, kvsync, texts};
+use crate::support::{EmulatorProcess, instances_at, kvsync_at, texts};
 
 const NAMES: [&str; 3] = ["w-0", "w-1", "w-2"];
 
@@ -59,6 +59,26 @@ fn converged_or_said_why(outputs: &[Output]) {
     }
 }
 
+/// One `kvsync apply` from each of `dirs`, all started before any is awaited.
+fn apply_at_once(emulator: &EmulatorProcess, dirs: &[tempfile::TempDir]) -> Vec<Output> {
+    let children: Vec<_> = dirs
+        .iter()
+        .map(|dir| {
+            emulator
+                .kvsync(dir.path())
+                .args(["apply", "--auto-approve"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect()
+}
+
 /// `writers` applies at once, each from its own directory (so from its own lock directory, as
 /// if on its own machine), with the same or with differing manifests.
 fn race(writers: usize, differing: bool) {
@@ -78,22 +98,7 @@ fn race(writers: usize, differing: bool) {
             dir
         })
         .collect();
-    let children: Vec<_> = dirs
-        .iter()
-        .map(|dir| {
-            emulator
-                .kvsync(dir.path())
-                .args(["apply", "--auto-approve"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outputs: Vec<Output> = children
-        .into_iter()
-        .map(|child| child.wait_with_output().unwrap())
-        .collect();
+    let outputs = apply_at_once(&emulator, &dirs);
     let counts = name_counts(&emulator.instances());
     let expected: BTreeMap<String, usize> = NAMES.iter().map(|n| (n.to_string(), 1)).collect();
     let shown: Vec<(String, String)> = outputs.iter().map(texts).collect();
@@ -202,23 +207,11 @@ impl Cloud {
     }
 
     fn command(&self, dir: &Path) -> Command {
-        let mut command = kvsync(dir);
-        command.args([
-            "--endpoint",
-            &self.url,
-            "--access-key-id",
-            "testid",
-            "--access-key-secret",
-            "testsecret",
-        ]);
-        command
+        kvsync_at(dir, &self.url)
     }
 
     fn instances(&self) -> Vec<Value> {
-        http_get_json(&format!("{}/_emulator/instances", self.url))["Instances"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        instances_at(&self.url)
     }
 }
 
@@ -350,22 +343,7 @@ fn a_cloud_that_forgets_tokens_at_once_lets_writers_duplicate_and_every_run_repo
             dir
         })
         .collect();
-    let children: Vec<_> = dirs
-        .iter()
-        .map(|dir| {
-            emulator
-                .kvsync(dir.path())
-                .args(["apply", "--auto-approve"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outputs: Vec<Output> = children
-        .into_iter()
-        .map(|child| child.wait_with_output().unwrap())
-        .collect();
+    let outputs = apply_at_once(&emulator, &dirs);
     let counts = name_counts(&emulator.instances());
     if counts.values().any(|&n| n > 1) {
         for output in &outputs {
