@@ -75,52 +75,7 @@ pub struct DaemonArgs {
 
 /// Serves and reconciles until SIGTERM or Ctrl-C.
 pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, CliError> {
-    let open_files = http::raise_open_files_limit();
-    let target = settings::connect(global).await?;
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .map_err(|source| CliError::Listen {
-            addr: args.listen.clone(),
-            source,
-        })?;
-    let address = listener.local_addr().map_err(|source| CliError::Listen {
-        addr: args.listen.clone(),
-        source,
-    })?;
-    println!(
-        "kvsync daemon listening on http://{address} (mode {:?})",
-        args.mode
-    );
-    let grace = args.shutdown_grace;
-    let stop = daemon::stop_on_signals(grace, move |forced| {
-        let code = match forced {
-            ForcedExit::SecondSignal => {
-                eprintln!("kvsync daemon: a second stop signal; exiting at once");
-                ExitStatus::Interrupted
-            }
-            ForcedExit::GraceExpired => {
-                eprintln!(
-                    "kvsync daemon: still running {} after the stop signal; exiting",
-                    deadline::show(grace)
-                );
-                ExitStatus::Failure
-            }
-        };
-        std::process::exit(code.code());
-    });
-    let status = SharedStatus::new(DaemonStatus::new(args.mode, jiff::Timestamp::now()));
-    let limits = http::Limits {
-        // Connections get part of the grace period; the rest is the loop's.
-        grace: http::Limits::default().grace.min(grace / 2),
-        ..http::Limits::for_open_files(open_files)
-    };
-    let server = tokio::spawn(http::serve(
-        listener,
-        status.clone(),
-        target.client.clone(),
-        stop.clone(),
-        limits,
-    ));
+    // Paths that do not exist are refused before anything starts.
     let config = DaemonConfig {
         paths: args.manifests.files.clone(),
         fallback_region: global.region.clone(),
@@ -153,7 +108,58 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
             _ => None,
         },
     };
+    daemon::check_paths(&config).map_err(CliError::Daemon)?;
+    let open_files = http::raise_open_files_limit();
+    let target = settings::connect(global).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|source| CliError::Listen {
+            addr: args.listen.clone(),
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| CliError::Listen {
+        addr: args.listen.clone(),
+        source,
+    })?;
+    println!(
+        "kvsync daemon listening on http://{address} (mode {})",
+        args.mode
+    );
+    let grace = args.shutdown_grace;
+    let stop = daemon::stop_on_signals(grace, move |forced| {
+        let code = match forced {
+            ForcedExit::SecondSignal => {
+                eprintln!("kvsync daemon: a second stop signal; exiting at once");
+                ExitStatus::Interrupted
+            }
+            ForcedExit::GraceExpired => {
+                eprintln!(
+                    "kvsync daemon: still running {} after the stop signal; exiting",
+                    deadline::show(grace)
+                );
+                ExitStatus::Failure
+            }
+        };
+        std::process::exit(code.code());
+    });
+    let status = SharedStatus::new(DaemonStatus::new(args.mode, jiff::Timestamp::now()));
+    let limits = http::Limits {
+        // Connections get part of the grace period; the rest is the loop's.
+        grace: http::Limits::default().grace.min(grace / 2),
+        ..http::Limits::for_open_files(open_files)
+    };
+    let server = tokio::spawn(http::serve(
+        listener,
+        status.clone(),
+        target.client.clone(),
+        stop.clone(),
+        limits,
+    ));
     let result = daemon::run(target.client.clone(), config, status, stop).await;
+    if result.is_err() {
+        // The loop could not run: the server is not waiting for a stop signal to come.
+        server.abort();
+    }
     let _ = server.await;
     target.close().await;
     let last = result.map_err(CliError::Daemon)?;

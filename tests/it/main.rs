@@ -6,6 +6,7 @@ mod aspects;
 mod client;
 mod clocked;
 mod daemon;
+mod daemon_logs;
 mod daemon_robustness;
 mod emulator;
 mod emulator_accounts;
