@@ -76,9 +76,11 @@ pub struct DaemonArgs {
 /// Serves and reconciles until SIGTERM or Ctrl-C.
 pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, CliError> {
     // Paths that do not exist are refused before anything starts.
+    let regions = settings::regions(global)?;
     let config = DaemonConfig {
         paths: args.manifests.files.clone(),
-        fallback_region: global.region.clone(),
+        region: regions.flag,
+        fallback_region: regions.fallback.map(|(region, _)| region),
         secrets_dirs: global.secrets_dirs.clone(),
         scope: args.scope.scope(),
         mode: args.mode,

@@ -60,7 +60,10 @@ pub const DEFAULT_PARALLELISM: usize = 8;
 pub struct DaemonConfig {
     /// Manifest paths (relative to the git checkout when following a branch).
     pub paths: Vec<PathBuf>,
-    /// `--region`.
+    /// `--region`: the region of instances that name none, before the Stack's.
+    pub region: Option<String>,
+    /// The region of instances that name none when neither `--region` nor the Stack names one
+    /// (the environment's or the aliyun profile's).
     pub fallback_region: Option<String>,
     /// `--secrets-dir`: where `{file:}` secrets may be read from besides the manifest root.
     pub secrets_dirs: Vec<PathBuf>,
@@ -250,6 +253,7 @@ async fn load(
     };
     enter(status, Phase::Loading, config.deadlines.load);
     let options = manifest::LoadOptions {
+        region: config.region.clone(),
         fallback_region: config.fallback_region.clone(),
         secrets_dirs: config.secrets_dirs.clone(),
     };
@@ -705,6 +709,7 @@ mod tests {
     fn config(git: bool) -> DaemonConfig {
         DaemonConfig {
             paths: Vec::new(),
+            region: None,
             fallback_region: None,
             secrets_dirs: Vec::new(),
             scope: Default::default(),

@@ -25,6 +25,7 @@ mod invalid_manifests;
 mod manifests;
 mod numeric_flags;
 mod python_sdk;
+mod regions;
 mod rename;
 mod resilience;
 mod secrets;
