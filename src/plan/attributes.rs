@@ -7,7 +7,7 @@ use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
 use super::model::{Blocked, BlockedKind, Call, Change, Impact, Step, WaitFor};
 use crate::manifest::DesiredInstance;
-use crate::manifest::rules::engine_at_least;
+use crate::manifest::rules::{engine_at_least, instance_name_problem};
 use crate::observe::ObservedInstance;
 use crate::passwords::INSTANCE_ENTRY;
 
@@ -67,8 +67,17 @@ pub fn attribute(
 ) {
     let mut changes: Vec<Change> = Vec::new();
     // An unpinned instance is found by its name, so only a pinned one can be named otherwise.
+    // A cloud name no manifest could carry — one the manifest rules refuse, or one another
+    // instance of the region shares — is kept: the manifest's name is then only kvsync's label
+    // for the instance (as `import` writes it), not a request to rename it.
+    let keeps_cloud_name = instance_name_problem(&observed.name).is_some()
+        || ctx
+            .observed
+            .named(&desired.key.region, &observed.name)
+            .count()
+            > 1;
     let instance_name = match &desired.instance_id {
-        Some(_) if observed.name != desired.key.name => {
+        Some(_) if observed.name != desired.key.name && !keeps_cloud_name => {
             changes.push(change(
                 "metadata.name",
                 Some(observed.name.clone()),

@@ -244,6 +244,14 @@ fn renaming_a_pinned_instance_sets_its_name() {
         ),
         "{text}"
     );
+    // A cloud name another instance shares, or one no manifest could carry, is kept: the
+    // manifest's name only labels the instance (as `import` writes such instances).
+    let mut other = existing("orders", "r-other");
+    other.tags.clear();
+    let shared = cloud(vec![existing("orders", "r-pinned"), other]);
+    assert!(plan_of(&yaml, &shared).is_empty());
+    let invalid = cloud(vec![existing("-orders", "r-pinned")]);
+    assert!(plan_of(&yaml, &invalid).is_empty());
     // The same name: nothing to do.
     let same = format!(
         "{STACK}---\n{}",
