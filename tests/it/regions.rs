@@ -147,6 +147,13 @@ fn an_unknown_region_is_refused_before_any_call_listing_the_known_ones() {
         );
         assert!(err.contains("cn-hangzhou, cn-shanghai"), "{err}");
     }
+    // Written in a manifest: an error at its line, before any call.
+    let in_manifest = workspace(Some("cn-mars"));
+    let err = planned_region(in_manifest.path(), &emulator, &[], &[]).unwrap_err();
+    assert!(
+        err.contains("stack.yaml:4:") && err.contains("is not a region R-KVStore is offered in"),
+        "{err}"
+    );
     let mut import = emulator.kvsync(dir.path());
     let output = run(import.args(["import", "--region", "cn-mars", "--out", "imported"]));
     let (stdout, stderr) = texts(&output);
