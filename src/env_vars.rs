@@ -22,6 +22,11 @@ pub const CREDENTIALS: &[&str] = &[
     ALICLOUD_SECRET_KEY,
     ALICLOUD_SECURITY_TOKEN,
 ];
+/// Default region (Alibaba Cloud SDK and aliyun CLI convention), after `--region` and the
+/// manifests, before the profile's `region_id`.
+pub const ALIBABA_CLOUD_REGION_ID: &str = "ALIBABA_CLOUD_REGION_ID";
+/// Default region (Terraform alicloud provider convention), after `ALIBABA_CLOUD_REGION_ID`.
+pub const ALICLOUD_REGION: &str = "ALICLOUD_REGION";
 /// The aliyun CLI profile to use when `--profile` is not given.
 pub const ALIBABA_CLOUD_PROFILE: &str = "ALIBABA_CLOUD_PROFILE";
 /// Home directory, where the aliyun CLI keeps `.aliyun/config.json`.

@@ -9,8 +9,11 @@ use kvsync::manifest::LoadError;
 use kvsync::secrets::SecretsError;
 use tracing_subscriber::EnvFilter;
 
-fn init_tracing(verbose: u8, format: LogFormat) {
+/// `daemon` says what each cycle does at the default level (its own lines at info); every
+/// other command is quiet but for warnings.
+fn init_tracing(verbose: u8, format: LogFormat, daemon: bool) {
     let default = match verbose {
+        0 if daemon => "warn,kvsync::daemon=info",
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -71,7 +74,8 @@ fn main() {
             std::process::exit(code);
         }
     };
-    init_tracing(cli.global.verbose, cli.global.log_format);
+    let daemon = matches!(cli.command, cli::Command::Daemon(_));
+    init_tracing(cli.global.verbose, cli.global.log_format, daemon);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

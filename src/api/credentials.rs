@@ -1,4 +1,5 @@
-//! The credential chain: flags, environment, then the aliyun CLI's profile file.
+//! The credential chain: flags, an explicit `--profile`, environment, then the aliyun CLI's
+//! profile file; and the region a profile names.
 //!
 //! Resolution is a pure function of its inputs (flag values, an environment lookup and the
 //! profile file's text), so every link of the chain is tested without touching the process
@@ -84,6 +85,14 @@ pub enum CredentialsError {
         #[source]
         source: serde_json::Error,
     },
+    /// `--profile` was given but there is no profile file.
+    #[error("--profile {name:?} was given but {path} does not exist")]
+    NoProfileFile {
+        /// The profile asked for.
+        name: String,
+        /// Where the file was looked for.
+        path: PathBuf,
+    },
     /// The requested profile does not exist in the file.
     #[error("profile {name:?} is not in {path}")]
     NoSuchProfile {
@@ -125,6 +134,8 @@ struct Profile {
     access_key_secret: String,
     #[serde(default)]
     sts_token: String,
+    #[serde(default)]
+    region_id: String,
 }
 
 /// Where the aliyun CLI keeps its profiles, given the home directory.
@@ -132,7 +143,55 @@ pub fn profile_path(home: &Path) -> PathBuf {
     home.join(".aliyun").join("config.json")
 }
 
-/// Resolves credentials in order: flags, `ALIBABA_CLOUD_*`, `ALICLOUD_*`, profile file.
+/// The profile `--profile`, else `ALIBABA_CLOUD_PROFILE`, else the file's current one (else
+/// `default`) names, from the file's text.
+fn select_profile(
+    flag: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+    path: &Path,
+    text: &str,
+) -> Result<Profile, CredentialsError> {
+    let file: ProfileFile =
+        serde_json::from_str(text).map_err(|source| CredentialsError::ProfileFile {
+            path: path.to_owned(),
+            source,
+        })?;
+    let wanted = flag
+        .map(str::to_owned)
+        .or_else(|| env(env_vars::ALIBABA_CLOUD_PROFILE).filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| {
+            if file.current.is_empty() {
+                "default".to_owned()
+            } else {
+                file.current.clone()
+            }
+        });
+    file.profiles
+        .into_iter()
+        .find(|p| p.name == wanted)
+        .ok_or_else(|| CredentialsError::NoSuchProfile {
+            name: wanted.clone(),
+            path: path.to_owned(),
+        })
+}
+
+/// The `region_id` of the profile the credential chain would read (see [`resolve`] for which
+/// one), if it names one. No file, or a file or profile that cannot be used, names none: the
+/// credential chain reports those when it needs the profile.
+pub fn profile_region(
+    profile: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+    profile_file: Option<(&Path, &str)>,
+) -> Option<(String, String)> {
+    let (path, text) = profile_file?;
+    let profile = select_profile(profile, env, path, text).ok()?;
+    (!profile.region_id.is_empty()).then_some((profile.region_id, profile.name))
+}
+
+/// Resolves credentials in order: flags, an explicit `--profile`, `ALIBABA_CLOUD_*`,
+/// `ALICLOUD_*`, then the profile file (`ALIBABA_CLOUD_PROFILE`, else its current profile).
+/// A profile named on the command line is a choice made for this run, so it beats keys left
+/// in the environment (as in the aliyun CLI).
 ///
 /// `env` looks up an environment variable; `profile_file` is the path and text of the aliyun
 /// CLI configuration, when one exists.
@@ -167,6 +226,16 @@ pub fn resolve(
             });
         }
         (None, None) => {}
+    }
+
+    if let Some(name) = &flags.profile {
+        let Some(file) = profile_file else {
+            return Err(CredentialsError::NoProfileFile {
+                name: name.clone(),
+                path: PathBuf::from("~/.aliyun/config.json"),
+            });
+        };
+        return from_profile(Some(name), &env, file);
     }
 
     let env_pairs = [
@@ -211,33 +280,19 @@ pub fn resolve(
         }
     }
 
-    let Some((path, text)) = profile_file else {
+    let Some(file) = profile_file else {
         return Err(CredentialsError::NotFound);
     };
-    let file: ProfileFile =
-        serde_json::from_str(text).map_err(|source| CredentialsError::ProfileFile {
-            path: path.to_owned(),
-            source,
-        })?;
-    let wanted = flags
-        .profile
-        .clone()
-        .or_else(|| env(env_vars::ALIBABA_CLOUD_PROFILE))
-        .unwrap_or_else(|| {
-            if file.current.is_empty() {
-                "default".to_owned()
-            } else {
-                file.current.clone()
-            }
-        });
-    let profile = file
-        .profiles
-        .into_iter()
-        .find(|p| p.name == wanted)
-        .ok_or_else(|| CredentialsError::NoSuchProfile {
-            name: wanted.clone(),
-            path: path.to_owned(),
-        })?;
+    from_profile(None, &env, file)
+}
+
+/// Credentials from the profile `flag` (else the environment's or the file's current one).
+fn from_profile(
+    flag: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+    (path, text): (&Path, &str),
+) -> Result<(Credentials, CredentialSource), CredentialsError> {
+    let profile = select_profile(flag, env, path, text)?;
     let security_token = match profile.mode.as_str() {
         "" | "AK" => None,
         "StsToken" => Some(Secret::new(profile.sts_token)),
@@ -281,7 +336,7 @@ mod tests {
     const PROFILES: &str = r#"{
         "current": "prod",
         "profiles": [
-            {"name": "default", "mode": "AK", "access_key_id": "def-id", "access_key_secret": "def-secret"},
+            {"name": "default", "mode": "AK", "access_key_id": "def-id", "access_key_secret": "def-secret", "region_id": "cn-shanghai"},
             {"name": "prod", "mode": "StsToken", "access_key_id": "prod-id", "access_key_secret": "prod-secret", "sts_token": "tok"},
             {"name": "role", "mode": "RamRoleArn", "access_key_id": "x", "access_key_secret": "y"}
         ]
@@ -363,6 +418,68 @@ mod tests {
         let (creds, _) = resolve(&flags, &env_of(&[]), Some((Path::new("/p"), PROFILES))).unwrap();
         assert_eq!(creds.access_key_id, "def-id");
         assert!(creds.security_token.is_none());
+    }
+
+    #[test]
+    fn an_explicit_profile_beats_keys_in_the_environment() {
+        let flags = CredentialFlags {
+            profile: Some("default".into()),
+            ..Default::default()
+        };
+        let env = env_of(&[
+            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id"),
+            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "env-secret"),
+        ]);
+        let (creds, source) = resolve(&flags, &env, Some((Path::new("/p"), PROFILES))).unwrap();
+        assert_eq!(creds.access_key_id, "def-id");
+        assert!(matches!(source, CredentialSource::Profile { name, .. } if name == "default"));
+    }
+
+    #[test]
+    fn keys_in_the_environment_beat_a_profile_not_named_on_the_command_line() {
+        let env = env_of(&[
+            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id"),
+            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "env-secret"),
+            ("ALIBABA_CLOUD_PROFILE", "default"),
+        ]);
+        let (creds, source) = resolve(
+            &CredentialFlags::default(),
+            &env,
+            Some((Path::new("/p"), PROFILES)),
+        )
+        .unwrap();
+        assert_eq!(creds.access_key_id, "env-id");
+        assert_eq!(source, CredentialSource::AlibabaCloudEnv);
+    }
+
+    #[test]
+    fn an_explicit_profile_without_a_profile_file_is_an_error() {
+        let flags = CredentialFlags {
+            profile: Some("prod".into()),
+            ..Default::default()
+        };
+        let env = env_of(&[
+            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id"),
+            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "env-secret"),
+        ]);
+        let err = resolve(&flags, &env, None).unwrap_err();
+        assert!(err.to_string().contains("--profile \"prod\""), "{err}");
+    }
+
+    #[test]
+    fn the_region_comes_from_the_profile_the_chain_selects() {
+        let file = Some((Path::new("/p"), PROFILES));
+        assert_eq!(
+            profile_region(Some("default"), &env_of(&[]), file),
+            Some(("cn-shanghai".into(), "default".into()))
+        );
+        assert_eq!(
+            profile_region(None, &env_of(&[("ALIBABA_CLOUD_PROFILE", "default")]), file),
+            Some(("cn-shanghai".into(), "default".into()))
+        );
+        // The current profile names no region; no file names none.
+        assert_eq!(profile_region(None, &env_of(&[]), file), None);
+        assert_eq!(profile_region(Some("default"), &env_of(&[]), None), None);
     }
 
     #[test]

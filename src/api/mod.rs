@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod error;
 pub mod params;
 pub mod ratelimit;
+pub mod regions;
 pub mod retry;
 pub mod scrub;
 pub mod sign;

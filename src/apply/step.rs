@@ -245,6 +245,7 @@ async fn call(
             .await
         }
         Call::ModifyInstanceAttribute {
+            instance_name,
             release_protection,
             new_password,
         } => {
@@ -254,9 +255,9 @@ async fn call(
                 .transpose()?;
             send.when_idle(&ModifyInstanceAttribute {
                 instance_id,
+                instance_name: instance_name.clone(),
                 instance_release_protection: *release_protection,
                 new_password,
-                ..Default::default()
             })
             .await
         }

@@ -75,6 +75,42 @@ pub struct DaemonArgs {
 
 /// Serves and reconciles until SIGTERM or Ctrl-C.
 pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, CliError> {
+    // Paths that do not exist are refused before anything starts.
+    let regions = settings::regions(global)?;
+    let config = DaemonConfig {
+        paths: args.manifests.files.clone(),
+        region: regions.flag,
+        fallback_region: regions.fallback.map(|(region, _)| region),
+        secrets_dirs: global.secrets_dirs.clone(),
+        scope: args.scope.scope(),
+        mode: args.mode,
+        interval: args.interval,
+        refresh_slices: args.refresh_slices,
+        cache_max_age: args.cache_max_age,
+        debounce: args.debounce,
+        parallelism: args.parallelism,
+        qps: global.qps,
+        deadlines: Deadlines {
+            load: args.load_timeout,
+            observe: args.observe_timeout,
+            git: args.git_timeout,
+        },
+        lock: crate::lock::LockSettings {
+            dir: args.lock.lock_dir.clone(),
+            timeout: args.lock.lock_timeout,
+        },
+        backoff: (Duration::from_secs(30), Duration::from_secs(30 * 60)),
+        git: match (&args.git, &args.branch) {
+            (Some(url), Some(branch)) => Some(GitConfig {
+                url: url.clone(),
+                branch: branch.clone(),
+                cache_dir: args.cache_dir.clone(),
+                poll_interval: args.git_interval,
+            }),
+            _ => None,
+        },
+    };
+    daemon::check_paths(&config).map_err(CliError::Daemon)?;
     let open_files = http::raise_open_files_limit();
     let target = settings::connect(global).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -88,7 +124,7 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         source,
     })?;
     println!(
-        "kvsync daemon listening on http://{address} (mode {:?})",
+        "kvsync daemon listening on http://{address} (mode {})",
         args.mode
     );
     let grace = args.shutdown_grace;
@@ -121,39 +157,11 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         stop.clone(),
         limits,
     ));
-    let config = DaemonConfig {
-        paths: args.manifests.files.clone(),
-        fallback_region: global.region.clone(),
-        secrets_dirs: global.secrets_dirs.clone(),
-        scope: args.scope.scope(),
-        mode: args.mode,
-        interval: args.interval,
-        refresh_slices: args.refresh_slices,
-        cache_max_age: args.cache_max_age,
-        debounce: args.debounce,
-        parallelism: args.parallelism,
-        qps: global.qps,
-        deadlines: Deadlines {
-            load: args.load_timeout,
-            observe: args.observe_timeout,
-            git: args.git_timeout,
-        },
-        lock: crate::lock::LockSettings {
-            dir: args.lock.lock_dir.clone(),
-            timeout: args.lock.lock_timeout,
-        },
-        backoff: (Duration::from_secs(30), Duration::from_secs(30 * 60)),
-        git: match (&args.git, &args.branch) {
-            (Some(url), Some(branch)) => Some(GitConfig {
-                url: url.clone(),
-                branch: branch.clone(),
-                cache_dir: args.cache_dir.clone(),
-                poll_interval: args.git_interval,
-            }),
-            _ => None,
-        },
-    };
     let result = daemon::run(target.client.clone(), config, status, stop).await;
+    if result.is_err() {
+        // The loop could not run: the server is not waiting for a stop signal to come.
+        server.abort();
+    }
     let _ = server.await;
     target.close().await;
     let last = result.map_err(CliError::Daemon)?;

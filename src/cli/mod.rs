@@ -41,7 +41,8 @@ pub struct GlobalArgs {
     /// Send every request to this base URL instead of https://r-kvstore.<region>.aliyuncs.com.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// Region for instances whose manifest and stack name none.
+    /// Region for instances whose manifest names none (before the Stack's spec.region, then
+    /// ALIBABA_CLOUD_REGION_ID, ALICLOUD_REGION and the profile's region_id).
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// The aliyun CLI profile to read credentials from (~/.aliyun/config.json).
@@ -426,12 +427,10 @@ impl From<crate::secrets::SecretsError> for CliError {
 }
 
 impl GlobalArgs {
-    /// How manifests are loaded: `--region` and `--secrets-dir`.
-    pub fn load_options(&self) -> crate::manifest::LoadOptions {
-        crate::manifest::LoadOptions {
-            fallback_region: self.region.clone(),
-            secrets_dirs: self.secrets_dirs.clone(),
-        }
+    /// How manifests are loaded: the regions (`--region`, environment, profile) and
+    /// `--secrets-dir`.
+    pub fn load_options(&self) -> Result<crate::manifest::LoadOptions, CliError> {
+        Ok(settings::load_options(self)?)
     }
 }
 
@@ -440,7 +439,7 @@ pub fn load_manifests(
     global: &GlobalArgs,
     manifests: &ManifestArgs,
 ) -> Result<crate::manifest::Desired, CliError> {
-    let loaded = crate::manifest::load_with(&manifests.files, &global.load_options())?;
+    let loaded = crate::manifest::load_with(&manifests.files, &global.load_options()?)?;
     for warning in &loaded.warnings {
         eprintln!("{warning}");
     }

@@ -9,6 +9,7 @@ use super::GlobalArgs;
 use crate::api::credentials::{
     self, CredentialFlags, CredentialSource, Credentials, CredentialsError,
 };
+use crate::api::regions::{self, UnknownRegion};
 use crate::api::retry::RetryPolicy;
 use crate::api::{self, Client, ClientConfig, Endpoint};
 use crate::emulator::state::Durations;
@@ -51,6 +52,9 @@ pub enum SettingsError {
         /// Its value.
         value: String,
     },
+    /// A region kvsync does not know (from `--region`, the environment or the profile).
+    #[error(transparent)]
+    Region(#[from] UnknownRegion),
     /// The request rate is outside its range.
     #[error("the request rate must be from 0.01 to 10000 requests per second, not {0}")]
     Qps(f64),
@@ -142,6 +146,108 @@ fn env_seconds(
     }
 }
 
+/// Where the default region came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionSource {
+    /// `--region`.
+    Flag,
+    /// An environment variable.
+    Env(&'static str),
+    /// The `region_id` of this aliyun CLI profile.
+    Profile(String),
+}
+
+impl std::fmt::Display for RegionSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegionSource::Flag => f.write_str("--region"),
+            RegionSource::Env(name) => f.write_str(name),
+            RegionSource::Profile(name) => write!(f, "region_id of profile {name:?}"),
+        }
+    }
+}
+
+/// The default region of instances whose manifest names none, in the aliyun CLI's order with
+/// the manifests in between: `--region` (which beats the Stack's `spec.region`), then the Stack,
+/// then `ALIBABA_CLOUD_REGION_ID`, `ALICLOUD_REGION`, then the profile's `region_id`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Regions {
+    /// `--region`: before the Stack's.
+    pub flag: Option<String>,
+    /// From the environment or the profile: after the Stack's.
+    pub fallback: Option<(String, RegionSource)>,
+}
+
+/// Resolves [`Regions`] from `--region`, an environment lookup and the profile's region (with
+/// the profile's name). Every region that would be used is checked against the known ones
+/// before any call: a typo in a later source is refused even when an earlier one wins, since it
+/// would take over the moment the earlier one is removed.
+pub fn resolve_regions(
+    flag: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+    profile: Option<(String, String)>,
+) -> Result<Regions, UnknownRegion> {
+    if let Some(region) = flag {
+        regions::check(region, "--region")?;
+    }
+    let from_env = [env_vars::ALIBABA_CLOUD_REGION_ID, env_vars::ALICLOUD_REGION]
+        .into_iter()
+        .find_map(|name| {
+            env(name)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+                .map(|value| (value, RegionSource::Env(name)))
+        });
+    let fallback =
+        from_env.or_else(|| profile.map(|(region, name)| (region, RegionSource::Profile(name))));
+    if let Some((region, source)) = &fallback {
+        regions::check(region, &source.to_string())?;
+    }
+    Ok(Regions {
+        flag: flag.map(str::to_owned),
+        fallback,
+    })
+}
+
+/// The aliyun CLI profile file's path and text, if it exists.
+fn profile_file() -> Result<Option<(PathBuf, String)>, SettingsError> {
+    let Some(path) = env(env_vars::HOME).map(|home| credentials::profile_path(Path::new(&home)))
+    else {
+        return Ok(None);
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some((path, text))),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(SettingsError::ProfileRead { path, source }),
+    }
+}
+
+/// The default regions from `--region`, the environment and the profile.
+pub fn regions(global: &GlobalArgs) -> Result<Regions, SettingsError> {
+    let file = profile_file()?;
+    let profile = credentials::profile_region(
+        global.profile.as_deref(),
+        &env,
+        file.as_ref()
+            .map(|(path, text)| (path.as_path(), text.as_str())),
+    );
+    let regions = resolve_regions(global.region.as_deref(), &env, profile)?;
+    if let Some((region, source)) = &regions.fallback {
+        tracing::info!(region = %region, source = %source, "default region when the manifests name none");
+    }
+    Ok(regions)
+}
+
+/// How manifests are loaded: the regions ([`regions`]) and `--secrets-dir`.
+pub fn load_options(global: &GlobalArgs) -> Result<crate::manifest::LoadOptions, SettingsError> {
+    let regions = regions(global)?;
+    Ok(crate::manifest::LoadOptions {
+        region: regions.flag,
+        fallback_region: regions.fallback.map(|(region, _)| region),
+        secrets_dirs: global.secrets_dirs.clone(),
+    })
+}
+
 /// Resolves credentials from flags, environment and the aliyun CLI profile.
 pub fn credentials(global: &GlobalArgs) -> Result<(Credentials, CredentialSource), SettingsError> {
     let flags = CredentialFlags {
@@ -149,24 +255,10 @@ pub fn credentials(global: &GlobalArgs) -> Result<(Credentials, CredentialSource
         access_key_secret: global.access_key_secret.clone().map(Secret::new),
         profile: global.profile.clone(),
     };
-    let profile = env(env_vars::HOME).map(|home| credentials::profile_path(Path::new(&home)));
-    let profile_text = match &profile {
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(text) => Some(text),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(SettingsError::ProfileRead {
-                    path: path.clone(),
-                    source,
-                });
-            }
-        },
-        None => None,
-    };
-    let profile_file = match (&profile, &profile_text) {
-        (Some(path), Some(text)) => Some((path.as_path(), text.as_str())),
-        _ => None,
-    };
+    let file = profile_file()?;
+    let profile_file = file
+        .as_ref()
+        .map(|(path, text)| (path.as_path(), text.as_str()));
     Ok(credentials::resolve(&flags, &env, profile_file)?)
 }
 
@@ -206,6 +298,10 @@ pub async fn connect_for(
     global: &GlobalArgs,
     stack: Option<&crate::manifest::desired::Stack>,
 ) -> Result<Target, SettingsError> {
+    // An unknown `--region` is refused before any call, whatever the command.
+    if let Some(region) = &global.region {
+        regions::check(region, "--region")?;
+    }
     let (qps, source) = effective_qps(global.qps, stack.and_then(|stack| stack.qps));
     let qps = usable_qps(qps)?;
     log_rate(qps, source);
@@ -246,4 +342,68 @@ pub async fn connect_for(
     })
     .map_err(SettingsError::Client)?;
     Ok(Target { client, emulator })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn profile(region: &str) -> Option<(String, String)> {
+        Some((region.to_owned(), "default".to_owned()))
+    }
+
+    #[test]
+    fn the_flag_comes_first_and_the_environment_before_the_profile() {
+        let env = env_of(&[
+            ("ALIBABA_CLOUD_REGION_ID", "cn-beijing"),
+            ("ALICLOUD_REGION", "cn-shenzhen"),
+        ]);
+        let regions = resolve_regions(Some("cn-shanghai"), &env, profile("us-west-1")).unwrap();
+        assert_eq!(regions.flag.as_deref(), Some("cn-shanghai"));
+        assert_eq!(
+            regions.fallback,
+            Some((
+                "cn-beijing".into(),
+                RegionSource::Env("ALIBABA_CLOUD_REGION_ID")
+            ))
+        );
+
+        let env = env_of(&[("ALICLOUD_REGION", "cn-shenzhen")]);
+        let regions = resolve_regions(None, &env, profile("us-west-1")).unwrap();
+        assert_eq!(
+            regions.fallback,
+            Some(("cn-shenzhen".into(), RegionSource::Env("ALICLOUD_REGION")))
+        );
+
+        let regions = resolve_regions(None, &env_of(&[]), profile("us-west-1")).unwrap();
+        assert_eq!(
+            regions.fallback,
+            Some(("us-west-1".into(), RegionSource::Profile("default".into())))
+        );
+        assert_eq!(
+            resolve_regions(None, &env_of(&[("ALIBABA_CLOUD_REGION_ID", "")]), None).unwrap(),
+            Regions::default()
+        );
+    }
+
+    #[test]
+    fn unknown_regions_are_refused_naming_their_source() {
+        let err = resolve_regions(Some("cn-mars"), &env_of(&[]), None).unwrap_err();
+        assert_eq!(err.source_name, "--region");
+        let env = env_of(&[("ALIBABA_CLOUD_REGION_ID", "cn-mars")]);
+        let err = resolve_regions(None, &env, None).unwrap_err();
+        assert_eq!(err.source_name, "ALIBABA_CLOUD_REGION_ID");
+        let err = resolve_regions(None, &env_of(&[]), profile("mars-1")).unwrap_err();
+        assert!(err.to_string().contains("profile \"default\""), "{err}");
+    }
 }

@@ -30,6 +30,18 @@ pub enum Freshness {
     },
 }
 
+impl std::fmt::Display for Freshness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Freshness::Fresh => f.write_str("fresh"),
+            Freshness::Slice { index, of } => write!(f, "slice {} of {of}", index + 1),
+            Freshness::Cached { max_age } => {
+                write!(f, "cached up to {}", super::deadline::show(*max_age))
+            }
+        }
+    }
+}
+
 /// Which slice an instance belongs to (stable across runs).
 pub fn slice_of(instance_id: &str, of: usize) -> usize {
     let digest = Sha256::digest(instance_id.as_bytes());

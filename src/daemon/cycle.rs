@@ -79,6 +79,26 @@ pub enum Cycle {
     Skip,
 }
 
+impl Cycle {
+    /// What kind of cycle this is, as a word in logs: `full` (every instance, read afresh or
+    /// from a fresh enough cache), `slice` (every instance, one slice read afresh), `changed`
+    /// (only the instances whose desired state changed) or `none`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Cycle::Full(Freshness::Slice { .. }) => "slice",
+            Cycle::Full(Freshness::Fresh | Freshness::Cached { .. }) => "full",
+            Cycle::Only { .. } => "changed",
+            Cycle::Skip => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for Cycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
 /// The refresh of the whole fleet is spread over `slices` ticks of one interval.
 #[derive(Debug, Clone, Copy)]
 pub struct Spread {

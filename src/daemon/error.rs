@@ -74,6 +74,16 @@ pub enum CycleError {
     /// The run journal could not be written.
     #[error("recording the run")]
     Journal(#[source] crate::journal::JournalError),
+    /// A manifest path (`-f`) is not in the git checkout.
+    #[error("{} does not exist in {url} at {commit}", .path.display())]
+    NotInCheckout {
+        /// The path, relative to the checkout.
+        path: PathBuf,
+        /// The repository (without credentials).
+        url: String,
+        /// The commit checked out.
+        commit: String,
+    },
     /// The daemon was asked to stop during the cycle.
     #[error("stopped before the cycle finished")]
     Stopped,

@@ -252,7 +252,7 @@ impl GitSource {
                 url = %self.redactor.display,
                 branch = %self.branch,
                 commit = %commit,
-                previous = self.applied.as_deref().unwrap_or("none"),
+                previous = %self.applied.as_deref().unwrap_or("none"),
                 "checked out manifests"
             );
         }

@@ -60,7 +60,10 @@ pub const DEFAULT_PARALLELISM: usize = 8;
 pub struct DaemonConfig {
     /// Manifest paths (relative to the git checkout when following a branch).
     pub paths: Vec<PathBuf>,
-    /// `--region`.
+    /// `--region`: the region of instances that name none, before the Stack's.
+    pub region: Option<String>,
+    /// The region of instances that name none when neither `--region` nor the Stack names one
+    /// (the environment's or the aliyun profile's).
     pub fallback_region: Option<String>,
     /// `--secrets-dir`: where `{file:}` secrets may be read from besides the manifest root.
     pub secrets_dirs: Vec<PathBuf>,
@@ -109,6 +112,34 @@ pub enum DaemonError {
     /// The manifests could not be watched.
     #[error(transparent)]
     Watch(#[from] triggers::WatchError),
+    /// A manifest path (`-f`) does not exist.
+    #[error("{} does not exist (-f names the manifest files or directories to reconcile)", .0.display())]
+    Missing(PathBuf),
+    /// A manifest path (`-f`) does not exist in the first checkout of the branch.
+    #[error(
+        "{} does not exist in {url} at {commit} (with --git, -f names paths inside the repository)",
+        .path.display()
+    )]
+    MissingInCheckout {
+        /// The path, relative to the checkout.
+        path: PathBuf,
+        /// The repository (without credentials).
+        url: String,
+        /// The commit checked out.
+        commit: String,
+    },
+}
+
+/// Refuses to start when a local manifest path (`-f`) does not exist. With `--git` the
+/// paths are inside the checkout and are checked after the first checkout instead.
+pub fn check_paths(config: &DaemonConfig) -> Result<(), DaemonError> {
+    if config.git.is_some() {
+        return Ok(());
+    }
+    match config.paths.iter().find(|path| !path.exists()) {
+        Some(path) => Err(DaemonError::Missing(path.clone())),
+        None => Ok(()),
+    }
 }
 
 /// Brings the git checkout to the branch's newest commit (if it moved forward) and returns the
@@ -143,6 +174,13 @@ async fn git_refresh(
         id: fetched,
     };
     let root = git.checkout_dir().to_path_buf();
+    if let Some(path) = config.paths.iter().find(|p| !root.join(p).exists()) {
+        return Err(CycleError::NotInCheckout {
+            path: path.clone(),
+            url: git.display_url().to_string(),
+            commit: revision.id,
+        });
+    }
     let paths = config.paths.iter().map(|p| root.join(p)).collect();
     Ok((revision, paths))
 }
@@ -215,6 +253,7 @@ async fn load(
     };
     enter(status, Phase::Loading, config.deadlines.load);
     let options = manifest::LoadOptions {
+        region: config.region.clone(),
         fallback_region: config.fallback_region.clone(),
         secrets_dirs: config.secrets_dirs.clone(),
     };
@@ -278,6 +317,7 @@ pub async fn run(
     status: SharedStatus,
     stop: StopSignal,
 ) -> Result<DaemonStatus, DaemonError> {
+    check_paths(&config)?;
     let (triggers, mut queue) = mpsc::unbounded_channel();
     let _ = triggers.send(Trigger::Startup);
     let git = config.git.as_ref().map(|g| {
@@ -330,6 +370,9 @@ pub async fn run(
     status.lock().success_expected_within_secs =
         Some(success_expected_within(&config, tick).as_secs().max(1));
     let mut next_slice = 0;
+    // With --git, whether a checkout has had the manifest paths (a missing path in the first
+    // checkout is a mistake in the command line; later, a commit that removed them).
+    let mut paths_seen = false;
     // Only interval ticks move the next tick: manifest changes do not postpone the refresh.
     let mut next_tick = tokio::time::Instant::now() + tick;
     loop {
@@ -353,6 +396,23 @@ pub async fn run(
             loaded = load(&config, git.as_deref(), &mut reads, &status) => loaded,
             () = stop.stopped() => break,
         };
+        match &loaded {
+            Loaded::Bad {
+                error: CycleError::NotInCheckout { path, url, commit },
+                ..
+            } if !paths_seen => {
+                return Err(DaemonError::MissingInCheckout {
+                    path: path.clone(),
+                    url: url.clone(),
+                    commit: commit.clone(),
+                });
+            }
+            Loaded::Bad {
+                error: CycleError::Git(_) | CycleError::Deadline { .. },
+                ..
+            } => {}
+            _ => paths_seen = true,
+        }
         let (chosen, refused) = choose(before.clone(), loaded, &status);
         in_force = chosen;
         if woken_by.contains(&Trigger::Interval) {
@@ -373,7 +433,12 @@ pub async fn run(
         if woken_by.contains(&Trigger::Interval) {
             next_slice += 1;
         }
-        info!(?woken_by, ?cycle, "reconcile");
+        info!(
+            trigger = %triggers::words(&woken_by),
+            cycle = %cycle,
+            mode = %config.mode,
+            "reconcile started"
+        );
         let stack = &manifests.desired.stack;
         let client = rate.for_stack(stack.qps);
         let mut reconciler = Reconciler {
@@ -391,6 +456,7 @@ pub async fn run(
             reads: &mut reads,
             deadlines: config.deadlines,
             lock: &config.lock,
+            next_tick,
         };
         let result = match &cycle {
             Cycle::Skip => {
@@ -485,18 +551,18 @@ fn finish_cycle(
         .ok();
     match result {
         Ok(()) => {
+            info!(outcome = %"ok", summary = %summary(&current), "reconcile finished");
             current.cycle_error = None;
             current.ready = true;
             current.last_success_at = Some(now);
         }
         Err(error) => {
             let error = crate::apply::error_chain(&error);
-            warn!(error = %error, "reconcile failed");
             current.failed_cycles += 1;
+            warn!(outcome = %"failed", error = %error, summary = %summary(&current), "reconcile finished");
             current.cycle_error = Some(error);
         }
     }
-    info!(summary = %summary(&current), "reconcile finished");
 }
 
 /// Fetches the branch every `interval`; a new commit triggers a reconcile (which checks it out).
@@ -643,6 +709,7 @@ mod tests {
     fn config(git: bool) -> DaemonConfig {
         DaemonConfig {
             paths: Vec::new(),
+            region: None,
             fallback_region: None,
             secrets_dirs: Vec::new(),
             scope: Default::default(),

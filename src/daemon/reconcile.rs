@@ -136,6 +136,93 @@ pub struct Reconciler<'a> {
     pub deadlines: Deadlines,
     /// Where the locks and the run journal live (apply mode).
     pub lock: &'a LockSettings,
+    /// When the next interval tick is due: every instance looked at is next read then, unless
+    /// it is backing off for longer.
+    pub next_tick: tokio::time::Instant,
+}
+
+/// The wall-clock time of `tick`, never earlier than now.
+fn wall_time(tick: tokio::time::Instant) -> Timestamp {
+    let now = Timestamp::now();
+    let until = tick.saturating_duration_since(tokio::time::Instant::now());
+    jiff::SignedDuration::try_from(until)
+        .ok()
+        .and_then(|until| now.checked_add(until).ok())
+        .unwrap_or(now)
+}
+
+/// The fields a plan changes or cannot change for one instance, in plan order, each once.
+fn drift_fields(instance: &InstancePlan) -> Vec<String> {
+    let mut fields: Vec<String> = Vec::new();
+    let changed = instance
+        .steps
+        .iter()
+        .flat_map(|step| step.changes.iter().map(|c| c.field.clone()));
+    let blocked = instance
+        .blocked
+        .iter()
+        .filter(|b| b.kind == BlockedKind::Drift)
+        .map(|b| b.field.clone());
+    for field in changed.chain(blocked) {
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    fields
+}
+
+/// Logs one line per instance whose plan has steps or blocked differences.
+fn log_drift(plan: &Plan, mode: Mode) {
+    if plan.instances.iter().any(|i| !i.steps.is_empty()) {
+        info!(summary = %render::summary_line(&plan.summary()), mode = %mode, "plan");
+    }
+    for instance in &plan.instances {
+        let fields = drift_fields(instance);
+        if fields.is_empty() && instance.steps.is_empty() {
+            continue;
+        }
+        let fields = if fields.is_empty() {
+            "-".to_owned()
+        } else {
+            fields.join(",")
+        };
+        info!(
+            instance = %instance.key,
+            steps = instance.steps.len(),
+            fields = %fields,
+            "drift found"
+        );
+    }
+}
+
+/// Logs an apply's progress as words (never `Debug` output).
+fn log_progress(event: apply::Event) {
+    match event {
+        apply::Event::Step {
+            key,
+            index,
+            total,
+            action,
+        } => {
+            tracing::debug!(instance = %key, step = index, of = total, action = %action, "step started")
+        }
+        apply::Event::Waiting {
+            key,
+            action,
+            condition,
+        } => {
+            tracing::debug!(instance = %key, action = %action, waiting_for = %condition, "step waiting")
+        }
+        apply::Event::Done { key, action, .. } => {
+            info!(instance = %key, action = %action, "step applied")
+        }
+        apply::Event::Failed { key, action, error } => {
+            warn!(instance = %key, action = %action, error = %error, "step failed")
+        }
+        apply::Event::Stopped { key, not_run } => {
+            info!(instance = %key, not_run, "stopped before the remaining steps")
+        }
+    }
 }
 
 /// The lines a plan shows for one instance (steps and blocked differences).
@@ -281,6 +368,7 @@ impl Reconciler<'_> {
                 seeds: &seeds,
             },
         );
+        log_drift(&plan, self.mode);
         let now = Timestamp::now();
         let results = match self.mode {
             Mode::Observe => BTreeMap::new(),
@@ -333,11 +421,15 @@ impl Reconciler<'_> {
         .await
         .map_err(CycleError::Observe)?;
         info!(
+            instances = desired.instances.len(),
+            listed = observed.regions.values().map(Vec::len).sum::<usize>(),
+            "instances read"
+        );
+        tracing::debug!(
             reads,
             cached = cache.len(),
-            ?freshness,
-            instances = desired.instances.len(),
-            "observed"
+            freshness = %freshness,
+            "observation details"
         );
         Ok(observed)
     }
@@ -379,7 +471,7 @@ impl Reconciler<'_> {
             parallelism: self.parallelism,
             ..ApplyOptions::default()
         };
-        let progress: apply::Progress = std::sync::Arc::new(|event| info!(event = ?event, "apply"));
+        let progress: apply::Progress = std::sync::Arc::new(log_progress);
         match apply::execute(
             self.client,
             &runnable,
@@ -390,14 +482,28 @@ impl Reconciler<'_> {
         )
         .await
         {
-            Ok(report) => report
-                .instances
-                .into_iter()
-                .map(|outcome| {
-                    let held_back = held.get(&outcome.key).copied().unwrap_or(0);
-                    (outcome.key.clone(), (outcome, held_back))
-                })
-                .collect(),
+            Ok(report) => {
+                let (applied, failed, not_run) = report.instances.iter().fold(
+                    (0, 0, 0),
+                    |(applied, failed, not_run), outcome| {
+                        (
+                            applied + outcome.applied.len(),
+                            failed + usize::from(outcome.failed.is_some()),
+                            not_run + outcome.not_run.len(),
+                        )
+                    },
+                );
+                let held_back: usize = held.values().sum();
+                info!(applied, failed, not_run, held_back, "steps applied");
+                report
+                    .instances
+                    .into_iter()
+                    .map(|outcome| {
+                        let held_back = held.get(&outcome.key).copied().unwrap_or(0);
+                        (outcome.key.clone(), (outcome, held_back))
+                    })
+                    .collect()
+            }
             Err(err) => {
                 warn!(error = %error_chain(&err), "apply refused");
                 BTreeMap::new()
@@ -415,6 +521,7 @@ impl Reconciler<'_> {
         results: &BTreeMap<InstanceKey, (InstanceOutcome, usize)>,
         now: Timestamp,
     ) {
+        let next = wall_time(self.next_tick);
         let planned: BTreeMap<&InstanceKey, &InstancePlan> =
             plan.instances.iter().map(|i| (&i.key, i)).collect();
         let mut status = self.status.lock();
@@ -440,7 +547,7 @@ impl Reconciler<'_> {
                 consecutive_failures: 0,
             });
             entry.last_run = Some(now);
-            entry.next_run = status.next_cycle_at;
+            entry.next_run = Some(next.max(now));
             match results.get(&key) {
                 Some((outcome, held_back)) => match &outcome.failed {
                     Some(failure) => {
@@ -492,15 +599,15 @@ impl Reconciler<'_> {
             if let Some(entry) = previous.get(&name)
                 && !status.instances.contains_key(&name)
             {
-                status.instances.insert(name, entry.clone());
+                // Not looked at this cycle: read again at the next tick at the latest.
+                let mut entry = entry.clone();
+                entry.next_run = Some(entry.next_run.map_or(next, |due| due.max(next)));
+                status.instances.insert(name, entry);
             }
         }
         let described: Vec<String> = status.instances.keys().cloned().collect();
         self.backoff
             .retain(|key| described.contains(&key.to_string()));
-        if plan.instances.iter().any(|i| !i.steps.is_empty()) {
-            info!(summary = %render::summary_line(&plan.summary()), mode = ?self.mode, "drift found");
-        }
     }
 }
 

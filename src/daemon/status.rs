@@ -21,6 +21,15 @@ pub enum Mode {
     Apply,
 }
 
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Observe => "observe",
+            Mode::Apply => "apply",
+        })
+    }
+}
+
 /// The outcome of an instance's last reconcile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

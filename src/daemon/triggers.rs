@@ -23,6 +23,37 @@ pub enum Trigger {
     Git,
 }
 
+impl Trigger {
+    /// The trigger as a word in logs: `startup`, `interval`, `file`, `sighup` or `git`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Trigger::Startup => "startup",
+            Trigger::Interval => "interval",
+            Trigger::Files => "file",
+            Trigger::Hangup => "sighup",
+            Trigger::Git => "git",
+        }
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// The distinct triggers of one wake-up as words, in the order they arrived, joined by commas
+/// (`file,interval`).
+pub fn words(triggers: &[Trigger]) -> String {
+    let mut seen: Vec<&'static str> = Vec::new();
+    for trigger in triggers {
+        if !seen.contains(&trigger.word()) {
+            seen.push(trigger.word());
+        }
+    }
+    seen.join(",")
+}
+
 /// The interval with ±`jitter` (a fraction, e.g. 0.1), given a random `unit` in `[0, 1)`; so
 /// that many daemons do not reconcile in step.
 pub fn next_delay(interval: Duration, jitter: f64, unit: f64) -> Duration {
@@ -108,6 +139,17 @@ pub fn watch_hangup(triggers: mpsc::UnboundedSender<Trigger>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn triggers_read_as_words_each_once() {
+        assert_eq!(
+            words(&[Trigger::Files, Trigger::Interval, Trigger::Files]),
+            "file,interval"
+        );
+        assert_eq!(words(&[Trigger::Hangup]), "sighup");
+        assert_eq!(Trigger::Startup.to_string(), "startup");
+        assert_eq!(Trigger::Git.to_string(), "git");
+    }
 
     #[test]
     fn jitter_stays_within_its_fraction() {

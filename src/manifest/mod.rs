@@ -104,7 +104,10 @@ pub fn find_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 /// How [`load_with`] loads.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// The region of instances that name none, when the stack names none (`--region`).
+    /// The region of instances that name none, before the stack's (`--region`).
+    pub region: Option<String>,
+    /// The region of instances that name none, when neither `region` nor the stack names one
+    /// (the environment's or the aliyun profile's).
     pub fallback_region: Option<String>,
     /// Directories `{file:}` secrets may be read from besides the manifest root
     /// (`--secrets-dir`).
@@ -134,6 +137,8 @@ pub struct Input {
 /// How [`parse_inputs`] resolves paths and regions.
 #[derive(Debug, Clone, Copy)]
 pub struct ParseOptions<'a> {
+    /// See [`LoadOptions::region`].
+    pub region: Option<&'a str>,
     /// See [`LoadOptions::fallback_region`].
     pub fallback_region: Option<&'a str>,
     /// How secret paths are checked: [`PathResolver::REAL`] when loading files.
@@ -554,10 +559,11 @@ fn parse_error(c: &mut Collector<'_>, err: &serde_saphyr::Error, text: &str) {
 pub const KINDS: &[&str] = &["Instance", "Stack", "Account", "Whitelist"];
 
 /// Loads and validates every manifest under `paths`. Instances that name no region get the
-/// stack's region, else `fallback_region` (the `--region` flag). `{file:}` secrets are confined
-/// to the manifest root. Warnings are logged; [`load_with`] returns them.
+/// stack's region, else `fallback_region`. `{file:}` secrets are confined to the manifest root.
+/// Warnings are logged; [`load_with`] returns them.
 pub fn load(paths: &[PathBuf], fallback_region: Option<&str>) -> Result<Desired, LoadError> {
     let options = LoadOptions {
+        region: None,
         fallback_region: fallback_region.map(str::to_owned),
         secrets_dirs: Vec::new(),
     };
@@ -615,6 +621,7 @@ pub fn load_with(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, Loa
         }
     }
     let parse_options = ParseOptions {
+        region: options.region.as_deref(),
         fallback_region: options.fallback_region.as_deref(),
         resolver: PathResolver::REAL,
     };
@@ -679,6 +686,7 @@ pub fn parse(
         })
         .collect();
     let options = ParseOptions {
+        region: None,
         fallback_region,
         resolver: PathResolver::LEXICAL,
     };
@@ -825,12 +833,14 @@ pub fn parse_inputs(inputs: &[Input], options: ParseOptions<'_>) -> Result<Loade
         }
     }
 
-    let default_region = match stack_region {
-        DefaultRegion::Missing => match fallback_region {
+    // `--region`, else the stack's, else the environment's or profile's.
+    let default_region = match (options.region, stack_region) {
+        (Some(region), _) => DefaultRegion::Region(region.to_owned()),
+        (None, DefaultRegion::Missing) => match fallback_region {
             Some(region) => DefaultRegion::Region(region.to_owned()),
             None => DefaultRegion::Missing,
         },
-        known => known,
+        (None, known) => known,
     };
     if let DefaultRegion::Region(region) = &default_region {
         stack.region = Some(region.clone());
@@ -1171,6 +1181,7 @@ spec:
             })
             .collect();
         let options = ParseOptions {
+            region: None,
             fallback_region: None,
             resolver: PathResolver::LEXICAL,
         };

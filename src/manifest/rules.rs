@@ -55,7 +55,8 @@ pub fn shown(value: &str) -> String {
     format!("{}…\"", &quoted[..quoted.len() - 1])
 }
 
-/// Region IDs such as `cn-hangzhou` or `ap-southeast-1`.
+/// Region IDs such as `cn-hangzhou` or `ap-southeast-1`, of a region R-KVStore is offered in
+/// (`api::regions::KNOWN`).
 pub fn region_problem(region: &str) -> Option<String> {
     let mut parts = region.split('-');
     let valid = parts
@@ -67,10 +68,17 @@ pub fn region_problem(region: &str) -> Option<String> {
                 && p.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         });
-    (!valid).then(|| {
-        format!(
+    if !valid {
+        return Some(format!(
             "{} is not a region ID such as cn-hangzhou or ap-southeast-1",
             shown(region)
+        ));
+    }
+    (!crate::api::regions::is_known(region)).then(|| {
+        format!(
+            "{} is not a region R-KVStore is offered in; known regions: {}",
+            shown(region),
+            crate::api::regions::KNOWN.join(", ")
         )
     })
 }
@@ -378,6 +386,11 @@ mod tests {
         assert!(region_problem("hangzhou").is_some());
         assert!(region_problem("CN-hangzhou").is_some());
         assert!(region_problem("cn-").is_some());
+        let unknown = region_problem("cn-mars").unwrap();
+        assert!(
+            unknown.contains("not a region R-KVStore is offered in"),
+            "{unknown}"
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
-//! Diff rules for instance attributes: release protection and the default account's password
-//! (one `ModifyInstanceAttribute`), the maintenance window, TLS and VPC password-free access.
+//! Diff rules for instance attributes: the name of a pinned instance, release protection and
+//! the default account's password (one `ModifyInstanceAttribute`), the maintenance window, TLS
+//! and VPC password-free access.
 
 use super::Context;
 use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
 use super::model::{Blocked, BlockedKind, Call, Change, Impact, Step, WaitFor};
 use crate::manifest::DesiredInstance;
-use crate::manifest::rules::engine_at_least;
+use crate::manifest::rules::{engine_at_least, instance_name_problem};
 use crate::observe::ObservedInstance;
 use crate::passwords::INSTANCE_ENTRY;
 
@@ -54,7 +55,8 @@ pub fn password_unknown(field: &str, reference: &str) -> Blocked {
     }
 }
 
-/// Release protection and the instance password.
+/// The name (of an instance pinned by `spec.instanceId` that the cloud knows under another),
+/// release protection and the instance password.
 pub fn attribute(
     ctx: &Context<'_>,
     desired: &DesiredInstance,
@@ -64,6 +66,27 @@ pub fn attribute(
     digests: &mut DigestUpdates,
 ) {
     let mut changes: Vec<Change> = Vec::new();
+    // An unpinned instance is found by its name, so only a pinned one can be named otherwise.
+    // A cloud name no manifest could carry — one the manifest rules refuse, or one another
+    // instance of the region shares — is kept: the manifest's name is then only kvsync's label
+    // for the instance (as `import` writes it), not a request to rename it.
+    let keeps_cloud_name = instance_name_problem(&observed.name).is_some()
+        || ctx
+            .observed
+            .named(&desired.key.region, &observed.name)
+            .count()
+            > 1;
+    let instance_name = match &desired.instance_id {
+        Some(_) if observed.name != desired.key.name && !keeps_cloud_name => {
+            changes.push(change(
+                "metadata.name",
+                Some(observed.name.clone()),
+                Some(desired.key.name.clone()),
+            ));
+            Some(desired.key.name.clone())
+        }
+        _ => None,
+    };
     let release_protection = match desired.release_protection {
         Some(wanted) if observed.release_protection != Some(wanted) => {
             changes.push(change(
@@ -94,9 +117,10 @@ pub fn attribute(
         },
         None => None,
     };
-    if release_protection.is_some() || new_password.is_some() {
+    if instance_name.is_some() || release_protection.is_some() || new_password.is_some() {
         steps.push(step(
             Call::ModifyInstanceAttribute {
+                instance_name,
                 release_protection,
                 new_password,
             },

@@ -47,6 +47,8 @@ pub struct Context<'a> {
     pub prune_all: bool,
     /// The run's seed per region, for intent tokens (`token::spec`).
     pub seeds: &'a Seeds,
+    /// Everything observed (whether a cloud name is shared, for renames).
+    pub observed: &'a Observed,
 }
 
 impl Context<'_> {
@@ -99,6 +101,7 @@ pub fn diff(
         digests,
         prune_all: options.prune_all || desired.stack.prune_all,
         seeds: options.seeds,
+        observed,
     };
     let mut instances = Vec::new();
     let mut claimed: BTreeSet<(String, String)> = BTreeSet::new();

@@ -193,6 +193,9 @@ pub enum Call {
     },
     /// `ModifyInstanceAttribute`.
     ModifyInstanceAttribute {
+        /// `InstanceName`: the manifest's name for an instance pinned by `spec.instanceId`
+        /// that the cloud knows under another.
+        instance_name: Option<String>,
         /// `InstanceReleaseProtection`.
         release_protection: Option<bool>,
         /// `NewPassword`, by reference.
@@ -399,9 +402,13 @@ impl Call {
                 put("MajorVersion", major_version.clone());
             }
             Call::ModifyInstanceAttribute {
+                instance_name,
                 release_protection,
                 new_password,
             } => {
+                if let Some(name) = instance_name {
+                    put("InstanceName", name.clone());
+                }
                 if let Some(protection) = release_protection {
                     put("InstanceReleaseProtection", protection.to_string());
                 }
@@ -580,6 +587,7 @@ mod tests {
                 major_version: "6.0".into(),
             },
             Call::ModifyInstanceAttribute {
+                instance_name: None,
                 release_protection: Some(true),
                 new_password: None,
             },

@@ -136,6 +136,7 @@ fn release_protection_is_changed_only_when_managed() {
     assert_eq!(
         steps[0].call,
         Call::ModifyInstanceAttribute {
+            instance_name: None,
             release_protection: Some(true),
             new_password: None
         }
@@ -198,12 +199,65 @@ fn a_pinned_instance_id_is_used_even_under_another_name() {
     assert_eq!(plan.instances[0].instance_id.as_deref(), Some("r-pinned"));
     assert_eq!(plan.instances[0].operation, Operation::Update);
 
+    let steps = &plan.instances[0].steps;
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(
+        steps[0].call,
+        Call::ModifyInstanceAttribute {
+            instance_name: Some("orders".into()),
+            release_protection: Some(true),
+            new_password: None
+        }
+    );
+
     let missing = plan_of(&yaml, &cloud(vec![]));
     assert!(
         missing.instances[0].blocked[0]
             .reason
             .contains("does not exist")
     );
+}
+
+#[test]
+fn renaming_a_pinned_instance_sets_its_name() {
+    let yaml = format!(
+        "{STACK}---\n{}",
+        instance_yaml("orders-v2", "  instanceId: r-pinned\n")
+    );
+    let observed = cloud(vec![existing("orders", "r-pinned")]);
+    let plan = plan_of(&yaml, &observed);
+    let steps = &plan.instances[0].steps;
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(steps[0].impact, Impact::None);
+    assert_eq!(
+        steps[0].call,
+        Call::ModifyInstanceAttribute {
+            instance_name: Some("orders-v2".into()),
+            release_protection: None,
+            new_password: None
+        }
+    );
+    let text = render::text(&plan, false);
+    assert!(
+        text.contains(
+            "    ~ ModifyInstanceAttribute  impact: none\n        metadata.name: orders → orders-v2\n"
+        ),
+        "{text}"
+    );
+    // A cloud name another instance shares, or one no manifest could carry, is kept: the
+    // manifest's name only labels the instance (as `import` writes such instances).
+    let mut other = existing("orders", "r-other");
+    other.tags.clear();
+    let shared = cloud(vec![existing("orders", "r-pinned"), other]);
+    assert!(plan_of(&yaml, &shared).is_empty());
+    let invalid = cloud(vec![existing("-orders", "r-pinned")]);
+    assert!(plan_of(&yaml, &invalid).is_empty());
+    // The same name: nothing to do.
+    let same = format!(
+        "{STACK}---\n{}",
+        instance_yaml("orders", "  instanceId: r-pinned\n")
+    );
+    assert!(plan_of(&same, &observed).is_empty());
 }
 
 #[test]

@@ -395,7 +395,7 @@ fn sigterm_ends_with_a_final_status_line_and_exit_0() {
 }
 
 /// `git` with an identity, in `dir`.
-fn git(dir: &Path, args: &[&str]) {
+pub(crate) fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .args([
             "-c",

@@ -59,7 +59,7 @@ fn instance_key(
             c.error(
                 at,
                 "region",
-                "metadata.region is required (or set spec.region in the kind: Stack document)",
+                "metadata.region is required (or set spec.region in the kind: Stack document, pass --region, set ALIBABA_CLOUD_REGION_ID, or give the aliyun profile a region_id)",
             );
             return None;
         }

@@ -133,7 +133,7 @@ pub fn instance(
             c.error(
                 doc.metadata.referenced,
                 "region",
-                "metadata.region is required (or set spec.region in the kind: Stack document)",
+                "metadata.region is required (or set spec.region in the kind: Stack document, pass --region, set ALIBABA_CLOUD_REGION_ID, or give the aliyun profile a region_id)",
             );
             None
         }
