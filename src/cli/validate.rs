@@ -43,7 +43,7 @@ pub fn exec(global: &GlobalArgs, args: ValidateArgs) -> Result<ExitStatus, CliEr
 /// is reported on stderr as usual.
 fn exec_json(global: &GlobalArgs, args: &ValidateArgs) -> Result<ExitStatus, CliError> {
     let (status, stack, instances, diagnostics) =
-        match manifest::load_with(&args.manifests.files, &global.load_options()) {
+        match manifest::load_with(&args.manifests.files, &global.load_options()?) {
             Ok(loaded) => (
                 ExitStatus::Success,
                 Some(loaded.desired.stack.name.clone()),
