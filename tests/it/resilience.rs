@@ -219,9 +219,25 @@ fn sigterm_stops_new_steps_reports_and_a_rerun_converges() {
         .args(["apply", "--auto-approve", "--parallelism", "4"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = with_secrets(&mut command).spawn().unwrap();
-    // Stop while the instances are being created (each waits 1.5 s for Normal).
-    std::thread::sleep(Duration::from_millis(700));
+    let mut child = with_secrets(&mut command).spawn().unwrap();
+    // Stop while the instances are being created (each waits 1.5 s for Normal): as soon as
+    // the first create is waiting, however long planning took on a loaded machine.
+    let (waiting, seen) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let line = line.unwrap();
+            if line.contains("action=CreateInstance event=waiting") {
+                let _ = waiting.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    seen.recv_timeout(Duration::from_secs(60))
+        .expect("a create started waiting");
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -231,7 +247,8 @@ fn sigterm_stops_new_steps_reports_and_a_rerun_converges() {
             .success()
     );
     let output = child.wait_with_output().unwrap();
-    let (stdout, stderr) = texts(&output);
+    let stdout = reader.join().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(130), "{stdout}\n{stderr}");
     assert!(stderr.contains("stopping: no new step starts"), "{stderr}");
     assert!(stdout.contains("Stopped on request"), "{stdout}");
