@@ -28,6 +28,9 @@ pub const ALIBABA_CLOUD_PROFILE: &str = "ALIBABA_CLOUD_PROFILE";
 pub const HOME: &str = "HOME";
 /// Disables colour in human output when set to anything non-empty.
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Forces colour even without a terminal when set to anything but empty or `0` (below
+/// `NO_COLOR` and `--color`).
+pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
 /// Seconds an in-process emulator (`--emulator`) keeps a new instance in `Creating`.
 pub const KVSYNC_EMULATOR_CREATE_SECONDS: &str = "KVSYNC_EMULATOR_CREATE_SECONDS";
 /// Seconds an in-process emulator (`--emulator`) keeps a changed instance in `Changing`.

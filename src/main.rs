@@ -1,9 +1,7 @@
 //! The `kvsync` binary: logging, argument parsing, errors and exit codes.
 
-use std::io::IsTerminal;
-
 use clap::Parser;
-use kvsync::cli::{self, Cli, CliError, LogFormat};
+use kvsync::cli::{self, Cli, CliError, ExitStatus, LogFormat, color};
 use kvsync::env_vars;
 use kvsync::manifest::LoadError;
 use kvsync::secrets::SecretsError;
@@ -20,8 +18,7 @@ fn init_tracing(verbose: u8, format: LogFormat) {
         .ok()
         .and_then(|value| EnvFilter::try_new(value).ok())
         .unwrap_or_else(|| EnvFilter::new(format!("{default},hyper=warn,reqwest=warn,h2=warn")));
-    let ansi = std::io::stderr().is_terminal()
-        && std::env::var_os(env_vars::NO_COLOR).is_none_or(|value| value.is_empty());
+    let ansi = color::stderr();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
@@ -56,34 +53,64 @@ fn report(err: &CliError) {
     }
 }
 
-fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        // `--help` and `--version` are not errors; a bad flag or value is a usage error, which
-        // exits 1 like every other error (2 means "changes present" for `plan`).
-        Err(err) => {
-            let _ = err.print();
-            let code = if err.use_stderr() {
-                cli::ExitStatus::Failure.code()
-            } else {
-                cli::ExitStatus::Success.code()
-            };
-            std::process::exit(code);
+/// A clap error (or `--help`/`--version`) printed, and its exit status: 64 for a usage error,
+/// 0 for help and version.
+fn parse_error(err: &clap::Error) -> ExitStatus {
+    let _ = err.print();
+    if err.use_stderr() {
+        ExitStatus::Usage
+    } else {
+        ExitStatus::Success
+    }
+}
+
+/// Whether a panic is `print!`'s on a closed stdout (code that does not yet write through
+/// `cli::write_stdout`).
+fn is_stdout_broken_pipe(info: &std::panic::PanicHookInfo<'_>) -> bool {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    message.starts_with("failed printing to stdout")
+        && message.contains(&format!("(os error {})", libc::EPIPE))
+}
+
+/// A closed stdout ends the process quietly with 0 (as ripgrep does). Writes through
+/// `cli::write_stdout` report it as an error; this hook catches any `print!` left.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if is_stdout_broken_pipe(info) {
+            std::process::exit(ExitStatus::Success.code());
         }
+        default(info);
+    }));
+}
+
+fn main() {
+    quiet_on_broken_pipe();
+    let resolved = Cli::try_parse().and_then(Cli::resolve);
+    let (global, command) = match resolved {
+        Ok(resolved) => resolved,
+        Err(err) => std::process::exit(parse_error(&err).code()),
     };
-    init_tracing(cli.global.verbose, cli.global.log_format);
+    color::set(global.color);
+    init_tracing(global.verbose, global.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: starting the async runtime: {err}");
-            std::process::exit(1);
+            std::process::exit(ExitStatus::Failure.code());
         }
     };
-    let status = match runtime.block_on(cli::run(cli)) {
+    let status = match runtime.block_on(cli::run(global, command)) {
         Ok(status) => status,
+        Err(err) if err.is_broken_pipe() => ExitStatus::Success,
         Err(err) => {
             report(&err);
-            cli::ExitStatus::Failure
+            err.exit_status()
         }
     };
     std::process::exit(status.code());

@@ -111,7 +111,8 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
         ..EmulatorConfig::default()
     };
     let running = emulator::start(&args.listen, config).await?;
-    println!("kvsync emulator listening on {}", running.url());
+    // A service: its output is its log and its API, so a closed stdout does not stop it.
+    let _ = crate::outln!("kvsync emulator listening on {}", running.url());
     tokio::select! {
         result = running.wait() => result?,
         _ = shutdown_signal() => {}

@@ -3,6 +3,7 @@
 
 mod apply;
 mod aspects;
+mod cli;
 mod client;
 mod clocked;
 mod daemon;
