@@ -3,21 +3,48 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{EmulatorProcess, kvsync, repo, run, texts, workspace};
+use crate::support::{EmulatorProcess, kvsync, repo, texts, workspace};
+
+/// Waits for `child`, killing it after a minute: a flag wrongly accepted can start a server
+/// that never ends (then the status is the kill's, which no case expects).
+fn finish(mut child: Child) -> Output {
+    let started = Instant::now();
+    while child.try_wait().expect("waiting for kvsync").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("waiting for kvsync")
+}
+
+/// Runs `command` to its end (bounded by [`finish`]), capturing stdout and stderr.
+fn run(command: &mut Command) -> Output {
+    finish(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running kvsync"),
+    )
+}
 
 /// Runs `command` with stdout a pipe whose reader is already closed: every write fails with
 /// EPIPE, as after `| head -1` has read its line.
 fn with_closed_stdout(command: &mut Command) -> Output {
     let (reader, writer) = std::io::pipe().expect("a pipe");
     drop(reader);
-    command
-        .stdout(writer)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("running kvsync")
+    finish(
+        command
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running kvsync"),
+    )
 }
 
 /// Runs `command` with stdout `/dev/full`: every write fails with ENOSPC, an error.
@@ -26,11 +53,13 @@ fn with_full_stdout(command: &mut Command) -> Output {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full");
-    command
-        .stdout(full)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("running kvsync")
+    finish(
+        command
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running kvsync"),
+    )
 }
 
 /// `kvsync apply` with `--auto-approve` when this build's apply has it (a confirmation prompt
@@ -75,15 +104,7 @@ fn serve_then_signal(mut command: Command, name: &str) -> Output {
     stdout.read_line(&mut line).unwrap();
     assert!(line.contains("listening on"), "banner {line:?}");
     signal(child.id(), name);
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("{command:?} did not stop on SIG{name}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+    finish(child)
 }
 
 /// `apply` against an emulator whose instances take seconds to create, interrupted by SIGINT
@@ -98,7 +119,7 @@ fn interrupted_apply(dir: &Path) -> Output {
         .expect("starting apply");
     std::thread::sleep(Duration::from_millis(1000));
     signal(child.id(), "INT");
-    child.wait_with_output().unwrap()
+    finish(child)
 }
 
 /// Applies the sample manifests, then moves an instance's zone, which kvsync never does.
