@@ -91,9 +91,9 @@ fn signal(pid: u32, name: &str) {
     assert!(status.success(), "kill -{name} {pid}");
 }
 
-/// Starts a server command, waits for its first stdout line (the address), sends `name`,
-/// and returns how it ended.
-fn serve_then_signal(mut command: Command, name: &str) -> Output {
+/// Starts a server command, waits for its first stdout line (the address) and `settle`,
+/// sends `name`, and returns how it ended.
+fn serve_then_signal(mut command: Command, name: &str, settle: Duration) -> Output {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -103,6 +103,7 @@ fn serve_then_signal(mut command: Command, name: &str) -> Output {
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert!(line.contains("listening on"), "banner {line:?}");
+    std::thread::sleep(settle);
     signal(child.id(), name);
     finish(child)
 }
@@ -183,7 +184,8 @@ const EXIT_CODES: &[(&str, &str, i32, Runner)] = &[
     ("daemon", "success (stopped)", 0, |d| {
         let mut command = kvsync(d);
         command.args(["daemon", "--emulator", "--listen", "127.0.0.1:0"]);
-        serve_then_signal(command, "TERM")
+        // The daemon's signal watcher starts on its own thread after the banner.
+        serve_then_signal(command, "TERM", Duration::from_millis(500))
     }),
     ("daemon", "error", 1, |d| {
         run(kvsync(d).args(["daemon", "--emulator", "--listen", "256.0.0.1:0"]))
@@ -213,7 +215,7 @@ const EXIT_CODES: &[(&str, &str, i32, Runner)] = &[
     ("emulator", "success (stopped)", 0, |d| {
         let mut command = kvsync(d);
         command.args(["emulator", "--listen", "127.0.0.1:0"]);
-        serve_then_signal(command, "INT")
+        serve_then_signal(command, "INT", Duration::ZERO)
     }),
     ("emulator", "error", 1, |d| {
         run(kvsync(d).args(["emulator", "--listen", "256.0.0.1:0"]))
