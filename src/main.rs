@@ -1,6 +1,8 @@
 //! The `kvsync` binary: logging, argument parsing, errors and exit codes.
 
-use clap::Parser;
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches};
 use kvsync::cli::{self, Cli, CliError, ExitStatus, LogFormat, color};
 use kvsync::env_vars;
 use kvsync::manifest::LoadError;
@@ -64,6 +66,29 @@ fn parse_error(err: &clap::Error) -> ExitStatus {
     }
 }
 
+/// How clap colours its own help and errors: `--color`/`--no-color` as typed (before `--`), read
+/// ahead of parsing, since they are errors the parse reports; clap's `auto` already honours
+/// `NO_COLOR` and `CLICOLOR_FORCE`.
+fn clap_color(args: &[OsString]) -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut args = args.iter().skip(1).map(|arg| arg.to_str().unwrap_or(""));
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            "--" => break,
+            "--no-color" => "never",
+            "--color" => args.next().unwrap_or(""),
+            _ => arg.strip_prefix("--color=").unwrap_or(""),
+        };
+        choice = match value {
+            "never" => clap::ColorChoice::Never,
+            "always" => clap::ColorChoice::Always,
+            "auto" => clap::ColorChoice::Auto,
+            _ => choice,
+        };
+    }
+    choice
+}
+
 /// Whether a panic is `print!`'s on a closed stdout (code that does not yet write through
 /// `cli::write_stdout`).
 fn is_stdout_broken_pipe(info: &std::panic::PanicHookInfo<'_>) -> bool {
@@ -91,7 +116,12 @@ fn quiet_on_broken_pipe() {
 
 fn main() {
     quiet_on_broken_pipe();
-    let resolved = Cli::try_parse().and_then(Cli::resolve);
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let resolved = Cli::command()
+        .color(clap_color(&args))
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+        .and_then(Cli::resolve);
     let (global, command) = match resolved {
         Ok(resolved) => resolved,
         Err(err) => std::process::exit(parse_error(&err).code()),

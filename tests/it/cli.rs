@@ -571,3 +571,23 @@ fn version_names_the_version_and_the_commit() {
     assert_eq!(flag.status.code(), Some(0));
     assert_eq!(texts(&flag).0, expected);
 }
+
+#[test]
+fn usage_errors_follow_the_colour_flags_too() {
+    let dir = Path::new(".");
+    let stderr = |args: &[&str], force: bool| {
+        let mut command = kvsync(dir);
+        command.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+        if force {
+            command.env("CLICOLOR_FORCE", "1");
+        }
+        let output = run(command.args(args));
+        assert_eq!(output.status.code(), Some(64), "{args:?}");
+        texts(&output).1
+    };
+    assert!(stderr(&["--color", "always", "plan", "--bogus"], false).contains("\u{1b}["));
+    assert!(stderr(&["plan", "--bogus"], true).contains("\u{1b}["));
+    assert!(!stderr(&["plan", "--no-color", "--bogus"], true).contains("\u{1b}["));
+    assert!(!stderr(&["--color=never", "plan", "--bogus"], true).contains("\u{1b}["));
+    assert!(!stderr(&["plan", "--bogus"], false).contains("\u{1b}["));
+}
