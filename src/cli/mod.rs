@@ -979,3 +979,96 @@ pub async fn run(global: GlobalArgs, command: Command) -> Result<ExitStatus, Cli
         Command::Version(c) => version::exec(c.args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved(args: &[&str]) -> Result<(GlobalArgs, Command), clap::Error> {
+        Cli::try_parse_from(std::iter::once("kvsync").chain(args.iter().copied()))
+            .and_then(Cli::resolve)
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_before_the_command_merge_into_it_and_those_after_win() {
+        let (global, command) = resolved(&[
+            "--qps",
+            "5",
+            "--region",
+            "cn-beijing",
+            "-v",
+            "--secrets-dir",
+            "a",
+            "plan",
+            "--region",
+            "cn-hangzhou",
+            "-vv",
+            "--secrets-dir",
+            "b",
+            "--no-color",
+        ])
+        .unwrap();
+        assert_eq!(command.name(), "plan");
+        assert_eq!(global.qps, Some(5.0));
+        assert_eq!(global.region.as_deref(), Some("cn-hangzhou"));
+        assert_eq!(global.verbose, 3);
+        assert_eq!(
+            global.secrets_dirs,
+            [PathBuf::from("a"), PathBuf::from("b")]
+        );
+        assert_eq!(global.color, ColorChoice::Never);
+        assert_eq!(global.log_format, LogFormat::Text);
+
+        let (global, _) = resolved(&["--color", "always", "schema"]).unwrap();
+        assert_eq!(global.color, ColorChoice::Always);
+        let (global, _) = resolved(&["--no-color", "schema", "--color", "always"]).unwrap();
+        assert_eq!(global.color, ColorChoice::Always);
+    }
+
+    #[test]
+    fn a_flag_the_command_does_not_use_is_refused_before_or_after_it() {
+        for args in [
+            &["--region", "x", "schema"][..],
+            &["schema", "--region", "x"],
+            &["--emulator", "emulator"],
+            &["--profile", "p", "emulator"],
+            &["--endpoint", "http://x", "validate"],
+            &["--secrets-dir", "d", "import"],
+            &["--qps", "3", "man"],
+            &["--access-key-id", "a", "completions", "bash"],
+            &["--emulator", "plan", "--endpoint", "http://x"],
+        ] {
+            let err = resolved(args).unwrap_err();
+            assert!(err.use_stderr(), "{args:?}");
+            assert!(
+                matches!(
+                    err.kind(),
+                    clap::error::ErrorKind::UnknownArgument
+                        | clap::error::ErrorKind::ArgumentConflict
+                ),
+                "{args:?}: {err}"
+            );
+        }
+        let (global, _) = resolved(&["--access-key-id", "a", "--qps", "3", "emulator"]).unwrap();
+        assert_eq!(global.access_key_id.as_deref(), Some("a"));
+        assert_eq!(global.qps, Some(3.0));
+    }
+
+    #[test]
+    fn usage_errors_exit_64_and_a_closed_stdout_0() {
+        assert_eq!(
+            CliError::Usage("x".into()).exit_status().code(),
+            ExitStatus::Usage.code()
+        );
+        assert_eq!(ExitStatus::Usage.code(), 64);
+        let pipe = CliError::Stdout(std::io::ErrorKind::BrokenPipe.into());
+        assert_eq!(pipe.exit_status(), ExitStatus::Success);
+        let full = CliError::Stdout(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(full.exit_status(), ExitStatus::Failure);
+    }
+}
