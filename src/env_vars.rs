@@ -33,12 +33,17 @@ pub const ALIBABA_CLOUD_PROFILE: &str = "ALIBABA_CLOUD_PROFILE";
 pub const HOME: &str = "HOME";
 /// Disables colour in human output when set to anything non-empty.
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Forces colour even without a terminal when set to anything but empty or `0` (below
+/// `NO_COLOR` and `--color`).
+pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
 /// Seconds an in-process emulator (`--emulator`) keeps a new instance in `Creating`.
 pub const KVSYNC_EMULATOR_CREATE_SECONDS: &str = "KVSYNC_EMULATOR_CREATE_SECONDS";
 /// Seconds an in-process emulator (`--emulator`) keeps a changed instance in `Changing`.
 pub const KVSYNC_EMULATOR_CHANGE_SECONDS: &str = "KVSYNC_EMULATOR_CHANGE_SECONDS";
 /// Log filter (tracing `EnvFilter` syntax), overriding `-v`.
 pub const KVSYNC_LOG: &str = "KVSYNC_LOG";
+/// The log filter of every tracing-based tool, used when `KVSYNC_LOG` is unset.
+pub const RUST_LOG: &str = "RUST_LOG";
 /// When set (to anything non-empty), the client retries without waiting; for tests.
 pub const KVSYNC_NO_RETRY_DELAY: &str = "KVSYNC_NO_RETRY_DELAY";
 /// Seconds between the heartbeat lines of a step that waits, off a terminal (default 10).

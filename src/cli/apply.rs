@@ -414,9 +414,9 @@ mod tests {
     use crate::cli::{Cli, Command};
 
     fn decide(args: &[&str], terminal: bool) -> Result<Approval, &'static str> {
-        let cli = Cli::try_parse_from(args).unwrap();
-        match cli.command {
-            Command::Apply(apply) => approval(&cli.global, &apply, terminal),
+        let (global, command) = Cli::try_parse_from(args).unwrap().resolve().unwrap();
+        match command {
+            Command::Apply(apply) => approval(&global, &apply.args, terminal),
             _ => unreachable!("not apply"),
         }
     }

@@ -123,7 +123,8 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         addr: args.listen.clone(),
         source,
     })?;
-    println!(
+    // A service: its output is its log and its endpoints, so a closed stdout does not stop it.
+    let _ = crate::outln!(
         "kvsync daemon listening on http://{address} (mode {})",
         args.mode
     );
@@ -165,6 +166,6 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
     let _ = server.await;
     target.close().await;
     let last = result.map_err(CliError::Daemon)?;
-    println!("kvsync daemon stopped: {}", daemon::summary(&last));
+    let _ = crate::outln!("kvsync daemon stopped: {}", daemon::summary(&last));
     Ok(ExitStatus::Success)
 }

@@ -111,29 +111,40 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
         ..EmulatorConfig::default()
     };
     let running = emulator::start(&args.listen, config).await?;
-    println!("kvsync emulator listening on {}", running.url());
+    // Watched before the banner: a supervisor that signals once it reads the address must not
+    // find the default action (death) still in place.
+    let stop = stop_signals();
+    // A service: its output is its log and its API, so a closed stdout does not stop it.
+    let _ = crate::outln!("kvsync emulator listening on {}", running.url());
     tokio::select! {
         result = running.wait() => result?,
-        _ = shutdown_signal() => {}
+        () = stop => {}
     }
     Ok(ExitStatus::Success)
 }
 
-async fn shutdown_signal() {
+/// SIGTERM or SIGINT, watched from this call on (not from the first poll).
+fn stop_signals() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut interrupt)) => Box::pin(async move {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+            }),
+            _ => Box::pin(std::future::pending()),
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -43,19 +43,19 @@ pub async fn exec(global: &GlobalArgs, args: ImportArgs) -> Result<ExitStatus, C
     target.close().await;
     let written = result?;
     if written.is_empty() {
-        println!(
+        crate::outln!(
             "No instances in region {}; nothing written.",
             options.region
-        );
+        )?;
         return Ok(ExitStatus::Success);
     }
-    println!(
+    crate::outln!(
         "Imported {} instance{} of {} into {}:",
         written.len(),
         if written.len() == 1 { "" } else { "s" },
         options.region,
         options.out.display()
-    );
+    )?;
     let width = written
         .iter()
         .map(|w| w.path.display().to_string().chars().count())
@@ -70,11 +70,11 @@ pub async fn exec(global: &GlobalArgs, args: ImportArgs) -> Result<ExitStatus, C
                 if n == 1 { "" } else { "s" }
             ),
         };
-        println!("  {path:<width$}  {}{note}", file.id);
+        crate::outln!("  {path:<width$}  {}{note}", file.id)?;
     }
-    println!(
+    crate::outln!(
         "`kvsync plan -f {}` reports no changes for them. Passwords cannot be read: each file shows how to manage them.",
         options.out.display()
-    );
+    )?;
     Ok(ExitStatus::Success)
 }

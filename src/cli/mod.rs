@@ -1,6 +1,8 @@
 //! The command line: argument structs, exit statuses, and one thin `exec` per command.
 
 pub mod apply;
+pub mod color;
+pub mod completions;
 pub mod daemon;
 pub mod emulator;
 pub mod import;
@@ -10,65 +12,356 @@ pub mod schema;
 pub mod settings;
 pub mod show;
 pub mod validate;
+pub mod version;
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::apply::ApplyError;
 use crate::emulator::EmulatorError;
 use crate::manifest::LoadError;
 use crate::observe::ObserveError;
+pub use color::ColorChoice;
+
+/// The exit-status table of `--help` (the same as [`ExitStatus`] and the README's).
+const EXIT_STATUS_HELP: &str = "\
+Exit status (the same for every command):
+  0    success, or nothing left to do (also when stdout is closed early, as by `| head`)
+  1    error
+  2    changes present (plan --detailed-exitcode)
+  3    applied, but a blocked or held step keeps the cloud from matching the manifests
+  64   usage error: an unknown flag, a bad value, or a flag the command does not use
+  130  interrupted (Ctrl-C or SIGTERM)";
 
 /// kvsync keeps ApsaraDB for Redis instances in the state YAML manifests describe.
+///
+/// The options below may also be given before the command, where the command uses them.
 #[derive(Debug, Parser)]
-#[command(name = "kvsync", version, about, max_term_width = 100)]
+#[command(
+    name = "kvsync",
+    version = version::LONG,
+    about,
+    max_term_width = 100,
+    after_help = EXIT_STATUS_HELP
+)]
 pub struct Cli {
-    /// Options for every command.
+    /// Options given before the command.
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub leading: LeadingArgs,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Options shared by every command.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
+/// The options accepted before the command: every shared group. [`Cli::resolve`] hands each
+/// to the command if it uses it and refuses it otherwise.
+#[derive(Debug, Default, Args)]
+pub struct LeadingArgs {
+    /// Where requests go.
+    #[command(
+        flatten,
+        next_help_heading = "Cloud options (plan, apply, daemon, import)"
+    )]
+    pub connection: ConnectionArgs,
+    /// The key pair.
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// The request rate.
+    #[command(flatten)]
+    pub qps: QpsArgs,
+    /// The fallback region.
+    #[command(
+        flatten,
+        next_help_heading = "Manifest options (validate, plan, apply, daemon)"
+    )]
+    pub region: RegionArgs,
+    /// Secret directories.
+    #[command(flatten)]
+    pub secrets: SecretsDirArgs,
+    /// Logging and colour.
+    #[command(flatten, next_help_heading = "Output options (every command)")]
+    pub output: OutputArgs,
+}
+
+/// `--emulator`, `--endpoint`, `--profile`: where requests go (plan, apply, daemon, import).
+#[derive(Debug, Default, Args)]
+pub struct ConnectionArgs {
     /// Run against an in-process emulator (state in .kvsync/emulator.json) instead of the cloud.
-    #[arg(long, global = true, conflicts_with = "endpoint")]
+    #[arg(long, conflicts_with = "endpoint")]
     pub emulator: bool,
     /// Send every request to this base URL instead of https://r-kvstore.<region>.aliyuncs.com.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// Region for instances whose manifest names none (before the Stack's spec.region, then
-    /// ALIBABA_CLOUD_REGION_ID, ALICLOUD_REGION and the profile's region_id).
-    #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
     /// The aliyun CLI profile to read credentials from (~/.aliyun/config.json).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+}
+
+/// `--access-key-id`, `--access-key-secret`: the key pair (the emulator's accepted pair for
+/// `emulator`).
+#[derive(Debug, Default, Args)]
+pub struct KeyArgs {
     /// AccessKey ID (prefer the environment or a profile).
-    #[arg(long, global = true, value_name = "ID")]
+    #[arg(long, value_name = "ID")]
     pub access_key_id: Option<String>,
     /// AccessKey secret (prefer the environment or a profile).
-    #[arg(long, global = true, value_name = "SECRET")]
+    #[arg(long, value_name = "SECRET")]
     pub access_key_secret: Option<String>,
-    /// A directory `{file:}` secrets may also be read from, besides the manifest root (the -f
-    /// directory, or the directory of a -f file); repeatable.
-    #[arg(long = "secrets-dir", global = true, value_name = "DIR")]
-    pub secrets_dirs: Vec<PathBuf>,
+}
+
+/// `--qps` (plan, apply, daemon, import, emulator).
+#[derive(Debug, Default, Args)]
+pub struct QpsArgs {
     /// API requests per second, shared by every task, 0.01 to 10000 (default: the Stack
     /// document's `qps`, else 20); for `emulator`, the cap above which requests are answered
     /// Throttling.User (default: none).
-    #[arg(long, global = true, value_name = "N", value_parser = values::qps, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = values::qps, allow_hyphen_values = true)]
     pub qps: Option<f64>,
-    /// Log line format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+}
+
+/// `--region` (validate, plan, apply, daemon, import).
+#[derive(Debug, Default, Args)]
+pub struct RegionArgs {
+    /// Region for instances whose manifest names none (before the Stack's spec.region, then
+    /// ALIBABA_CLOUD_REGION_ID, ALICLOUD_REGION and the profile's region_id; for `import`: the
+    /// region to import).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+/// `--secrets-dir` (validate, plan, apply, daemon).
+#[derive(Debug, Default, Args)]
+pub struct SecretsDirArgs {
+    /// A directory `{file:}` secrets may also be read from, besides the manifest root (the -f
+    /// directory, or the directory of a -f file); repeatable.
+    #[arg(long = "secrets-dir", value_name = "DIR")]
+    pub secrets_dirs: Vec<PathBuf>,
+}
+
+/// Logging and colour (every command).
+#[derive(Debug, Default, Args)]
+pub struct OutputArgs {
+    /// Log line format on stderr [default: text].
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
     /// More log output (-v info, -vv debug, -vvv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
+    /// Only errors on stderr (no warnings, and no daemon cycle lines).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// When to colour output: the flag beats NO_COLOR, which beats CLICOLOR_FORCE, which beats
+    /// terminal detection [default: auto].
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+    /// The same as --color never.
+    #[arg(long, conflicts_with = "color")]
+    pub no_color: bool,
+}
+
+/// One group of shared options: which of its flags were given, and how the values given
+/// before the command fill those not given after it.
+trait Group: Default {
+    /// The first flag of the group that was given, as typed.
+    fn first_given(&self) -> Option<&'static str>;
+    /// Takes `leading`'s values for the flags not given after the command.
+    fn inherit(&mut self, leading: Self);
+}
+
+impl Group for ConnectionArgs {
+    fn first_given(&self) -> Option<&'static str> {
+        if self.emulator {
+            Some("--emulator")
+        } else if self.endpoint.is_some() {
+            Some("--endpoint")
+        } else if self.profile.is_some() {
+            Some("--profile")
+        } else {
+            None
+        }
+    }
+    fn inherit(&mut self, leading: Self) {
+        self.emulator |= leading.emulator;
+        self.endpoint = self.endpoint.take().or(leading.endpoint);
+        self.profile = self.profile.take().or(leading.profile);
+    }
+}
+
+impl Group for KeyArgs {
+    fn first_given(&self) -> Option<&'static str> {
+        if self.access_key_id.is_some() {
+            Some("--access-key-id")
+        } else if self.access_key_secret.is_some() {
+            Some("--access-key-secret")
+        } else {
+            None
+        }
+    }
+    fn inherit(&mut self, leading: Self) {
+        self.access_key_id = self.access_key_id.take().or(leading.access_key_id);
+        self.access_key_secret = self.access_key_secret.take().or(leading.access_key_secret);
+    }
+}
+
+impl Group for QpsArgs {
+    fn first_given(&self) -> Option<&'static str> {
+        self.qps.map(|_| "--qps")
+    }
+    fn inherit(&mut self, leading: Self) {
+        self.qps = self.qps.or(leading.qps);
+    }
+}
+
+impl Group for RegionArgs {
+    fn first_given(&self) -> Option<&'static str> {
+        self.region.as_ref().map(|_| "--region")
+    }
+    fn inherit(&mut self, leading: Self) {
+        self.region = self.region.take().or(leading.region);
+    }
+}
+
+impl Group for SecretsDirArgs {
+    fn first_given(&self) -> Option<&'static str> {
+        (!self.secrets_dirs.is_empty()).then_some("--secrets-dir")
+    }
+    fn inherit(&mut self, leading: Self) {
+        let after = std::mem::take(&mut self.secrets_dirs);
+        self.secrets_dirs = leading.secrets_dirs;
+        self.secrets_dirs.extend(after);
+    }
+}
+
+impl Group for OutputArgs {
+    fn first_given(&self) -> Option<&'static str> {
+        None
+    }
+    fn inherit(&mut self, leading: Self) {
+        self.log_format = self.log_format.or(leading.log_format);
+        self.verbose = self.verbose.saturating_add(leading.verbose);
+        self.quiet |= leading.quiet;
+        if self.color.is_none() && !self.no_color {
+            self.color = leading.color;
+            self.no_color = leading.no_color;
+        }
+    }
+}
+
+/// The shared groups a command accepts (`None`: it does not use them).
+struct Groups<'a> {
+    connection: Option<&'a mut ConnectionArgs>,
+    keys: Option<&'a mut KeyArgs>,
+    qps: Option<&'a mut QpsArgs>,
+    region: Option<&'a mut RegionArgs>,
+    secrets: Option<&'a mut SecretsDirArgs>,
+    output: &'a mut OutputArgs,
+}
+
+/// The command's own group with the leading values filled in, or the name of a leading flag
+/// the command does not use.
+fn merge<G: Group>(leading: G, own: Option<&mut G>) -> Result<G, &'static str> {
+    match own {
+        Some(own) => {
+            let mut merged = std::mem::take(own);
+            merged.inherit(leading);
+            Ok(merged)
+        }
+        None => match leading.first_given() {
+            Some(flag) => Err(flag),
+            None => Ok(G::default()),
+        },
+    }
+}
+
+impl Cli {
+    /// Merges the options given before the command into the command's own (those after it
+    /// win) and refuses, as a usage error, one the command does not use.
+    pub fn resolve(self) -> Result<(GlobalArgs, Command), clap::Error> {
+        let Cli {
+            leading,
+            mut command,
+        } = self;
+        let name = command.name();
+        let groups = command.groups();
+        // Reported like clap's own unknown argument, with the command's usage.
+        let refuse = |flag: &str| {
+            let mut cli = Cli::command();
+            cli.build();
+            let message = format!("unexpected argument '{flag}': `kvsync {name}` does not use it");
+            match cli.find_subcommand_mut(name) {
+                Some(sub) => sub.error(clap::error::ErrorKind::UnknownArgument, message),
+                None => cli.error(clap::error::ErrorKind::UnknownArgument, message),
+            }
+        };
+        let output = {
+            let mut merged = std::mem::take(groups.output);
+            merged.inherit(leading.output);
+            merged
+        };
+        let connection = merge(leading.connection, groups.connection).map_err(refuse)?;
+        let keys = merge(leading.keys, groups.keys).map_err(refuse)?;
+        let qps = merge(leading.qps, groups.qps).map_err(refuse)?;
+        let region = merge(leading.region, groups.region).map_err(refuse)?;
+        let secrets = merge(leading.secrets, groups.secrets).map_err(refuse)?;
+        if connection.emulator && connection.endpoint.is_some() {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "the argument '--emulator' cannot be used with '--endpoint <URL>'",
+            ));
+        }
+        let color = if output.no_color {
+            ColorChoice::Never
+        } else {
+            output.color.unwrap_or_default()
+        };
+        let global = GlobalArgs {
+            emulator: connection.emulator,
+            endpoint: connection.endpoint,
+            region: region.region,
+            profile: connection.profile,
+            access_key_id: keys.access_key_id,
+            access_key_secret: keys.access_key_secret,
+            secrets_dirs: secrets.secrets_dirs,
+            qps: qps.qps,
+            log_format: output.log_format.unwrap_or_default(),
+            verbose: output.verbose,
+            quiet: output.quiet,
+            color,
+        };
+        Ok((global, command))
+    }
+}
+
+/// The options shared by several commands, merged from before and after the command
+/// ([`Cli::resolve`]); a group the command does not use holds its defaults.
+#[derive(Debug, Default)]
+pub struct GlobalArgs {
+    /// `--emulator`: run against an in-process emulator.
+    pub emulator: bool,
+    /// `--endpoint`: the base URL of every request.
+    pub endpoint: Option<String>,
+    /// `--region`: the fallback region (`import`: the region to import).
+    pub region: Option<String>,
+    /// `--profile`: the aliyun CLI profile.
+    pub profile: Option<String>,
+    /// `--access-key-id`.
+    pub access_key_id: Option<String>,
+    /// `--access-key-secret`.
+    pub access_key_secret: Option<String>,
+    /// `--secrets-dir`, repeatable.
+    pub secrets_dirs: Vec<PathBuf>,
+    /// `--qps`, checked into its range.
+    pub qps: Option<f64>,
+    /// `--log-format`.
+    pub log_format: LogFormat,
+    /// `-v`, counted.
+    pub verbose: u8,
+    /// `-q`.
+    pub quiet: bool,
+    /// `--color` / `--no-color`.
+    pub color: ColorChoice,
 }
 
 /// The client's default request rate.
@@ -238,33 +531,217 @@ pub mod values {
 }
 
 /// Log line formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// Human-readable lines.
+    #[default]
     Text,
     /// One JSON object per line.
     Json,
 }
 
+/// Defines a command's arguments: its own (`args`), the shared groups it uses, and the output
+/// options every command takes.
+macro_rules! command_args {
+    ($(#[$meta:meta])* $name:ident($args:ty) { $($group:ident: $ty:ty => $heading:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Args)]
+        pub struct $name {
+            /// The command's own arguments.
+            #[command(flatten)]
+            pub args: $args,
+            $(
+                /// A shared group the command uses.
+                #[command(flatten, next_help_heading = $heading)]
+                pub $group: $ty,
+            )*
+            /// Logging and colour.
+            #[command(flatten, next_help_heading = "Output options")]
+            pub output: OutputArgs,
+        }
+    };
+}
+
+command_args!(
+    /// `validate` with the groups it uses.
+    ValidateCommand(validate::ValidateArgs) {
+        region: RegionArgs => "Manifest options", secrets: SecretsDirArgs => "Manifest options",
+    }
+);
+command_args!(
+    /// `plan` with the groups it uses.
+    PlanCommand(plan::PlanArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        qps: QpsArgs => "Cloud options", region: RegionArgs => "Manifest options",
+        secrets: SecretsDirArgs => "Manifest options",
+    }
+);
+command_args!(
+    /// `apply` with the groups it uses.
+    ApplyCommand(apply::ApplyArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        qps: QpsArgs => "Cloud options", region: RegionArgs => "Manifest options",
+        secrets: SecretsDirArgs => "Manifest options",
+    }
+);
+command_args!(
+    /// `daemon` with the groups it uses.
+    DaemonCommand(daemon::DaemonArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        qps: QpsArgs => "Cloud options", region: RegionArgs => "Manifest options",
+        secrets: SecretsDirArgs => "Manifest options",
+    }
+);
+command_args!(
+    /// `import` with the groups it uses.
+    ImportCommand(import::ImportArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        qps: QpsArgs => "Cloud options", region: RegionArgs => "Cloud options",
+    }
+);
+command_args!(
+    /// `emulator` with the groups it uses.
+    EmulatorCommand(emulator::EmulatorArgs) {
+        keys: KeyArgs => "Emulator options", qps: QpsArgs => "Emulator options",
+    }
+);
+command_args!(
+    /// `show`.
+    ShowCommand(show::ShowArgs) {}
+);
+command_args!(
+    /// `schema`.
+    SchemaCommand(schema::SchemaArgs) {}
+);
+command_args!(
+    /// `completions`.
+    CompletionsCommand(completions::CompletionsArgs) {}
+);
+command_args!(
+    /// `man`.
+    ManCommand(completions::ManArgs) {}
+);
+command_args!(
+    /// `version`.
+    VersionCommand(version::VersionArgs) {}
+);
+
 /// The commands.
+// Parsed once per process; boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check manifests without contacting the cloud.
-    Validate(validate::ValidateArgs),
+    Validate(ValidateCommand),
     /// Show what apply would change.
-    Plan(plan::PlanArgs),
+    Plan(PlanCommand),
     /// Change the cloud to match the manifests.
-    Apply(apply::ApplyArgs),
+    Apply(ApplyCommand),
     /// Show a plan saved with `plan --out`, without contacting the cloud.
-    Show(show::ShowArgs),
+    Show(ShowCommand),
     /// Reconcile continuously: report or correct drift, serve health, metrics and status.
-    Daemon(daemon::DaemonArgs),
+    Daemon(DaemonCommand),
     /// Write manifests for the existing instances of a region (--region).
-    Import(import::ImportArgs),
+    Import(ImportCommand),
     /// Serve a local emulator of the R-KVStore API.
-    Emulator(emulator::EmulatorArgs),
+    Emulator(EmulatorCommand),
     /// Print the JSON Schema of the manifest format (for editors).
-    Schema(schema::SchemaArgs),
+    Schema(SchemaCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsCommand),
+    /// Print the man page (roff) to stdout: `kvsync man | man -l -`.
+    Man(ManCommand),
+    /// Print the version and the git commit kvsync was built from.
+    Version(VersionCommand),
+}
+
+impl Command {
+    /// The command's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Validate(_) => "validate",
+            Command::Plan(_) => "plan",
+            Command::Apply(_) => "apply",
+            Command::Show(_) => "show",
+            Command::Daemon(_) => "daemon",
+            Command::Import(_) => "import",
+            Command::Emulator(_) => "emulator",
+            Command::Schema(_) => "schema",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
+            Command::Version(_) => "version",
+        }
+    }
+
+    /// The shared groups the command uses.
+    fn groups(&mut self) -> Groups<'_> {
+        let none = |output| Groups {
+            connection: None,
+            keys: None,
+            qps: None,
+            region: None,
+            secrets: None,
+            output,
+        };
+        match self {
+            Command::Validate(c) => Groups {
+                region: Some(&mut c.region),
+                secrets: Some(&mut c.secrets),
+                ..none(&mut c.output)
+            },
+            Command::Plan(PlanCommand {
+                connection,
+                keys,
+                qps,
+                region,
+                secrets,
+                output,
+                ..
+            })
+            | Command::Apply(ApplyCommand {
+                connection,
+                keys,
+                qps,
+                region,
+                secrets,
+                output,
+                ..
+            })
+            | Command::Daemon(DaemonCommand {
+                connection,
+                keys,
+                qps,
+                region,
+                secrets,
+                output,
+                ..
+            }) => Groups {
+                connection: Some(connection),
+                keys: Some(keys),
+                qps: Some(qps),
+                region: Some(region),
+                secrets: Some(secrets),
+                output,
+            },
+            Command::Import(c) => Groups {
+                connection: Some(&mut c.connection),
+                keys: Some(&mut c.keys),
+                qps: Some(&mut c.qps),
+                region: Some(&mut c.region),
+                ..none(&mut c.output)
+            },
+            Command::Emulator(c) => Groups {
+                keys: Some(&mut c.keys),
+                qps: Some(&mut c.qps),
+                ..none(&mut c.output)
+            },
+            Command::Schema(SchemaCommand { output, .. })
+            | Command::Show(ShowCommand { output, .. })
+            | Command::Completions(CompletionsCommand { output, .. })
+            | Command::Man(ManCommand { output, .. })
+            | Command::Version(VersionCommand { output, .. }) => none(output),
+        }
+    }
 }
 
 /// Manifest paths (`-f`), shared by the commands that read manifests.
@@ -326,6 +803,9 @@ pub enum ExitStatus {
     /// `apply` made every change it could, but something it will not change (a blocked or
     /// held step) keeps the cloud from matching the manifests.
     Blocked,
+    /// A usage error: an unknown flag, a bad value, or a flag the command does not use
+    /// (`EX_USAGE` of sysexits.h).
+    Usage,
     /// `apply` was stopped by Ctrl-C or SIGTERM (128 + SIGINT).
     Interrupted,
 }
@@ -338,9 +818,59 @@ impl ExitStatus {
             ExitStatus::Failure => 1,
             ExitStatus::Changes => 2,
             ExitStatus::Blocked => 3,
+            ExitStatus::Usage => 64,
             ExitStatus::Interrupted => 130,
         }
     }
+}
+
+/// Exit statuses are documented in the README and in `--help`; the table there lists every
+/// [`ExitStatus`]. A closed stdout (`kvsync plan | head -1`) ends the command quietly with
+/// [`ExitStatus::Success`], as ripgrep does: the reader has what it wanted.
+impl CliError {
+    /// The exit status this error ends the process with.
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            CliError::Usage(_) => ExitStatus::Usage,
+            err if err.is_broken_pipe() => ExitStatus::Success,
+            _ => ExitStatus::Failure,
+        }
+    }
+
+    /// Whether this is stdout's reader having gone away, which ends the command quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Stdout(err) if err.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// Writes to stdout and flushes. Unlike `print!`, which panics when the reader has gone away,
+/// a closed pipe is [`CliError::Stdout`] with [`std::io::ErrorKind::BrokenPipe`], which
+/// [`CliError::exit_status`] ends quietly with 0.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.flush())
+        .map_err(CliError::Stdout)
+}
+
+/// `print!` through [`write_stdout`]: `out!("{x}")?`.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` through [`write_stdout`]: `outln!("{x}")?`.
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
 /// Everything a command can fail with.
@@ -376,6 +906,9 @@ pub enum CliError {
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),
+    /// Stdout could not be written (a closed pipe ends the command quietly).
+    #[error("writing to stdout")]
+    Stdout(#[source] std::io::Error),
     /// `--target`/`--exclude` names an unknown instance.
     #[error(transparent)]
     Scope(#[from] crate::manifest::desired::ScopeError),
@@ -446,16 +979,112 @@ pub fn load_manifests(
     Ok(loaded.desired)
 }
 
-/// Runs the parsed command line.
-pub async fn run(cli: Cli) -> Result<ExitStatus, CliError> {
-    match cli.command {
-        Command::Validate(args) => validate::exec(&cli.global, args),
-        Command::Plan(args) => plan::exec(&cli.global, args).await,
-        Command::Apply(args) => apply::exec(&cli.global, args).await,
-        Command::Show(args) => show::exec(&cli.global, args),
-        Command::Daemon(args) => daemon::exec(&cli.global, args).await,
-        Command::Import(args) => import::exec(&cli.global, args).await,
-        Command::Emulator(args) => emulator::exec(&cli.global, args).await,
-        Command::Schema(args) => schema::exec(args),
+/// Runs the command with the options [`Cli::resolve`] merged.
+pub async fn run(global: GlobalArgs, command: Command) -> Result<ExitStatus, CliError> {
+    match command {
+        Command::Validate(c) => validate::exec(&global, c.args),
+        Command::Plan(c) => plan::exec(&global, c.args).await,
+        Command::Apply(c) => apply::exec(&global, c.args).await,
+        Command::Show(c) => show::exec(&global, c.args),
+        Command::Daemon(c) => daemon::exec(&global, c.args).await,
+        Command::Import(c) => import::exec(&global, c.args).await,
+        Command::Emulator(c) => emulator::exec(&global, c.args).await,
+        Command::Schema(c) => schema::exec(c.args),
+        Command::Completions(c) => completions::exec(c.args),
+        Command::Man(c) => completions::man(c.args),
+        Command::Version(c) => version::exec(c.args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved(args: &[&str]) -> Result<(GlobalArgs, Command), clap::Error> {
+        Cli::try_parse_from(std::iter::once("kvsync").chain(args.iter().copied()))
+            .and_then(Cli::resolve)
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_before_the_command_merge_into_it_and_those_after_win() {
+        let (global, command) = resolved(&[
+            "--qps",
+            "5",
+            "--region",
+            "cn-beijing",
+            "-v",
+            "--secrets-dir",
+            "a",
+            "plan",
+            "--region",
+            "cn-hangzhou",
+            "-vv",
+            "--secrets-dir",
+            "b",
+            "--no-color",
+        ])
+        .unwrap();
+        assert_eq!(command.name(), "plan");
+        assert_eq!(global.qps, Some(5.0));
+        assert_eq!(global.region.as_deref(), Some("cn-hangzhou"));
+        assert_eq!(global.verbose, 3);
+        assert_eq!(
+            global.secrets_dirs,
+            [PathBuf::from("a"), PathBuf::from("b")]
+        );
+        assert_eq!(global.color, ColorChoice::Never);
+        assert_eq!(global.log_format, LogFormat::Text);
+
+        let (global, _) = resolved(&["--color", "always", "schema"]).unwrap();
+        assert_eq!(global.color, ColorChoice::Always);
+        let (global, _) = resolved(&["--no-color", "schema", "--color", "always"]).unwrap();
+        assert_eq!(global.color, ColorChoice::Always);
+    }
+
+    #[test]
+    fn a_flag_the_command_does_not_use_is_refused_before_or_after_it() {
+        for args in [
+            &["--region", "x", "schema"][..],
+            &["schema", "--region", "x"],
+            &["--emulator", "emulator"],
+            &["--profile", "p", "emulator"],
+            &["--endpoint", "http://x", "validate"],
+            &["--secrets-dir", "d", "import"],
+            &["--qps", "3", "man"],
+            &["--access-key-id", "a", "completions", "bash"],
+            &["--emulator", "plan", "--endpoint", "http://x"],
+        ] {
+            let err = resolved(args).unwrap_err();
+            assert!(err.use_stderr(), "{args:?}");
+            assert!(
+                matches!(
+                    err.kind(),
+                    clap::error::ErrorKind::UnknownArgument
+                        | clap::error::ErrorKind::ArgumentConflict
+                ),
+                "{args:?}: {err}"
+            );
+        }
+        let (global, _) = resolved(&["--access-key-id", "a", "--qps", "3", "emulator"]).unwrap();
+        assert_eq!(global.access_key_id.as_deref(), Some("a"));
+        assert_eq!(global.qps, Some(3.0));
+    }
+
+    #[test]
+    fn usage_errors_exit_64_and_a_closed_stdout_0() {
+        assert_eq!(
+            CliError::Usage("x".into()).exit_status().code(),
+            ExitStatus::Usage.code()
+        );
+        assert_eq!(ExitStatus::Usage.code(), 64);
+        let pipe = CliError::Stdout(std::io::ErrorKind::BrokenPipe.into());
+        assert_eq!(pipe.exit_status(), ExitStatus::Success);
+        let full = CliError::Stdout(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(full.exit_status(), ExitStatus::Failure);
     }
 }

@@ -1,7 +1,5 @@
 //! `kvsync plan`: show what apply would change.
 
-use std::io::IsTerminal;
-
 use clap::Args;
 
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
@@ -10,7 +8,7 @@ use crate::observe::Observed;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, Plan, render};
 use crate::secrets::{self, Checked, Need, Resolved};
-use crate::{env_vars, journal, observe, plan};
+use crate::{journal, observe, plan};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -34,14 +32,40 @@ pub struct PlanArgs {
     #[arg(long)]
     pub prune_all: bool,
     /// Also save the plan to FILE, for `kvsync apply FILE`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = plan_file)]
     pub out: Option<std::path::PathBuf>,
+    /// Not a flag: refused with a hint to use --json (clap would suggest --out).
+    #[arg(long, hide = true, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "", value_parser = no_output)]
+    pub output: Option<String>,
 }
 
-/// Whether human output may use colour: a terminal, and `NO_COLOR` unset or empty.
+/// Whether human output on stdout may use colour ([`super::color::stdout`]).
 pub fn use_color() -> bool {
-    std::io::stdout().is_terminal()
-        && std::env::var_os(env_vars::NO_COLOR).is_none_or(|value| value.is_empty())
+    super::color::stdout()
+}
+
+/// `--out FILE`: refuses a name that is a format (`--out json`), which would write a file
+/// of that name when `--json` was meant.
+fn plan_file(text: &str) -> Result<std::path::PathBuf, String> {
+    let hint = match text.to_ascii_lowercase().as_str() {
+        "json" | "yaml" | "yml" => "to print the plan as JSON, use --json",
+        "markdown" | "md" => "to print the plan as Markdown, use --markdown",
+        "text" | "txt" => "text is printed by default; for JSON use --json",
+        _ => return Ok(text.into()),
+    };
+    Err(format!(
+        "--out takes the file to save the plan in, not a format: {hint} \
+         (to save the plan in a file of that name, write ./{text})"
+    ))
+}
+
+/// The hidden `--output`: always refused with the flags that were meant.
+fn no_output(_text: &str) -> Result<String, String> {
+    Err(
+        "plan has no --output: print the plan with --json or --markdown; \
+         --out FILE saves it for `kvsync apply FILE`"
+            .to_owned(),
+    )
 }
 
 /// Reads the secrets the manifests refer to and checks the passwords (before any call).
@@ -120,13 +144,17 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
     if let Some(path) = &args.out {
         let saved = SavedPlan::new(plan.clone(), &observed, &resolved.digests);
         write_saved_plan(path, &saved)?;
+        eprintln!(
+            "Saved the plan to {shown}; apply it with `kvsync apply {shown}`.",
+            shown = path.display()
+        );
     }
     if args.json {
-        println!("{}", render::json(&plan));
+        crate::outln!("{}", render::json(&plan))?;
     } else if args.markdown {
-        print!("{}", render::markdown(&plan));
+        crate::out!("{}", render::markdown(&plan))?;
     } else {
-        print!("{}", render::text(&plan, use_color()));
+        crate::out!("{}", render::text(&plan, use_color()))?;
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         ExitStatus::Changes

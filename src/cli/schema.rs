@@ -12,6 +12,6 @@ pub struct SchemaArgs {}
 /// Prints the schema.
 pub fn exec(_args: SchemaArgs) -> Result<ExitStatus, CliError> {
     let text = serde_json::to_string_pretty(&schema::schema()).unwrap_or_default();
-    println!("{text}");
+    crate::outln!("{text}")?;
     Ok(ExitStatus::Success)
 }

@@ -98,9 +98,14 @@ impl Fixture {
         std::fs::read_to_string(self.manifest_path()).unwrap()
     }
 
-    /// `kvsync ARGS` against the emulator, with the fixture's environment.
+    /// `kvsync ARGS` against the emulator, with the fixture's environment (`validate` makes no
+    /// call, so it takes no connection flags).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = self.emulator.kvsync(self.dir.path());
+        let mut command = if args.first() == Some(&"validate") {
+            crate::support::kvsync(self.dir.path())
+        } else {
+            self.emulator.kvsync(self.dir.path())
+        };
         command.args(args);
         for (name, value) in &self.env {
             command.env(name, value);

@@ -390,7 +390,7 @@ async fn instance_selection_unknown_ids_and_overwriting() {
         .kvsync(dir.path())
         .args(["import", "--out", "none"]));
     let (_, stderr) = texts(&no_region);
-    assert_eq!(no_region.status.code(), Some(1), "{stderr}");
+    assert_eq!(no_region.status.code(), Some(64), "{stderr}");
     assert!(stderr.contains("--region"), "{stderr}");
 
     // Existing files are kept unless --force; then they are replaced.

@@ -4,6 +4,7 @@
 mod apply;
 mod apply_ux;
 mod aspects;
+mod cli;
 mod client;
 mod clocked;
 mod daemon;

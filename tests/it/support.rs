@@ -23,6 +23,7 @@ const SCRUBBED_ENV: &[&str] = &[
     "ALIBABA_CLOUD_REGION_ID",
     "ALICLOUD_REGION",
     "KVSYNC_LOG",
+    "RUST_LOG",
     "NO_COLOR",
 ];
 
