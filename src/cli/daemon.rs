@@ -123,11 +123,6 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         addr: args.listen.clone(),
         source,
     })?;
-    // A service: its output is its log and its endpoints, so a closed stdout does not stop it.
-    let _ = crate::outln!(
-        "kvsync daemon listening on http://{address} (mode {})",
-        args.mode
-    );
     let grace = args.shutdown_grace;
     let stop = daemon::stop_on_signals(grace, move |forced| {
         let code = match forced {
@@ -145,6 +140,12 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         };
         std::process::exit(code.code());
     });
+    // Printed once the signals are watched, so a stop sent on reading it is handled.
+    // A service: its output is its log and its endpoints, so a closed stdout does not stop it.
+    let _ = crate::outln!(
+        "kvsync daemon listening on http://{address} (mode {})",
+        args.mode
+    );
     let status = SharedStatus::new(DaemonStatus::new(args.mode, jiff::Timestamp::now()));
     let limits = http::Limits {
         // Connections get part of the grace period; the rest is the loop's.

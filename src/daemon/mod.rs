@@ -619,6 +619,9 @@ pub fn stop_on_signals(
     exit: impl FnOnce(ForcedExit) + Send + 'static,
 ) -> StopSignal {
     let (handle, stop) = stop_pair();
+    // The signal handlers are in place before this returns, so that a signal sent as soon as
+    // the daemon has printed its address is seen, not left to its default action.
+    let (ready, handlers_set) = std::sync::mpsc::channel::<()>();
     let watchdog = move || {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -631,21 +634,69 @@ pub fn stop_on_signals(
             }
         };
         runtime.block_on(async move {
-            if stop_requested().await.is_err() {
-                warn!("no signal handling: SIGTERM cannot be watched");
-                return;
-            }
+            let mut signals = match StopSignals::new() {
+                Ok(signals) => signals,
+                Err(err) => {
+                    warn!(error = %err, "no signal handling: SIGTERM cannot be watched");
+                    return;
+                }
+            };
+            let _ = ready.send(());
+            signals.next().await;
             handle.stop();
-            enforce_grace(grace, async { stop_requested().await.is_ok() }, exit).await;
+            enforce_grace(grace, async move { signals.next().await }, exit).await;
         });
     };
-    if let Err(err) = std::thread::Builder::new()
+    match std::thread::Builder::new()
         .name("kvsync-signals".into())
         .spawn(watchdog)
     {
-        warn!(error = %err, "no signal handling: its thread did not start");
+        Ok(_) => {
+            let _ = handlers_set.recv_timeout(Duration::from_secs(5));
+        }
+        Err(err) => warn!(error = %err, "no signal handling: its thread did not start"),
     }
     stop
+}
+
+/// SIGTERM and SIGINT (Ctrl-C elsewhere), registered when made.
+struct StopSignals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                term: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
+        }
+    }
+
+    /// The next stop signal; `true` when one came.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                got = self.term.recv() => got.is_some(),
+                got = self.interrupt.recv() => got.is_some(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
+    }
 }
 
 /// After a stop was asked for: calls `exit` when `second` resolves `true` (a second signal)
@@ -660,22 +711,6 @@ pub async fn enforce_grace(
         () = tokio::time::sleep(grace) => ForcedExit::GraceExpired,
     };
     exit(forced);
-}
-
-/// Resolves on Ctrl-C or (on Unix) SIGTERM.
-async fn stop_requested() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
 }
 
 #[cfg(test)]

@@ -184,8 +184,9 @@ const EXIT_CODES: &[(&str, &str, i32, Runner)] = &[
     ("daemon", "success (stopped)", 0, |d| {
         let mut command = kvsync(d);
         command.args(["daemon", "--emulator", "--listen", "127.0.0.1:0"]);
-        // The daemon's signal watcher starts on its own thread after the banner.
-        serve_then_signal(command, "TERM", Duration::from_millis(500))
+        // Regression: the signal watcher started after the banner, so a SIGTERM sent on
+        // reading it killed the daemon with the signal's default action.
+        serve_then_signal(command, "TERM", Duration::ZERO)
     }),
     ("daemon", "error", 1, |d| {
         run(kvsync(d).args(["daemon", "--emulator", "--listen", "256.0.0.1:0"]))

@@ -157,7 +157,8 @@ fn an_unknown_region_is_refused_before_any_call_listing_the_known_ones() {
     let mut import = emulator.kvsync(dir.path());
     let output = run(import.args(["import", "--region", "cn-mars", "--out", "imported"]));
     let (stdout, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    // A flag's value outside what it accepts: a usage error.
+    assert_eq!(output.status.code(), Some(64), "{stdout}\n{stderr}");
     assert!(stderr.contains("cn-mars"), "{stderr}");
     assert_eq!(emulator.total_requests(), before, "a call was made");
 }
