@@ -445,10 +445,7 @@ pub async fn run(
             client: &client,
             status: &status,
             mode: config.mode,
-            parallelism: config
-                .parallelism
-                .or(stack.parallelism.and_then(|p| usize::try_from(p).ok()))
-                .unwrap_or(DEFAULT_PARALLELISM),
+            parallelism: parallelism(config.parallelism, stack),
             backoff: &mut backoff,
             stop: stop.clone(),
             env: env.clone(),
@@ -601,6 +598,12 @@ fn poll_git(
     });
 }
 
+/// Instances changed at once: `--parallelism`, else the Stack document's, else the default.
+fn parallelism(flag: Option<usize>, stack: &crate::manifest::desired::Stack) -> usize {
+    flag.or(stack.parallelism.and_then(|p| usize::try_from(p).ok()))
+        .unwrap_or(DEFAULT_PARALLELISM)
+}
+
 /// Why the watchdog ends the process itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForcedExit {
@@ -739,6 +742,17 @@ mod tests {
         .await;
         assert_eq!(receiver.try_recv(), Ok(ForcedExit::SecondSignal));
         assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    /// Regression: `daemon --parallelism` claimed to default to the Stack's value but the
+    /// daemon always used 8.
+    #[test]
+    fn parallelism_comes_from_the_flag_then_the_stack_then_the_default() {
+        let mut stack = crate::manifest::desired::Stack::default();
+        assert_eq!(parallelism(None, &stack), DEFAULT_PARALLELISM);
+        stack.parallelism = Some(3);
+        assert_eq!(parallelism(None, &stack), 3);
+        assert_eq!(parallelism(Some(5), &stack), 5);
     }
 
     fn config(git: bool) -> DaemonConfig {
