@@ -153,7 +153,7 @@ fn stack() -> Value {
                 "prune": {"type": "boolean"},
                 "pruneAll": {"type": "boolean"},
                 "parallelism": {"type": "integer", "minimum": 1, "maximum": 64},
-                "qps": {"type": "number", "exclusiveMinimum": 0},
+                "qps": {"type": "number", "minimum": 0.01, "maximum": 10000},
                 "allowDestroy": {"type": "boolean"},
                 "allowIrreversible": {"type": "boolean"}
             }

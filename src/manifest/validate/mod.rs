@@ -450,12 +450,13 @@ pub fn stack(c: &mut Collector<'_>, doc: raw::StackDoc) -> (Stack, DefaultRegion
     });
     let qps = spec.qps.and_then(|qps| {
         let qps_value = qps.value.0;
-        let valid = qps_value.is_finite() && qps_value > 0.0 && qps_value <= 10_000.0;
+        // The range of `--qps`: the shared rate limiter needs at least one call per 100 s.
+        let valid = qps_value.is_finite() && (0.01..=10_000.0).contains(&qps_value);
         if !valid {
             c.error(
                 qps.referenced,
                 "qps",
-                "spec.qps must be a positive number of requests per second (at most 10000)",
+                "spec.qps must be 0.01 to 10000 requests per second",
             );
         }
         valid.then_some(qps_value)
