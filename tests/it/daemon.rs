@@ -423,13 +423,13 @@ fn head(dir: &Path) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
-#[test]
-fn a_pushed_commit_is_applied_and_its_revision_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let bare = dir.path().join("repo.git");
-    let work = dir.path().join("work");
+/// A bare repository under `dir` with `main` holding `manifests/stack.yaml` ([`INSTANCE`]),
+/// and the working copy it was pushed from.
+pub(crate) fn pushed_repo(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let bare = dir.join("repo.git");
+    let work = dir.join("work");
     std::fs::create_dir_all(&work).unwrap();
-    git(dir.path(), &["init", "--bare", bare.to_str().unwrap()]);
+    git(dir, &["init", "--bare", bare.to_str().unwrap()]);
     git(&work, &["init"]);
     std::fs::create_dir(work.join("manifests")).unwrap();
     std::fs::write(work.join("manifests/stack.yaml"), INSTANCE).unwrap();
@@ -439,6 +439,13 @@ fn a_pushed_commit_is_applied_and_its_revision_reported() {
         &work,
         &["push", bare.to_str().unwrap(), "HEAD:refs/heads/main"],
     );
+    (bare, work)
+}
+
+#[test]
+fn a_pushed_commit_is_applied_and_its_revision_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, work) = pushed_repo(dir.path());
 
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let url = format!("file://{}", bare.display());

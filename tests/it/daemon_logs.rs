@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::daemon::{Daemon, INSTANCE, git, workspace};
+use crate::daemon::{Daemon, INSTANCE, pushed_repo, workspace};
 use crate::support::{EmulatorProcess, texts};
 
 /// One line of the daemon's log with the time, instance IDs, ports and the manifests'
@@ -159,19 +159,7 @@ fn a_manifest_path_that_does_not_exist_fails_at_start() {
 #[test]
 fn a_manifest_path_missing_from_the_first_checkout_fails_the_daemon() {
     let dir = tempfile::tempdir().unwrap();
-    let bare = dir.path().join("repo.git");
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    git(dir.path(), &["init", "--bare", bare.to_str().unwrap()]);
-    git(&work, &["init"]);
-    std::fs::create_dir(work.join("manifests")).unwrap();
-    std::fs::write(work.join("manifests/stack.yaml"), INSTANCE).unwrap();
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-m", "first"]);
-    git(
-        &work,
-        &["push", bare.to_str().unwrap(), "HEAD:refs/heads/main"],
-    );
+    let (bare, _) = pushed_repo(dir.path());
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let url = format!("file://{}", bare.display());
     let cache = dir.path().join("cache");
