@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::RwLock;
 
 /// A secret string; every printed form is `***`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
 /// What every printed form of a secret shows.

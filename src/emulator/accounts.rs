@@ -14,7 +14,6 @@ use super::catalog;
 use super::errors::VendorError;
 use super::instances::{is_cjk, password_digest, valid_password};
 use super::state::{Account, Context, Handled, Instance, State, to_body};
-use crate::api::actions::WireParams;
 use crate::api::actions::account::{
     AccountEntry, Accounts, CreateAccount, CreateAccountResponse, DatabasePrivilege,
     DatabasePrivileges, DeleteAccount, DescribeAccounts, DescribeAccountsResponse,
@@ -45,24 +44,6 @@ const NORMAL: &str = "Normal";
 const DEFAULT_PAGE_SIZE: u64 = 30;
 /// The largest `PageSize` accepted.
 const MAX_PAGE_SIZE: u64 = 100;
-
-/// The actions of this module; `None` for any other action.
-pub fn dispatch(
-    state: &mut State,
-    action: &str,
-    params: WireParams<'_>,
-    ctx: &Context,
-) -> Option<Result<Handled, VendorError>> {
-    Some(match action {
-        "CreateAccount" => create(state, params, ctx),
-        "DescribeAccounts" => describe(state, params, ctx),
-        "ModifyAccountDescription" => modify_description(state, params),
-        "ResetAccountPassword" => reset_password(state, params, ctx),
-        "GrantAccountPrivilege" => grant_privilege(state, params, ctx),
-        "DeleteAccount" => delete(state, params, ctx),
-        _ => return None,
-    })
-}
 
 /// The account-name rule: 1–16 characters, a lower-case letter first, then lower-case
 /// letters, digits and underscores.
@@ -212,12 +193,11 @@ fn new_account(request: CreateAccount, instance_id: &str, ctx: &Context) -> Acco
 }
 
 /// `CreateAccount`.
-fn create(
+pub fn create(
     state: &mut State,
-    params: WireParams<'_>,
+    request: CreateAccount,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = CreateAccount::from_wire(params)?;
     let instance = account_instance(state, &request.instance_id)?;
     let taken = instance.accounts.contains_key(&request.account_name);
     check_new_account(&request, instance, taken)?;
@@ -258,8 +238,11 @@ fn entry(instance: &Instance, account: &Account, now: Timestamp) -> AccountEntry
 }
 
 /// `DescribeAccounts`: the default account first, then the others by name; filtered, paged.
-fn describe(state: &State, params: WireParams<'_>, ctx: &Context) -> Result<Handled, VendorError> {
-    let request = DescribeAccounts::from_wire(params)?;
+pub fn describe(
+    state: &State,
+    request: DescribeAccounts,
+    ctx: &Context,
+) -> Result<Handled, VendorError> {
     let instance = state.instance(&request.instance_id)?;
     let page_number = request.page_number.unwrap_or(1);
     let page_size = request.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
@@ -300,8 +283,10 @@ fn describe(state: &State, params: WireParams<'_>, ctx: &Context) -> Result<Hand
 }
 
 /// `ModifyAccountDescription`: allowed on every account, also while it is `Unavailable`.
-fn modify_description(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = ModifyAccountDescription::from_wire(params)?;
+pub fn modify_description(
+    state: &mut State,
+    request: ModifyAccountDescription,
+) -> Result<Handled, VendorError> {
     let instance = account_instance(state, &request.instance_id)?;
     if !valid_account_description(&request.account_description) {
         return Err(VendorError::account_description_format());
@@ -312,12 +297,11 @@ fn modify_description(state: &mut State, params: WireParams<'_>) -> Result<Handl
 }
 
 /// `ResetAccountPassword`: for the default account this is the instance password.
-fn reset_password(
+pub fn reset_password(
     state: &mut State,
-    params: WireParams<'_>,
+    request: ResetAccountPassword,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = ResetAccountPassword::from_wire(params)?;
     let instance = account_instance(state, &request.instance_id)?;
     let password = request.account_password.expose();
     if !valid_password(password) {
@@ -339,12 +323,11 @@ fn reset_password(
 }
 
 /// `GrantAccountPrivilege`: replaces a normal account's privilege.
-fn grant_privilege(
+pub fn grant_privilege(
     state: &mut State,
-    params: WireParams<'_>,
+    request: GrantAccountPrivilege,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = GrantAccountPrivilege::from_wire(params)?;
     let instance = account_instance(state, &request.instance_id)?;
     if !privilege_allowed(&request.account_privilege, instance) {
         return Err(VendorError::account_privilege_format());
@@ -357,12 +340,11 @@ fn grant_privilege(
 }
 
 /// `DeleteAccount`: removes a normal account that is not in the middle of a change.
-fn delete(
+pub fn delete(
     state: &mut State,
-    params: WireParams<'_>,
+    request: DeleteAccount,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = DeleteAccount::from_wire(params)?;
     let instance = account_instance(state, &request.instance_id)?;
     instance.require_normal()?;
     settled_normal(instance, &request.account_name, ctx.now)?;

@@ -16,7 +16,6 @@ use super::errors::VendorError;
 use super::lifecycle::Status;
 use super::state::{Backup, Context, Dataset, Handled, Instance, Pending, State, to_body};
 use super::times;
-use crate::api::actions::WireParams;
 use crate::api::actions::backup::{
     BackupSet, Backups, CreateBackup, CreateBackupResponse, DescribeBackupPolicy,
     DescribeBackupPolicyResponse, DescribeBackups, DescribeBackupsResponse, ModifyBackupPolicy,
@@ -39,23 +38,6 @@ const WEEKDAYS: [(&str, Weekday); 7] = [
     ("Saturday", Weekday::Saturday),
     ("Sunday", Weekday::Sunday),
 ];
-
-/// The actions of this module; `None` for any other action.
-pub fn dispatch(
-    state: &mut State,
-    action: &str,
-    params: WireParams<'_>,
-    ctx: &Context,
-) -> Option<Result<Handled, VendorError>> {
-    Some(match action {
-        "ModifyBackupPolicy" => modify_policy(state, params, ctx),
-        "DescribeBackupPolicy" => describe_policy(state, params, ctx),
-        "CreateBackup" => create(state, params, ctx),
-        "DescribeBackups" => describe(state, params, ctx),
-        "RestoreInstance" => restore(state, params, ctx),
-        _ => return None,
-    })
-}
 
 /// Why a `PreferredBackupTime` is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -154,10 +136,9 @@ pub fn next_backup_start(now: Timestamp, start_hour: u8, days: &[Weekday]) -> Op
 /// `ModifyBackupPolicy`.
 pub fn modify_policy(
     state: &mut State,
-    params: WireParams<'_>,
+    request: ModifyBackupPolicy,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = ModifyBackupPolicy::from_wire(params)?;
     let instance = state.instance_mut(&request.instance_id)?;
     parse_backup_window(&request.preferred_backup_time).map_err(|err| match err {
         WindowError::Format => VendorError::backup_time_format(),
@@ -199,10 +180,9 @@ fn retention_days(days: i64) -> Result<u32, VendorError> {
 /// `DescribeBackupPolicy`.
 pub fn describe_policy(
     state: &State,
-    params: WireParams<'_>,
+    request: DescribeBackupPolicy,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = DescribeBackupPolicy::from_wire(params)?;
     let policy = &state.instance(&request.instance_id)?.backup_policy;
     let next = parse_backup_window(&policy.preferred_time)
         .ok()
@@ -227,10 +207,9 @@ pub fn describe_policy(
 /// `CreateBackup`: snapshots the dataset and parameters now; the set is listed once finished.
 pub fn create(
     state: &mut State,
-    params: WireParams<'_>,
+    request: CreateBackup,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = CreateBackup::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
     let keep_days = match request.backup_retention_period {
         None => Some(i64::from(instance.backup_policy.retention_days)),
@@ -299,10 +278,9 @@ fn available_backups<'a>(
 /// `DescribeBackups`: the sets that started within the range, newest first, one page.
 pub fn describe(
     state: &State,
-    params: WireParams<'_>,
+    request: DescribeBackups,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = DescribeBackups::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
     let (start, end) = times::query_range(&request.start_time, &request.end_time)?;
     if request.page_number == 0 {
@@ -397,10 +375,9 @@ impl<'a> RestoreSource<'a> {
 /// `RestoreInstance`: `BackupRecovering` for the change duration, then the chosen data is back.
 pub fn restore(
     state: &mut State,
-    params: WireParams<'_>,
+    request: RestoreInstance,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = RestoreInstance::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
     let source = RestoreSource::of(&request)?;
     instance.require_normal()?;

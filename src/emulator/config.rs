@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 
 use super::errors::VendorError;
 use super::instances::config_json;
-use super::state::{Context, Handled, Instance, State, to_body};
-use crate::api::actions::WireParams;
+use super::state::{Handled, Instance, State, to_body};
 use crate::api::actions::config::{
     DescribeInstanceConfig, DescribeInstanceConfigResponse, ModifyInstanceConfig,
 };
@@ -270,20 +269,6 @@ fn param_values(
     Ok(values)
 }
 
-/// The actions of this module; `None` for any other action.
-pub fn dispatch(
-    state: &mut State,
-    action: &str,
-    params: WireParams<'_>,
-    _ctx: &Context,
-) -> Option<Result<Handled, VendorError>> {
-    Some(match action {
-        "DescribeInstanceConfig" => describe(state, params),
-        "ModifyInstanceConfig" => modify(state, params),
-        _ => return None,
-    })
-}
-
 /// A `Param*` setting of an instance, or the cloud's default.
 fn param_setting(instance: &Instance, field: &str) -> String {
     instance
@@ -300,8 +285,7 @@ fn param_setting(instance: &Instance, field: &str) -> String {
 }
 
 /// `DescribeInstanceConfig`.
-pub fn describe(state: &State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = DescribeInstanceConfig::from_wire(params)?;
+pub fn describe(state: &State, request: DescribeInstanceConfig) -> Result<Handled, VendorError> {
     let instance = state.instance(&request.instance_id)?;
     Ok(Handled::read(to_body(&DescribeInstanceConfigResponse {
         request_id: String::new(),
@@ -322,8 +306,7 @@ pub fn describe(state: &State, params: WireParams<'_>) -> Result<Handled, Vendor
 }
 
 /// `ModifyInstanceConfig`: checks every value first, then sets them all at once.
-pub fn modify(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = ModifyInstanceConfig::from_wire(params)?;
+pub fn modify(state: &mut State, request: ModifyInstanceConfig) -> Result<Handled, VendorError> {
     let instance = state.instance_mut(&request.instance_id)?;
     let any_param = request
         .param_fields()

@@ -16,7 +16,7 @@ use crate::api::actions::instance::{
 use crate::api::actions::region::{
     DescribeRegions, DescribeRegionsResponse, KvStoreRegion, RegionIds, ZoneIdList,
 };
-use crate::api::actions::{Tag, Tags, WireParams};
+use crate::api::actions::{Action, Tag, Tags};
 
 /// At most this many tags per instance, as in the cloud.
 const MAX_TAGS: usize = 20;
@@ -83,36 +83,18 @@ fn instance_id(sequence: u64, name: &str, now: Timestamp) -> String {
 }
 
 /// The lifecycle and attribute actions of this module.
-pub fn dispatch(
-    state: &mut State,
-    action: &str,
-    params: WireParams<'_>,
-    ctx: &Context,
-) -> Option<Result<Handled, VendorError>> {
-    Some(match action {
-        "CreateInstance" => create(state, params, ctx),
-        "DescribeInstances" => describe_page(state, params),
-        "DescribeInstanceAttribute" => describe_attribute(state, params),
-        "ModifyInstanceAttribute" => modify_attribute(state, params),
-        "DeleteInstance" => delete(state, params),
-        "DescribeRegions" => describe_regions(params),
-        _ => return None,
-    })
-}
-
 /// `CreateInstance`.
 pub fn create(
     state: &mut State,
-    params: WireParams<'_>,
+    request: CreateInstance,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = CreateInstance::from_wire(params)?;
     if let Some(token) = &request.token
         && (token.len() > 64 || !token.is_ascii())
     {
         return Err(VendorError::token_malformed());
     }
-    let digest = fingerprint(params.0, &["Token"]);
+    let digest = fingerprint(&request.params().expose(), &["Token"]);
     if let Some(token) = &request.token
         && let Some(record) = state.tokens.get(token).filter(|r| r.remembered(ctx))
     {
@@ -363,8 +345,7 @@ fn attribute(instance: &Instance) -> DbInstanceAttribute {
 }
 
 /// `DescribeInstances`: filters, then one page, newest first.
-pub fn describe_page(state: &State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = DescribeInstances::from_wire(params)?;
+pub fn describe_page(state: &State, request: DescribeInstances) -> Result<Handled, VendorError> {
     if !request.region_id.is_empty() && catalog::region(&request.region_id).is_none() {
         return Err(VendorError::region_not_found());
     }
@@ -422,8 +403,10 @@ pub fn describe_page(state: &State, params: WireParams<'_>) -> Result<Handled, V
 }
 
 /// `DescribeInstanceAttribute`.
-pub fn describe_attribute(state: &State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = DescribeInstanceAttribute::from_wire(params)?;
+pub fn describe_attribute(
+    state: &State,
+    request: DescribeInstanceAttribute,
+) -> Result<Handled, VendorError> {
     let instance = state
         .instances
         .get(&request.instance_id)
@@ -437,8 +420,10 @@ pub fn describe_attribute(state: &State, params: WireParams<'_>) -> Result<Handl
 }
 
 /// `ModifyInstanceAttribute`: name, release protection, default password.
-pub fn modify_attribute(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = ModifyInstanceAttribute::from_wire(params)?;
+pub fn modify_attribute(
+    state: &mut State,
+    request: ModifyInstanceAttribute,
+) -> Result<Handled, VendorError> {
     let instance = state.instance_mut(&request.instance_id)?;
     if request.instance_name.is_none()
         && request.new_password.is_none()
@@ -476,8 +461,7 @@ pub fn modify_attribute(state: &mut State, params: WireParams<'_>) -> Result<Han
 }
 
 /// `DeleteInstance`: refused for protected, subscription or busy instances.
-pub fn delete(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = DeleteInstance::from_wire(params)?;
+pub fn delete(state: &mut State, request: DeleteInstance) -> Result<Handled, VendorError> {
     let instance = state.instance_mut(&request.instance_id)?;
     if instance.release_protection {
         return Err(VendorError::release_protected());
@@ -493,8 +477,7 @@ pub fn delete(state: &mut State, params: WireParams<'_>) -> Result<Handled, Vend
 }
 
 /// `DescribeRegions`.
-pub fn describe_regions(params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let _request = DescribeRegions::from_wire(params)?;
+pub fn describe_regions(_request: DescribeRegions) -> Result<Handled, VendorError> {
     let regions = catalog::REGIONS
         .iter()
         .map(|region| KvStoreRegion {

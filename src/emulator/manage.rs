@@ -20,7 +20,7 @@ use super::errors::VendorError;
 use super::instances::connection_domain;
 use super::lifecycle::Status;
 use super::state::{Context, Handled, Instance, Pending, State, TokenRecord, fingerprint, to_body};
-use crate::api::actions::WireParams;
+use crate::api::actions::Action;
 use crate::api::actions::manage::{
     DescribeDbInstanceNetInfo, DescribeDbInstanceNetInfoResponse, FlushInstance, InstanceNetInfo,
     InstanceNetInfos, ModifyDbInstanceConnectionString, ModifyInstanceMaintainTime,
@@ -31,27 +31,6 @@ use crate::api::actions::manage::{
 
 /// The domain every endpoint lives under.
 const ENDPOINT_DOMAIN: &str = "redis.rds.aliyuncs.com";
-
-/// The actions of this module; `None` for any other action.
-pub fn dispatch(
-    state: &mut State,
-    action: &str,
-    params: WireParams<'_>,
-    ctx: &Context,
-) -> Option<Result<Handled, VendorError>> {
-    Some(match action {
-        "ModifyInstanceSpec" => modify_spec(state, params, ctx),
-        "TransformToPrePaid" => transform_to_prepaid(state, params, ctx),
-        "DescribeDBInstanceNetInfo" => describe_net_info(state, params, ctx),
-        "FlushInstance" => flush(state, params, ctx),
-        "ModifyInstanceMaintainTime" => modify_maintain_time(state, params),
-        "ModifyInstanceNetExpireTime" => modify_net_expire_time(state, params, ctx),
-        "ModifyDBInstanceConnectionString" => modify_connection_string(state, params),
-        "SwitchNetwork" => switch_network(state, params, ctx),
-        "ModifyInstanceMajorVersion" => modify_major_version(state, params, ctx),
-        _ => return None,
-    })
-}
 
 /// An idempotency token the API accepts: at most 64 ASCII characters.
 pub fn valid_client_token(token: &str) -> bool {
@@ -169,16 +148,15 @@ pub fn classic_remaining(instance: &Instance, now: Timestamp) -> Option<i64> {
 /// `ModifyInstanceSpec`: a new class after `Changing`; `ClientToken` replays the first answer.
 pub fn modify_spec(
     state: &mut State,
-    params: WireParams<'_>,
+    request: ModifyInstanceSpec,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = ModifyInstanceSpec::from_wire(params)?;
     if let Some(token) = &request.client_token
         && !valid_client_token(token)
     {
         return Err(VendorError::client_token_malformed());
     }
-    let digest = fingerprint(params.0, &["ClientToken"]);
+    let digest = fingerprint(&request.params().expose(), &["ClientToken"]);
     if let Some(token) = &request.client_token
         && let Some(record) = state.client_tokens.get(token).filter(|r| r.remembered(ctx))
     {
@@ -224,10 +202,9 @@ pub fn modify_spec(
 /// `TransformToPrePaid`: subscription billing for `Period` months after `Transforming`.
 pub fn transform_to_prepaid(
     state: &mut State,
-    params: WireParams<'_>,
+    request: TransformToPrePaid,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = TransformToPrePaid::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
     if !catalog::valid_period(request.period) {
         return Err(VendorError::invalid_period());
@@ -256,10 +233,9 @@ pub fn transform_to_prepaid(
 /// `DescribeDBInstanceNetInfo`: the instance's endpoint, plus a retained classic one.
 pub fn describe_net_info(
     state: &State,
-    params: WireParams<'_>,
+    request: DescribeDbInstanceNetInfo,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = DescribeDbInstanceNetInfo::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
     let mut items = vec![own_endpoint(instance)];
     if let Some(remaining) = classic_remaining(instance, ctx.now) {
@@ -312,10 +288,9 @@ fn retained_classic_endpoint(instance: &Instance, remaining: i64) -> InstanceNet
 /// `FlushInstance`: `Flushing`, then an empty dataset.
 pub fn flush(
     state: &mut State,
-    params: WireParams<'_>,
+    request: FlushInstance,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = FlushInstance::from_wire(params)?;
     let instance = state.instance_mut(&request.instance_id)?;
     instance.require_normal()?;
     instance.begin(
@@ -330,9 +305,8 @@ pub fn flush(
 /// `ModifyInstanceMaintainTime`: a one-hour window on whole hours.
 pub fn modify_maintain_time(
     state: &mut State,
-    params: WireParams<'_>,
+    request: ModifyInstanceMaintainTime,
 ) -> Result<Handled, VendorError> {
-    let request = ModifyInstanceMaintainTime::from_wire(params)?;
     let instance = state.instance_mut(&request.instance_id)?;
     check_maintain_window(&request.maintain_start_time, &request.maintain_end_time)?;
     instance.maintain_start_time = request.maintain_start_time;
@@ -343,10 +317,9 @@ pub fn modify_maintain_time(
 /// `ModifyInstanceNetExpireTime`: keeps a retained classic endpoint `ClassicExpiredDays` from now.
 pub fn modify_net_expire_time(
     state: &mut State,
-    params: WireParams<'_>,
+    request: ModifyInstanceNetExpireTime,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = ModifyInstanceNetExpireTime::from_wire(params)?;
     let instance = state.instance_mut(&request.instance_id)?;
     if !valid_classic_expired_days(request.classic_expired_days) {
         return Err(VendorError::classic_expired_days_malformed());
@@ -380,9 +353,8 @@ pub fn modify_net_expire_time(
 /// `ModifyDBInstanceConnectionString`: a new prefix and/or port for the instance's endpoint.
 pub fn modify_connection_string(
     state: &mut State,
-    params: WireParams<'_>,
+    request: ModifyDbInstanceConnectionString,
 ) -> Result<Handled, VendorError> {
-    let request = ModifyDbInstanceConnectionString::from_wire(params)?;
     let instance = state.instance(&request.db_instance_id)?;
     let public = match request.ip_type.as_deref() {
         None | Some("Private") => false,
@@ -431,10 +403,9 @@ pub fn modify_connection_string(
 /// classic endpoint for `ClassicExpiredDays`.
 pub fn switch_network(
     state: &mut State,
-    params: WireParams<'_>,
+    request: SwitchNetwork,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = SwitchNetwork::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
     let target = request.target_network_type.as_deref().unwrap_or("VPC");
     if !target.eq_ignore_ascii_case("VPC") {
@@ -484,10 +455,9 @@ pub fn switch_network(
 /// `ModifyInstanceMajorVersion`: a higher known version after `MajorVersionUpgrading`.
 pub fn modify_major_version(
     state: &mut State,
-    params: WireParams<'_>,
+    request: ModifyInstanceMajorVersion,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = ModifyInstanceMajorVersion::from_wire(params)?;
     let instance = state.instance_mut(&request.instance_id)?;
     if !catalog::ENGINE_VERSIONS.contains(&request.major_version.as_str()) {
         return Err(VendorError::invalid_parameter("MajorVersion"));

@@ -14,6 +14,7 @@ pub mod catalog;
 mod config;
 pub mod errors;
 pub mod faults;
+pub mod handler;
 mod instances;
 pub mod lifecycle;
 mod manage;

@@ -13,7 +13,6 @@ use super::catalog;
 use super::errors::VendorError;
 use super::state::{Context, Handled, Instance, State, to_body};
 use super::times;
-use crate::api::actions::WireParams;
 use crate::api::actions::monitor::{
     DescribeHistoryMonitorValues, DescribeHistoryMonitorValuesResponse, DescribeMonitorItems,
     DescribeMonitorItemsResponse, KvStoreMonitorItem, MonitorItems, MonitorPoint,
@@ -49,23 +48,8 @@ pub const DEFAULT_MONITOR_KEYS: &[&str] = &["UsedMemory", "quotaMemory"];
 /// The most points one answer holds (a day at one-minute intervals).
 pub const MAX_POINTS: u64 = 1440;
 
-/// The actions of this module; `None` for any other action.
-pub fn dispatch(
-    state: &mut State,
-    action: &str,
-    params: WireParams<'_>,
-    ctx: &Context,
-) -> Option<Result<Handled, VendorError>> {
-    Some(match action {
-        "DescribeMonitorItems" => describe_items(params),
-        "DescribeHistoryMonitorValues" => describe_history(state, params, ctx),
-        _ => return None,
-    })
-}
-
 /// `DescribeMonitorItems`.
-pub fn describe_items(params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let _request = DescribeMonitorItems::from_wire(params)?;
+pub fn describe_items(_request: DescribeMonitorItems) -> Result<Handled, VendorError> {
     let items = MONITOR_ITEMS
         .iter()
         .map(|(key, unit)| KvStoreMonitorItem {
@@ -178,10 +162,9 @@ fn point(keys: &[&str], instance: &Instance) -> MonitorPoint {
 /// `DescribeHistoryMonitorValues`.
 pub fn describe_history(
     state: &State,
-    params: WireParams<'_>,
+    request: DescribeHistoryMonitorValues,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = DescribeHistoryMonitorValues::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
     let (start, end) = times::query_range(&request.start_time, &request.end_time)?;
     let step = interval(&request.interval_for_history)

@@ -16,7 +16,6 @@ use super::lifecycle::Status;
 use super::state::{
     Context, Handled, Instance, Pending, SYSTEM_IP_GROUPS, SecurityIpGroup, State, to_body,
 };
-use crate::api::actions::WireParams;
 use crate::api::actions::security::{
     self as wire, DEFAULT_IP_GROUP, DescribeInstanceSsl, DescribeInstanceSslResponse,
     DescribeSecurityIps, DescribeSecurityIpsResponse, ModifyInstanceSsl, ModifyInstanceSslResponse,
@@ -28,23 +27,6 @@ pub const MAX_SECURITY_IPS: usize = 1000;
 
 /// How long a TLS certificate is valid.
 const CERT_VALIDITY: SignedDuration = SignedDuration::from_hours(365 * 24);
-
-/// The actions of this module; `None` for any other action.
-pub fn dispatch(
-    state: &mut State,
-    action: &str,
-    params: WireParams<'_>,
-    ctx: &Context,
-) -> Option<Result<Handled, VendorError>> {
-    Some(match action {
-        "DescribeSecurityIps" => describe_security_ips(state, params),
-        "ModifySecurityIps" => modify_security_ips(state, params),
-        "DescribeInstanceSSL" => describe_ssl(state, params),
-        "ModifyInstanceSSL" => modify_ssl(state, params, ctx),
-        "ModifyInstanceVpcAuthMode" => modify_vpc_auth_mode(state, params),
-        _ => return None,
-    })
-}
 
 /// A whitelist entry: an IPv4 address (`10.0.0.1`) or CIDR block (`10.0.0.0/24`) with a prefix
 /// of 1–32; `0.0.0.0/0` (everyone) is the one block with prefix 0. Octets and prefixes have no
@@ -164,8 +146,10 @@ fn own_entries_with(instance: &Instance, group: &str, ips: &[String]) -> usize {
 }
 
 /// `DescribeSecurityIps`: every group, system groups included, in name order.
-fn describe_security_ips(state: &State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = DescribeSecurityIps::from_wire(params)?;
+pub fn describe_security_ips(
+    state: &State,
+    request: DescribeSecurityIps,
+) -> Result<Handled, VendorError> {
     let instance = state.instance(&request.instance_id)?;
     let groups = instance
         .security_ip_groups
@@ -249,8 +233,10 @@ impl GroupChange {
 }
 
 /// `ModifySecurityIps`: `Cover`, `Append` or `Delete` on one group, at once.
-fn modify_security_ips(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = ModifySecurityIps::from_wire(params)?;
+pub fn modify_security_ips(
+    state: &mut State,
+    request: ModifySecurityIps,
+) -> Result<Handled, VendorError> {
     let instance = state.instance_mut(&request.instance_id)?;
     let change = GroupChange::check(request)?;
     instance.require_normal()?;
@@ -301,12 +287,11 @@ impl SslChange {
 
 /// `ModifyInstanceSSL`: `SSLModifying` for the change duration, then TLS on or off (a renewed
 /// certificate for `Update`).
-fn modify_ssl(
+pub fn modify_ssl(
     state: &mut State,
-    params: WireParams<'_>,
+    request: ModifyInstanceSsl,
     ctx: &Context,
 ) -> Result<Handled, VendorError> {
-    let request = ModifyInstanceSsl::from_wire(params)?;
     let instance = state.instance(&request.instance_id)?;
     if !supports_ssl(instance) {
         return Err(VendorError::incorrect_engine_version());
@@ -336,8 +321,7 @@ fn modify_ssl(
 }
 
 /// `DescribeInstanceSSL`: the certificate fields are empty while TLS is off.
-fn describe_ssl(state: &State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = DescribeInstanceSsl::from_wire(params)?;
+pub fn describe_ssl(state: &State, request: DescribeInstanceSsl) -> Result<Handled, VendorError> {
     let instance = state.instance(&request.instance_id)?;
     if !supports_ssl(instance) {
         return Err(VendorError::incorrect_engine_version());
@@ -379,8 +363,10 @@ pub fn vpc_auth_mode(value: &str) -> Option<&'static str> {
 }
 
 /// `ModifyInstanceVpcAuthMode`: VPC instances only; takes effect at once.
-fn modify_vpc_auth_mode(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = ModifyInstanceVpcAuthMode::from_wire(params)?;
+pub fn modify_vpc_auth_mode(
+    state: &mut State,
+    request: ModifyInstanceVpcAuthMode,
+) -> Result<Handled, VendorError> {
     let instance = state.instance_mut(&request.instance_id)?;
     if instance.network_type != "VPC" {
         return Err(VendorError::incorrect_net_type());

@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 
 use super::errors::VendorError;
 use super::lifecycle::{Lifecycle, Status};
-use super::{accounts, backup, config, instances, manage, monitor, security, tags};
 use crate::api::actions::WireParams;
 
 /// How long transitional statuses last.
@@ -36,10 +35,6 @@ impl Default for Durations {
         }
     }
 }
-
-/// A family's handler: `None` when the action is not one of its own.
-pub type Dispatch =
-    fn(&mut State, &str, WireParams<'_>, &Context) -> Option<Result<Handled, VendorError>>;
 
 /// The inputs of one request besides its parameters.
 #[derive(Debug, Clone, Copy)]
@@ -520,23 +515,8 @@ impl State {
         ctx: &Context,
     ) -> Result<Handled, VendorError> {
         self.settle(ctx.now);
-        let params = WireParams(wire);
-        let families: [Dispatch; 8] = [
-            instances::dispatch,
-            manage::dispatch,
-            accounts::dispatch,
-            security::dispatch,
-            backup::dispatch,
-            config::dispatch,
-            monitor::dispatch,
-            tags::dispatch,
-        ];
-        for family in families {
-            if let Some(result) = family(self, action, params, ctx) {
-                return result;
-            }
-        }
-        Err(VendorError::action_not_found())
+        crate::api::actions::dispatch(self, action, WireParams(wire), ctx)
+            .unwrap_or_else(|| Err(VendorError::action_not_found()))
     }
 
     /// Completes every transition whose time has come.

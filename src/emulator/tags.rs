@@ -15,8 +15,7 @@ use serde_json::json;
 
 use super::catalog;
 use super::errors::VendorError;
-use super::state::{Context, Handled, Instance, State, to_body};
-use crate::api::actions::WireParams;
+use super::state::{Handled, Instance, State, to_body};
 use crate::api::actions::tag::{
     ListTagResources, ListTagResourcesResponse, RESOURCE_TYPE_INSTANCE, TagResource,
     TagResourceList, TagResources, UntagResources,
@@ -30,21 +29,6 @@ pub const MAX_RESOURCES: usize = 50;
 pub const PAGE_SIZE: usize = 50;
 /// The `ResourceType` listed tags carry.
 pub const LISTED_RESOURCE_TYPE: &str = "ALIYUN::KVSTORE::INSTANCE";
-
-/// The actions of this module; `None` for any other action.
-pub fn dispatch(
-    state: &mut State,
-    action: &str,
-    params: WireParams<'_>,
-    _ctx: &Context,
-) -> Option<Result<Handled, VendorError>> {
-    Some(match action {
-        "TagResources" => tag(state, params),
-        "UntagResources" => untag(state, params),
-        "ListTagResources" => list(state, params),
-        _ => return None,
-    })
-}
 
 /// Whether `text` starts with a reserved prefix or holds a URL scheme.
 fn reserved(text: &str) -> bool {
@@ -149,8 +133,7 @@ fn resolve(state: &State, region_id: &str, ids: &[String]) -> Result<Vec<String>
 }
 
 /// `TagResources`.
-pub fn tag(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = TagResources::from_wire(params)?;
+pub fn tag(state: &mut State, request: TagResources) -> Result<Handled, VendorError> {
     check_scope(&request.region_id, &request.resource_type)?;
     let ids = resolve(state, &request.region_id, &request.resource_ids)?;
     check_tags(&request.tags)?;
@@ -169,8 +152,7 @@ pub fn tag(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorE
 }
 
 /// `UntagResources`.
-pub fn untag(state: &mut State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = UntagResources::from_wire(params)?;
+pub fn untag(state: &mut State, request: UntagResources) -> Result<Handled, VendorError> {
     check_scope(&request.region_id, &request.resource_type)?;
     let ids = resolve(state, &request.region_id, &request.resource_ids)?;
     if request.tag_keys.len() > MAX_TAGS {
@@ -193,8 +175,7 @@ pub fn untag(state: &mut State, params: WireParams<'_>) -> Result<Handled, Vendo
 }
 
 /// `ListTagResources`.
-pub fn list(state: &State, params: WireParams<'_>) -> Result<Handled, VendorError> {
-    let request = ListTagResources::from_wire(params)?;
+pub fn list(state: &State, request: ListTagResources) -> Result<Handled, VendorError> {
     check_scope(&request.region_id, &request.resource_type)?;
     if request.resource_ids.len() > MAX_RESOURCES {
         return Err(VendorError::too_many_resources(MAX_RESOURCES));

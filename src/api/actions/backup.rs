@@ -7,86 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::instance::EmptyResponse;
-use super::{Action, ParamError, WireParams};
-use crate::api::params::Params;
-
-/// `ModifyBackupPolicy`: sets when automatic backups run and how long they are kept.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ModifyBackupPolicy {
-    /// `InstanceId`.
-    pub instance_id: String,
-    /// `PreferredBackupTime`: a one-hour UTC window on the hour, `HH:mmZ-HH:mmZ`
-    /// (e.g. `02:00Z-03:00Z`).
-    pub preferred_backup_time: String,
-    /// `PreferredBackupPeriod`: comma-separated English weekdays (`Monday,Wednesday`).
-    pub preferred_backup_period: String,
-    /// `BackupRetentionPeriod`: days automatic backups are kept.
-    pub backup_retention_period: Option<i64>,
-    /// `EnableBackupLog`: data flashback on (`1`) or off (`0`).
-    pub enable_backup_log: Option<bool>,
-}
-
-impl Action for ModifyBackupPolicy {
-    const NAME: &'static str = "ModifyBackupPolicy";
-    const MUTATING: bool = true;
-    type Response = EmptyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("InstanceId", &self.instance_id)
-            .set("PreferredBackupTime", &self.preferred_backup_time)
-            .set("PreferredBackupPeriod", &self.preferred_backup_period)
-            .set_opt(
-                "BackupRetentionPeriod",
-                self.backup_retention_period.map(|days| days.to_string()),
-            )
-            .set_opt("EnableBackupLog", self.enable_backup_log.map(wire_flag));
-        params
-    }
-}
-
-impl ModifyBackupPolicy {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(ModifyBackupPolicy {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            preferred_backup_time: wire.required("PreferredBackupTime")?.to_owned(),
-            preferred_backup_period: wire.required("PreferredBackupPeriod")?.to_owned(),
-            backup_retention_period: wire_i64(wire, "BackupRetentionPeriod")?,
-            enable_backup_log: wire_flag_param(wire, "EnableBackupLog")?,
-        })
-    }
-}
-
-/// `DescribeBackupPolicy`: the automatic backup policy of an instance.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DescribeBackupPolicy {
-    /// `InstanceId`.
-    pub instance_id: String,
-}
-
-impl Action for DescribeBackupPolicy {
-    const NAME: &'static str = "DescribeBackupPolicy";
-    const MUTATING: bool = false;
-    type Response = DescribeBackupPolicyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params.set("InstanceId", &self.instance_id);
-        params
-    }
-}
-
-impl DescribeBackupPolicy {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeBackupPolicy {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-        })
-    }
-}
+pub use super::catalog::{
+    CreateBackup, DescribeBackupPolicy, DescribeBackups, ModifyBackupPolicy, RestoreInstance,
+};
 
 /// The answer to `DescribeBackupPolicy`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -125,41 +48,6 @@ pub struct AccessDeniedDetail {
     pub policy_type: String,
 }
 
-/// `CreateBackup`: starts a manual backup.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CreateBackup {
-    /// `InstanceId`.
-    pub instance_id: String,
-    /// `BackupRetentionPeriod`: days this backup is kept (7–730), or `-1` for as long as the
-    /// instance exists; the policy's retention when absent.
-    pub backup_retention_period: Option<i64>,
-}
-
-impl Action for CreateBackup {
-    const NAME: &'static str = "CreateBackup";
-    const MUTATING: bool = true;
-    type Response = CreateBackupResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params.set("InstanceId", &self.instance_id).set_opt(
-            "BackupRetentionPeriod",
-            self.backup_retention_period.map(|days| days.to_string()),
-        );
-        params
-    }
-}
-
-impl CreateBackup {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(CreateBackup {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            backup_retention_period: wire_i64(wire, "BackupRetentionPeriod")?,
-        })
-    }
-}
-
 /// The answer to `CreateBackup`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -170,67 +58,8 @@ pub struct CreateBackupResponse {
     pub backup_job_id: String,
 }
 
-/// `DescribeBackups`: one page of an instance's backup sets started within a time range.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DescribeBackups {
-    /// `InstanceId`.
-    pub instance_id: String,
-    /// `StartTime`: `yyyy-MM-ddTHH:mmZ` (UTC).
-    pub start_time: String,
-    /// `EndTime`: `yyyy-MM-ddTHH:mmZ` (UTC), after `StartTime`.
-    pub end_time: String,
-    /// `BackupId`: only this backup set.
-    pub backup_id: Option<u64>,
-    /// `BackupJobId`: only the set of this job.
-    pub backup_job_id: Option<u64>,
-    /// `NeedAof`: `1` to include AOF files, `0` not.
-    pub need_aof: Option<String>,
-    /// `PageNumber` (1-based).
-    pub page_number: u64,
-    /// `PageSize`.
-    pub page_size: u64,
-}
-
 /// The page size `DescribeBackups` uses unless told otherwise.
 pub const DESCRIBE_BACKUPS_DEFAULT_PAGE_SIZE: u64 = 30;
-
-impl Action for DescribeBackups {
-    const NAME: &'static str = "DescribeBackups";
-    const MUTATING: bool = false;
-    type Response = DescribeBackupsResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("InstanceId", &self.instance_id)
-            .set("StartTime", &self.start_time)
-            .set("EndTime", &self.end_time)
-            .set_opt("BackupId", self.backup_id.map(|id| id.to_string()))
-            .set_opt("BackupJobId", self.backup_job_id.map(|id| id.to_string()))
-            .set_opt("NeedAof", self.need_aof.as_deref())
-            .set("PageNumber", self.page_number.to_string())
-            .set("PageSize", self.page_size.to_string());
-        params
-    }
-}
-
-impl DescribeBackups {
-    /// Parses an incoming request (emulator side). Page defaults are the cloud's: 1 and 30.
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeBackups {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            start_time: wire.required("StartTime")?.to_owned(),
-            end_time: wire.required("EndTime")?.to_owned(),
-            backup_id: wire.u64("BackupId")?,
-            backup_job_id: wire.u64("BackupJobId")?,
-            need_aof: wire.string("NeedAof"),
-            page_number: wire.u64("PageNumber")?.unwrap_or(1),
-            page_size: wire
-                .u64("PageSize")?
-                .unwrap_or(DESCRIBE_BACKUPS_DEFAULT_PAGE_SIZE),
-        })
-    }
-}
 
 /// The answer to `DescribeBackups`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -296,90 +125,12 @@ pub struct BackupSet {
     pub recover_config_mode: String,
 }
 
-/// `RestoreInstance`: overwrites an instance's data with a backup set, or with its data at a
-/// point in time when data flashback is on.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RestoreInstance {
-    /// `InstanceId`.
-    pub instance_id: String,
-    /// `BackupId`: the set to restore (for `RestoreType` `0`).
-    pub backup_id: Option<String>,
-    /// `RestoreType`: `0` (a backup set, the default) or `1` (a point in time).
-    pub restore_type: Option<String>,
-    /// `RestoreTime`: `yyyy-MM-ddTHH:mm:ssZ` (for `RestoreType` `1`).
-    pub restore_time: Option<String>,
-    /// `FilterKey`: the keys to restore (a pattern).
-    pub filter_key: Option<String>,
-    /// `TimeShift`: how key expiry times are shifted.
-    pub time_shift: Option<String>,
-}
-
-impl Action for RestoreInstance {
-    const NAME: &'static str = "RestoreInstance";
-    const MUTATING: bool = true;
-    type Response = EmptyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("InstanceId", &self.instance_id)
-            .set_opt("BackupId", self.backup_id.as_deref())
-            .set_opt("RestoreType", self.restore_type.as_deref())
-            .set_opt("RestoreTime", self.restore_time.as_deref())
-            .set_opt("FilterKey", self.filter_key.as_deref())
-            .set_opt("TimeShift", self.time_shift.as_deref());
-        params
-    }
-}
-
-impl RestoreInstance {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(RestoreInstance {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            backup_id: wire.string("BackupId"),
-            restore_type: wire.string("RestoreType"),
-            restore_time: wire.string("RestoreTime"),
-            filter_key: wire.string("FilterKey"),
-            time_shift: wire.string("TimeShift"),
-        })
-    }
-}
-
-/// `1` or `0`, the wire form of the integer flags of this family.
-fn wire_flag(on: bool) -> &'static str {
-    if on { "1" } else { "0" }
-}
-
-/// An optional `1`/`0` flag.
-fn wire_flag_param(wire: WireParams<'_>, name: &str) -> Result<Option<bool>, ParamError> {
-    match wire.optional(name) {
-        None => Ok(None),
-        Some("1") => Ok(Some(true)),
-        Some("0") => Ok(Some(false)),
-        Some(value) => Err(invalid(name, value)),
-    }
-}
-
-/// An optional signed integer.
-fn wire_i64(wire: WireParams<'_>, name: &str) -> Result<Option<i64>, ParamError> {
-    wire.optional(name)
-        .map(|value| value.trim().parse().map_err(|_| invalid(name, value)))
-        .transpose()
-}
-
-fn invalid(name: &str, value: &str) -> ParamError {
-    ParamError::Invalid {
-        name: name.to_owned(),
-        value: value.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::api::actions::{Action, ParamError, WireParams};
 
     #[test]
     fn modify_backup_policy_round_trips_through_the_wire() {

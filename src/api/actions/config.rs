@@ -4,37 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::instance::EmptyResponse;
-use super::{Action, ParamError, WireParams};
-use crate::api::params::Params;
-
-/// `DescribeInstanceConfig`: an instance's parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DescribeInstanceConfig {
-    /// `InstanceId`.
-    pub instance_id: String,
-}
-
-impl Action for DescribeInstanceConfig {
-    const NAME: &'static str = "DescribeInstanceConfig";
-    const MUTATING: bool = false;
-    type Response = DescribeInstanceConfigResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params.set("InstanceId", &self.instance_id);
-        params
-    }
-}
-
-impl DescribeInstanceConfig {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeInstanceConfig {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-        })
-    }
-}
+pub use super::catalog::{DescribeInstanceConfig, ModifyInstanceConfig};
 
 /// The answer to `DescribeInstanceConfig`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -74,28 +44,6 @@ impl DescribeInstanceConfigResponse {
     }
 }
 
-/// `ModifyInstanceConfig`: changes parameters. `Config` carries Redis parameters as a JSON
-/// object; the `Param*` fields set the Sentinel and replication modes.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ModifyInstanceConfig {
-    /// `InstanceId`.
-    pub instance_id: String,
-    /// `Config`: a JSON object of parameter → value (values as strings or numbers), as sent.
-    pub config: Option<String>,
-    /// `ParamNoLooseSentinelEnabled`: `yes` or `no`.
-    pub param_no_loose_sentinel_enabled: Option<String>,
-    /// `ParamNoLooseSentinelPasswordFreeAccess`: `yes` or `no`.
-    pub param_no_loose_sentinel_password_free_access: Option<String>,
-    /// `ParamNoLooseSentinelPasswordFreeCommands`: comma-separated commands.
-    pub param_no_loose_sentinel_password_free_commands: Option<String>,
-    /// `ParamReplMode`: `async` or `semisync`.
-    pub param_repl_mode: Option<String>,
-    /// `ParamSemisyncReplTimeout`: milliseconds.
-    pub param_semisync_repl_timeout: Option<String>,
-    /// `ParamSentinelCompatEnable`: `0` or `1`.
-    pub param_sentinel_compat_enable: Option<String>,
-}
-
 impl ModifyInstanceConfig {
     /// A request that sets `values` (parameter → value) through `Config`.
     pub fn with_config(instance_id: &str, values: &BTreeMap<String, String>) -> Self {
@@ -133,39 +81,6 @@ impl ModifyInstanceConfig {
             ),
         ]
     }
-
-    /// Parses an incoming request (emulator side); `Config` is kept as sent.
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(ModifyInstanceConfig {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            config: wire.string("Config"),
-            param_no_loose_sentinel_enabled: wire.string("ParamNoLooseSentinelEnabled"),
-            param_no_loose_sentinel_password_free_access: wire
-                .string("ParamNoLooseSentinelPasswordFreeAccess"),
-            param_no_loose_sentinel_password_free_commands: wire
-                .string("ParamNoLooseSentinelPasswordFreeCommands"),
-            param_repl_mode: wire.string("ParamReplMode"),
-            param_semisync_repl_timeout: wire.string("ParamSemisyncReplTimeout"),
-            param_sentinel_compat_enable: wire.string("ParamSentinelCompatEnable"),
-        })
-    }
-}
-
-impl Action for ModifyInstanceConfig {
-    const NAME: &'static str = "ModifyInstanceConfig";
-    const MUTATING: bool = true;
-    type Response = EmptyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("InstanceId", &self.instance_id)
-            .set_opt("Config", self.config.as_deref());
-        for (name, value) in self.param_fields() {
-            params.set_opt(name, value);
-        }
-        params
-    }
 }
 
 /// Parameter → value as the JSON object text `Config` takes (values as JSON strings).
@@ -176,6 +91,7 @@ pub fn config_json(values: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::actions::{Action, WireParams};
 
     #[test]
     fn modify_config_round_trips_through_the_wire() {

@@ -2,91 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, ParamError, Tags, WireParams, wire_bool};
-use crate::api::params::Params;
-use crate::secret::Secret;
+use super::Tags;
 
-/// `CreateInstance`: creates an instance; `Token` makes the call idempotent.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CreateInstance {
-    /// `RegionId` (required).
-    pub region_id: String,
-    /// `Token`: the idempotency token (at most 64 ASCII characters).
-    pub token: Option<String>,
-    /// `InstanceName`.
-    pub instance_name: Option<String>,
-    /// `InstanceClass`.
-    pub instance_class: Option<String>,
-    /// `EngineVersion`.
-    pub engine_version: Option<String>,
-    /// `ZoneId`.
-    pub zone_id: Option<String>,
-    /// `ChargeType`: `PrePaid` or `PostPaid`.
-    pub charge_type: Option<String>,
-    /// `Period`: months, for `PrePaid`.
-    pub period: Option<u64>,
-    /// `NetworkType`.
-    pub network_type: Option<String>,
-    /// `VpcId`.
-    pub vpc_id: Option<String>,
-    /// `VSwitchId`.
-    pub vswitch_id: Option<String>,
-    /// `Password`.
-    pub password: Option<Secret>,
-    /// `Tag.N.Key` / `Tag.N.Value`.
-    pub tags: Vec<(String, String)>,
-}
-
-impl Action for CreateInstance {
-    const NAME: &'static str = "CreateInstance";
-    const MUTATING: bool = true;
-    type Response = CreateInstanceResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("RegionId", &self.region_id)
-            .set_opt("Token", self.token.as_deref())
-            .set_opt("InstanceName", self.instance_name.as_deref())
-            .set_opt("InstanceClass", self.instance_class.as_deref())
-            .set_opt("EngineVersion", self.engine_version.as_deref())
-            .set_opt("ZoneId", self.zone_id.as_deref())
-            .set_opt("ChargeType", self.charge_type.as_deref())
-            .set_opt("Period", self.period.map(|p| p.to_string()))
-            .set_opt("NetworkType", self.network_type.as_deref())
-            .set_opt("VpcId", self.vpc_id.as_deref())
-            .set_opt("VSwitchId", self.vswitch_id.as_deref())
-            .set_key_values(
-                "Tag",
-                self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-        if let Some(password) = &self.password {
-            params.set_secret("Password", password.clone());
-        }
-        params
-    }
-}
-
-impl CreateInstance {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(CreateInstance {
-            region_id: wire.required("RegionId")?.to_owned(),
-            token: wire.string("Token"),
-            instance_name: wire.string("InstanceName"),
-            instance_class: wire.string("InstanceClass"),
-            engine_version: wire.string("EngineVersion"),
-            zone_id: wire.string("ZoneId"),
-            charge_type: wire.string("ChargeType"),
-            period: wire.u64("Period")?,
-            network_type: wire.string("NetworkType"),
-            vpc_id: wire.string("VpcId"),
-            vswitch_id: wire.string("VSwitchId"),
-            password: wire.optional("Password").map(Secret::new),
-            tags: wire.key_values("Tag")?,
-        })
-    }
-}
+pub use super::catalog::{
+    CreateInstance, DeleteInstance, DescribeInstanceAttribute, DescribeInstances,
+    ModifyInstanceAttribute,
+};
 
 /// The answer to `CreateInstance`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -118,64 +39,8 @@ pub struct CreateInstanceResponse {
     pub order_id: i64,
 }
 
-/// `DescribeInstances`: one page of the instances of a region.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DescribeInstances {
-    /// `RegionId`.
-    pub region_id: String,
-    /// `InstanceIds`: comma-separated IDs to restrict the listing to.
-    pub instance_ids: Option<String>,
-    /// `InstanceStatus` filter.
-    pub instance_status: Option<String>,
-    /// `SearchKey`: instances whose ID or name contains this text.
-    pub search_key: Option<String>,
-    /// `Tag.N.*` filter: instances carrying all of these tags.
-    pub tags: Vec<(String, String)>,
-    /// `PageNumber` (1-based).
-    pub page_number: u64,
-    /// `PageSize` (at most 50).
-    pub page_size: u64,
-}
-
 /// The largest page `DescribeInstances` serves.
 pub const DESCRIBE_INSTANCES_MAX_PAGE_SIZE: u64 = 50;
-
-impl Action for DescribeInstances {
-    const NAME: &'static str = "DescribeInstances";
-    const MUTATING: bool = false;
-    type Response = DescribeInstancesResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("RegionId", &self.region_id)
-            .set_opt("InstanceIds", self.instance_ids.as_deref())
-            .set_opt("InstanceStatus", self.instance_status.as_deref())
-            .set_opt("SearchKey", self.search_key.as_deref())
-            .set("PageNumber", self.page_number.to_string())
-            .set("PageSize", self.page_size.to_string())
-            .set_key_values(
-                "Tag",
-                self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-        params
-    }
-}
-
-impl DescribeInstances {
-    /// Parses an incoming request (emulator side). Page defaults are the cloud's: 1 and 30.
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeInstances {
-            region_id: wire.string("RegionId").unwrap_or_default(),
-            instance_ids: wire.string("InstanceIds"),
-            instance_status: wire.string("InstanceStatus"),
-            search_key: wire.string("SearchKey"),
-            tags: wire.key_values("Tag")?,
-            page_number: wire.u64("PageNumber")?.unwrap_or(1),
-            page_size: wire.u64("PageSize")?.unwrap_or(30),
-        })
-    }
-}
 
 /// The answer to `DescribeInstances`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -239,34 +104,6 @@ pub struct KvStoreInstance {
     /// Legacy: the vendor warns this field will go away; kvsync does not read it.
     pub config: String,
     pub tags: Tags,
-}
-
-/// `DescribeInstanceAttribute`: the details of one instance.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DescribeInstanceAttribute {
-    /// `InstanceId`.
-    pub instance_id: String,
-}
-
-impl Action for DescribeInstanceAttribute {
-    const NAME: &'static str = "DescribeInstanceAttribute";
-    const MUTATING: bool = false;
-    type Response = DescribeInstanceAttributeResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params.set("InstanceId", &self.instance_id);
-        params
-    }
-}
-
-impl DescribeInstanceAttribute {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeInstanceAttribute {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-        })
-    }
 }
 
 /// The answer to `DescribeInstanceAttribute`.
@@ -334,80 +171,6 @@ pub struct DbInstanceAttribute {
     pub tags: Tags,
 }
 
-/// `ModifyInstanceAttribute`: renames, sets release protection or resets the default password.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ModifyInstanceAttribute {
-    /// `InstanceId`.
-    pub instance_id: String,
-    /// `InstanceName`.
-    pub instance_name: Option<String>,
-    /// `InstanceReleaseProtection`.
-    pub instance_release_protection: Option<bool>,
-    /// `NewPassword`.
-    pub new_password: Option<Secret>,
-}
-
-impl Action for ModifyInstanceAttribute {
-    const NAME: &'static str = "ModifyInstanceAttribute";
-    const MUTATING: bool = true;
-    type Response = EmptyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("InstanceId", &self.instance_id)
-            .set_opt("InstanceName", self.instance_name.as_deref())
-            .set_opt(
-                "InstanceReleaseProtection",
-                self.instance_release_protection.map(wire_bool),
-            );
-        if let Some(password) = &self.new_password {
-            params.set_secret("NewPassword", password.clone());
-        }
-        params
-    }
-}
-
-impl ModifyInstanceAttribute {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(ModifyInstanceAttribute {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            instance_name: wire.string("InstanceName"),
-            instance_release_protection: wire.bool("InstanceReleaseProtection")?,
-            new_password: wire.optional("NewPassword").map(Secret::new),
-        })
-    }
-}
-
-/// `DeleteInstance`: releases an instance.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeleteInstance {
-    /// `InstanceId`.
-    pub instance_id: String,
-}
-
-impl Action for DeleteInstance {
-    const NAME: &'static str = "DeleteInstance";
-    const MUTATING: bool = true;
-    type Response = EmptyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params.set("InstanceId", &self.instance_id);
-        params
-    }
-}
-
-impl DeleteInstance {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DeleteInstance {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-        })
-    }
-}
-
 /// An answer that carries only `RequestId`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -418,6 +181,9 @@ pub struct EmptyResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::actions::{Action, WireParams};
+
+    use crate::secret::Secret;
 
     #[test]
     fn create_instance_round_trips_through_the_wire() {
@@ -441,7 +207,7 @@ mod tests {
 
     #[test]
     fn modify_attribute_sends_booleans_as_text() {
-        let request = ModifyInstanceAttribute {
+        let request: ModifyInstanceAttribute = ModifyInstanceAttribute {
             instance_id: "r-1".into(),
             instance_release_protection: Some(true),
             ..Default::default()

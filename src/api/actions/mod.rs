@@ -1,12 +1,16 @@
-//! Wire types of the R-KVStore `2015-01-01` actions, one module per family.
+//! Wire types of the R-KVStore `2015-01-01` actions.
 //!
-//! Each request type serialises to [`Params`] (client side) and parses from the wire map
-//! (emulator side); each response type is the JSON body in the official SDK models' shape and
-//! key spelling. These are the only types the client and the emulator share.
+//! Every request is declared once, in [`catalog`], and [`declare`]'s macro derives from that
+//! declaration how it serialises to [`Params`] (client side), how it parses from the wire map
+//! (emulator side and saved plans), [`Request`] and the emulator's [`Handler`]. Response types,
+//! one module per family, are the JSON bodies in the official SDK models' shape and key
+//! spelling. These are the only types the client and the emulator share.
 
 pub mod account;
 pub mod backup;
+pub mod catalog;
 pub mod config;
+pub mod declare;
 pub mod instance;
 pub mod manage;
 pub mod monitor;
@@ -21,12 +25,23 @@ use serde::de::DeserializeOwned;
 
 use super::params::Params;
 
+pub use catalog::*;
+pub use declare::{Class, Impact, SecretSlot};
+
+/// What a request of an instance created earlier in the same plan says in place of its ID
+/// until `CreateInstance` answers; [`Request::bind`] replaces it.
+pub const NEW_INSTANCE_ID: &str = "${CreateInstance.InstanceId}";
+
 /// One API action: its wire name, its parameters and the shape of its answer.
 pub trait Action {
     /// The `Action` parameter.
     const NAME: &'static str;
+    /// Whether the call reads or writes, and how disruptive a write is.
+    const CLASS: Class;
+    /// The parameter that carries the idempotency token, if the action has one.
+    const TOKEN: Option<&'static str>;
     /// Whether the call changes cloud state (used for logging and retry decisions).
-    const MUTATING: bool;
+    const MUTATING: bool = matches!(Self::CLASS, Class::Write(_));
     /// The JSON body of a successful answer.
     type Response: DeserializeOwned + Serialize;
     /// The action-specific parameters (common parameters are added by the client).

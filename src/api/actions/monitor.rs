@@ -4,29 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, ParamError, WireParams};
-use crate::api::params::Params;
-
-/// `DescribeMonitorItems`: the metrics `DescribeHistoryMonitorValues` can report.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DescribeMonitorItems;
-
-impl Action for DescribeMonitorItems {
-    const NAME: &'static str = "DescribeMonitorItems";
-    const MUTATING: bool = false;
-    type Response = DescribeMonitorItemsResponse;
-
-    fn params(&self) -> Params {
-        Params::new()
-    }
-}
-
-impl DescribeMonitorItems {
-    /// Parses an incoming request (emulator side); it has only common parameters.
-    pub fn from_wire(_wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeMonitorItems)
-    }
-}
+pub use super::catalog::{DescribeHistoryMonitorValues, DescribeMonitorItems};
 
 /// The answer to `DescribeMonitorItems`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -52,63 +30,6 @@ pub struct KvStoreMonitorItem {
     pub monitor_key: String,
     /// E.g. `Bytes`, `Counts/s`, `%`.
     pub unit: String,
-}
-
-/// `DescribeHistoryMonitorValues`: an instance's metrics over a time range.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DescribeHistoryMonitorValues {
-    /// `InstanceId`.
-    pub instance_id: String,
-    /// `StartTime`: `yyyy-MM-ddTHH:mm:ssZ` (UTC).
-    pub start_time: String,
-    /// `EndTime`: `yyyy-MM-ddTHH:mm:ssZ` (UTC), after `StartTime`.
-    pub end_time: String,
-    /// `IntervalForHistory`: `01m`, `05m`, `15m`, `30m` or `60m`.
-    pub interval_for_history: String,
-    /// `MonitorKeys`: comma-separated metrics; `UsedMemory` and `quotaMemory` when absent.
-    pub monitor_keys: Option<String>,
-    /// `NodeId`: one node of a cluster or read/write splitting instance.
-    pub node_id: Option<String>,
-    /// `NodeRole`: `READONLY` for a read-only node.
-    pub node_role: Option<String>,
-    /// `Type`.
-    pub kind: Option<String>,
-}
-
-impl Action for DescribeHistoryMonitorValues {
-    const NAME: &'static str = "DescribeHistoryMonitorValues";
-    const MUTATING: bool = false;
-    type Response = DescribeHistoryMonitorValuesResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("InstanceId", &self.instance_id)
-            .set("StartTime", &self.start_time)
-            .set("EndTime", &self.end_time)
-            .set("IntervalForHistory", &self.interval_for_history)
-            .set_opt("MonitorKeys", self.monitor_keys.as_deref())
-            .set_opt("NodeId", self.node_id.as_deref())
-            .set_opt("NodeRole", self.node_role.as_deref())
-            .set_opt("Type", self.kind.as_deref());
-        params
-    }
-}
-
-impl DescribeHistoryMonitorValues {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeHistoryMonitorValues {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            start_time: wire.required("StartTime")?.to_owned(),
-            end_time: wire.required("EndTime")?.to_owned(),
-            interval_for_history: wire.required("IntervalForHistory")?.to_owned(),
-            monitor_keys: wire.string("MonitorKeys"),
-            node_id: wire.string("NodeId"),
-            node_role: wire.string("NodeRole"),
-            kind: wire.string("Type"),
-        })
-    }
 }
 
 /// The answer to `DescribeHistoryMonitorValues`.
@@ -150,6 +71,7 @@ impl DescribeHistoryMonitorValuesResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::actions::{Action, WireParams};
 
     #[test]
     fn history_request_round_trips_through_the_wire() {

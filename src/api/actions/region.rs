@@ -2,36 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, ParamError, WireParams};
-use crate::api::params::Params;
-
-/// `DescribeRegions`: the regions (and their zones) where instances can be created.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DescribeRegions {
-    /// `AcceptLanguage`: `zh-CN` or `en-US`, for `LocalName`.
-    pub accept_language: Option<String>,
-}
-
-impl Action for DescribeRegions {
-    const NAME: &'static str = "DescribeRegions";
-    const MUTATING: bool = false;
-    type Response = DescribeRegionsResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params.set_opt("AcceptLanguage", self.accept_language.as_deref());
-        params
-    }
-}
-
-impl DescribeRegions {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeRegions {
-            accept_language: wire.string("AcceptLanguage"),
-        })
-    }
-}
+pub use super::catalog::DescribeRegions;
 
 /// The answer to `DescribeRegions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -2,40 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::instance::EmptyResponse;
-use super::{Action, ParamError, WireParams};
-use crate::api::params::Params;
+pub use super::catalog::{
+    DescribeInstanceSsl, DescribeSecurityIps, ModifyInstanceSsl, ModifyInstanceVpcAuthMode,
+    ModifySecurityIps,
+};
 
 /// The whitelist group `ModifySecurityIps` changes when no group is named.
 pub const DEFAULT_IP_GROUP: &str = "default";
-
-/// `DescribeSecurityIps`: every whitelist group of an instance, system groups included.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DescribeSecurityIps {
-    /// `InstanceId` (required).
-    pub instance_id: String,
-}
-
-impl Action for DescribeSecurityIps {
-    const NAME: &'static str = "DescribeSecurityIps";
-    const MUTATING: bool = false;
-    type Response = DescribeSecurityIpsResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params.set("InstanceId", &self.instance_id);
-        params
-    }
-}
-
-impl DescribeSecurityIps {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeSecurityIps {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-        })
-    }
-}
 
 /// The answer to `DescribeSecurityIps`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -74,95 +47,6 @@ impl SecurityIpGroup {
     }
 }
 
-/// `ModifySecurityIps`: covers, extends or shrinks one whitelist group.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ModifySecurityIps {
-    /// `InstanceId` (required).
-    pub instance_id: String,
-    /// `SecurityIps` (required): IPv4 addresses and CIDR blocks, sent comma-joined.
-    pub security_ips: Vec<String>,
-    /// `SecurityIpGroupName`; the cloud uses `default` when it is absent.
-    pub security_ip_group_name: Option<String>,
-    /// `SecurityIpGroupAttribute`: empty, or `hidden` to keep the group out of the console.
-    pub security_ip_group_attribute: Option<String>,
-    /// `ModifyMode`: `Cover` (the default), `Append` or `Delete`.
-    pub modify_mode: Option<String>,
-}
-
-impl Action for ModifySecurityIps {
-    const NAME: &'static str = "ModifySecurityIps";
-    const MUTATING: bool = true;
-    type Response = EmptyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("InstanceId", &self.instance_id)
-            .set("SecurityIps", self.security_ips.join(","))
-            .set_opt(
-                "SecurityIpGroupName",
-                self.security_ip_group_name.as_deref(),
-            )
-            .set_opt(
-                "SecurityIpGroupAttribute",
-                self.security_ip_group_attribute.as_deref(),
-            )
-            .set_opt("ModifyMode", self.modify_mode.as_deref());
-        params
-    }
-}
-
-impl ModifySecurityIps {
-    /// Parses an incoming request (emulator side). Entries are split on commas and kept as
-    /// sent, so that malformed lists reach the emulator's validation.
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(ModifySecurityIps {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            security_ips: wire
-                .required("SecurityIps")?
-                .split(',')
-                .map(str::to_owned)
-                .collect(),
-            security_ip_group_name: wire.string("SecurityIpGroupName"),
-            security_ip_group_attribute: wire.string("SecurityIpGroupAttribute"),
-            modify_mode: wire.string("ModifyMode"),
-        })
-    }
-}
-
-/// `ModifyInstanceSSL`: switches TLS on or off, or renews the certificate.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ModifyInstanceSsl {
-    /// `InstanceId` (required).
-    pub instance_id: String,
-    /// `SSLEnabled` (required): `Enable`, `Disable` or `Update`.
-    pub ssl_enabled: String,
-}
-
-impl Action for ModifyInstanceSsl {
-    const NAME: &'static str = "ModifyInstanceSSL";
-    const MUTATING: bool = true;
-    type Response = ModifyInstanceSslResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("InstanceId", &self.instance_id)
-            .set("SSLEnabled", &self.ssl_enabled);
-        params
-    }
-}
-
-impl ModifyInstanceSsl {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(ModifyInstanceSsl {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            ssl_enabled: wire.required("SSLEnabled")?.to_owned(),
-        })
-    }
-}
-
 /// The answer to `ModifyInstanceSSL`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -171,34 +55,6 @@ pub struct ModifyInstanceSslResponse {
     pub instance_id: String,
     /// A string in the SDK models, although it holds digits.
     pub task_id: String,
-}
-
-/// `DescribeInstanceSSL`: whether TLS is on, and the certificate.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DescribeInstanceSsl {
-    /// `InstanceId` (required).
-    pub instance_id: String,
-}
-
-impl Action for DescribeInstanceSsl {
-    const NAME: &'static str = "DescribeInstanceSSL";
-    const MUTATING: bool = false;
-    type Response = DescribeInstanceSslResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params.set("InstanceId", &self.instance_id);
-        params
-    }
-}
-
-impl DescribeInstanceSsl {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(DescribeInstanceSsl {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-        })
-    }
 }
 
 /// The answer to `DescribeInstanceSSL`.
@@ -220,42 +76,10 @@ pub struct DescribeInstanceSslResponse {
     pub cert_download_url: String,
 }
 
-/// `ModifyInstanceVpcAuthMode`: password-free access from the instance's VPC on or off.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ModifyInstanceVpcAuthMode {
-    /// `InstanceId` (required).
-    pub instance_id: String,
-    /// `VpcAuthMode` (required): `Open` (password required) or `Close` (password-free).
-    pub vpc_auth_mode: String,
-}
-
-impl Action for ModifyInstanceVpcAuthMode {
-    const NAME: &'static str = "ModifyInstanceVpcAuthMode";
-    const MUTATING: bool = true;
-    type Response = EmptyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("InstanceId", &self.instance_id)
-            .set("VpcAuthMode", &self.vpc_auth_mode);
-        params
-    }
-}
-
-impl ModifyInstanceVpcAuthMode {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(ModifyInstanceVpcAuthMode {
-            instance_id: wire.required("InstanceId")?.to_owned(),
-            vpc_auth_mode: wire.required("VpcAuthMode")?.to_owned(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::actions::{Action, WireParams};
 
     #[test]
     fn modify_security_ips_joins_and_splits_the_list() {

@@ -2,150 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::instance::EmptyResponse;
-use super::{Action, ParamError, WireParams, wire_bool};
-use crate::api::params::Params;
+pub use super::catalog::{ListTagResources, TagResources, UntagResources};
 
 /// The only `ResourceType` of these actions.
 pub const RESOURCE_TYPE_INSTANCE: &str = "INSTANCE";
-
-/// `TagResources`: adds tags to instances; a key they already carry gets the new value.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TagResources {
-    /// `RegionId` (required).
-    pub region_id: String,
-    /// `ResourceType` (required): `INSTANCE`.
-    pub resource_type: String,
-    /// `ResourceId.N` (at least one).
-    pub resource_ids: Vec<String>,
-    /// `Tag.N.Key` / `Tag.N.Value` (at least one).
-    pub tags: Vec<(String, String)>,
-}
-
-impl Action for TagResources {
-    const NAME: &'static str = "TagResources";
-    const MUTATING: bool = true;
-    type Response = EmptyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("RegionId", &self.region_id)
-            .set("ResourceType", &self.resource_type)
-            .set_key_values(
-                "Tag",
-                self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-        set_list(&mut params, "ResourceId", &self.resource_ids);
-        params
-    }
-}
-
-impl TagResources {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(TagResources {
-            region_id: wire.required("RegionId")?.to_owned(),
-            resource_type: wire.required("ResourceType")?.to_owned(),
-            resource_ids: non_empty(wire.list("ResourceId")?, "ResourceId")?,
-            tags: non_empty(wire.key_values("Tag")?, "Tag")?,
-        })
-    }
-}
-
-/// `UntagResources`: removes tags (by key, or all of them) from instances.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UntagResources {
-    /// `RegionId` (required).
-    pub region_id: String,
-    /// `ResourceType` (required): `INSTANCE`.
-    pub resource_type: String,
-    /// `ResourceId.N` (at least one).
-    pub resource_ids: Vec<String>,
-    /// `TagKey.N`: the keys to remove.
-    pub tag_keys: Vec<String>,
-    /// `All`: remove every tag; only used when no `TagKey.N` is given.
-    pub all: Option<bool>,
-}
-
-impl Action for UntagResources {
-    const NAME: &'static str = "UntagResources";
-    const MUTATING: bool = true;
-    type Response = EmptyResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("RegionId", &self.region_id)
-            .set("ResourceType", &self.resource_type)
-            .set_opt("All", self.all.map(wire_bool));
-        set_list(&mut params, "ResourceId", &self.resource_ids);
-        set_list(&mut params, "TagKey", &self.tag_keys);
-        params
-    }
-}
-
-impl UntagResources {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(UntagResources {
-            region_id: wire.required("RegionId")?.to_owned(),
-            resource_type: wire.required("ResourceType")?.to_owned(),
-            resource_ids: non_empty(wire.list("ResourceId")?, "ResourceId")?,
-            tag_keys: wire.list("TagKey")?,
-            all: wire.bool("All")?,
-        })
-    }
-}
-
-/// `ListTagResources`: the tags of instances, by instance and/or by tag, one page at a time.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListTagResources {
-    /// `RegionId` (required).
-    pub region_id: String,
-    /// `ResourceType` (required): `INSTANCE`.
-    pub resource_type: String,
-    /// `ResourceId.N`: only these instances.
-    pub resource_ids: Vec<String>,
-    /// `Tag.N.Key` / `Tag.N.Value`: only instances carrying all of these (an empty value
-    /// matches any value of the key).
-    pub tags: Vec<(String, String)>,
-    /// `NextToken`: from the previous page.
-    pub next_token: Option<String>,
-}
-
-impl Action for ListTagResources {
-    const NAME: &'static str = "ListTagResources";
-    const MUTATING: bool = false;
-    type Response = ListTagResourcesResponse;
-
-    fn params(&self) -> Params {
-        let mut params = Params::new();
-        params
-            .set("RegionId", &self.region_id)
-            .set("ResourceType", &self.resource_type)
-            .set_opt("NextToken", self.next_token.as_deref())
-            .set_key_values(
-                "Tag",
-                self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-        set_list(&mut params, "ResourceId", &self.resource_ids);
-        params
-    }
-}
-
-impl ListTagResources {
-    /// Parses an incoming request (emulator side).
-    pub fn from_wire(wire: WireParams<'_>) -> Result<Self, ParamError> {
-        Ok(ListTagResources {
-            region_id: wire.required("RegionId")?.to_owned(),
-            resource_type: wire.required("ResourceType")?.to_owned(),
-            resource_ids: wire.list("ResourceId")?,
-            tags: wire.key_values("Tag")?,
-            next_token: wire.string("NextToken"),
-        })
-    }
-}
 
 /// The answer to `ListTagResources`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -175,25 +35,10 @@ pub struct TagResource {
     pub tag_value: String,
 }
 
-/// Sets a list as `Name.1`, `Name.2`, … (1-based), as the SDKs do.
-fn set_list(params: &mut Params, name: &str, values: &[String]) {
-    for (index, value) in values.iter().enumerate() {
-        params.set(format!("{name}.{}", index + 1), value);
-    }
-}
-
-/// Refuses an empty list of a required parameter.
-fn non_empty<T>(values: Vec<T>, name: &str) -> Result<Vec<T>, ParamError> {
-    if values.is_empty() {
-        Err(ParamError::Missing(name.to_owned()))
-    } else {
-        Ok(values)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::actions::{Action, ParamError, WireParams};
 
     #[test]
     fn tag_resources_round_trips_through_the_wire() {
