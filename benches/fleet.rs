@@ -352,7 +352,7 @@ fn seed_with_apply(dir: &Path, state_file: &Path, n: usize) {
         state_file,
         &["--create-seconds", "0", "--change-seconds", "0"],
     );
-    let output = kvsync(dir, &emulator.url, 100_000.0)
+    let output = kvsync(dir, &emulator.url, 10_000.0)
         .args([
             "apply",
             "--auto-approve",

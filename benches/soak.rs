@@ -120,7 +120,7 @@ fn main() {
         "--access-key-secret",
         "testsecret",
         "--qps",
-        "100000",
+        "10000",
     ];
     let applied = Command::new(kvsync)
         .current_dir(dir.path())
