@@ -181,9 +181,10 @@ fn kvsync_with_secrets(dir: &Path, instance_password: &str) -> Command {
     command
 }
 
-/// Runs `command`, checks its exit code, and returns stdout, checked for secrets.
+/// Runs `command`, checks its exit code, and returns stdout, checked for secrets. Colour is
+/// never forced: the output goes to a pipe, and the snapshots hold plain text.
 fn stdout_of(command: &mut Command, code: i32) -> String {
-    let output: Output = run(command);
+    let output: Output = run(command.env_remove("CLICOLOR_FORCE"));
     let (stdout, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(code), "{stdout}\n{stderr}");
     assert_no_secret("stdout", &stdout);
