@@ -7,8 +7,7 @@
 //! takes the create duration). Not a test: run it with
 //! `cargo bench --bench apply` (`-- N CREATE_SECONDS QPS LATENCY_MS` to change the defaults).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -21,19 +20,11 @@ fn arg(index: usize, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
+/// A GET on loopback, returning the JSON body.
 fn http_get(url: &str) -> serde_json::Value {
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut stream = TcpStream::connect(host).expect("connect to the emulator");
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).expect("stats JSON")
+    reqwest::blocking::get(url)
+        .and_then(|response| response.json())
+        .expect("GET the emulator's JSON")
 }
 
 fn write_manifests(dir: &Path, n: usize) {

@@ -29,8 +29,7 @@
 //! * kvsync's speed-up: baseline wall time / kvsync wall time, in the same run.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -248,19 +247,11 @@ fn seed_in_process(state_file: &Path, n: usize) {
     store::save(state_file, &state).expect("write the emulator state");
 }
 
+/// A GET on loopback, returning the JSON body.
 fn http_get(url: &str) -> serde_json::Value {
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut stream = TcpStream::connect(host).expect("connect to the emulator");
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).expect("stats JSON")
+    reqwest::blocking::get(url)
+        .and_then(|response| response.json())
+        .expect("GET the emulator's JSON")
 }
 
 /// The emulator's counters: action → outcome → requests.
@@ -361,7 +352,7 @@ fn seed_with_apply(dir: &Path, state_file: &Path, n: usize) {
         state_file,
         &["--create-seconds", "0", "--change-seconds", "0"],
     );
-    let output = kvsync(dir, &emulator.url, 100_000.0)
+    let output = kvsync(dir, &emulator.url, 10_000.0)
         .args([
             "apply",
             "--auto-approve",

@@ -6,10 +6,10 @@
 //! Prints cycles, API calls and the daemon's RSS after the first 10 cycles, at every tenth of the
 //! run, and after the last: growth after the warm-up (the first tenth) is what must stay flat.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 fn arg(index: usize, default: u64) -> u64 {
@@ -20,19 +20,23 @@ fn arg(index: usize, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// A GET on loopback, returning the JSON body (null when the body is not JSON). The client is
+/// made once (the status is polled often) and keeps no idle connection, which the daemon would
+/// close under it.
 fn http_get(url: &str) -> serde_json::Value {
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut stream = TcpStream::connect(host).expect("connect");
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+    static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    let client = CLIENT.get_or_init(|| {
+        reqwest::blocking::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("HTTP client")
+    });
+    let body = client
+        .get(url)
+        .send()
+        .and_then(|response| response.text())
+        .expect("GET");
+    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
 }
 
 /// A process's resident set (and its peak) in KiB, from /proc.
@@ -116,7 +120,7 @@ fn main() {
         "--access-key-secret",
         "testsecret",
         "--qps",
-        "100000",
+        "10000",
     ];
     let applied = Command::new(kvsync)
         .current_dir(dir.path())

@@ -115,6 +115,10 @@ async fn a_region_is_listed_in_full_across_pages() {
     running.stop().await.unwrap();
 }
 
+// The servers below are written by hand over TCP on purpose: these tests are about the wire
+// itself (a chunked body that never ends, a declared length over the limit, a connection
+// closed before any answer), which no HTTP server library would send.
+
 /// Reads a request head from `stream` (up to the blank line).
 fn read_head(stream: &mut std::net::TcpStream) {
     let mut head = Vec::new();

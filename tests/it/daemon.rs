@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{EmulatorProcess, Request, call, http_get_json};
+use crate::support::{EmulatorProcess, Request, call, http_get, http_get_json};
 
 pub(crate) const INSTANCE: &str = "apiVersion: kvsync/v1
 kind: Stack
@@ -63,17 +63,9 @@ impl Daemon {
     }
 
     fn metrics(&self) -> String {
-        let rest = self.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(rest).unwrap();
-        use std::io::Write;
-        write!(
-            stream,
-            "GET /metrics HTTP/1.1\r\nHost: {rest}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
+        let (code, body) = http_get(&format!("{}/metrics", self.url));
+        assert_eq!(code, 200, "{body}");
+        body
     }
 
     /// Waits until `check(status)` holds.

@@ -31,5 +31,6 @@ mod regions;
 mod rename;
 mod resilience;
 mod secrets;
+mod snapshots;
 mod support;
 mod writers;

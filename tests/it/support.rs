@@ -1,10 +1,11 @@
 //! Helpers: run the real binary, start the real emulator as a process, read its counters.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use kvsync::api::sign;
@@ -219,22 +220,49 @@ pub fn instances_at(url: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// A plain HTTP GET on loopback, returning the JSON body.
+/// How long a GET of the helpers below may take in all.
+const GET_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The blocking client of the helpers below. It keeps no idle connections, so a server that
+/// closes idle connections (the daemon does) never meets a reused one.
+fn blocking_client() -> &'static reqwest::blocking::Client {
+    static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::blocking::Client::builder()
+            .timeout(GET_TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("building the HTTP client")
+    })
+}
+
+/// An HTTP GET on loopback: the status code and the body.
+///
+/// The request is made on a thread of its own: reqwest's blocking client refuses to run on a
+/// thread inside a Tokio runtime, and async tests call this too.
+pub fn http_get(url: &str) -> (u16, String) {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let response = blocking_client()
+                    .get(url)
+                    .send()
+                    .unwrap_or_else(|err| panic!("GET {url}: {err}"));
+                let status = response.status().as_u16();
+                let body = response
+                    .text()
+                    .unwrap_or_else(|err| panic!("GET {url}: reading the body: {err}"));
+                (status, body)
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// An HTTP GET on loopback, returning the JSON body.
 pub fn http_get_json(url: &str) -> Value {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let mut stream = TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (_, body) = response.split_once("\r\n\r\n").unwrap();
-    serde_json::from_str(body).unwrap_or_else(|err| panic!("{err}: {body}"))
+    let (_, body) = http_get(url);
+    serde_json::from_str(&body).unwrap_or_else(|err| panic!("{err}: {body}"))
 }
 
 /// A hand-built, signed request.
