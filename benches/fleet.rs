@@ -423,7 +423,7 @@ struct BaselineRun {
 }
 
 /// 1 if the call failed (after the client's retries), else 0.
-async fn failed<A: Action>(client: &Client, action: A) -> usize {
+async fn failed<A: Action<Secrets = kvsync::secret::Secret>>(client: &Client, action: A) -> usize {
     usize::from(client.call(REGION, &action).await.is_err())
 }
 

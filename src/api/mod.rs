@@ -23,11 +23,13 @@ use jiff::Timestamp;
 use tracing::{debug, warn};
 
 pub use self::actions::Action;
+use self::actions::Request;
 pub use self::credentials::Credentials;
 pub use self::error::{ApiError, Error};
 use self::ratelimit::RateLimiter;
 use self::retry::{RetryPolicy, classify};
 use self::stats::CallStats;
+use crate::secret::Secret;
 
 /// The API version every request names.
 pub const API_VERSION: &str = "2015-01-01";
@@ -145,8 +147,30 @@ impl Client {
     /// Calls `action` in `region`, retrying throttled and transient failures with jittered
     /// exponential backoff. Every attempt is signed anew (fresh `Timestamp` and
     /// `SignatureNonce`) while idempotency tokens in the parameters stay the same.
-    pub async fn call<A: Action>(&self, region: &str, action: &A) -> Result<A::Response, Error> {
-        let params = action.params();
+    pub async fn call<A: Action<Secrets = Secret>>(
+        &self,
+        region: &str,
+        action: &A,
+    ) -> Result<A::Response, Error> {
+        self.call_params(region, A::NAME, action.params()).await
+    }
+
+    /// Sends `request` exactly as it is (a plan's step, its secrets resolved), adding only the
+    /// common and signature parameters; the answer is checked to be a well-formed success and
+    /// otherwise not kept.
+    pub async fn send(&self, region: &str, request: &Request<Secret>) -> Result<(), Error> {
+        self.call_params::<serde::de::IgnoredAny>(region, request.name(), request.params())
+            .await
+            .map(|_| ())
+    }
+
+    /// Calls `action` with `params`, decoding a success into `T`; see [`Client::call`].
+    async fn call_params<T: serde::de::DeserializeOwned>(
+        &self,
+        region: &str,
+        action: &'static str,
+        params: params::Params,
+    ) -> Result<T, Error> {
         let credentials = &self.config.credentials;
         // What an answer might quote back and must not keep: the call's secret parameters
         // and the key it is signed with.
@@ -172,34 +196,34 @@ impl Client {
             self.limiter.acquire().await;
             let started = std::time::Instant::now();
             let first_sent = *first_sent.get_or_insert(started);
-            let signed = self.sign(A::NAME, wire.clone());
-            let result = transport::send(&self.http, A::NAME, &endpoint, &signed)
+            let signed = self.sign(action, wire.clone());
+            let result = transport::send(&self.http, action, &endpoint, &signed)
                 .await
-                .and_then(|answer| transport::decode::<A::Response>(A::NAME, &answer, &in_flight));
+                .and_then(|answer| transport::decode::<T>(action, &answer, &in_flight));
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match result {
                 Ok(response) => {
-                    self.stats.record(A::NAME, "ok");
+                    self.stats.record(action, "ok");
                     debug!(
-                        action = A::NAME,
+                        action = action,
                         region, attempt, elapsed_ms, "call succeeded"
                     );
                     return Ok(response);
                 }
                 Err(err) => {
                     let class = classify(&err);
-                    self.stats.record(A::NAME, class.label());
+                    self.stats.record(action, class.label());
                     if !self
                         .config
                         .retry
                         .should_retry(class, attempt, first_sent.elapsed())
                     {
-                        debug!(action = A::NAME, region, attempt, ?class, error = %err, "call failed");
+                        debug!(action = action, region, attempt, ?class, error = %err, "call failed");
                         return Err(err);
                     }
                     let delay = self.config.retry.backoff(attempt, rand::random::<f64>());
                     warn!(
-                        action = A::NAME,
+                        action = action,
                         region,
                         attempt,
                         ?class,

@@ -16,18 +16,15 @@ use std::time::Duration;
 
 use tracing::info;
 
-use super::step::{StepError, create_request};
+use super::step::StepError;
 use super::wait::Pace;
+use crate::api::actions::CreateInstance;
 use crate::api::actions::instance::{
     DESCRIBE_INSTANCES_MAX_PAGE_SIZE, DescribeInstanceAttribute, DescribeInstances,
 };
 use crate::api::{self, Client};
 use crate::manifest::InstanceKey;
-use crate::manifest::secret::SecretRef;
-use crate::plan::model::CreateInstanceCall;
 use crate::plan::token::{self, MAX_CREATE_CHAIN};
-use crate::secret::Secret;
-use std::collections::BTreeMap;
 
 /// How many times an answer's instance (or a name) is looked up before kvsync concludes that
 /// it does not exist: a new instance is visible at once, this covers a lagging read.
@@ -36,24 +33,22 @@ const LOOKUPS: u32 = 3;
 /// The status of a released instance that is still listed.
 const RELEASED: &str = "Released";
 
-/// Creates the instance of `create` (or finds the one another writer created for the same
-/// intent) and returns its ID.
+/// Sends the planned `request` (or finds the instance another writer created for the same
+/// intent) and returns the instance's ID. The planned token is the chain's first; only when the
+/// cloud shows it spent does the request go again with the chain's next token, which is the
+/// one parameter apply ever changes.
 pub async fn run(
     client: &Client,
     stack: &str,
     key: &InstanceKey,
-    create: &CreateInstanceCall,
-    secrets: &BTreeMap<SecretRef, Secret>,
+    mut request: CreateInstance,
     pace: &Pace,
 ) -> Result<String, StepError> {
     let region = key.region.as_str();
     for k in 0..MAX_CREATE_CHAIN {
-        let token = if k == 0 {
-            create.token.clone()
-        } else {
-            token::create(stack, region, &key.name, k)
-        };
-        let request = create_request(create, &token, secrets)?;
+        if k > 0 {
+            request.token = Some(token::create(stack, region, &key.name, k));
+        }
         match client.call(region, &request).await {
             Ok(response) => {
                 if is_live_named(client, region, &response.instance_id, &key.name, pace).await? {

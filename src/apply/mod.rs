@@ -25,7 +25,7 @@ use self::wait::{Pace, PollPolicy};
 use crate::api::Client;
 use crate::manifest::InstanceKey;
 use crate::manifest::secret::SecretRef;
-use crate::plan::model::{Call, Impact, InstancePlan, Plan};
+use crate::plan::model::{Impact, InstancePlan, Plan};
 use crate::secret::Secret;
 
 /// How to run a plan.
@@ -109,7 +109,7 @@ pub fn check_gates(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError
                 i.steps
                     .iter()
                     .filter(|s| s.impact == impact)
-                    .map(move |s| format!("{}: {}", i.key, s.call.action()))
+                    .map(move |s| format!("{}: {}", i.key, s.request.name()))
             })
             .collect();
         if !offending.is_empty() {
@@ -128,15 +128,11 @@ pub fn check_gates(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError
 pub fn check_secrets(plan: &Plan, values: &BTreeMap<SecretRef, Secret>) -> Result<(), ApplyError> {
     for instance in &plan.instances {
         for step in &instance.steps {
-            let reference = match &step.call {
-                Call::CreateInstance(create) => create.password.as_ref(),
-                Call::ModifyInstanceAttribute { new_password, .. } => new_password.as_ref(),
-                Call::CreateAccount { password, .. }
-                | Call::ResetAccountPassword { password, .. } => Some(password),
-                _ => None,
-            };
-            if let Some(reference) = reference
-                && !values.contains_key(reference)
+            if let Some(reference) = step
+                .request
+                .secrets()
+                .into_iter()
+                .find(|reference| !values.contains_key(*reference))
             {
                 return Err(ApplyError::Secret {
                     instance: instance.key.clone(),
@@ -212,11 +208,11 @@ async fn run_instance(
     };
     let total = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
-        let action = step.call.action();
+        let action = step.request.name();
         if pace.stop.is_set() {
             outcome.not_run = plan.steps[index..]
                 .iter()
-                .map(|s| s.call.action())
+                .map(|s| s.request.name())
                 .collect();
             progress(Event::Stopped {
                 key: plan.key.clone(),
@@ -258,7 +254,7 @@ async fn run_instance(
                 outcome.failed = Some(Failure { action, error });
                 outcome.not_run = plan.steps[index + 1..]
                     .iter()
-                    .map(|s| s.call.action())
+                    .map(|s| s.request.name())
                     .collect();
                 break;
             }

@@ -238,8 +238,9 @@ mod tests {
     use std::sync::mpsc;
 
     use super::*;
+    use crate::api::actions::{ModifyInstanceSsl, Request};
     use crate::daemon::status::{DaemonStatus, Mode};
-    use crate::plan::model::{Call, InstancePlan, Step, Wait, WaitFor};
+    use crate::plan::model::{InstancePlan, Step, Wait, WaitFor};
 
     fn status() -> SharedStatus {
         SharedStatus::new(DaemonStatus::new(Mode::Observe, Timestamp::now()))
@@ -331,7 +332,7 @@ mod tests {
 
     fn step(timeout_secs: u64) -> Step {
         Step {
-            call: Call::ModifyInstanceSsl { enabled: true },
+            request: Request::ModifyInstanceSsl(ModifyInstanceSsl::default()),
             changes: Vec::new(),
             impact: crate::plan::model::Impact::Restart,
             wait: Wait {

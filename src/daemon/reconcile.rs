@@ -230,7 +230,7 @@ fn drift_lines(instance: &InstancePlan) -> Vec<String> {
     let mut lines = Vec::new();
     for step in &instance.steps {
         let changes: Vec<String> = step.changes.iter().map(|c| c.field.clone()).collect();
-        lines.push(format!("{} ({})", step.call.action(), changes.join(", ")));
+        lines.push(format!("{} ({})", step.request.name(), changes.join(", ")));
     }
     for blocked in &instance.blocked {
         if blocked.kind == BlockedKind::Drift {
@@ -614,11 +614,12 @@ impl Reconciler<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::model::{Call, Step, Wait, WaitFor};
+    use crate::api::actions::{DeleteAccount, ModifyInstanceSsl, Request, TagResources};
+    use crate::plan::model::{PlannedRequest, Step, Wait, WaitFor};
 
-    fn step(call: Call, impact: Impact) -> Step {
+    fn step(request: PlannedRequest, impact: Impact) -> Step {
         Step {
-            call,
+            request,
             changes: Vec::new(),
             impact,
             wait: Wait {
@@ -655,17 +656,15 @@ mod tests {
     #[test]
     fn gated_steps_and_everything_after_them_are_held_back() {
         let plan = instance(vec![
-            step(Call::ModifyInstanceSsl { enabled: true }, Impact::Restart),
             step(
-                Call::DeleteAccount { name: "x".into() },
+                Request::ModifyInstanceSsl(ModifyInstanceSsl::default()),
+                Impact::Restart,
+            ),
+            step(
+                Request::DeleteAccount(DeleteAccount::default()),
                 Impact::Destructive,
             ),
-            step(
-                Call::TagResources {
-                    tags: BTreeMap::new(),
-                },
-                Impact::None,
-            ),
+            step(Request::TagResources(TagResources::default()), Impact::None),
         ]);
         let (allowed, held) = allowed_steps(&plan, &desired(false));
         assert_eq!(allowed.steps.len(), 1);

@@ -16,6 +16,7 @@ pub mod errors;
 pub mod faults;
 pub mod handler;
 mod instances;
+pub mod journal;
 pub mod lifecycle;
 mod manage;
 mod monitor;
@@ -117,6 +118,7 @@ struct Shared {
     inner: Mutex<Inner>,
     counters: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
     qps: Option<Mutex<QpsLimiter>>,
+    journal: Mutex<journal::Journal>,
 }
 
 /// A running emulator; dropping it does not stop it, [`RunningEmulator::stop`] does.
@@ -189,11 +191,13 @@ pub async fn serve(
             .map(|qps| Mutex::new(QpsLimiter::new(qps))),
         config,
         counters: Mutex::new(BTreeMap::new()),
+        journal: Mutex::new(journal::Journal::default()),
     });
     let router = Router::new()
         .route("/", any(api))
         .route("/_emulator/stats", get(stats))
         .route("/_emulator/instances", get(instances_view))
+        .route("/_emulator/requests", get(requests_view))
         .with_state(shared);
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -267,7 +271,7 @@ async fn api(
         (Err(VendorError::invalid_parameter("Format")), false)
     } else {
         let mut inner = lock(&shared.inner);
-        let result = process(&shared.config, &mut inner, method.as_str(), &action, &wire);
+        let result = process(&shared, &mut inner, method.as_str(), &action, &wire);
         let lose = result.is_ok()
             && inner
                 .faults
@@ -326,7 +330,7 @@ fn record(
 
 /// Everything between decoding and encoding: protocol checks, signature, dispatch, persistence.
 fn process(
-    config: &EmulatorConfig,
+    shared: &Shared,
     inner: &mut Inner,
     method: &str,
     action: &str,
@@ -340,6 +344,7 @@ fn process(
         Some(_) => return Err(VendorError::invalid_version()),
         None => return Err(VendorError::missing_parameter("Version")),
     }
+    let config = &shared.config;
     let now = (config.clock)();
     auth::verify(
         method,
@@ -349,6 +354,7 @@ fn process(
         now,
         &config.faults.signature_faults,
     )?;
+    lock(&shared.journal).record(action, wire);
     if inner.faults.take_service_unavailable(&config.faults) {
         return Err(VendorError::service_unavailable());
     }
@@ -413,6 +419,13 @@ async fn stats(AxumState(shared): AxumState<Arc<Shared>>) -> Response {
 }
 
 /// A plain view of the instances for tests and curious users; never any secret material.
+/// Every request accepted so far (the newest [`journal::CAPACITY`]), as received, secrets as
+/// digests.
+async fn requests_view(AxumState(shared): AxumState<Arc<Shared>>) -> Response {
+    let entries = lock(&shared.journal).entries();
+    json_response(StatusCode::OK, &state::to_body(&entries))
+}
+
 async fn instances_view(AxumState(shared): AxumState<Arc<Shared>>) -> Response {
     let now = (shared.config.clock)();
     let mut inner = lock(&shared.inner);

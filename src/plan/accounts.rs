@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 use super::Context;
 use super::attributes::{PasswordCheck, check_password, password_unknown};
 use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
-use super::model::{Blocked, Call, Impact, Step, WaitFor};
+use super::model::{Blocked, Step, WaitFor};
+use crate::api::actions::{
+    CreateAccount, DeleteAccount, GrantAccountPrivilege, ModifyAccountDescription, Request,
+    ResetAccountPassword,
+};
 use crate::manifest::DesiredInstance;
 use crate::observe::ObservedInstance;
 
@@ -42,11 +46,11 @@ pub fn diff(
             Some(existing) => {
                 if existing.privilege != Some(account.privilege) {
                     steps.push(step(
-                        Call::GrantAccountPrivilege {
-                            name: name.clone(),
-                            privilege: account.privilege,
-                        },
-                        Impact::None,
+                        Request::GrantAccountPrivilege(GrantAccountPrivilege {
+                            instance_id: observed.id.clone(),
+                            account_name: name.clone(),
+                            account_privilege: account.privilege.as_str().into(),
+                        }),
                         wait.clone(),
                         MODIFY_TIMEOUT_SECS,
                         vec![change(
@@ -60,11 +64,11 @@ pub fn diff(
                     && *description != existing.description
                 {
                     steps.push(step(
-                        Call::ModifyAccountDescription {
-                            name: name.clone(),
-                            description: description.clone(),
-                        },
-                        Impact::None,
+                        Request::ModifyAccountDescription(ModifyAccountDescription {
+                            instance_id: observed.id.clone(),
+                            account_name: name.clone(),
+                            account_description: description.clone(),
+                        }),
                         WaitFor::Nothing,
                         MODIFY_TIMEOUT_SECS,
                         vec![change(
@@ -85,11 +89,11 @@ pub fn diff(
                         }
                         PasswordCheck::Changed(digest) => {
                             steps.push(step(
-                                Call::ResetAccountPassword {
-                                    name: name.clone(),
-                                    password: reference.clone(),
-                                },
-                                Impact::None,
+                                Request::ResetAccountPassword(ResetAccountPassword {
+                                    instance_id: observed.id.clone(),
+                                    account_name: name.clone(),
+                                    account_password: reference.clone(),
+                                }),
                                 wait.clone(),
                                 MODIFY_TIMEOUT_SECS,
                                 vec![change(
@@ -145,13 +149,14 @@ pub fn diff(
                     ));
                 }
                 steps.push(step(
-                    Call::CreateAccount {
-                        name: name.clone(),
-                        privilege: account.privilege,
-                        password: reference.clone(),
-                        description: account.description.clone(),
-                    },
-                    Impact::None,
+                    Request::CreateAccount(CreateAccount {
+                        instance_id: observed.id.clone(),
+                        account_name: name.clone(),
+                        account_password: reference.clone(),
+                        account_privilege: Some(account.privilege.as_str().into()),
+                        account_description: account.description.clone(),
+                        account_type: Some("Normal".into()),
+                    }),
                     wait,
                     MODIFY_TIMEOUT_SECS,
                     changes,
@@ -163,8 +168,10 @@ pub fn diff(
     for (name, existing) in current {
         if existing.is_normal() && !wanted.contains_key(name) {
             steps.push(step(
-                Call::DeleteAccount { name: name.clone() },
-                Impact::Destructive,
+                Request::DeleteAccount(DeleteAccount {
+                    instance_id: observed.id.clone(),
+                    account_name: name.clone(),
+                }),
                 WaitFor::Nothing,
                 MODIFY_TIMEOUT_SECS,
                 vec![change(

@@ -5,7 +5,11 @@
 use super::Context;
 use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
-use super::model::{Blocked, BlockedKind, Call, Change, Impact, Step, WaitFor};
+use super::model::{Blocked, BlockedKind, Change, Step, WaitFor};
+use crate::api::actions::{
+    ModifyInstanceAttribute, ModifyInstanceMaintainTime, ModifyInstanceSsl,
+    ModifyInstanceVpcAuthMode, Request,
+};
 use crate::manifest::DesiredInstance;
 use crate::manifest::rules::{engine_at_least, instance_name_problem};
 use crate::observe::ObservedInstance;
@@ -119,12 +123,12 @@ pub fn attribute(
     };
     if instance_name.is_some() || release_protection.is_some() || new_password.is_some() {
         steps.push(step(
-            Call::ModifyInstanceAttribute {
+            Request::ModifyInstanceAttribute(ModifyInstanceAttribute {
+                instance_id: observed.id.clone(),
                 instance_name,
-                release_protection,
+                instance_release_protection: release_protection,
                 new_password,
-            },
-            Impact::None,
+            }),
             WaitFor::Normal,
             MODIFY_TIMEOUT_SECS,
             changes,
@@ -142,11 +146,11 @@ pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps
         return;
     }
     steps.push(step(
-        Call::ModifyInstanceMaintainTime {
-            start: window.start.clone(),
-            end: window.end.clone(),
-        },
-        Impact::None,
+        Request::ModifyInstanceMaintainTime(ModifyInstanceMaintainTime {
+            instance_id: observed.id.clone(),
+            maintain_start_time: window.start.clone(),
+            maintain_end_time: window.end.clone(),
+        }),
         WaitFor::Normal,
         MODIFY_TIMEOUT_SECS,
         vec![change(
@@ -185,8 +189,10 @@ pub fn ssl(
         return;
     }
     steps.push(step(
-        Call::ModifyInstanceSsl { enabled: wanted },
-        Impact::Restart,
+        Request::ModifyInstanceSsl(ModifyInstanceSsl {
+            instance_id: observed.id.clone(),
+            ssl_enabled: text(wanted),
+        }),
         WaitFor::Normal,
         MODIFY_TIMEOUT_SECS,
         vec![change(
@@ -221,8 +227,10 @@ pub fn vpc_auth(
         return;
     }
     steps.push(step(
-        Call::ModifyInstanceVpcAuthMode { mode },
-        Impact::None,
+        Request::ModifyInstanceVpcAuthMode(ModifyInstanceVpcAuthMode {
+            instance_id: observed.id.clone(),
+            vpc_auth_mode: mode.as_str().into(),
+        }),
         WaitFor::Normal,
         MODIFY_TIMEOUT_SECS,
         vec![change(
@@ -278,7 +286,7 @@ spec:
         plan.instances[0]
             .steps
             .iter()
-            .map(|s| s.call.action())
+            .map(|s| s.request.name())
             .collect()
     }
 

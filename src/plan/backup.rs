@@ -1,7 +1,8 @@
 //! Diff rules for the automatic backup policy: the window exactly, weekdays as a set.
 
 use super::instance::{MODIFY_TIMEOUT_SECS, change, step};
-use super::model::{Call, Impact, Step, WaitFor, join};
+use super::model::{Step, WaitFor};
+use crate::api::actions::{ModifyBackupPolicy, Request};
 use crate::manifest::DesiredInstance;
 use crate::observe::ObservedInstance;
 
@@ -14,16 +15,21 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
     if current.is_some_and(|c| c.time == policy.time && c.period == policy.period) {
         return;
     }
-    let show =
-        |time: &str, days: &std::collections::BTreeSet<crate::manifest::desired::Weekday>| {
-            format!("{time} {}", join(days.iter().map(|d| d.as_str())))
-        };
+    let days = |days: &std::collections::BTreeSet<crate::manifest::desired::Weekday>| {
+        days.iter()
+            .map(|d| d.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let show = |time: &str, period| format!("{time} {}", days(period));
     steps.push(step(
-        Call::ModifyBackupPolicy {
-            time: policy.time.clone(),
-            period: policy.period.clone(),
-        },
-        Impact::None,
+        Request::ModifyBackupPolicy(ModifyBackupPolicy {
+            instance_id: observed.id.clone(),
+            preferred_backup_time: policy.time.clone(),
+            preferred_backup_period: days(&policy.period),
+            backup_retention_period: None,
+            enable_backup_log: None,
+        }),
         WaitFor::Normal,
         MODIFY_TIMEOUT_SECS,
         vec![change(

@@ -2,35 +2,50 @@
 
 use std::collections::BTreeSet;
 
-use super::model::{Call, Impact, Operation, Plan};
+use super::model::{Impact, NEW_INSTANCE_ID, Operation, Plan, PlannedRequest};
 use super::token::TOKEN_PREFIX;
+use crate::api::actions::Request;
 use crate::observe::Observed;
 
-/// The position of a call in the fixed per-instance order (DESIGN §5): create → spec → network
-/// → major version → attributes → maintenance window → TLS → VPC auth → whitelists → config →
-/// backup policy → accounts (create and change, then delete) → tags → instance delete.
-pub fn order_rank(call: &Call) -> u8 {
-    match call {
-        Call::CreateInstance(_) => 0,
-        Call::ModifyInstanceSpec { .. } => 1,
-        Call::TransformToPrePaid { .. } => 2,
-        Call::SwitchNetwork { .. } => 3,
-        Call::ModifyInstanceMajorVersion { .. } => 4,
-        Call::ModifyInstanceAttribute { .. } => 5,
-        Call::ModifyInstanceMaintainTime { .. } => 6,
-        Call::ModifyInstanceSsl { .. } => 7,
-        Call::ModifyInstanceVpcAuthMode { .. } => 8,
-        Call::ModifySecurityIps { .. } => 9,
-        Call::ModifyInstanceConfig { .. } => 10,
-        Call::ModifyBackupPolicy { .. } => 11,
-        Call::CreateAccount { .. }
-        | Call::GrantAccountPrivilege { .. }
-        | Call::ModifyAccountDescription { .. }
-        | Call::ResetAccountPassword { .. } => 12,
-        Call::DeleteAccount { .. } => 13,
-        Call::TagResources { .. } | Call::UntagResources { .. } => 14,
-        Call::DeleteInstance => 15,
+/// The position of a request in the fixed per-instance order (DESIGN §5): create → spec →
+/// network → major version → attributes → maintenance window → TLS → VPC auth → whitelists →
+/// config → backup policy → accounts (create and change, then delete) → tags → instance delete.
+/// Actions the planner never sends rank after everything ([`UNPLANNED`]).
+pub fn order_rank(request: &PlannedRequest) -> u8 {
+    match request {
+        Request::CreateInstance(_) => 0,
+        Request::ModifyInstanceSpec(_) => 1,
+        Request::TransformToPrePaid(_) => 2,
+        Request::SwitchNetwork(_) => 3,
+        Request::ModifyInstanceMajorVersion(_) => 4,
+        Request::ModifyInstanceAttribute(_) => 5,
+        Request::ModifyInstanceMaintainTime(_) => 6,
+        Request::ModifyInstanceSsl(_) => 7,
+        Request::ModifyInstanceVpcAuthMode(_) => 8,
+        Request::ModifySecurityIps(_) => 9,
+        Request::ModifyInstanceConfig(_) => 10,
+        Request::ModifyBackupPolicy(_) => 11,
+        Request::CreateAccount(_)
+        | Request::GrantAccountPrivilege(_)
+        | Request::ModifyAccountDescription(_)
+        | Request::ResetAccountPassword(_) => 12,
+        Request::DeleteAccount(_) => 13,
+        Request::TagResources(_) | Request::UntagResources(_) => 14,
+        Request::DeleteInstance(_) => 15,
+        _ => UNPLANNED,
     }
+}
+
+/// The rank of an action the planner never sends.
+pub const UNPLANNED: u8 = u8::MAX;
+
+/// The instance a request names: `InstanceId`, or the one `ResourceId` of a tag request.
+fn target(request: &PlannedRequest) -> Option<String> {
+    let params = request.params();
+    params
+        .get("InstanceId")
+        .or_else(|| params.get("ResourceId.1"))
+        .map(|value| value.expose().to_owned())
 }
 
 /// Returns a description of every invariant the plan breaks (empty when it is sound).
@@ -50,27 +65,43 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
             problems.push(format!("{key}: changes an instance without knowing its ID"));
         }
         for (index, step) in instance.steps.iter().enumerate() {
-            match &step.call {
-                Call::CreateInstance(create) => {
+            let action = step.request.name();
+            if order_rank(&step.request) == UNPLANNED {
+                problems.push(format!("{key}: plans {action}, which kvsync never sends"));
+            }
+            let expected = if creates {
+                Some(NEW_INSTANCE_ID)
+            } else {
+                instance.instance_id.as_deref()
+            };
+            let named = target(&step.request);
+            if index > 0 || !creates {
+                if named.as_deref() != expected {
+                    problems.push(format!(
+                        "{key}: {action} names instance {named:?}, not {expected:?}"
+                    ));
+                }
+            }
+            match &step.request {
+                Request::CreateInstance(create) => {
+                    let token = create.token.as_deref().unwrap_or_default();
                     if index != 0 || instance.operation != Operation::Create {
                         problems.push(format!(
                             "{key}: CreateInstance must be the first step of a create"
                         ));
                     }
-                    if !create.token.starts_with(TOKEN_PREFIX)
-                        || create.token.len() > 64
-                        || !create.token.is_ascii()
-                    {
+                    if !token.starts_with(TOKEN_PREFIX) || token.len() > 64 || !token.is_ascii() {
                         problems.push(format!(
-                            "{key}: CreateInstance token {:?} is not a kvsync token",
-                            create.token
+                            "{key}: CreateInstance token {token:?} is not a kvsync token"
                         ));
                     }
-                    if create.instance_name != key.name || create.region_id != key.region {
+                    if create.instance_name.as_deref() != Some(key.name.as_str())
+                        || create.region_id != key.region
+                    {
                         problems.push(format!("{key}: CreateInstance names another instance"));
                     }
                 }
-                Call::DeleteInstance => {
+                Request::DeleteInstance(_) => {
                     if index + 1 != instance.steps.len() {
                         problems.push(format!("{key}: DeleteInstance must be the last step"));
                     }
@@ -99,8 +130,10 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                         }
                     }
                 }
-                Call::ModifyInstanceSpec { client_token, .. }
-                    if !client_token.starts_with(TOKEN_PREFIX) || client_token.len() > 64 =>
+                Request::ModifyInstanceSpec(spec)
+                    if !spec.client_token.as_deref().is_some_and(|token| {
+                        token.starts_with(TOKEN_PREFIX) && token.len() <= 64
+                    }) =>
                 {
                     problems.push(format!(
                         "{key}: ModifyInstanceSpec without a kvsync ClientToken"
@@ -108,30 +141,36 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                 }
                 _ => {}
             }
-            let destructive =
-                matches!(step.call, Call::DeleteInstance | Call::DeleteAccount { .. });
+            let destructive = matches!(
+                step.request,
+                Request::DeleteInstance(_) | Request::DeleteAccount(_)
+            );
             if (step.impact == Impact::Destructive) != destructive {
                 problems.push(format!(
                     "{key}: {} has impact {}",
-                    step.call.action(),
+                    action,
                     step.impact.as_str()
                 ));
             }
             let irreversible = matches!(
-                step.call,
-                Call::TransformToPrePaid { .. }
-                    | Call::SwitchNetwork { .. }
-                    | Call::ModifyInstanceMajorVersion { .. }
+                step.request,
+                Request::TransformToPrePaid(_)
+                    | Request::SwitchNetwork(_)
+                    | Request::ModifyInstanceMajorVersion(_)
             );
             if (step.impact == Impact::Irreversible) != irreversible {
                 problems.push(format!(
                     "{key}: {} has impact {}",
-                    step.call.action(),
+                    action,
                     step.impact.as_str()
                 ));
             }
         }
-        let ranks: Vec<u8> = instance.steps.iter().map(|s| order_rank(&s.call)).collect();
+        let ranks: Vec<u8> = instance
+            .steps
+            .iter()
+            .map(|s| order_rank(&s.request))
+            .collect();
         if ranks.windows(2).any(|pair| pair[0] > pair[1]) {
             problems.push(format!(
                 "{key}: steps are out of the fixed order: {ranks:?}"

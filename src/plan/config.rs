@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::instance::{MODIFY_TIMEOUT_SECS, change, step};
-use super::model::{Call, Impact, Step, WaitFor};
+use super::model::{Step, WaitFor};
+use crate::api::actions::config::config_json;
+use crate::api::actions::{ModifyInstanceConfig, Request};
 use crate::manifest::DesiredInstance;
 use crate::observe::ObservedInstance;
 
@@ -45,8 +47,11 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
         return;
     }
     steps.push(step(
-        Call::ModifyInstanceConfig { config: changed },
-        Impact::None,
+        Request::ModifyInstanceConfig(ModifyInstanceConfig {
+            instance_id: observed.id.clone(),
+            config: Some(config_json(&changed)),
+            ..ModifyInstanceConfig::default()
+        }),
         WaitFor::Normal,
         MODIFY_TIMEOUT_SECS,
         changes,

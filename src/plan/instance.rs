@@ -5,9 +5,14 @@ use std::collections::BTreeMap;
 
 use super::Context;
 use super::model::{
-    Blocked, BlockedKind, Call, Change, CreateInstanceCall, Impact, Step, Wait, WaitFor,
+    Blocked, BlockedKind, CLASSIC_RETENTION_DAYS, Change, Impact, PlannedRequest, Step, Wait,
+    WaitFor,
 };
 use super::token;
+use crate::api::actions::{
+    Class, CreateInstance, DeleteInstance, ModifyInstanceMajorVersion, ModifyInstanceSpec, Request,
+    SwitchNetwork, TransformToPrePaid,
+};
 use crate::manifest::DesiredInstance;
 use crate::manifest::desired::{Charge, Network};
 use crate::manifest::rules::engine_at_least;
@@ -24,16 +29,19 @@ pub const MODIFY_TIMEOUT_SECS: u64 = 10 * 60;
 /// How long a release may take.
 pub const DELETE_TIMEOUT_SECS: u64 = 10 * 60;
 
-/// A step with the given wait.
+/// A step sending `request`, with the given wait; its impact is the action's.
 pub fn step(
-    call: Call,
-    impact: Impact,
+    request: PlannedRequest,
     until: WaitFor,
     timeout_secs: u64,
     changes: Vec<Change>,
 ) -> Step {
+    let impact = match request.class() {
+        Class::Write(impact) => impact,
+        Class::Read => Impact::None,
+    };
     Step {
-        call,
+        request,
         changes,
         impact,
         wait: Wait {
@@ -75,22 +83,43 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
         let entries = BTreeMap::from([(passwords::INSTANCE_ENTRY.to_owned(), digest.to_owned())]);
         tags.extend(passwords::encode_tags(&entries));
     }
-    let call = CreateInstanceCall {
-        token: token::create(ctx.stack, &desired.key.region, &desired.key.name, 0),
+    let (charge_type, period) = match desired.charge {
+        None => (None, None),
+        Some(Charge::PostPaid) => (Some("PostPaid".to_owned()), None),
+        Some(Charge::PrePaid { period }) => (Some("PrePaid".to_owned()), Some(u64::from(period))),
+    };
+    let (network_type, vpc_id, vswitch_id) = match &desired.network {
+        None => (None, None, None),
+        Some(Network::Classic) => (Some("CLASSIC".to_owned()), None, None),
+        Some(Network::Vpc { vpc_id, vswitch_id }) => (
+            Some("VPC".to_owned()),
+            Some(vpc_id.clone()),
+            Some(vswitch_id.clone()),
+        ),
+    };
+    let request = CreateInstance {
         region_id: desired.key.region.clone(),
-        instance_name: desired.key.name.clone(),
+        token: Some(token::create(
+            ctx.stack,
+            &desired.key.region,
+            &desired.key.name,
+            0,
+        )),
+        instance_name: Some(desired.key.name.clone()),
         // Validation guarantees a class whenever no instance ID pins an existing instance.
-        instance_class: desired.instance_class.clone().unwrap_or_default(),
+        instance_class: Some(desired.instance_class.clone().unwrap_or_default()),
         engine_version: desired.engine_version.clone(),
         zone_id: desired.zone_id.clone(),
-        charge: desired.charge,
-        network: desired.network.clone(),
+        charge_type,
+        period,
+        network_type,
+        vpc_id,
+        vswitch_id,
         password: desired.password.clone(),
-        tags,
+        tags: tags.into_iter().collect(),
     };
     step(
-        Call::CreateInstance(Box::new(call)),
-        Impact::None,
+        Request::CreateInstance(request),
         WaitFor::Normal,
         CREATE_TIMEOUT_SECS,
         created_fields(desired),
@@ -170,11 +199,13 @@ pub fn lifecycle(
             ctx.seed(&desired.key.region),
         );
         steps.push(step(
-            Call::ModifyInstanceSpec {
-                instance_class: class.clone(),
-                client_token,
-            },
-            Impact::Restart,
+            Request::ModifyInstanceSpec(ModifyInstanceSpec {
+                instance_id: observed.id.clone(),
+                instance_class: Some(class.clone()),
+                client_token: Some(client_token),
+                effective_time: Some("Immediately".into()),
+                ..ModifyInstanceSpec::default()
+            }),
             WaitFor::InstanceClass(class.clone()),
             CHANGE_TIMEOUT_SECS,
             vec![change(
@@ -190,8 +221,12 @@ pub fn lifecycle(
     {
         match charge {
             Charge::PrePaid { period } => steps.push(step(
-                Call::TransformToPrePaid { period: *period },
-                Impact::Irreversible,
+                Request::TransformToPrePaid(TransformToPrePaid {
+                    instance_id: observed.id.clone(),
+                    period: u64::from(*period),
+                    auto_pay: Some(true),
+                    ..TransformToPrePaid::default()
+                }),
                 WaitFor::Normal,
                 CHANGE_TIMEOUT_SECS,
                 vec![change(
@@ -214,11 +249,14 @@ pub fn lifecycle(
         if *network != current {
             match (&current, network) {
                 (Network::Classic, Network::Vpc { vpc_id, vswitch_id }) => steps.push(step(
-                    Call::SwitchNetwork {
-                        vpc_id: vpc_id.clone(),
-                        vswitch_id: vswitch_id.clone(),
-                    },
-                    Impact::Irreversible,
+                    Request::SwitchNetwork(SwitchNetwork {
+                        instance_id: observed.id.clone(),
+                        target_network_type: Some("VPC".into()),
+                        vpc_id: Some(vpc_id.clone()),
+                        vswitch_id: Some(vswitch_id.clone()),
+                        retain_classic: Some(true),
+                        classic_expired_days: Some(CLASSIC_RETENTION_DAYS),
+                    }),
                     WaitFor::Normal,
                     CHANGE_TIMEOUT_SECS,
                     vec![change("spec.network", Some(describe_network(&current)), Some(describe_network(network)))],
@@ -246,10 +284,11 @@ pub fn lifecycle(
             ));
         } else {
             steps.push(step(
-                Call::ModifyInstanceMajorVersion {
+                Request::ModifyInstanceMajorVersion(ModifyInstanceMajorVersion {
+                    instance_id: observed.id.clone(),
                     major_version: version.clone(),
-                },
-                Impact::Irreversible,
+                    effective_time: Some("Immediately".into()),
+                }),
                 WaitFor::Normal,
                 CHANGE_TIMEOUT_SECS,
                 vec![change(
@@ -316,8 +355,9 @@ pub fn delete(observed: &ObservedInstance) -> (Vec<Step>, Vec<Blocked>) {
     }
     (
         vec![step(
-            Call::DeleteInstance,
-            Impact::Destructive,
+            Request::DeleteInstance(DeleteInstance {
+                instance_id: observed.id.clone(),
+            }),
             WaitFor::Gone,
             DELETE_TIMEOUT_SECS,
             vec![change("instance", Some(observed.id.clone()), None)],

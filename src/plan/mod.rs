@@ -26,7 +26,7 @@ mod tests_aspects;
 use std::collections::{BTreeMap, BTreeSet};
 
 use self::model::{Blocked, BlockedKind, PLAN_FORMAT_VERSION};
-pub use self::model::{Call, Impact, InstancePlan, Operation, Plan, Step};
+pub use self::model::{Impact, InstancePlan, Operation, Plan, PlannedRequest, Step};
 use self::token::Seed;
 use crate::manifest::{Desired, DesiredInstance, InstanceKey};
 use crate::observe::{Observed, ObservedInstance};
@@ -212,8 +212,10 @@ fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> InstancePlan {
 /// with `127.0.0.1`, no normal accounts. The maintenance window, parameters and backup policy
 /// are left unknown, so managed values are always set.
 fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedInstance {
-    let tags = match &create.call {
-        Call::CreateInstance(call) => call.tags.clone(),
+    let tags = match &create.request {
+        crate::api::actions::Request::CreateInstance(request) => {
+            request.tags.iter().cloned().collect()
+        }
         _ => BTreeMap::new(),
     };
     let network = desired
@@ -227,6 +229,7 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
         crate::manifest::desired::Network::Classic => (String::new(), String::new()),
     };
     ObservedInstance {
+        id: model::NEW_INSTANCE_ID.to_owned(),
         name: desired.key.name.clone(),
         region: desired.key.region.clone(),
         status: "Normal".into(),

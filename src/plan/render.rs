@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::model::{Call, InstancePlan, Operation, Plan, Step, Summary};
+use super::model::{InstancePlan, Operation, Plan, Step, Summary};
+use crate::api::actions::Request;
 use crate::manifest::text::{escape_invisible, escape_invisible_json};
 
 /// `text` safe to print: control and invisible characters escaped.
@@ -66,16 +67,16 @@ fn step_symbol(style: Style, step: &Step) -> String {
 
 /// `+` for calls that add, `-` for calls that remove, `~` for the rest.
 fn step_kind(step: &Step) -> char {
-    match step.call {
-        Call::CreateInstance(_) | Call::CreateAccount { .. } | Call::TagResources { .. } => '+',
-        Call::DeleteInstance | Call::DeleteAccount { .. } | Call::UntagResources { .. } => '-',
+    match step.request {
+        Request::CreateInstance(_) | Request::CreateAccount(_) | Request::TagResources(_) => '+',
+        Request::DeleteInstance(_) | Request::DeleteAccount(_) | Request::UntagResources(_) => '-',
         _ => '~',
     }
 }
 
 /// A unified diff of the parameters a config step changes (`key: value` lines).
 pub fn config_diff(step: &Step) -> Option<String> {
-    if !matches!(step.call, Call::ModifyInstanceConfig { .. }) {
+    if !matches!(step.request, Request::ModifyInstanceConfig(_)) {
         return None;
     }
     let line = |change: &super::model::Change, value: &Option<String>| {
@@ -160,7 +161,7 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
             out,
             "    {} {}  impact: {}",
             step_symbol(style, step),
-            style.bold(step.call.action()),
+            style.bold(step.request.name()),
             step.impact.as_str()
         );
         if let Some(diff) = config_diff(step) {
@@ -263,7 +264,7 @@ pub fn markdown(plan: &Plan) -> String {
                 "| {} | `{}` | {} | {} | {} |",
                 step_kind(step),
                 cell(&instance.key.to_string()),
-                step.call.action(),
+                step.request.name(),
                 impact,
                 changes.join("<br>")
             );
@@ -345,8 +346,8 @@ fn json_doc(plan: &Plan) -> JsonPlan<'_> {
             instance.steps.iter().map(move |step| JsonStepParams {
                 instance: instance.key.to_string(),
                 instance_id: instance.instance_id.as_deref(),
-                action: step.call.action(),
-                parameters: step.call.display_params(),
+                action: step.request.name(),
+                parameters: step.request.params().expose(),
             })
         })
         .collect();
@@ -366,8 +367,8 @@ mod tests {
     /// A plan that deletes a cloud instance and removes an account and a tag, all with names
     /// the cloud holds: a right-to-left override, an escape sequence, a zero-width space.
     fn spoofed_plan() -> Plan {
-        let step = |call: Call, field: &str, old: &str| Step {
-            call,
+        let step = |request: crate::plan::PlannedRequest, field: &str, old: &str| Step {
+            request,
             changes: vec![Change {
                 field: field.to_owned(),
                 old: Some(old.to_owned()),
@@ -393,16 +394,21 @@ mod tests {
                 candidates: Vec::new(),
                 steps: vec![
                     step(
-                        Call::DeleteAccount {
-                            name: "app\u{200b}rw".into(),
-                        },
+                        Request::DeleteAccount(crate::api::actions::DeleteAccount {
+                            instance_id: "r-1\u{1b}[2J".into(),
+                            account_name: "app\u{200b}rw".into(),
+                        }),
                         "spec.accounts.app\u{200b}rw",
                         "RoleReadWrite (desc\u{2066}ription)",
                     ),
                     step(
-                        Call::UntagResources {
-                            keys: ["te\u{7}am".to_owned()].into(),
-                        },
+                        Request::UntagResources(crate::api::actions::UntagResources {
+                            region_id: "cn-hangzhou".into(),
+                            resource_type: "INSTANCE".into(),
+                            resource_ids: vec!["r-1\u{1b}[2J".into()],
+                            tag_keys: vec!["te\u{7}am".to_owned()],
+                            all: None,
+                        }),
                         "metadata.labels.te\u{7}am",
                         "ord\u{feff}ers",
                     ),

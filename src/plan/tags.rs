@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, change, step};
-use super::model::{Call, Impact, Step, WaitFor};
+use super::model::{Step, WaitFor};
+use crate::api::actions::tag::RESOURCE_TYPE_INSTANCE;
+use crate::api::actions::{Request, TagResources, UntagResources};
 use crate::manifest::DesiredInstance;
 use crate::observe::ObservedInstance;
 use crate::passwords;
@@ -69,8 +71,12 @@ pub fn diff(
 
     if !set.is_empty() {
         steps.push(step(
-            Call::TagResources { tags: set },
-            Impact::None,
+            Request::TagResources(TagResources {
+                region_id: observed.region.clone(),
+                resource_type: RESOURCE_TYPE_INSTANCE.into(),
+                resource_ids: vec![observed.id.clone()],
+                tags: set.into_iter().collect(),
+            }),
             WaitFor::Nothing,
             MODIFY_TIMEOUT_SECS,
             changes,
@@ -88,8 +94,13 @@ pub fn diff(
             })
             .collect();
         steps.push(step(
-            Call::UntagResources { keys: remove },
-            Impact::None,
+            Request::UntagResources(UntagResources {
+                region_id: observed.region.clone(),
+                resource_type: RESOURCE_TYPE_INSTANCE.into(),
+                resource_ids: vec![observed.id.clone()],
+                tag_keys: remove.into_iter().collect(),
+                all: None,
+            }),
             WaitFor::Nothing,
             MODIFY_TIMEOUT_SECS,
             changes,

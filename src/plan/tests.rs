@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::model::{Call, Impact, Operation, Plan};
+use super::model::{Impact, Operation, Plan};
 use super::{DiffOptions, Digests, check, diff, render};
+use crate::api::actions::{DeleteInstance, ModifyInstanceAttribute, Request};
 use crate::manifest;
 use crate::observe::{Observed, ObservedInstance};
 
@@ -78,14 +79,27 @@ fn a_missing_instance_is_created_with_a_token_and_ownership_tags() {
     assert_eq!(plan.instances.len(), 1);
     let instance = &plan.instances[0];
     assert_eq!(instance.operation, Operation::Create);
-    let actions: Vec<&str> = instance.steps.iter().map(|s| s.call.action()).collect();
+    let actions: Vec<&str> = instance.steps.iter().map(|s| s.request.name()).collect();
     assert_eq!(actions, ["CreateInstance", "ModifyInstanceAttribute"]);
-    let Call::CreateInstance(create) = &instance.steps[0].call else {
+    let Request::CreateInstance(create) = &instance.steps[0].request else {
         panic!("not a create");
     };
-    assert_eq!(create.tags["kvsync:stack"], "shop");
-    assert_eq!(create.tags["kvsync:managed"], "true");
-    assert_eq!(create.tags["team"], "orders");
+    let tags: BTreeMap<&str, &str> = create
+        .tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(tags["kvsync:stack"], "shop");
+    assert_eq!(tags["kvsync:managed"], "true");
+    assert_eq!(tags["team"], "orders");
+    assert_eq!(
+        instance.steps[1]
+            .request
+            .params()
+            .get("InstanceId")
+            .map(|v| v.expose()),
+        Some(crate::api::actions::NEW_INSTANCE_ID)
+    );
     assert!(instance.steps.iter().all(|s| s.impact == Impact::None));
 }
 
@@ -93,8 +107,8 @@ fn a_missing_instance_is_created_with_a_token_and_ownership_tags() {
 fn a_create_token_follows_the_identity_not_the_parameters() {
     let token_of = |yaml: &str| {
         let plan = plan_of(yaml, &cloud(vec![]));
-        match &plan.instances[0].steps[0].call {
-            Call::CreateInstance(create) => create.token.clone(),
+        match &plan.instances[0].steps[0].request {
+            Request::CreateInstance(create) => create.token.clone().unwrap_or_default(),
             other => panic!("{other:?}"),
         }
     };
@@ -134,12 +148,13 @@ fn release_protection_is_changed_only_when_managed() {
     let steps = &plan.instances[0].steps;
     assert_eq!(steps.len(), 1);
     assert_eq!(
-        steps[0].call,
-        Call::ModifyInstanceAttribute {
+        steps[0].request,
+        Request::ModifyInstanceAttribute(ModifyInstanceAttribute {
+            instance_id: "r-1".into(),
             instance_name: None,
-            release_protection: Some(true),
+            instance_release_protection: Some(true),
             new_password: None
-        }
+        })
     );
     assert_eq!(steps[0].changes[0].old.as_deref(), Some("false"));
 
@@ -202,12 +217,13 @@ fn a_pinned_instance_id_is_used_even_under_another_name() {
     let steps = &plan.instances[0].steps;
     assert_eq!(steps.len(), 1, "{steps:?}");
     assert_eq!(
-        steps[0].call,
-        Call::ModifyInstanceAttribute {
+        steps[0].request,
+        Request::ModifyInstanceAttribute(ModifyInstanceAttribute {
+            instance_id: "r-pinned".into(),
             instance_name: Some("orders".into()),
-            release_protection: Some(true),
+            instance_release_protection: Some(true),
             new_password: None
-        }
+        })
     );
 
     let missing = plan_of(&yaml, &cloud(vec![]));
@@ -230,12 +246,13 @@ fn renaming_a_pinned_instance_sets_its_name() {
     assert_eq!(steps.len(), 1, "{steps:?}");
     assert_eq!(steps[0].impact, Impact::None);
     assert_eq!(
-        steps[0].call,
-        Call::ModifyInstanceAttribute {
+        steps[0].request,
+        Request::ModifyInstanceAttribute(ModifyInstanceAttribute {
+            instance_id: "r-pinned".into(),
             instance_name: Some("orders-v2".into()),
-            release_protection: None,
+            instance_release_protection: None,
             new_password: None
-        }
+        })
     );
     let text = render::text(&plan, false);
     assert!(
@@ -289,7 +306,10 @@ fn prune_deletes_owned_orphans_only() {
         by_name.keys().copied().collect::<Vec<_>>(),
         ["guarded", "orphan", "unknown", "yearly"]
     );
-    assert_eq!(by_name["orphan"].steps[0].call, Call::DeleteInstance);
+    assert!(matches!(
+        &by_name["orphan"].steps[0].request,
+        Request::DeleteInstance(DeleteInstance { instance_id }) if instance_id == "r-2"
+    ));
     assert_eq!(by_name["orphan"].steps[0].impact, Impact::Destructive);
     for kept in ["guarded", "unknown", "yearly"] {
         assert!(by_name[kept].steps.is_empty(), "{kept}");
@@ -373,7 +393,7 @@ fn json_rendering_shows_secret_references_only() {
         json["steps"][0]["parameters"]["Password"],
         "{env: ORDERS_PW}"
     );
-    assert_eq!(json["format_version"], 2);
+    assert_eq!(json["format_version"], 3);
     assert_eq!(json["summary"]["create"], 1);
 }
 
@@ -394,7 +414,7 @@ fn the_checker_catches_unsafe_plans() {
     assert_eq!(problems.len(), 3, "{problems:?}");
 
     let mut tampered = plan.clone();
-    if let Call::DeleteInstance = tampered.instances[0].steps[0].call {
+    if let Request::DeleteInstance(_) = tampered.instances[0].steps[0].request {
         tampered.instances[0].steps[0].impact = Impact::None;
     }
     assert!(

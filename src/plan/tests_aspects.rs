@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::model::{BlockedKind, Call, Impact, Plan};
+use super::model::{BlockedKind, Impact, Plan};
 use super::{DiffOptions, Digests, check, diff};
+use crate::api::actions::Request;
 use crate::apply::{ApplyOptions, check_gates};
 use crate::manifest::desired::{Privilege, Weekday};
 use crate::manifest::{self, InstanceKey};
@@ -179,7 +180,7 @@ const MATCHING: &str = "  network: {type: VPC, vpcId: vpc-a, vSwitchId: vsw-a}
 fn steps(plan: &Plan) -> Vec<(&'static str, Impact)> {
     plan.instances
         .iter()
-        .flat_map(|i| i.steps.iter().map(|s| (s.call.action(), s.impact)))
+        .flat_map(|i| i.steps.iter().map(|s| (s.request.name(), s.impact)))
         .collect()
 }
 
@@ -439,8 +440,8 @@ fn labels_are_exact_when_managed() {
     observed.tags.insert("stale".into(), "x".into());
     let plan = plan_with_labels("", &observed);
     assert_eq!(steps(&plan), vec![("UntagResources", Impact::None)]);
-    match &plan.instances[0].steps[0].call {
-        Call::UntagResources { keys } => assert_eq!(keys, &BTreeSet::from(["stale".to_string()])),
+    match &plan.instances[0].steps[0].request {
+        Request::UntagResources(untag) => assert_eq!(untag.tag_keys, ["stale".to_string()]),
         other => panic!("{other:?}"),
     }
 }
@@ -583,19 +584,26 @@ fn a_new_instance_gets_every_aspect_in_the_fixed_order() {
     let groups: Vec<&String> = plan.instances[0]
         .steps
         .iter()
-        .filter_map(|s| match &s.call {
-            Call::ModifySecurityIps { group, .. } => Some(group),
+        .filter_map(|s| match &s.request {
+            Request::ModifySecurityIps(modify) => modify.security_ip_group_name.as_ref(),
             _ => None,
         })
         .collect();
     assert_eq!(groups, ["app"]);
     // The instance password's digest rides on CreateInstance; the account's follows it.
-    match &plan.instances[0].steps[0].call {
-        Call::CreateInstance(create) => assert_eq!(create.tags["kvsync:pw"], "*=d1"),
+    let tag = |tags: &[(String, String)], key: &str| {
+        tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    };
+    match &plan.instances[0].steps[0].request {
+        Request::CreateInstance(create) => {
+            assert_eq!(tag(&create.tags, "kvsync:pw").as_deref(), Some("*=d1"))
+        }
         other => panic!("{other:?}"),
     }
-    match &plan.instances[0].steps.last().unwrap().call {
-        Call::TagResources { tags } => assert_eq!(tags["kvsync:pw"], "*=d1;app=d2"),
+    match &plan.instances[0].steps.last().unwrap().request {
+        Request::TagResources(set) => {
+            assert_eq!(tag(&set.tags, "kvsync:pw").as_deref(), Some("*=d1;app=d2"))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -608,8 +616,8 @@ fn spec_changes_carry_a_deterministic_client_token_that_names_the_transition() {
             ..current()
         };
         let plan = plan(MATCHING, &observed);
-        match &plan.instances[0].steps[0].call {
-            Call::ModifyInstanceSpec { client_token, .. } => client_token.clone(),
+        match &plan.instances[0].steps[0].request {
+            Request::ModifyInstanceSpec(spec) => spec.client_token.clone().unwrap_or_default(),
             other => panic!("{other:?}"),
         }
     };

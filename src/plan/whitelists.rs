@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::instance::{MODIFY_TIMEOUT_SECS, change, step};
-use super::model::{Call, Impact, Step, WaitFor, join};
+use super::model::{Step, WaitFor};
+use crate::api::actions::{ModifySecurityIps, Request};
 use crate::manifest::DesiredInstance;
 use crate::manifest::rules::SYSTEM_GROUPS;
 use crate::observe::ObservedInstance;
@@ -24,18 +25,25 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
             continue;
         }
         steps.push(step(
-            Call::ModifySecurityIps {
-                group: group.clone(),
-                ips: wanted.clone(),
-            },
-            Impact::None,
+            Request::ModifySecurityIps(ModifySecurityIps {
+                instance_id: observed.id.clone(),
+                security_ips: wanted.iter().cloned().collect(),
+                security_ip_group_name: Some(group.clone()),
+                security_ip_group_attribute: None,
+                modify_mode: Some("Cover".into()),
+            }),
             WaitFor::Normal,
             MODIFY_TIMEOUT_SECS,
             vec![change(
                 &format!("spec.whitelists.{group}"),
-                current.map(|c| join(c.iter())),
-                Some(join(wanted.iter())),
+                current.map(join),
+                Some(join(wanted)),
             )],
         ));
     }
+}
+
+/// Entries joined with commas.
+fn join(entries: &BTreeSet<String>) -> String {
+    entries.iter().cloned().collect::<Vec<_>>().join(",")
 }

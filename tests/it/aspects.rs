@@ -321,7 +321,7 @@ fn check(case: Case, answer: Answer) {
         .iter()
         .map(|s| {
             (
-                s["call"]["action"].as_str().unwrap(),
+                s["request"]["action"].as_str().unwrap(),
                 s["impact"].as_str().unwrap(),
             )
         })

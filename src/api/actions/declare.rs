@@ -410,6 +410,7 @@ macro_rules! actions {
                         $(($crate::api::actions::declare::Impact::$impact))?;
                 const TOKEN: Option<&'static str> = $token;
                 type Response = $response;
+                type Secrets = $crate::__secret_type!($($s)?);
 
                 fn params(&self) -> $crate::api::params::Params {
                     #[allow(unused_mut)]
