@@ -26,6 +26,7 @@ mod inputs;
 mod invalid_manifests;
 mod manifests;
 mod numeric_flags;
+mod plan_is_sent;
 mod python_sdk;
 mod regions;
 mod rename;
