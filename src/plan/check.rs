@@ -75,12 +75,10 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                 instance.instance_id.as_deref()
             };
             let named = target(&step.request);
-            if index > 0 || !creates {
-                if named.as_deref() != expected {
-                    problems.push(format!(
-                        "{key}: {action} names instance {named:?}, not {expected:?}"
-                    ));
-                }
+            if (index > 0 || !creates) && named.as_deref() != expected {
+                problems.push(format!(
+                    "{key}: {action} names instance {named:?}, not {expected:?}"
+                ));
             }
             match &step.request {
                 Request::CreateInstance(create) => {
