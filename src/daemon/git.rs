@@ -454,10 +454,7 @@ fn tail(text: &str, limit: usize) -> &str {
 /// of the display URL and the branch (so credentials neither appear nor matter).
 fn dir_name(display_url: &str, branch: &str) -> String {
     let digest = Sha256::digest(format!("{display_url}\n{branch}").as_bytes());
-    let hex: String = digest[..6]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let hex = hex::encode(&digest[..6]);
     let repo = display_url
         .trim_end_matches('/')
         .rsplit(['/', ':', '\\'])
