@@ -10,6 +10,7 @@
 //! - [`lock`]: one writer per stack and region on this machine.
 //! - [`journal`]: the seed of an unfinished run's intent tokens.
 //! - [`emulator`]: a local R-KVStore server for tests and trials.
+//! - [`signals`]: the stop signals and SIGHUP, registered in one place.
 //! - [`cli`]: the command line.
 
 pub mod api;
@@ -27,3 +28,4 @@ pub mod passwords;
 pub mod plan;
 pub mod secret;
 pub mod secrets;
+pub mod signals;

@@ -135,7 +135,10 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     let checked = read_secrets(&desired, Need::Required)?;
     let target = settings::connect_for(global, Some(&desired.stack)).await?;
     let (stop_handle, stop) = apply::stop_pair();
-    let signals = tokio::spawn(watch_signals(stop_handle));
+    let signals = tokio::spawn(watch_signals(
+        crate::signals::StopSignals::new(),
+        stop_handle,
+    ));
     let result = run(&target, &desired, checked, &args, approval, &stop).await;
     signals.abort();
     target.close().await;
@@ -143,33 +146,24 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
 }
 
 /// First Ctrl-C or SIGTERM: stop starting steps (calls in flight finish). Second: exit now.
-async fn watch_signals(stop: apply::StopHandle) {
-    if shutdown_signal().await.is_err() {
+/// Without signal handlers (`signals` failed) the signals keep their default action.
+async fn watch_signals(
+    signals: std::io::Result<crate::signals::StopSignals>,
+    stop: apply::StopHandle,
+) {
+    let Ok(mut signals) = signals else {
+        return;
+    };
+    if !signals.next().await {
         return;
     }
     eprintln!(
         "\nstopping: no new step starts; calls in flight finish (press Ctrl-C again to exit at once)"
     );
     stop.stop();
-    if shutdown_signal().await.is_ok() {
+    if signals.next().await {
         eprintln!("exiting at once");
         std::process::exit(ExitStatus::Interrupted.code());
-    }
-}
-
-/// Resolves on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
     }
 }
 
