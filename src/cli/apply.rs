@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::plan::{first_plan, observe_and_plan, read_secrets, use_color};
+use super::plan::{read_secrets, use_color};
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use std::collections::BTreeSet;
 
@@ -19,7 +19,7 @@ use crate::plan::model::{BlockedKind, PLAN_FORMAT_VERSION};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
 use crate::secrets::{Checked, Need};
-use crate::{journal, lock, manifest};
+use crate::{journal, lock, manifest, session};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -210,7 +210,11 @@ async fn run(
         prune_all: args.prune_all,
         seeds: &seeds,
     };
-    let (observed, fresh, resolved) = first_plan(target, desired, checked, diff_options).await?;
+    let session::Planned {
+        observed,
+        plan: fresh,
+        resolved,
+    } = session::plan(&target.client, desired, checked, diff_options).await?;
     let resolved = &resolved;
     let plan = match &args.plan_file {
         None => fresh,
@@ -295,7 +299,7 @@ async fn run(
         journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
     }
 
-    let (_, remaining) = observe_and_plan(target, desired, resolved, diff_options).await?;
+    let (_, remaining) = session::replan(&target.client, desired, resolved, diff_options).await?;
     let left = remaining.summary().steps;
     if left > 0 {
         if json {
