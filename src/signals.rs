@@ -63,9 +63,7 @@ impl StopSignals {
 pub fn stop() -> Pin<Box<dyn Future<Output = ()> + Send>> {
     match StopSignals::new() {
         Ok(mut signals) => Box::pin(async move {
-            if !signals.next().await {
-                std::future::pending::<()>().await;
-            }
+            signals.next().await;
         }),
         Err(_) => Box::pin(std::future::pending()),
     }

@@ -154,17 +154,14 @@ async fn watch_signals(
     let Ok(mut signals) = signals else {
         return;
     };
-    if !signals.next().await {
-        return;
-    }
+    signals.next().await;
     eprintln!(
         "\nstopping: no new step starts; calls in flight finish (press Ctrl-C again to exit at once)"
     );
     stop.stop();
-    if signals.next().await {
-        eprintln!("exiting at once");
-        std::process::exit(ExitStatus::Interrupted.code());
-    }
+    signals.next().await;
+    eprintln!("exiting at once");
+    std::process::exit(ExitStatus::Interrupted.code());
 }
 
 /// Reads a plan saved by `plan --out`.
