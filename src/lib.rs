@@ -5,11 +5,13 @@
 //! - [`api`]: the signed, retrying, rate-limited client and the wire types.
 //! - [`observe`]: read the cloud into [`observe::Observed`].
 //! - [`plan`]: the pure diff from desired and observed state to a [`plan::Plan`], and its renderers.
+//! - [`session`]: observe while the password digests are computed, then diff.
 //! - [`apply`]: execute a plan, wait for instances, report.
 //! - [`import`]: write manifests for existing instances that plan empty.
 //! - [`lock`]: one writer per stack and region on this machine.
 //! - [`journal`]: the seed of an unfinished run's intent tokens.
 //! - [`emulator`]: a local R-KVStore server for tests and trials.
+//! - [`signals`]: the stop signals and SIGHUP, registered in one place.
 //! - [`cli`]: the command line.
 
 pub mod api;
@@ -27,3 +29,5 @@ pub mod passwords;
 pub mod plan;
 pub mod secret;
 pub mod secrets;
+pub mod session;
+pub mod signals;

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::plan::{first_plan, observe_and_plan, read_secrets, use_color};
+use super::plan::{read_secrets, use_color};
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use std::collections::BTreeSet;
 
@@ -19,7 +19,7 @@ use crate::plan::model::{BlockedKind, PLAN_FORMAT_VERSION};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
 use crate::secrets::{Checked, Need};
-use crate::{journal, lock, manifest};
+use crate::{journal, lock, manifest, session};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -135,7 +135,10 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     let checked = read_secrets(&desired, Need::Required)?;
     let target = settings::connect_for(global, Some(&desired.stack)).await?;
     let (stop_handle, stop) = apply::stop_pair();
-    let signals = tokio::spawn(watch_signals(stop_handle));
+    let signals = tokio::spawn(watch_signals(
+        crate::signals::StopSignals::new(),
+        stop_handle,
+    ));
     let result = run(&target, &desired, checked, &args, approval, &stop).await;
     signals.abort();
     target.close().await;
@@ -143,34 +146,22 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
 }
 
 /// First Ctrl-C or SIGTERM: stop starting steps (calls in flight finish). Second: exit now.
-async fn watch_signals(stop: apply::StopHandle) {
-    if shutdown_signal().await.is_err() {
+/// Without signal handlers (`signals` failed) the signals keep their default action.
+async fn watch_signals(
+    signals: std::io::Result<crate::signals::StopSignals>,
+    stop: apply::StopHandle,
+) {
+    let Ok(mut signals) = signals else {
         return;
-    }
+    };
+    signals.next().await;
     eprintln!(
         "\nstopping: no new step starts; calls in flight finish (press Ctrl-C again to exit at once)"
     );
     stop.stop();
-    if shutdown_signal().await.is_ok() {
-        eprintln!("exiting at once");
-        std::process::exit(ExitStatus::Interrupted.code());
-    }
-}
-
-/// Resolves on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
+    signals.next().await;
+    eprintln!("exiting at once");
+    std::process::exit(ExitStatus::Interrupted.code());
 }
 
 /// Reads a plan saved by `plan --out`.
@@ -216,7 +207,11 @@ async fn run(
         prune_all: args.prune_all,
         seeds: &seeds,
     };
-    let (observed, fresh, resolved) = first_plan(target, desired, checked, diff_options).await?;
+    let session::Planned {
+        observed,
+        plan: fresh,
+        resolved,
+    } = session::plan(&target.client, desired, checked, diff_options).await?;
     let resolved = &resolved;
     let plan = match &args.plan_file {
         None => fresh,
@@ -301,7 +296,7 @@ async fn run(
         journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
     }
 
-    let (_, remaining) = observe_and_plan(target, desired, resolved, diff_options).await?;
+    let (_, remaining) = session::replan(&target.client, desired, resolved, diff_options).await?;
     let left = remaining.summary().steps;
     if left > 0 {
         if json {

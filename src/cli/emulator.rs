@@ -113,7 +113,7 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
     let running = emulator::start(&args.listen, config).await?;
     // Watched before the banner: a supervisor that signals once it reads the address must not
     // find the default action (death) still in place.
-    let stop = stop_signals();
+    let stop = crate::signals::stop();
     // A service: its output is its log and its API, so a closed stdout does not stop it.
     let _ = crate::outln!("kvsync emulator listening on {}", running.url());
     tokio::select! {
@@ -121,30 +121,4 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
         () = stop => {}
     }
     Ok(ExitStatus::Success)
-}
-
-/// SIGTERM or SIGINT, watched from this call on (not from the first poll).
-fn stop_signals() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut interrupt)) => Box::pin(async move {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = interrupt.recv() => {}
-                }
-            }),
-            _ => Box::pin(std::future::pending()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        Box::pin(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
 }

@@ -4,11 +4,10 @@ use clap::Args;
 
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use crate::manifest::Desired;
-use crate::observe::Observed;
 use crate::plan::saved::SavedPlan;
-use crate::plan::{DiffOptions, Plan, render};
-use crate::secrets::{self, Checked, Need, Resolved};
-use crate::{journal, observe, plan};
+use crate::plan::{DiffOptions, render};
+use crate::secrets::{self, Checked, Need};
+use crate::{journal, session};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -74,36 +73,6 @@ pub fn read_secrets(desired: &Desired, need: Need) -> Result<Checked, CliError> 
     Ok(secrets::check(desired, &env, need)?)
 }
 
-/// Observes the cloud while the password digests are computed (on other threads), then plans.
-pub async fn first_plan(
-    target: &settings::Target,
-    desired: &Desired,
-    checked: Checked,
-    options: DiffOptions<'_>,
-) -> Result<(Observed, Plan, Resolved), CliError> {
-    let hashing =
-        tokio::task::spawn_blocking(move || checked.hash(&mut secrets::DigestMemo::default()));
-    let observed = observe::observe(&target.client, desired).await;
-    let resolved = hashing
-        .await
-        .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
-    let observed = observed?;
-    let plan = plan::diff(desired, &observed, &resolved.digests, options);
-    Ok((observed, plan, resolved))
-}
-
-/// Observes the cloud and plans.
-pub async fn observe_and_plan(
-    target: &settings::Target,
-    desired: &Desired,
-    resolved: &Resolved,
-    options: DiffOptions<'_>,
-) -> Result<(Observed, Plan), CliError> {
-    let observed = observe::observe(&target.client, desired).await?;
-    let plan = plan::diff(desired, &observed, &resolved.digests, options);
-    Ok((observed, plan))
-}
-
 /// Writes a saved plan atomically (temporary file, then rename).
 fn write_saved_plan(path: &std::path::Path, saved: &SavedPlan) -> Result<(), CliError> {
     let io = |source: std::io::Error| CliError::PlanFile {
@@ -138,9 +107,13 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
         prune_all: args.prune_all,
         seeds: &seeds,
     };
-    let planned = first_plan(&target, &desired, checked, options).await;
+    let planned = session::plan(&target.client, &desired, checked, options).await;
     target.close().await;
-    let (observed, plan, resolved) = planned?;
+    let session::Planned {
+        observed,
+        plan,
+        resolved,
+    } = planned?;
     if let Some(path) = &args.out {
         let saved = SavedPlan::new(plan.clone(), &observed, &resolved.digests);
         write_saved_plan(path, &saved)?;

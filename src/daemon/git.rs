@@ -13,7 +13,8 @@
 //! checkout and keeps its last good desired state otherwise.
 //!
 //! Credentials in the URL (`https://user:token@host/...`) are never shown: [`GitSource::display_url`]
-//! strips them, and command lines and git's stderr are scrubbed before they go into errors or
+//! strips them (read with [`url::Url`] where the text is a URL, an SSH URL's bare user name
+//! kept; scp-like `git@host:path` forms have no credentials to strip), and command lines and git's stderr are scrubbed before they go into errors or
 //! logs. They are still visible to local users in the process list and stored in the clone's
 //! `.git/config`, as with any git URL; a credential helper or an SSH key avoids both.
 
@@ -26,6 +27,7 @@ use std::time::Duration;
 use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
 use tokio::process::Command;
+use url::Url;
 
 use super::status::Revision;
 
@@ -452,10 +454,7 @@ fn tail(text: &str, limit: usize) -> &str {
 /// of the display URL and the branch (so credentials neither appear nor matter).
 fn dir_name(display_url: &str, branch: &str) -> String {
     let digest = Sha256::digest(format!("{display_url}\n{branch}").as_bytes());
-    let hex: String = digest[..6]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let hex = hex::encode(&digest[..6]);
     let repo = display_url
         .trim_end_matches('/')
         .rsplit(['/', ':', '\\'])
@@ -494,47 +493,63 @@ struct Redactor {
     replacements: Vec<(String, String)>,
 }
 
+/// The credentials found in a URL.
+struct Credentials {
+    /// The URL without them.
+    display: String,
+    /// Forms of the whole URL to replace with `display` (as given, and as parsed).
+    urls: Vec<String>,
+    /// Forms of `userinfo@` as they may appear in a text.
+    userinfos: Vec<String>,
+    /// The user name, percent-encoded as in the URL.
+    user: String,
+    /// The password, percent-encoded as in the URL (empty when there is none).
+    password: String,
+}
+
 impl Redactor {
     fn new(url: &str) -> Self {
-        let Some((userinfo, start, end)) = userinfo_span(url) else {
+        let credentials = match Url::parse(url) {
+            Ok(parsed) => parsed_credentials(url, parsed),
+            // Not a URL (`git@host:path`, a local path) or one `url` refuses: the text as typed.
+            Err(_) => typed_credentials(url),
+        };
+        let Some(credentials) = credentials else {
             return Redactor {
                 display: url.to_owned(),
                 replacements: Vec::new(),
             };
         };
-        let scheme = &url[..url.find("://").unwrap_or(0)];
-        let ssh = matches!(
-            scheme.to_ascii_lowercase().as_str(),
-            "ssh" | "git+ssh" | "ssh+git"
-        );
-        if ssh && !userinfo.contains(':') {
-            // `ssh://git@host/...`: a user name, not a secret.
-            return Redactor {
-                display: url.to_owned(),
-                replacements: Vec::new(),
-            };
+        let Credentials {
+            display,
+            urls,
+            userinfos,
+            user,
+            password,
+        } = credentials;
+        let mut replacements = Vec::new();
+        let mut push = |text: String, replacement: &str| {
+            if !text.is_empty() && !replacements.iter().any(|(known, _)| *known == text) {
+                replacements.push((text, replacement.to_owned()));
+            }
+        };
+        for form in urls {
+            push(form, &display);
         }
-        let display = format!("{}{}", &url[..start], &url[end..]);
-        let mut replacements = vec![
-            (url.to_owned(), display.clone()),
-            (format!("{userinfo}@"), String::new()),
-        ];
-        let (user, password) = match userinfo.split_once(':') {
-            Some((user, password)) => (user, password),
-            None => (userinfo, ""),
-        };
+        for form in userinfos {
+            push(form, "");
+        }
         // Git itself may show the URL with the user name only.
         if !user.is_empty() {
-            replacements.push((format!("://{user}@"), "://".to_owned()));
+            push(format!("://{user}@"), "://");
+            let decoded = percent_decode_str(&user).decode_utf8_lossy().into_owned();
+            push(format!("://{decoded}@"), "://");
         }
         // With no password, the user name is commonly a token (`https://TOKEN@host/...`).
         let secret = if password.is_empty() { user } else { password };
-        let decoded = percent_decode_str(secret).decode_utf8_lossy().into_owned();
-        for text in [secret.to_owned(), decoded] {
-            if !text.is_empty() && !replacements.iter().any(|(known, _)| *known == text) {
-                replacements.push((text, "***".to_owned()));
-            }
-        }
+        let decoded = percent_decode_str(&secret).decode_utf8_lossy().into_owned();
+        push(secret, "***");
+        push(decoded, "***");
         Redactor {
             display,
             replacements,
@@ -548,6 +563,68 @@ impl Redactor {
         }
         text
     }
+}
+
+/// The credentials of a URL `url` parses to, if it has any that are secret: an SSH URL's user
+/// name alone (`ssh://git@host/...`) is not.
+fn parsed_credentials(typed: &str, mut url: Url) -> Option<Credentials> {
+    let user = url.username().to_owned();
+    let password = url.password().unwrap_or_default().to_owned();
+    if user.is_empty() && password.is_empty() {
+        return None;
+    }
+    let ssh = matches!(url.scheme(), "ssh" | "git+ssh" | "ssh+git");
+    if ssh && url.password().is_none() {
+        return None;
+    }
+    let parsed = url.as_str().to_owned();
+    let userinfo = match url.password() {
+        Some(password) => format!("{user}:{password}@"),
+        None => format!("{user}@"),
+    };
+    // Both succeed for a URL with credentials, which has a host.
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    let mut userinfos = vec![userinfo];
+    let mut display = url.as_str().to_owned();
+    // The userinfo as typed, which may hold characters `url` encodes (an `@` in a password).
+    if let Some((typed_userinfo, start, end)) = userinfo_span(typed) {
+        userinfos.push(format!("{typed_userinfo}@"));
+        // The URL as typed without it, when that is the same URL: keeps the spelling (an
+        // explicit default port, say), and so the checkout directory, of a URL as given.
+        let cut = format!("{}{}", &typed[..start], &typed[end..]);
+        if Url::parse(&cut).is_ok_and(|cut_url| cut_url == url) {
+            display = cut;
+        }
+    }
+    Some(Credentials {
+        display,
+        urls: vec![typed.to_owned(), parsed],
+        userinfos,
+        user,
+        password,
+    })
+}
+
+/// Credentials cut from the text of a `scheme://userinfo@host/...` that `url` cannot parse.
+fn typed_credentials(url: &str) -> Option<Credentials> {
+    let (userinfo, start, end) = userinfo_span(url)?;
+    let scheme = &url[..url.find("://").unwrap_or(0)];
+    let ssh = matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "ssh" | "git+ssh" | "ssh+git"
+    );
+    if ssh && !userinfo.contains(':') {
+        return None;
+    }
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    Some(Credentials {
+        display: format!("{}{}", &url[..start], &url[end..]),
+        urls: vec![url.to_owned()],
+        userinfos: vec![format!("{userinfo}@")],
+        user: user.to_owned(),
+        password: password.to_owned(),
+    })
 }
 
 /// For `scheme://userinfo@host/...`: the userinfo and the byte range of `userinfo@`.
@@ -587,12 +664,43 @@ mod tests {
             ("file:///srv/git/r.git", "file:///srv/git/r.git"),
             ("/srv/git/r.git", "/srv/git/r.git"),
             ("https://host/path@v1/r.git", "https://host/path@v1/r.git"),
+            // Percent-encoded passwords, and `@` in passwords and user names, typed raw.
+            (
+                "https://deploy:s%3Ac%2Fr%40et@git.example.com/ops/redis.git",
+                "https://git.example.com/ops/redis.git",
+            ),
+            (
+                "https://deploy:p@ss@w0rd@git.example.com/r.git",
+                "https://git.example.com/r.git",
+            ),
+            (
+                "https://ci@corp:pa@ss@host/r.git?ref=x",
+                "https://host/r.git?ref=x",
+            ),
+            ("ssh://git:p%40ss@host/o/r.git", "ssh://host/o/r.git"),
+            (
+                "git+ssh://deploy@host/o/r.git",
+                "git+ssh://deploy@host/o/r.git",
+            ),
+            // Spelled as given, credentials aside.
+            (
+                "HTTPS://u:secret@Git.Example.com/ops/redis.git",
+                "HTTPS://Git.Example.com/ops/redis.git",
+            ),
         ];
         for (url, display) in cases {
             let source = GitSource::new(url.to_owned(), "main".to_owned(), Path::new("/c"));
             assert_eq!(source.display_url(), display, "{url}");
             let debug = format!("{source:?}");
-            for secret in ["secret", "ghp_token123", "p%40ss", "hunter2", "pa@ss"] {
+            for secret in [
+                "secret",
+                "ghp_token123",
+                "p%40ss",
+                "hunter2",
+                "pa@ss",
+                "s%3Ac%2Fr%40et",
+                "p@ss@w0rd",
+            ] {
                 assert!(!debug.contains(secret), "{debug}");
                 assert!(
                     !source.checkout_dir().to_string_lossy().contains(secret),
@@ -623,6 +731,35 @@ mod tests {
         );
         let scrubbed = token.redactor.scrub("remote: token tok_abcdef expired");
         assert_eq!(scrubbed, "remote: token *** expired");
+    }
+
+    #[test]
+    fn encoded_and_raw_passwords_are_scrubbed_in_every_form() {
+        // `@` typed raw: `url` reads up to the last `@` and encodes the others.
+        let url = "https://deploy:p@ss@w0rd@git.example.com/r.git";
+        let source = GitSource::new(url.to_owned(), "main".to_owned(), Path::new("/c"));
+        let stderr = format!(
+            "fatal: unable to access '{url}'\n\
+             fatal: could not read 'https://deploy:p%40ss%40w0rd@git.example.com/r.git'\n\
+             fatal: Authentication failed for 'https://deploy@git.example.com/r.git'\n\
+             remote: p@ss@w0rd and p%40ss%40w0rd refused"
+        );
+        let scrubbed = source.redactor.scrub(&stderr);
+        for secret in ["p@ss", "w0rd", "p%40ss", "deploy@"] {
+            assert!(!scrubbed.contains(secret), "{secret} in {scrubbed}");
+        }
+        assert!(
+            scrubbed.contains("'https://git.example.com/r.git'"),
+            "{scrubbed}"
+        );
+
+        // Percent-encoded: the encoded and the decoded password both go.
+        let url = "https://deploy:s%3Ac%2Fr%40et@git.example.com/r.git";
+        let source = GitSource::new(url.to_owned(), "main".to_owned(), Path::new("/c"));
+        let scrubbed = source
+            .redactor
+            .scrub("password s:c/r@et rejected; s%3Ac%2Fr%40et rejected");
+        assert_eq!(scrubbed, "password *** rejected; *** rejected");
     }
 
     #[test]

@@ -428,8 +428,13 @@ async fn readyz(State(shared): State<Shared>) -> Response {
 async fn metrics_text(State(shared): State<Shared>) -> Response {
     let status = shared.status.snapshot();
     let calls = shared.client.stats().snapshot();
-    let body = metrics::render(&status, &calls, jiff::Timestamp::now());
-    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
+    match metrics::render(&status, &calls, jiff::Timestamp::now()) {
+        Ok(body) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "rendering /metrics");
+            (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+        }
+    }
 }
 
 async fn status_json(State(shared): State<Shared>) -> axum::Json<DaemonStatus> {
@@ -612,6 +617,7 @@ mod tests {
                 &server.client.stats().snapshot(),
                 jiff::Timestamp::now()
             )
+            .unwrap()
         );
         for line in [
             "kvsync_ready 1\n",

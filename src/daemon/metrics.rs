@@ -1,7 +1,8 @@
 //! The daemon's `/metrics`: a pure rendering of [`DaemonStatus`] and the client's call counters
 //! in the Prometheus text exposition format, version 0.0.4.
 //!
-//! Owns the metric names, their help texts and label escaping. Never reads a clock, locks or
+//! Owns the metric names and their help texts; `prometheus-client` registers them afresh for
+//! each render and writes the text (escaping, number spellings). Never reads a clock, locks or
 //! does IO: the caller passes snapshots.
 //!
 //! | metric | type | labels |
@@ -18,229 +19,234 @@
 //! | `kvsync_api_throttled_total` | counter | |
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::sync::atomic::AtomicU64;
 
 use jiff::Timestamp;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
 
-use super::status::DaemonStatus;
+use super::status::{DaemonStatus, Histogram, InstanceStatus};
 
-/// The `Content-Type` of [`render`]'s output.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The `Content-Type` of [`render`]'s output: the Prometheus text format, version 0.0.4.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// The outcome label [`crate::api::stats::CallStats`] gives a throttled attempt.
 const THROTTLED: &str = "throttled";
 
+/// Why the metrics could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// The encoder refused to write the text.
+    #[error("encoding the metrics failed")]
+    Encode(#[from] std::fmt::Error),
+}
+
+/// A gauge holding a count or a 0/1 flag.
+type Value = Gauge<u64, AtomicU64>;
+
+/// Label pairs of one series, in the order they are written.
+type Labels = Vec<(&'static str, String)>;
+
 /// Renders every metric at `now` (readiness depends on it). `calls` is
 /// [`crate::api::stats::CallStats::snapshot`]: attempts by `(action, outcome)`.
+///
+/// A registry is built from the snapshots for each render, so nothing is kept between calls.
 pub fn render(
     status: &DaemonStatus,
     calls: &BTreeMap<(&str, &str), u64>,
     now: Timestamp,
-) -> String {
-    let mut out = Exposition::default();
+) -> Result<String, MetricsError> {
+    let mut registry = Registry::default();
 
-    out.family(
-        "kvsync_reconcile_total",
-        "counter",
-        "Reconcile cycles finished, by result.",
-    );
     let ok = status.cycles.saturating_sub(status.failed_cycles);
-    out.sample("kvsync_reconcile_total", &[("result", "ok")], ok);
-    out.sample(
-        "kvsync_reconcile_total",
-        &[("result", "error")],
-        status.failed_cycles,
+    registry.register(
+        "kvsync_reconcile",
+        "Reconcile cycles finished, by result.",
+        Series::new([
+            (labels([("result", "ok")]), counter(ok)),
+            (labels([("result", "error")]), counter(status.failed_cycles)),
+        ]),
     );
 
-    let histogram = &status.cycle_seconds;
-    out.family(
+    registry.register(
         "kvsync_reconcile_duration_seconds",
-        "histogram",
         "How long reconcile cycles took.",
-    );
-    for (bound, count) in histogram.bounds.iter().zip(&histogram.counts) {
-        out.sample(
-            "kvsync_reconcile_duration_seconds_bucket",
-            &[("le", &float(*bound))],
-            count,
-        );
-    }
-    out.sample(
-        "kvsync_reconcile_duration_seconds_bucket",
-        &[("le", "+Inf")],
-        histogram.count,
-    );
-    out.sample(
-        "kvsync_reconcile_duration_seconds_sum",
-        &[],
-        float(histogram.sum),
-    );
-    out.sample(
-        "kvsync_reconcile_duration_seconds_count",
-        &[],
-        histogram.count,
+        Buckets::from(&status.cycle_seconds),
     );
 
-    out.family(
+    registry.register(
         "kvsync_ready",
-        "gauge",
         "1 when /readyz answers 200: a reconcile has succeeded recently and no step is past its deadline.",
+        flag(status.readiness(now).is_ok()),
     );
-    out.sample("kvsync_ready", &[], u8::from(status.readiness(now).is_ok()));
 
-    out.family(
+    registry.register(
         "kvsync_manifest_error",
-        "gauge",
         "1 when the newest manifests are not in force (they failed to load or fetch).",
-    );
-    out.sample(
-        "kvsync_manifest_error",
-        &[],
-        u8::from(status.manifest_error.is_some()),
+        flag(status.manifest_error.is_some()),
     );
 
-    out.family(
+    registry.register(
         "kvsync_revision_info",
-        "gauge",
         "The revision of the manifests in force: a git commit or a digest of the manifest files.",
+        Series::new(status.revision.iter().map(|revision| {
+            (
+                labels([("source", &revision.source), ("revision", &revision.id)]),
+                gauge(1),
+            )
+        })),
     );
-    if let Some(revision) = &status.revision {
-        out.sample(
-            "kvsync_revision_info",
-            &[("source", &revision.source), ("revision", &revision.id)],
-            1,
-        );
-    }
 
-    out.family(
+    let per_instance = |value: &dyn Fn(&InstanceStatus) -> u64| {
+        Series::new(
+            status
+                .instances
+                .iter()
+                .map(|(key, instance)| (labels([("instance", key)]), gauge(value(instance)))),
+        )
+    };
+    registry.register(
         "kvsync_instance_drift",
-        "gauge",
         "Differences between an instance and its manifest found in the last cycle.",
+        per_instance(&|instance| u64::try_from(instance.drift.len()).unwrap_or(u64::MAX)),
     );
-    for (key, instance) in &status.instances {
-        out.sample(
-            "kvsync_instance_drift",
-            &[("instance", key)],
-            instance.drift.len(),
-        );
-    }
-    out.family(
+    registry.register(
         "kvsync_instance_ready",
-        "gauge",
         "1 when the instance matched its manifest after the last cycle.",
+        per_instance(&|instance| u64::from(instance.ready())),
     );
-    for (key, instance) in &status.instances {
-        out.sample(
-            "kvsync_instance_ready",
-            &[("instance", key)],
-            u8::from(instance.ready()),
-        );
-    }
-    out.family(
+    registry.register(
         "kvsync_instance_consecutive_failures",
-        "gauge",
         "Failed reconciles of the instance in a row (0 after a success).",
+        per_instance(&|instance| u64::from(instance.consecutive_failures)),
     );
-    for (key, instance) in &status.instances {
-        out.sample(
-            "kvsync_instance_consecutive_failures",
-            &[("instance", key)],
-            instance.consecutive_failures,
-        );
-    }
 
-    out.family(
-        "kvsync_api_calls_total",
-        "counter",
+    registry.register(
+        "kvsync_api_calls",
         "R-KVStore API attempts, by action and outcome (retries count once each).",
-    );
-    for ((action, outcome), count) in calls {
-        out.sample(
-            "kvsync_api_calls_total",
-            &[("action", action), ("outcome", outcome)],
-            count,
-        );
-    }
-    out.family(
-        "kvsync_api_throttled_total",
-        "counter",
-        "R-KVStore API attempts the cloud refused with throttling.",
+        Series::new(calls.iter().map(|((action, outcome), count)| {
+            (
+                labels([("action", *action), ("outcome", *outcome)]),
+                counter(*count),
+            )
+        })),
     );
     let throttled: u64 = calls
         .iter()
         .filter(|((_, outcome), _)| *outcome == THROTTLED)
         .map(|(_, count)| count)
         .sum();
-    out.sample("kvsync_api_throttled_total", &[], throttled);
+    registry.register(
+        "kvsync_api_throttled",
+        "R-KVStore API attempts the cloud refused with throttling.",
+        counter(throttled),
+    );
 
-    out.text
+    let mut text = String::new();
+    prometheus_text::encode(&mut text, &registry)?;
+    Ok(text)
 }
 
-/// Text being built; writing to a `String` cannot fail.
-#[derive(Default)]
-struct Exposition {
-    text: String,
+fn labels<const N: usize>(pairs: [(&'static str, &str); N]) -> Labels {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name, value.to_owned()))
+        .collect()
 }
 
-impl Exposition {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.text, "# HELP {name} {}", escape_help(help));
-        let _ = writeln!(self.text, "# TYPE {name} {kind}");
-    }
-
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-        self.text.push_str(name);
-        if !labels.is_empty() {
-            self.text.push('{');
-            for (index, (label, value)) in labels.iter().enumerate() {
-                if index > 0 {
-                    self.text.push(',');
-                }
-                let _ = write!(self.text, "{label}=\"{}\"", escape_label(value));
-            }
-            self.text.push('}');
-        }
-        let _ = writeln!(self.text, " {value}");
-    }
+fn counter(value: u64) -> Counter {
+    let counter = Counter::default();
+    counter.inc_by(value);
+    counter
 }
 
-/// A float as the format spells it (`+Inf`, `-Inf`, `NaN`; otherwise Rust's shortest form).
-fn float(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".into()
-    } else if value == f64::INFINITY {
-        "+Inf".into()
-    } else if value == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        value.to_string()
-    }
+fn gauge(value: u64) -> Value {
+    let gauge = Value::default();
+    gauge.set(value);
+    gauge
 }
 
-/// A label value: backslash, double quote and line feed escaped.
-fn escape_label(value: &str) -> String {
-    let mut escaped = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => escaped.push_str("\\\\"),
-            '"' => escaped.push_str("\\\""),
-            '\n' => escaped.push_str("\\n"),
-            c => escaped.push(c),
+fn flag(on: bool) -> Value {
+    gauge(u64::from(on))
+}
+
+/// Series of one family in a fixed order (the library's `Family` writes them in hash order),
+/// whose help and type are written even when it has none.
+#[derive(Debug)]
+struct Series<M> {
+    series: Vec<(Labels, M)>,
+}
+
+impl<M> Series<M> {
+    fn new(series: impl IntoIterator<Item = (Labels, M)>) -> Self {
+        Self {
+            series: series.into_iter().collect(),
         }
     }
-    escaped
 }
 
-/// A help text: backslash and line feed escaped.
-fn escape_help(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('\n', "\\n")
+impl<M: EncodeMetric + TypedMetric> EncodeMetric for Series<M> {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (labels, metric) in &self.series {
+            metric.encode(encoder.encode_family(labels)?)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        M::TYPE
+    }
+}
+
+/// A histogram already aggregated by [`Histogram`], as the encoder takes it: the count in
+/// each bucket alone, not cumulated.
+#[derive(Debug)]
+struct Buckets {
+    buckets: Vec<(f64, u64)>,
+    count: u64,
+    sum: f64,
+}
+
+impl From<&Histogram> for Buckets {
+    fn from(histogram: &Histogram) -> Self {
+        let mut below = 0;
+        let buckets = histogram
+            .bounds
+            .iter()
+            .zip(&histogram.counts)
+            .map(|(bound, cumulative)| {
+                let in_bucket = cumulative.saturating_sub(below);
+                below = *cumulative;
+                (*bound, in_bucket)
+            })
+            .collect();
+        Self {
+            buckets,
+            count: histogram.count,
+            sum: histogram.sum,
+        }
+    }
+}
+
+impl EncodeMetric for Buckets {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_histogram::<NoLabelSet>(self.sum, self.count, &self.buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
 }
 
 #[cfg(test)]
 mod tests {
 
     use super::*;
-    use crate::daemon::status::{InstanceResult, InstanceStatus, Mode, Revision};
+    use crate::daemon::status::{InstanceResult, Mode, Revision};
 
     fn instance(result: InstanceResult, drift: &[&str], failures: u32) -> InstanceStatus {
         InstanceStatus {
@@ -302,7 +308,7 @@ mod tests {
 
     #[test]
     fn renders_every_family_with_help_and_type() {
-        let text = render(&status(), &calls(), Timestamp::UNIX_EPOCH);
+        let text = render(&status(), &calls(), Timestamp::UNIX_EPOCH).unwrap();
         for (name, kind) in [
             ("kvsync_reconcile_total", "counter"),
             ("kvsync_reconcile_duration_seconds", "histogram"),
@@ -370,7 +376,7 @@ mod tests {
 
     #[test]
     fn histogram_buckets_are_cumulative_and_end_with_inf_equal_to_count() {
-        let text = render(&status(), &BTreeMap::new(), Timestamp::UNIX_EPOCH);
+        let text = render(&status(), &BTreeMap::new(), Timestamp::UNIX_EPOCH).unwrap();
         let buckets: Vec<(String, u64)> = text
             .lines()
             .filter_map(|line| line.strip_prefix("kvsync_reconcile_duration_seconds_bucket{le=\""))
@@ -412,7 +418,7 @@ mod tests {
             instance(InstanceResult::Drift, &["x"], 0),
         );
         let calls = BTreeMap::from([(("Odd\"Action", "ok"), 1)]);
-        let text = render(&status, &calls, Timestamp::UNIX_EPOCH);
+        let text = render(&status, &calls, Timestamp::UNIX_EPOCH).unwrap();
         assert_eq!(
             value(
                 &text,
@@ -447,7 +453,7 @@ mod tests {
     fn a_fresh_daemon_has_no_revision_and_zero_counters() {
         let mut status = DaemonStatus::new(Mode::Observe, Timestamp::UNIX_EPOCH);
         status.manifest_error = Some("instances.yaml:3:1: unknown field".into());
-        let text = render(&status, &BTreeMap::new(), Timestamp::UNIX_EPOCH);
+        let text = render(&status, &BTreeMap::new(), Timestamp::UNIX_EPOCH).unwrap();
         assert!(!text.contains("kvsync_revision_info{"), "{text}");
         assert!(!text.contains("kvsync_instance_drift{"), "{text}");
         assert!(!text.contains("kvsync_api_calls_total{"), "{text}");
@@ -462,15 +468,18 @@ mod tests {
             ),
             "0"
         );
-        assert_eq!(value(&text, "kvsync_reconcile_duration_seconds_sum"), "0");
-    }
-
-    #[test]
-    fn floats_use_the_formats_spellings() {
-        assert_eq!(float(0.5), "0.5");
-        assert_eq!(float(300.0), "300");
-        assert_eq!(float(f64::INFINITY), "+Inf");
-        assert_eq!(float(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(float(f64::NAN), "NaN");
+        let sum: f64 = value(&text, "kvsync_reconcile_duration_seconds_sum")
+            .parse()
+            .unwrap();
+        assert_eq!(sum, 0.0);
+        // A family without series still has its help and type, under its sample name.
+        assert!(
+            text.contains("# TYPE kvsync_api_calls_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE kvsync_revision_info gauge\n"),
+            "{text}"
+        );
     }
 }

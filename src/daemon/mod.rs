@@ -637,7 +637,7 @@ pub fn stop_on_signals(
             }
         };
         runtime.block_on(async move {
-            let mut signals = match StopSignals::new() {
+            let mut signals = match crate::signals::StopSignals::new() {
                 Ok(signals) => signals,
                 Err(err) => {
                     warn!(error = %err, "no signal handling: SIGTERM cannot be watched");
@@ -660,46 +660,6 @@ pub fn stop_on_signals(
         Err(err) => warn!(error = %err, "no signal handling: its thread did not start"),
     }
     stop
-}
-
-/// SIGTERM and SIGINT (Ctrl-C elsewhere), registered when made.
-struct StopSignals {
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn new() -> std::io::Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(StopSignals {
-                term: signal(SignalKind::terminate())?,
-                interrupt: signal(SignalKind::interrupt())?,
-            })
-        }
-        #[cfg(not(unix))]
-        {
-            Ok(StopSignals {})
-        }
-    }
-
-    /// The next stop signal; `true` when one came.
-    async fn next(&mut self) -> bool {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                got = self.term.recv() => got.is_some(),
-                got = self.interrupt.recv() => got.is_some(),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            tokio::signal::ctrl_c().await.is_ok()
-        }
-    }
 }
 
 /// After a stop was asked for: calls `exit` when `second` resolves `true` (a second signal)

@@ -24,7 +24,7 @@ use crate::manifest::{Desired, InstanceKey};
 use crate::plan::model::{BlockedKind, Impact, InstancePlan, Plan};
 use crate::plan::{DiffOptions, Seeds, render};
 use crate::secrets::{self, DigestMemo, Need};
-use crate::{observe, plan};
+use crate::{observe, plan, session};
 
 /// The manifests in force: the last set that loaded, and its revision.
 #[derive(Debug, Clone)]
@@ -335,25 +335,22 @@ impl Reconciler<'_> {
         }
         .map_err(|err| CycleError::Secrets(Box::new(err)))?;
         // Digests of new or changed passwords are computed beside the observation.
-        let mut memo = std::mem::take(self.digests);
-        let hashing = tokio::task::spawn_blocking(move || {
-            let resolved = checked.hash(&mut memo);
-            (resolved, memo)
-        });
+        let memo = std::mem::take(self.digests);
         enter(self.status, Phase::Observing, self.deadlines.observe);
-        let observed = tokio::select! {
-            observed = tokio::time::timeout(
-                self.deadlines.observe,
-                self.observe(&desired, freshness, cache),
-            ) => observed.unwrap_or(Err(CycleError::Deadline {
-                phase: Phase::Observing,
-                after: self.deadlines.observe,
-            })),
-            () = self.stop.stopped() => Err(CycleError::Stopped),
+        let observation = async {
+            tokio::select! {
+                observed = tokio::time::timeout(
+                    self.deadlines.observe,
+                    self.observe(&desired, freshness, cache),
+                ) => observed.unwrap_or(Err(CycleError::Deadline {
+                    phase: Phase::Observing,
+                    after: self.deadlines.observe,
+                })),
+                () = self.stop.stopped() => Err(CycleError::Stopped),
+            }
         };
-        let (resolved, memo) = hashing
-            .await
-            .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+        let (observed, resolved, memo) =
+            session::observe_and_digest(checked, memo, observation).await;
         *self.digests = memo;
         if only.is_none() {
             self.digests.retain_described(&in_force.desired);

@@ -47,12 +47,7 @@ pub fn survey(paths: &[PathBuf]) -> Result<Survey, LoadError> {
         let count = manifest::split_documents(&String::from_utf8_lossy(&text)).len();
         documents.insert(path, count);
     }
-    let digest: String = hasher
-        .finalize()
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = hex::encode(&hasher.finalize()[..6]);
     Ok(Survey { digest, documents })
 }
 

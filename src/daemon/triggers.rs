@@ -118,22 +118,18 @@ pub fn watch_files(
     Ok(watcher)
 }
 
-/// Sends [`Trigger::Hangup`] on every SIGHUP (Unix only).
+/// Sends [`Trigger::Hangup`] on every SIGHUP (Unix only), watched from this call on.
 pub fn watch_hangup(triggers: mpsc::UnboundedSender<Trigger>) {
-    #[cfg(unix)]
+    let Ok(mut hangups) = crate::signals::Hangups::new() else {
+        return;
+    };
     tokio::spawn(async move {
-        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            return;
-        };
-        while hangup.recv().await.is_some() {
+        while hangups.recv().await.is_some() {
             if triggers.send(Trigger::Hangup).is_err() {
                 return;
             }
         }
     });
-    #[cfg(not(unix))]
-    drop(triggers);
 }
 
 #[cfg(test)]

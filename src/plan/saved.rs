@@ -29,10 +29,7 @@ pub struct SavedPlan {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A digest of everything observed except transient statuses, so a plan goes stale when the

@@ -53,8 +53,7 @@ fn digest(parts: &[&str]) -> String {
         hasher.update([0]);
     }
     let digest = hasher.finalize();
-    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
-    format!("{TOKEN_PREFIX}{hex}")
+    format!("{TOKEN_PREFIX}{}", hex::encode(&digest[..20]))
 }
 
 #[cfg(test)]

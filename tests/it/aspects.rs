@@ -199,11 +199,7 @@ pub fn emulator_digest(id: &str, account: Option<&str>, password: &str) -> Strin
     hasher.update(salt.as_bytes());
     hasher.update([0]);
     hasher.update(password.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(hasher.finalize())
 }
 
 /// How a row changes its aspect after the first apply.

@@ -1,0 +1,80 @@
+//! The pipeline every planning entry point runs once the manifests are loaded and their
+//! secrets read: observe the cloud while the password digests are computed on a blocking
+//! thread, then diff.
+//!
+//! `plan` and `apply` use [`plan`] and [`replan`]; the daemon, whose observation goes through
+//! its cache and deadlines, passes its own observation to [`observe_and_digest`] and keeps its
+//! digest memo between cycles.
+
+use std::future::Future;
+
+use crate::api::Client;
+use crate::manifest::Desired;
+use crate::observe::{self, ObserveError, Observed};
+use crate::plan::{self, DiffOptions, Plan};
+use crate::secrets::{Checked, DigestMemo, Resolved};
+
+/// What [`plan`] found and decided.
+#[derive(Debug)]
+pub struct Planned {
+    /// The cloud as read.
+    pub observed: Observed,
+    /// The changes from it to the manifests.
+    pub plan: Plan,
+    /// The secret values and the digests the plan compared.
+    pub resolved: Resolved,
+}
+
+/// Awaits `observation` while the digests of `checked`'s passwords are computed on a blocking
+/// thread, reusing and updating `memo`. Returns the observation's output, the resolved secrets
+/// and the memo. A panic while hashing is resumed here.
+pub async fn observe_and_digest<T>(
+    checked: Checked,
+    mut memo: DigestMemo,
+    observation: impl Future<Output = T>,
+) -> (T, Resolved, DigestMemo) {
+    let hashing = tokio::task::spawn_blocking(move || {
+        let resolved = checked.hash(&mut memo);
+        (resolved, memo)
+    });
+    let observed = observation.await;
+    let (resolved, memo) = hashing
+        .await
+        .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+    (observed, resolved, memo)
+}
+
+/// Reads everything `desired` manages from the cloud while the digests are computed, then
+/// diffs: the first plan of `plan` and `apply`.
+pub async fn plan(
+    client: &Client,
+    desired: &Desired,
+    checked: Checked,
+    options: DiffOptions<'_>,
+) -> Result<Planned, ObserveError> {
+    let (observed, resolved, _) = observe_and_digest(
+        checked,
+        DigestMemo::default(),
+        observe::observe(client, desired),
+    )
+    .await;
+    let observed = observed?;
+    let plan = plan::diff(desired, &observed, &resolved.digests, options);
+    Ok(Planned {
+        observed,
+        plan,
+        resolved,
+    })
+}
+
+/// Reads the cloud again and diffs with digests already computed: what is left after an apply.
+pub async fn replan(
+    client: &Client,
+    desired: &Desired,
+    resolved: &Resolved,
+    options: DiffOptions<'_>,
+) -> Result<(Observed, Plan), ObserveError> {
+    let observed = observe::observe(client, desired).await?;
+    let plan = plan::diff(desired, &observed, &resolved.digests, options);
+    Ok((observed, plan))
+}
