@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::catalog;
 use super::errors::VendorError;
-use super::state::{Context, Handled, Instance, State, TokenRecord, fingerprint, hex, to_body};
+use super::state::{Context, Handled, Instance, State, TokenRecord, fingerprint, to_body};
 use crate::api::actions::instance::{
     CreateInstance, CreateInstanceResponse, DESCRIBE_INSTANCES_MAX_PAGE_SIZE, DbInstanceAttribute,
     DbInstanceAttributes, DeleteInstance, DescribeInstanceAttribute,
@@ -67,7 +67,7 @@ pub fn password_digest(instance_id: &str, password: &str) -> String {
     hasher.update(instance_id.as_bytes());
     hasher.update([0]);
     hasher.update(password.as_bytes());
-    hex(&hasher.finalize())
+    hex::encode(hasher.finalize())
 }
 
 /// A deterministic, cloud-looking instance ID.

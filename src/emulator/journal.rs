@@ -75,11 +75,7 @@ pub fn received(action: &str, wire: &BTreeMap<String, String>) -> Received {
 
 /// How the journal shows a secret value.
 pub fn digest(value: &str) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(value.as_bytes())))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("sha256:{}", hex::encode(Sha256::digest(value.as_bytes())))
 }
 
 #[cfg(test)]

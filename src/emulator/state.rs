@@ -559,16 +559,11 @@ pub fn fingerprint(wire: &BTreeMap<String, String>, exclude: &[&str]) -> String 
         hasher.update(value.as_bytes());
         hasher.update([0]);
     }
-    hex(&hasher.finalize())
+    hex::encode(hasher.finalize())
 }
 
 /// A response struct as a JSON body.
 pub fn to_body<T: Serialize>(value: &T) -> Value {
     // Serialising plain structs of strings and numbers to a `Value` cannot fail.
     serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

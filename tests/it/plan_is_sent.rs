@@ -104,9 +104,10 @@ fn second() -> String {
 /// The SHA-256 digest the emulator's journal shows for a secret value.
 fn digest(value: &str) -> String {
     use sha2::Digest as _;
-    let hash = sha2::Sha256::digest(value.as_bytes());
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(value.as_bytes()))
+    )
 }
 
 /// Plans and saves, reads the saved plan back with `show --json`, applies exactly it, and
