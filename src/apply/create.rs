@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tracing::info;
 
-use super::step::StepError;
+use super::error::StepError;
 use super::wait::Pace;
 use crate::api::actions::CreateInstance;
 use crate::api::actions::instance::{

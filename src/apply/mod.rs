@@ -7,6 +7,7 @@
 //! instance failing never stops the others.
 
 pub mod create;
+pub mod error;
 pub mod progress;
 pub mod report;
 pub mod step;

@@ -14,47 +14,11 @@ use crate::api::actions::{NEW_INSTANCE_ID, Request};
 use crate::api::retry::{Class, classify};
 use crate::api::{self, Client};
 use crate::apply::create;
+pub use crate::apply::error::StepError;
 use crate::manifest::InstanceKey;
 use crate::manifest::secret::SecretRef;
 use crate::plan::model::{PlannedRequest, Step, WaitFor};
 use crate::secret::Secret;
-
-/// A step's failure, with its causes.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    /// The call failed.
-    #[error(transparent)]
-    Api(#[from] api::Error),
-    /// Waiting failed.
-    #[error(transparent)]
-    Wait(#[from] WaitError),
-    /// The instance stayed busy.
-    #[error("the instance stayed busy for {0} s")]
-    Busy(u64),
-    /// The plan refers to a secret that was not resolved (a bug: secrets are resolved first).
-    #[error("the secret {0} was not resolved before the run")]
-    SecretMissing(String),
-    /// Every create token up to the chain's end was spent by earlier instances.
-    #[error(
-        "the first {0} create tokens of this name were all spent by earlier, released instances or other parameters; nothing was created"
-    )]
-    ChainExhausted(u32),
-    /// More than one live instance has the name after the create: another writer created one
-    /// with other parameters, or without kvsync.
-    #[error(
-        "{count} live instances are named {name:?} in {region} ({ids}) after the create; keep one, release the others and pin the one kept with spec.instanceId"
-    )]
-    Duplicates {
-        /// The name.
-        name: String,
-        /// The region.
-        region: String,
-        /// How many.
-        count: usize,
-        /// Their IDs.
-        ids: String,
-    },
-}
 
 /// Vendor codes that, on a repeated call, mean the change already happened: the calls that
 /// do not set an absolute value refuse to make a change that is already made. (Apply

@@ -364,8 +364,7 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 }
 
-/// The client's default request rate.
-pub const DEFAULT_QPS: f64 = 20.0;
+pub use crate::api::ratelimit::DEFAULT_QPS;
 
 /// Parsers of numeric command-line values, each into a documented range: a value outside it
 /// is a usage error that names the flag (clap adds it) and the range, before anything runs.

@@ -63,40 +63,7 @@ pub enum SettingsError {
 /// The longest emulator transition the environment may ask for, in seconds (a day).
 const MAX_EMULATOR_SECONDS: f64 = 86_400.0;
 
-/// Where the client's request rate came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RateSource {
-    /// `--qps`.
-    Flag,
-    /// The Stack document's `qps`.
-    Stack,
-    /// Neither: [`super::DEFAULT_QPS`].
-    Default,
-}
-
-impl std::fmt::Display for RateSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            RateSource::Flag => "from --qps",
-            RateSource::Stack => "from the Stack document",
-            RateSource::Default => "the default",
-        })
-    }
-}
-
-/// The client's request rate: `--qps`, else the Stack document's `qps`, else the default.
-pub fn effective_qps(flag: Option<f64>, stack: Option<f64>) -> (f64, RateSource) {
-    match (flag, stack) {
-        (Some(qps), _) => (qps, RateSource::Flag),
-        (None, Some(qps)) => (qps, RateSource::Stack),
-        (None, None) => (super::DEFAULT_QPS, RateSource::Default),
-    }
-}
-
-/// Logs the rate in force (visible with `-v`).
-pub fn log_rate(qps: f64, source: RateSource) {
-    tracing::info!("API rate limit: {qps} requests per second ({source})");
-}
+pub use crate::api::ratelimit::{RateSource, effective_qps, log_rate};
 
 /// Whether a rate is one the client accepts (the range of `--qps` and of the Stack's `qps`).
 fn usable_qps(qps: f64) -> Result<f64, SettingsError> {

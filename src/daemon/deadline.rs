@@ -7,15 +7,14 @@
 //! status (readiness reports it) until it returns, and at most [`MAX_BLOCKED_READS`] of them are
 //! left waiting per phase: after that, that phase fails at once instead of piling up threads.
 
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
 use tokio::sync::oneshot;
 
 use super::error::CycleError;
+pub use super::phase::{Phase, show};
 use super::status::{BlockedRead, PhaseStatus, SharedStatus};
 use crate::plan::model::Plan;
 
@@ -48,40 +47,6 @@ impl Default for Deadlines {
             git: crate::daemon::git::DEFAULT_COMMAND_TIMEOUT,
         }
     }
-}
-
-/// What a cycle is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Fetching the git branch and checking it out.
-    Fetching,
-    /// Reading the manifest files.
-    Loading,
-    /// Reading the secrets the manifests name.
-    ReadingSecrets,
-    /// Listing and reading the fleet.
-    Observing,
-    /// Running the plan's steps.
-    Applying,
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Phase::Fetching => "bringing the git checkout up to date",
-            Phase::Loading => "reading the manifests",
-            Phase::ReadingSecrets => "reading the secrets",
-            Phase::Observing => "observing the cloud",
-            Phase::Applying => "applying",
-        })
-    }
-}
-
-/// A duration for messages, such as `1s` or `2m 30s`.
-pub fn show(duration: Duration) -> String {
-    SignedDuration::try_from(duration)
-        .map_or_else(|_| format!("{duration:?}"), |d| format!("{d:#}"))
 }
 
 /// `now + duration`, saturating at the largest timestamp.

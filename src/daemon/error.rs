@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::deadline::{Phase, show};
 use super::git::GitError;
+use super::phase::{Phase, show};
 use crate::manifest::LoadError;
 use crate::manifest::desired::ScopeError;
 use crate::observe::ObserveError;

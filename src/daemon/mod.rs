@@ -24,6 +24,7 @@ pub mod error;
 pub mod git;
 pub mod http;
 pub mod metrics;
+pub mod phase;
 pub mod reconcile;
 pub mod source;
 pub mod status;
@@ -506,7 +507,7 @@ impl Rate {
     }
 
     fn for_stack(&mut self, stack_qps: Option<f64>) -> Client {
-        let (qps, source) = crate::cli::settings::effective_qps(self.flag, stack_qps);
+        let (qps, source) = crate::api::ratelimit::effective_qps(self.flag, stack_qps);
         if !(0.01..=10_000.0).contains(&qps) {
             warn!(
                 qps,
@@ -515,7 +516,7 @@ impl Rate {
             return self.current.clone();
         }
         if qps != self.current.qps() {
-            crate::cli::settings::log_rate(qps, source);
+            crate::api::ratelimit::log_rate(qps, source);
             self.current = self.base.with_qps(qps);
         }
         self.current.clone()

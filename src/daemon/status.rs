@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::deadline::Phase;
+use super::phase::Phase;
 
 /// `observe` reports drift; `apply` corrects it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]

@@ -3,6 +3,7 @@
 
 mod apply;
 mod apply_ux;
+mod architecture;
 mod aspects;
 mod cli;
 mod client;

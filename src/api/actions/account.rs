@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::catalog::{
+pub use super::{
     CreateAccount, DeleteAccount, DescribeAccounts, GrantAccountPrivilege,
     ModifyAccountDescription, ResetAccountPassword,
 };

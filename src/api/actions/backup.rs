@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::catalog::{
+pub use super::{
     CreateBackup, DescribeBackupPolicy, DescribeBackups, ModifyBackupPolicy, RestoreInstance,
 };
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::catalog::{DescribeInstanceConfig, ModifyInstanceConfig};
+pub use super::{DescribeInstanceConfig, ModifyInstanceConfig};
 
 /// The answer to `DescribeInstanceConfig`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -41,45 +41,6 @@ impl DescribeInstanceConfigResponse {
                 _ => None,
             })
             .collect()
-    }
-}
-
-impl ModifyInstanceConfig {
-    /// A request that sets `values` (parameter → value) through `Config`.
-    pub fn with_config(instance_id: &str, values: &BTreeMap<String, String>) -> Self {
-        ModifyInstanceConfig {
-            instance_id: instance_id.to_owned(),
-            config: Some(config_json(values)),
-            ..ModifyInstanceConfig::default()
-        }
-    }
-
-    /// The `Param*` fields with their wire names.
-    pub fn param_fields(&self) -> [(&'static str, Option<&str>); 6] {
-        [
-            (
-                "ParamNoLooseSentinelEnabled",
-                self.param_no_loose_sentinel_enabled.as_deref(),
-            ),
-            (
-                "ParamNoLooseSentinelPasswordFreeAccess",
-                self.param_no_loose_sentinel_password_free_access.as_deref(),
-            ),
-            (
-                "ParamNoLooseSentinelPasswordFreeCommands",
-                self.param_no_loose_sentinel_password_free_commands
-                    .as_deref(),
-            ),
-            ("ParamReplMode", self.param_repl_mode.as_deref()),
-            (
-                "ParamSemisyncReplTimeout",
-                self.param_semisync_repl_timeout.as_deref(),
-            ),
-            (
-                "ParamSentinelCompatEnable",
-                self.param_sentinel_compat_enable.as_deref(),
-            ),
-        ]
     }
 }
 

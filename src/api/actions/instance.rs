@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Tags;
 
-pub use super::catalog::{
+pub use super::{
     CreateInstance, DeleteInstance, DescribeInstanceAttribute, DescribeInstances,
     ModifyInstanceAttribute,
 };

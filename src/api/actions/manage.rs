@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::catalog::{
+pub use super::{
     DescribeDbInstanceNetInfo, FlushInstance, ModifyDbInstanceConnectionString,
     ModifyInstanceMaintainTime, ModifyInstanceMajorVersion, ModifyInstanceNetExpireTime,
     ModifyInstanceSpec, SwitchNetwork, TransformToPrePaid,

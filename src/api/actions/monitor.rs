@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::catalog::{DescribeHistoryMonitorValues, DescribeMonitorItems};
+pub use super::{DescribeHistoryMonitorValues, DescribeMonitorItems};
 
 /// The answer to `DescribeMonitorItems`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

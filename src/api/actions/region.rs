@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::catalog::DescribeRegions;
+pub use super::DescribeRegions;
 
 /// The answer to `DescribeRegions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::catalog::{
+pub use super::{
     DescribeInstanceSsl, DescribeSecurityIps, ModifyInstanceSsl, ModifyInstanceVpcAuthMode,
     ModifySecurityIps,
 };

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::catalog::{ListTagResources, TagResources, UntagResources};
+pub use super::{ListTagResources, TagResources, UntagResources};
 
 /// The only `ResourceType` of these actions.
 pub const RESOURCE_TYPE_INSTANCE: &str = "INSTANCE";

@@ -1,0 +1,41 @@
+//! Why a step failed: what the step, the create along its token chain and the waits share.
+
+use super::wait::WaitError;
+use crate::api;
+
+/// A step's failure, with its causes.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The call failed.
+    #[error(transparent)]
+    Api(#[from] api::Error),
+    /// Waiting failed.
+    #[error(transparent)]
+    Wait(#[from] WaitError),
+    /// The instance stayed busy.
+    #[error("the instance stayed busy for {0} s")]
+    Busy(u64),
+    /// The plan refers to a secret that was not resolved (a bug: secrets are resolved first).
+    #[error("the secret {0} was not resolved before the run")]
+    SecretMissing(String),
+    /// Every create token up to the chain's end was spent by earlier instances.
+    #[error(
+        "the first {0} create tokens of this name were all spent by earlier, released instances or other parameters; nothing was created"
+    )]
+    ChainExhausted(u32),
+    /// More than one live instance has the name after the create: another writer created one
+    /// with other parameters, or without kvsync.
+    #[error(
+        "{count} live instances are named {name:?} in {region} ({ids}) after the create; keep one, release the others and pin the one kept with spec.instanceId"
+    )]
+    Duplicates {
+        /// The name.
+        name: String,
+        /// The region.
+        region: String,
+        /// How many.
+        count: usize,
+        /// Their IDs.
+        ids: String,
+    },
+}
