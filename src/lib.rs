@@ -7,6 +7,7 @@
 //! - [`plan`]: the pure diff from desired and observed state to a [`plan::Plan`], and its renderers.
 //! - [`apply`]: execute a plan, wait for instances, report.
 //! - [`import`]: write manifests for existing instances that plan empty.
+//! - [`secrets`]: secret values that cannot print, references to them, reading, digests.
 //! - [`lock`]: one writer per stack and region on this machine.
 //! - [`journal`]: the seed of an unfinished run's intent tokens.
 //! - [`emulator`]: a local R-KVStore server for tests and trials.
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod bounded_read;
 pub mod cli;
 pub mod daemon;
 pub mod emulator;
@@ -23,7 +25,10 @@ pub mod journal;
 pub mod lock;
 pub mod manifest;
 pub mod observe;
-pub mod passwords;
 pub mod plan;
-pub mod secret;
 pub mod secrets;
+
+/// The former path of [`secrets::value`], kept while the wire actions, steps and creation
+/// (`api::actions`, `apply::step`, `apply::create`) still import [`Secret`](secrets::Secret)
+/// from here; new code uses [`secrets`].
+pub use secrets::value as secret;

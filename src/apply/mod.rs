@@ -9,6 +9,7 @@
 pub mod create;
 pub mod progress;
 pub mod report;
+pub mod secrets;
 pub mod step;
 pub mod wait;
 
@@ -24,9 +25,9 @@ pub use self::report::{Failure, InstanceOutcome, Report};
 use self::wait::{Pace, PollPolicy};
 use crate::api::Client;
 use crate::manifest::InstanceKey;
-use crate::manifest::secret::SecretRef;
 use crate::plan::model::{Call, Impact, InstancePlan, Plan};
-use crate::secret::Secret;
+use crate::secrets::Secret;
+use crate::secrets::SecretRef;
 
 /// How to run a plan.
 #[derive(Debug, Clone)]

@@ -3,11 +3,11 @@
 use clap::Args;
 
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
+use crate::apply::secrets::{self, Checked, Need, Resolved};
 use crate::manifest::Desired;
 use crate::observe::Observed;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, Plan, render};
-use crate::secrets::{self, Checked, Need, Resolved};
 use crate::{journal, observe, plan};
 
 /// Arguments of `plan`.

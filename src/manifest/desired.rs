@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::secret::{SecretRef, SecretSite};
+use crate::secrets::reference::{SecretRef, SecretRoots};
 
 /// The name of the stack when no `kind: Stack` document names one.
 pub const DEFAULT_STACK: &str = "default";
@@ -91,6 +92,25 @@ impl fmt::Display for Source {
         write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
     }
 }
+
+/// Where a secret reference is written and which directories its file may be read from:
+/// context for reading it and for messages, not part of what the manifests ask for, so any two
+/// compare equal (moving a reference within a file changes nothing).
+#[derive(Debug, Clone, Default)]
+pub struct SecretSite {
+    /// Where the variable name or path is written (`None`: not known, e.g. in tests).
+    pub at: Option<Source>,
+    /// Where a `{file:}` secret may be read from; empty: nowhere.
+    pub roots: Arc<SecretRoots>,
+}
+
+impl PartialEq for SecretSite {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SecretSite {}
 
 /// Billing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,9 +15,13 @@ mod locate;
 pub mod raw;
 pub mod rules;
 pub mod schema;
-pub mod secret;
 pub mod text;
 pub mod validate;
+
+/// The former path of [`crate::secrets::reference`], kept while the plan model and the steps
+/// (`plan::model`, `apply::step`, `apply::create`) still import [`SecretRef`](crate::secrets::SecretRef) from here; new
+/// code uses [`crate::secrets`].
+pub use crate::secrets::reference as secret;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -28,8 +32,8 @@ use self::desired::{Source, Stack};
 use self::diagnostics::{Collector, Severity};
 pub use self::diagnostics::{Diagnostic, Diagnostics};
 use self::files::{FindError, MANIFEST_LIMIT, ReadError};
-use self::secret::{PathResolver, SecretRoots};
 use self::validate::{DefaultRegion, FileContext};
+use crate::secrets::reference::{PathResolver, SecretRoots};
 
 /// The comment line that marks a manifest file with no document as intended.
 pub const EMPTY_MARKER: &str = "# kvsync: intentionally empty";

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 
 use super::rules::shown;
-use super::secret::RawSecretRef;
+use crate::secrets::reference::RawSecretRef;
 
 /// The fields every document has, read leniently to decide how to parse the rest.
 #[derive(Debug, Deserialize)]

@@ -3,6 +3,8 @@
 //! Each `*_problem` function returns `None` when the value is allowed, or a sentence that says
 //! what is wrong and what is allowed.
 
+use crate::secrets::reference::SecretRef;
+
 /// Instance names: 2–128 characters, starting with a letter or a Chinese character, without
 /// `@ / : = " < > { } [ ]` or whitespace.
 pub fn instance_name_problem(name: &str) -> Option<String> {
@@ -352,8 +354,38 @@ pub fn is_cluster_class(class: &str) -> bool {
     class.contains("sharding") || class.contains(".cluster")
 }
 
+/// What is wrong with a reference's variable name or path, if anything: environment variable
+/// names are letters, digits and `_`, not starting with a digit, and not one of kvsync's own
+/// credential variables; a path is not empty.
+pub fn reference_problem(reference: &SecretRef) -> Option<String> {
+    match reference {
+        SecretRef::Env(name) if !valid_env_name(name) => Some(format!(
+            "{} is not an environment variable name; allowed: letters, digits and _, not starting with a digit",
+            shown(name)
+        )),
+        SecretRef::Env(name) if crate::env_vars::CREDENTIALS.contains(&name.as_str()) => {
+            Some(format!(
+                "{name} holds kvsync's own cloud credentials, which a manifest may not send as a password; name another variable"
+            ))
+        }
+        SecretRef::File(path) if path.as_os_str().is_empty() => Some(
+            "the secret file path is empty; write {file: PATH} with a path relative to the manifest"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+fn valid_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]
@@ -535,5 +567,36 @@ mod tests {
         assert!(engine_at_least("4.0", 4, 0));
         assert!(engine_at_least("7.0", 4, 0));
         assert!(!engine_at_least("2.8", 4, 0));
+    }
+
+    #[test]
+    fn names_and_paths_are_checked() {
+        assert_eq!(reference_problem(&SecretRef::Env("PW_1".into())), None);
+        assert_eq!(reference_problem(&SecretRef::Env("_PW".into())), None);
+        assert_eq!(reference_problem(&SecretRef::File("pw".into())), None);
+        for bad in ["1BAD", "orders-redis-password", "", "PW X"] {
+            let problem =
+                reference_problem(&SecretRef::Env(bad.into())).unwrap_or_else(|| panic!("{bad}"));
+            assert!(
+                problem.contains("is not an environment variable name"),
+                "{problem}"
+            );
+        }
+        assert!(
+            reference_problem(&SecretRef::File(PathBuf::new()))
+                .unwrap()
+                .starts_with("the secret file path is empty")
+        );
+    }
+
+    #[test]
+    fn credential_variables_are_refused() {
+        for name in crate::env_vars::CREDENTIALS {
+            let problem = reference_problem(&SecretRef::Env((*name).into())).unwrap();
+            assert!(
+                problem.contains("kvsync's own cloud credentials"),
+                "{problem}"
+            );
+        }
     }
 }

@@ -104,7 +104,7 @@ impl ObservedInstance {
 
     /// The password digests recorded in the tags.
     pub fn digests(&self) -> BTreeMap<String, String> {
-        crate::passwords::decode_tags(&self.tags)
+        crate::secrets::digest::decode_tags(&self.tags)
     }
 
     /// The tags that are labels, i.e. not kvsync's own.

@@ -9,7 +9,7 @@ use super::model::{Blocked, BlockedKind, Call, Change, Impact, Step, WaitFor};
 use crate::manifest::DesiredInstance;
 use crate::manifest::rules::{engine_at_least, instance_name_problem};
 use crate::observe::ObservedInstance;
-use crate::passwords::INSTANCE_ENTRY;
+use crate::secrets::digest::INSTANCE_ENTRY;
 
 /// What a password comparison found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use crate::manifest::desired::{Charge, Network};
 use crate::manifest::rules::engine_at_least;
 use crate::observe::ObservedInstance;
 use crate::observe::observed::{MANAGED_TAG, STACK_TAG};
-use crate::passwords;
+use crate::secrets::digest as passwords;
 
 /// How long creating an instance may take.
 pub const CREATE_TIMEOUT_SECS: u64 = 30 * 60;

@@ -59,7 +59,7 @@ impl Context<'_> {
 
     /// The digest of a managed password, when its secret was readable.
     pub fn digest(&self, key: &InstanceKey, account: Option<&str>) -> Option<&str> {
-        let entry = crate::passwords::entry_name(account).to_owned();
+        let entry = crate::secrets::digest::entry_name(account).to_owned();
         self.digests
             .get(&(key.clone(), entry))
             .and_then(|digest| digest.as_deref())

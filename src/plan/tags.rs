@@ -9,7 +9,7 @@ use super::instance::{MODIFY_TIMEOUT_SECS, change, step};
 use super::model::{Call, Impact, Step, WaitFor};
 use crate::manifest::DesiredInstance;
 use crate::observe::ObservedInstance;
-use crate::passwords;
+use crate::secrets::digest as passwords;
 
 /// `TagResources` for labels and digest tags to set, `UntagResources` for those to remove.
 pub fn diff(

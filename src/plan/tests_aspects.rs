@@ -12,7 +12,7 @@ use crate::manifest::desired::{Privilege, Weekday};
 use crate::manifest::{self, InstanceKey};
 use crate::observe::observed::{ObservedAccount, ObservedBackupPolicy};
 use crate::observe::{Observed, ObservedInstance};
-use crate::passwords;
+use crate::secrets::digest as passwords;
 
 const HEAD: &str = "apiVersion: kvsync/v1
 kind: Stack

@@ -6,18 +6,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{FileContext, Sites};
 use crate::manifest::desired::{
-    BackupPolicy, DesiredAccount, MaintenanceWindow, Privilege, Weekday,
+    BackupPolicy, DesiredAccount, MaintenanceWindow, Privilege, SecretSite, Weekday,
 };
 use crate::manifest::diagnostics::Collector;
 use crate::manifest::raw;
 use crate::manifest::rules::{
     MAX_WHITELIST_ENTRIES, SYSTEM_GROUPS, account_name_problem, backup_time_problem,
     description_problem, group_name_problem, normalize_ip, one_hour_window_problem,
-    parameter_name_problem, shown,
+    parameter_name_problem, reference_problem, shown,
 };
-use crate::manifest::secret::{
-    RawSecretRef, SecretRef, SecretSite, confinement_problem, reference_problem,
-};
+use crate::secrets::reference::{RawSecretRef, SecretRef, confinement_problem};
 
 /// The most normal accounts an instance may have.
 pub const MAX_ACCOUNTS: usize = 18;

@@ -270,7 +270,7 @@ pub fn check_merged(instance: &DesiredInstance, sites: &Sites, found: &mut Vec<D
                 .flat_map(|a| a.values())
                 .filter(|a| a.password.is_some())
                 .count();
-        let room = super::MAX_LABELS.saturating_sub(crate::passwords::tags_needed(passwords));
+        let room = super::MAX_LABELS.saturating_sub(crate::secrets::digest::tags_needed(passwords));
         if labels.len() > room {
             found.push(Diagnostic::at(
                 sites.labels.as_ref().unwrap_or(&instance.source),
@@ -279,7 +279,7 @@ pub fn check_merged(instance: &DesiredInstance, sites: &Sites, found: &mut Vec<D
                     "instance {} has {} labels; with {passwords} managed password(s) there is room for {room} (the cloud allows 20 tags; kvsync keeps 2 for ownership and {} for password digests)",
                     instance.key,
                     labels.len(),
-                    crate::passwords::tags_needed(passwords)
+                    crate::secrets::digest::tags_needed(passwords)
                 ),
             ));
         }

@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
+use super::desired::SecretSite;
 use super::desired::{Charge, DesiredInstance, InstanceKey, Network, Source, Stack, VpcAuthMode};
 use super::diagnostics::Collector;
 use super::raw;
 use super::rules::{
     instance_name_problem, period_allowed, region_problem, shown, tag_text_problem, zone_problem,
 };
-use super::secret::{PathResolver, SecretRoots, SecretSite};
 use super::text::{mixed_script_problem, skeleton};
+use crate::secrets::reference::{PathResolver, SecretRoots};
 
 mod aspects;
 pub mod attached;
