@@ -8,6 +8,7 @@
 //! - [`apply`]: execute a plan, wait for instances, report.
 //! - [`import`]: write manifests for existing instances that plan empty.
 //! - [`secrets`]: secret values that cannot print, references to them, reading, digests.
+//! - [`values`]: network type, status, charge type, hour window, IPv4 net, engine version.
 //! - [`lock`]: one writer per stack and region on this machine.
 //! - [`journal`]: the seed of an unfinished run's intent tokens.
 //! - [`emulator`]: a local R-KVStore server for tests and trials.
@@ -27,6 +28,7 @@ pub mod manifest;
 pub mod observe;
 pub mod plan;
 pub mod secrets;
+pub mod values;
 
 /// The former path of [`secrets::value`], kept while the wire actions, steps and creation
 /// (`api::actions`, `apply::step`, `apply::create`) still import [`Secret`](secrets::Secret)

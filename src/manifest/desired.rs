@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::secrets::reference::{SecretRef, SecretRoots};
+use crate::values::{ChargeType, EngineVersion, HourMinute, HourWindow, NetworkType};
 
 /// The name of the stack when no `kind: Stack` document names one.
 pub const DEFAULT_STACK: &str = "default";
@@ -133,6 +134,14 @@ impl Charge {
             Charge::PrePaid { .. } => "PrePaid",
         }
     }
+
+    /// The charge type, to compare with what the cloud reports.
+    pub fn kind(&self) -> ChargeType {
+        match self {
+            Charge::PostPaid => ChargeType::PostPaid,
+            Charge::PrePaid { .. } => ChargeType::PrePaid,
+        }
+    }
 }
 
 /// Network placement.
@@ -159,6 +168,14 @@ impl Network {
             Network::Vpc { .. } => "VPC",
         }
     }
+
+    /// The network type, to compare with what the cloud reports.
+    pub fn kind(&self) -> NetworkType {
+        match self {
+            Network::Classic => NetworkType::Classic,
+            Network::Vpc { .. } => NetworkType::Vpc,
+        }
+    }
 }
 
 /// One instance as the manifests want it.
@@ -175,7 +192,7 @@ pub struct DesiredInstance {
     /// `InstanceClass`.
     pub instance_class: Option<String>,
     /// `EngineVersion`.
-    pub engine_version: Option<String>,
+    pub engine_version: Option<EngineVersion>,
     /// `ZoneId`.
     pub zone_id: Option<String>,
     /// Billing.
@@ -209,9 +226,19 @@ pub struct DesiredInstance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaintenanceWindow {
     /// `MaintainStartTime`.
-    pub start: String,
+    pub start: HourMinute,
     /// `MaintainEndTime`.
-    pub end: String,
+    pub end: HourMinute,
+}
+
+impl MaintenanceWindow {
+    /// The window, `start-end`.
+    pub fn window(&self) -> HourWindow {
+        HourWindow {
+            start: self.start,
+            end: self.end,
+        }
+    }
 }
 
 /// VPC password-free access.
@@ -277,7 +304,7 @@ pub struct DesiredAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupPolicy {
     /// `PreferredBackupTime`, `HH:mmZ-HH:mmZ`.
-    pub time: String,
+    pub time: HourWindow,
     /// `PreferredBackupPeriod`, as weekdays in week order.
     pub period: BTreeSet<Weekday>,
 }

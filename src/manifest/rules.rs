@@ -4,6 +4,7 @@
 //! what is wrong and what is allowed.
 
 use crate::secrets::reference::SecretRef;
+use crate::values::{HourMinute, Ipv4Net};
 
 /// Instance names: 2–128 characters, starting with a letter or a Chinese character, without
 /// `@ / : = " < > { } [ ]` or whitespace.
@@ -217,52 +218,17 @@ pub fn normalize_ip(entry: &str) -> Result<String, String> {
             shown(entry)
         )
     };
-    let (address, prefix) = match entry.trim().split_once('/') {
-        Some((address, prefix)) => {
-            let prefix: u8 = prefix
-                .parse()
-                .ok()
-                .filter(|p| *p <= 32 && !prefix.starts_with('+'))
-                .ok_or_else(bad)?;
-            (address, Some(prefix))
-        }
-        None => (entry.trim(), None),
-    };
-    let octets: Vec<u8> = address
-        .split('.')
-        .map(|octet| {
-            if octet.is_empty() || octet.len() > 3 || !octet.chars().all(|c| c.is_ascii_digit()) {
-                None
-            } else {
-                octet.parse::<u8>().ok()
-            }
-        })
-        .collect::<Option<_>>()
-        .ok_or_else(bad)?;
-    if octets.len() != 4 {
-        return Err(bad());
-    }
-    let address = octets
-        .iter()
-        .map(|o| o.to_string())
-        .collect::<Vec<_>>()
-        .join(".");
-    Ok(match prefix {
-        None | Some(32) => address,
-        Some(prefix) => format!("{address}/{prefix}"),
-    })
+    entry
+        .parse::<Ipv4Net>()
+        .map(|net| net.to_string())
+        .map_err(|_| bad())
 }
 
 /// Minutes after midnight of an `HH:mmZ` time.
 pub fn parse_hhmmz(text: &str) -> Option<u32> {
-    let rest = text.strip_suffix('Z')?;
-    let (hours, minutes) = rest.split_once(':')?;
-    if hours.len() != 2 || minutes.len() != 2 {
-        return None;
-    }
-    let hours: u32 = hours.parse().ok()?;
-    let minutes: u32 = minutes.parse().ok()?;
-    (hours < 24 && minutes < 60).then_some(hours * 60 + minutes)
+    text.parse::<HourMinute>()
+        .ok()
+        .map(|time| u32::from(time.minutes()))
 }
 
 /// A one-hour window `start`–`end` (`HH:mmZ` each; it may wrap past midnight).

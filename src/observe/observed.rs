@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::desired::{Privilege, Weekday};
+use crate::values::{ChargeType, EngineVersion, HourWindow, InstanceStatus, NetworkType, Reported};
 
 /// The observed state of every region kvsync looked at.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -23,17 +24,17 @@ pub struct ObservedInstance {
     /// `RegionId`.
     pub region: String,
     /// `InstanceStatus`.
-    pub status: String,
+    pub status: InstanceStatus,
     /// `InstanceClass`.
     pub instance_class: String,
     /// `EngineVersion`.
-    pub engine_version: String,
+    pub engine_version: Reported<EngineVersion>,
     /// `ZoneId`.
     pub zone_id: String,
     /// `ChargeType`.
-    pub charge_type: String,
-    /// `NetworkType`, upper case (`VPC` or `CLASSIC`).
-    pub network_type: String,
+    pub charge_type: ChargeType,
+    /// `NetworkType`.
+    pub network_type: NetworkType,
     /// `VpcId` (empty on the classic network).
     pub vpc_id: String,
     /// `VSwitchId` (empty on the classic network).
@@ -43,7 +44,7 @@ pub struct ObservedInstance {
     /// `InstanceReleaseProtection`; `None` when the attribute was not read.
     pub release_protection: Option<bool>,
     /// `MaintainStartTime`/`MaintainEndTime` (from the attribute).
-    pub maintenance_window: Option<(String, String)>,
+    pub maintenance_window: Option<Reported<HourWindow>>,
     /// `VpcAuthMode` (from the attribute).
     pub vpc_auth_mode: Option<String>,
     /// Parameters (from the attribute's `Config`), values as strings.
@@ -85,7 +86,7 @@ impl ObservedAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedBackupPolicy {
     /// `PreferredBackupTime`.
-    pub time: String,
+    pub time: Reported<HourWindow>,
     /// `PreferredBackupPeriod`, parsed.
     pub period: BTreeSet<Weekday>,
 }

@@ -1,6 +1,7 @@
 //! Which detail calls the manifests need (a pure function of desired and listed state), how
 //! each is made, and how its answer is normalised into [`ObservedInstance`] fields.
 
+use crate::values::{InstanceStatus, Reported};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Observed;
@@ -196,7 +197,7 @@ pub async fn perform(client: &Client, read: &Read) -> Result<Detail, api::Error>
                 .call(region, &DescribeBackupPolicy { instance_id: id })
                 .await?;
             Detail::BackupPolicy(ObservedBackupPolicy {
-                time: response.preferred_backup_time,
+                time: Reported::from_cloud(&response.preferred_backup_time),
                 period: parse_weekdays(&response.preferred_backup_period),
             })
         }
@@ -283,13 +284,13 @@ impl Detail {
         match self {
             Detail::Attribute(attribute) => {
                 instance.release_protection = Some(attribute.instance_release_protection);
-                instance.maintenance_window = Some((
-                    attribute.maintain_start_time.clone(),
-                    attribute.maintain_end_time.clone(),
-                ));
+                instance.maintenance_window = Some(Reported::from_cloud(&format!(
+                    "{}-{}",
+                    attribute.maintain_start_time, attribute.maintain_end_time
+                )));
                 instance.vpc_auth_mode = Some(attribute.vpc_auth_mode.clone());
                 instance.config = Some(parse_config(&attribute.config));
-                instance.status = attribute.instance_status;
+                instance.status = InstanceStatus::from_cloud(&attribute.instance_status);
             }
             Detail::Whitelists(groups) => instance.whitelists = Some(groups),
             Detail::Accounts(accounts) => instance.accounts = Some(accounts),

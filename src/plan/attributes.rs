@@ -7,9 +7,11 @@ use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
 use super::model::{Blocked, BlockedKind, Call, Change, Impact, Step, WaitFor};
 use crate::manifest::DesiredInstance;
-use crate::manifest::rules::{engine_at_least, instance_name_problem};
+use crate::manifest::rules::instance_name_problem;
+use crate::manifest::validate::ENGINE_4_0;
 use crate::observe::ObservedInstance;
 use crate::secrets::digest::INSTANCE_ENTRY;
+use crate::values::{EngineVersion, NetworkType, Reported};
 
 /// What a password comparison found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,14 +139,19 @@ pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps
     let Some(window) = &desired.maintenance_window else {
         return;
     };
-    let wanted = (window.start.clone(), window.end.clone());
-    if observed.maintenance_window.as_ref() == Some(&wanted) {
+    let wanted = window.window();
+    if observed
+        .maintenance_window
+        .as_ref()
+        .and_then(Reported::known)
+        == Some(&wanted)
+    {
         return;
     }
     steps.push(step(
         Call::ModifyInstanceMaintainTime {
-            start: window.start.clone(),
-            end: window.end.clone(),
+            start: window.start.to_string(),
+            end: window.end.to_string(),
         },
         Impact::None,
         WaitFor::Normal,
@@ -154,8 +161,8 @@ pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps
             observed
                 .maintenance_window
                 .as_ref()
-                .map(|(s, e)| format!("{s}-{e}")),
-            Some(format!("{}-{}", window.start, window.end)),
+                .map(ToString::to_string),
+            Some(wanted.to_string()),
         )],
     ));
 }
@@ -164,7 +171,7 @@ pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps
 pub fn ssl(
     desired: &DesiredInstance,
     observed: &ObservedInstance,
-    engine_after: &str,
+    engine_after: &Reported<EngineVersion>,
     steps: &mut Vec<Step>,
     notes: &mut Vec<Blocked>,
 ) {
@@ -175,7 +182,11 @@ pub fn ssl(
         return;
     }
     let text = |on: bool| if on { "Enable" } else { "Disable" }.to_owned();
-    if wanted && !engine_after.is_empty() && !engine_at_least(engine_after, 4, 0) {
+    if wanted
+        && engine_after
+            .known()
+            .is_some_and(|engine| *engine < ENGINE_4_0)
+    {
         notes.push(blocked(
             "spec.ssl",
             observed.ssl.map(text),
@@ -201,7 +212,7 @@ pub fn ssl(
 pub fn vpc_auth(
     desired: &DesiredInstance,
     observed: &ObservedInstance,
-    network_type_after: &str,
+    network_type_after: &NetworkType,
     steps: &mut Vec<Step>,
     notes: &mut Vec<Blocked>,
 ) {
@@ -211,7 +222,7 @@ pub fn vpc_auth(
     if observed.vpc_auth_mode.as_deref() == Some(mode.as_str()) {
         return;
     }
-    if network_type_after != "VPC" {
+    if *network_type_after != NetworkType::Vpc {
         notes.push(blocked(
             "spec.vpcAuthMode",
             observed.vpc_auth_mode.clone(),

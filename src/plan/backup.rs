@@ -11,16 +11,17 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
         return;
     };
     let current = observed.backup_policy.as_ref();
-    if current.is_some_and(|c| c.time == policy.time && c.period == policy.period) {
+    if current.is_some_and(|c| c.time.known() == Some(&policy.time) && c.period == policy.period) {
         return;
     }
     let show =
-        |time: &str, days: &std::collections::BTreeSet<crate::manifest::desired::Weekday>| {
+        |time: &dyn std::fmt::Display,
+         days: &std::collections::BTreeSet<crate::manifest::desired::Weekday>| {
             format!("{time} {}", join(days.iter().map(|d| d.as_str())))
         };
     steps.push(step(
         Call::ModifyBackupPolicy {
-            time: policy.time.clone(),
+            time: policy.time.to_string(),
             period: policy.period.clone(),
         },
         Impact::None,

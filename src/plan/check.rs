@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use super::model::{Call, Impact, Operation, Plan};
 use super::token::TOKEN_PREFIX;
 use crate::observe::Observed;
+use crate::values::ChargeType;
 
 /// The position of a call in the fixed per-instance order (DESIGN §5): create → spec → network
 /// → major version → attributes → maintenance window → TLS → VPC auth → whitelists → config →
@@ -88,7 +89,7 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                             if target.release_protection != Some(false) {
                                 problems.push(format!("{key}: deletes a protected instance"));
                             }
-                            if target.charge_type == "PrePaid" {
+                            if target.charge_type == ChargeType::PrePaid {
                                 problems.push(format!("{key}: deletes a subscription instance"));
                             }
                             if !target.owned_by(&plan.stack) {

@@ -23,6 +23,7 @@ mod tests;
 #[cfg(test)]
 mod tests_aspects;
 
+use crate::values::{ChargeType, Reported};
 use std::collections::{BTreeMap, BTreeSet};
 
 use self::model::{Blocked, BlockedKind, PLAN_FORMAT_VERSION};
@@ -178,12 +179,12 @@ fn aspects(
     attributes::attribute(ctx, desired, observed, steps, notes, &mut digest_updates);
     attributes::maintenance(desired, observed, steps);
     let engine_after = instance::engine_after(desired, observed);
-    attributes::ssl(desired, observed, engine_after, steps, notes);
+    attributes::ssl(desired, observed, &engine_after, steps, notes);
     let network_after = desired
         .network
         .as_ref()
-        .map_or(observed.network_type.as_str(), |n| n.network_type());
-    attributes::vpc_auth(desired, observed, network_after, steps, notes);
+        .map_or_else(|| observed.network_type.clone(), |n| n.kind());
+    attributes::vpc_auth(desired, observed, &network_after, steps, notes);
     whitelists::diff(desired, observed, steps);
     config::diff(desired, observed, steps);
     backup::diff(desired, observed, steps);
@@ -231,13 +232,12 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
         region: desired.key.region.clone(),
         status: "Normal".into(),
         instance_class: desired.instance_class.clone().unwrap_or_default(),
-        engine_version: desired.engine_version.clone().unwrap_or_default(),
+        engine_version: desired
+            .engine_version
+            .map_or_else(Reported::default, Reported::Known),
         zone_id: desired.zone_id.clone().unwrap_or_default(),
-        charge_type: desired
-            .charge
-            .map_or("PostPaid", |c| c.charge_type())
-            .to_owned(),
-        network_type: network.network_type().to_owned(),
+        charge_type: desired.charge.map_or(ChargeType::PostPaid, |c| c.kind()),
+        network_type: network.kind(),
         vpc_id,
         vswitch_id,
         tags,

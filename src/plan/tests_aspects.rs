@@ -114,7 +114,7 @@ fn current() -> ObservedInstance {
             ("kvsync:pw".into(), "*=d1;app=d2".into()),
         ]),
         release_protection: Some(false),
-        maintenance_window: Some(("02:00Z".into(), "03:00Z".into())),
+        maintenance_window: Some("02:00Z-03:00Z".into()),
         vpc_auth_mode: Some("Open".into()),
         config: Some(BTreeMap::from([
             ("maxmemory-policy".into(), "volatile-lru".into()),

@@ -50,12 +50,17 @@ pub fn maintenance_window(
     window: Spanned<raw::MaintenanceWindow>,
 ) -> Option<MaintenanceWindow> {
     let raw::MaintenanceWindow { start, end } = window.value;
-    match one_hour_window_problem(&start.value, &end.value) {
-        None => Some(MaintenanceWindow {
-            start: start.value,
-            end: end.value,
-        }),
-        Some(problem) => {
+    let problem = one_hour_window_problem(&start.value, &end.value);
+    match (problem, start.value.parse(), end.value.parse()) {
+        (None, Ok(start), Ok(end)) => Some(MaintenanceWindow { start, end }),
+        (problem, ..) => {
+            let problem = problem.unwrap_or_else(|| {
+                format!(
+                    "{}-{} is not a window of HH:mmZ times such as 02:00Z-03:00Z",
+                    shown(&start.value),
+                    shown(&end.value)
+                )
+            });
             c.error(
                 start.referenced,
                 "maintenance-window",
@@ -260,10 +265,8 @@ pub fn backup_policy(
         ok = false;
     }
     let days: BTreeSet<Weekday> = period.value.into_iter().map(|d| weekday(d.value)).collect();
-    ok.then_some(BackupPolicy {
-        time: time.value,
-        period: days,
-    })
+    let time = time.value.parse().ok()?;
+    ok.then_some(BackupPolicy { time, period: days })
 }
 
 /// `spec.config`: parameter names checked, values kept as the API's strings.

@@ -6,9 +6,7 @@ use super::{DefaultRegion, FileContext, Sites, check_api_version};
 use crate::manifest::desired::{DesiredAccount, DesiredInstance, InstanceKey, Privilege, Source};
 use crate::manifest::diagnostics::{Collector, Diagnostic};
 use crate::manifest::raw;
-use crate::manifest::rules::{
-    MAX_WHITELIST_ENTRIES, engine_at_least, is_cluster_class, region_problem,
-};
+use crate::manifest::rules::{MAX_WHITELIST_ENTRIES, is_cluster_class, region_problem};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What an attached document adds to its instance.
@@ -228,8 +226,7 @@ pub fn check_merged(instance: &DesiredInstance, sites: &Sites, found: &mut Vec<D
         }
         let old_engine = instance
             .engine_version
-            .as_deref()
-            .filter(|version| !engine_at_least(version, 4, 0));
+            .filter(|version| *version < super::ENGINE_4_0);
         if let Some(version) = old_engine
             && !accounts.is_empty()
         {
