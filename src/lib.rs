@@ -27,6 +27,7 @@ pub mod lock;
 pub mod manifest;
 pub mod observe;
 pub mod plan;
+pub mod refusal;
 pub mod secrets;
 pub mod values;
 

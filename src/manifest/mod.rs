@@ -33,6 +33,7 @@ use self::diagnostics::{Collector, Severity};
 pub use self::diagnostics::{Diagnostic, Diagnostics};
 use self::files::{FindError, MANIFEST_LIMIT, ReadError};
 use self::validate::{DefaultRegion, FileContext};
+use crate::refusal::{self, RefusalKind};
 use crate::secrets::reference::{PathResolver, SecretRoots};
 
 /// The comment line that marks a manifest file with no document as intended.
@@ -494,14 +495,13 @@ fn parse_error(c: &mut Collector<'_>, err: &serde_saphyr::Error, text: &str) {
         Error::NonFiniteFloat { value, .. } => {
             ("type", format!("expected a finite number, found {value}"))
         }
-        // kvsync's own messages (from the strict scalar and secret reference types).
-        Error::Message { msg, .. }
-            if msg.contains("literal secret") || msg.contains("secret reference") =>
-        {
-            ("secret-reference", msg.clone())
-        }
-        Error::Message { msg, .. } if msg.starts_with("expected ") => ("type", msg.clone()),
-        Error::Message { msg, .. } => ("syntax", msg.clone()),
+        // kvsync's own refusals (from the strict scalar and secret reference types) by the kind
+        // they recorded; any other message is the YAML library's.
+        Error::Message { msg, .. } => match refusal::kind_of(msg) {
+            Some(RefusalKind::SecretReference) => ("secret-reference", msg.clone()),
+            Some(RefusalKind::Type) => ("type", msg.clone()),
+            None => ("syntax", msg.clone()),
+        },
         Error::Budget { breach, .. } => (
             "yaml-budget",
             match breach {

@@ -13,6 +13,8 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::refusal::{RefusalKind, refuse};
+
 /// Where a secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -166,27 +168,28 @@ impl<'de> Visitor<'de> for RawSecretRefVisitor {
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom(LITERAL_REFUSED))
+        Err(refuse(RefusalKind::SecretReference, LITERAL_REFUSED))
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom(LITERAL_REFUSED))
+        Err(refuse(RefusalKind::SecretReference, LITERAL_REFUSED))
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom(LITERAL_REFUSED))
+        Err(refuse(RefusalKind::SecretReference, LITERAL_REFUSED))
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(E::custom(LITERAL_REFUSED))
+        Err(refuse(RefusalKind::SecretReference, LITERAL_REFUSED))
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(E::custom(LITERAL_REFUSED))
+        Err(refuse(RefusalKind::SecretReference, LITERAL_REFUSED))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(de::Error::custom(
+        Err(refuse(
+            RefusalKind::SecretReference,
             "a secret reference is a mapping: {env: NAME} or {file: PATH}, not a list",
         ))
     }
@@ -203,7 +206,8 @@ impl<'de> Visitor<'de> for RawSecretRefVisitor {
                 }
             };
             if found.is_some() {
-                return Err(de::Error::custom(
+                return Err(refuse(
+                    RefusalKind::SecretReference,
                     "a secret reference has exactly one of env or file",
                 ));
             }
@@ -213,7 +217,10 @@ impl<'de> Visitor<'de> for RawSecretRefVisitor {
             });
         }
         found.ok_or_else(|| {
-            de::Error::custom("a secret reference needs env or file: {env: NAME} or {file: PATH}")
+            refuse(
+                RefusalKind::SecretReference,
+                "a secret reference needs env or file: {env: NAME} or {file: PATH}",
+            )
         })
     }
 }
