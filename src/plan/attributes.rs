@@ -3,59 +3,15 @@
 //! and VPC password-free access.
 
 use super::Context;
-use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
-use super::model::{Blocked, BlockedKind, Call, Change, Impact, Step, WaitFor};
+use super::model::{Blocked, Call, Change, Impact, Step, WaitFor};
+use super::passwords::{DigestUpdates, PasswordCheck, check_password, password_unknown};
 use crate::manifest::DesiredInstance;
 use crate::manifest::rules::instance_name_problem;
 use crate::manifest::validate::ENGINE_4_0;
 use crate::observe::ObservedInstance;
 use crate::secrets::digest::INSTANCE_ENTRY;
 use crate::values::{EngineVersion, NetworkType, Reported};
-
-/// What a password comparison found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordCheck {
-    /// The recorded digest matches: nothing to send.
-    Unchanged,
-    /// Different or never recorded: send it, then record this digest.
-    Changed(String),
-    /// The secret could not be read where the plan was made.
-    Unknown,
-}
-
-/// Compares a managed password's digest with the one recorded in the instance's tags.
-pub fn check_password(
-    ctx: &Context<'_>,
-    desired: &DesiredInstance,
-    observed: &ObservedInstance,
-    account: Option<&str>,
-) -> PasswordCheck {
-    match ctx.digest(&desired.key, account) {
-        None => PasswordCheck::Unknown,
-        Some(wanted) => {
-            let entry = account.unwrap_or(INSTANCE_ENTRY);
-            if observed.digests().get(entry).map(String::as_str) == Some(wanted) {
-                PasswordCheck::Unchanged
-            } else {
-                PasswordCheck::Changed(wanted.to_owned())
-            }
-        }
-    }
-}
-
-/// The note shown when a password could not be compared.
-pub fn password_unknown(field: &str, reference: &str) -> Blocked {
-    Blocked {
-        kind: BlockedKind::Unverified,
-        ..blocked(
-            field,
-            None,
-            Some(reference.to_owned()),
-            "not compared: the secret is not readable here (apply reads it and sets the password if it changed)",
-        )
-    }
-}
 
 /// The name (of an instance pinned by `spec.instanceId` that the cloud knows under another),
 /// release protection and the instance password.

@@ -12,6 +12,7 @@ pub mod check;
 pub mod config;
 pub mod instance;
 pub mod model;
+pub mod passwords;
 pub mod render;
 pub mod saved;
 pub mod tags;
@@ -174,7 +175,7 @@ fn aspects(
     steps: &mut Vec<Step>,
     notes: &mut Vec<Blocked>,
 ) {
-    let mut digest_updates = accounts::DigestUpdates::new();
+    let mut digest_updates = passwords::DigestUpdates::new();
     instance::lifecycle(ctx, desired, observed, steps, notes);
     attributes::attribute(ctx, desired, observed, steps, notes, &mut digest_updates);
     attributes::maintenance(desired, observed, steps);

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, change, step};
 use super::model::{Call, Impact, Step, WaitFor};
+use super::passwords::DigestUpdates;
 use crate::manifest::DesiredInstance;
 use crate::observe::ObservedInstance;
 use crate::secrets::digest as passwords;
