@@ -480,7 +480,7 @@ text_serde!(EngineVersion);
 
 /// A value as the cloud reported it: parsed when kvsync knows its form, else kept as the text,
 /// so an observation never fails on it and the planner can name what it saw.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Reported<T> {
     /// A value of the known form.
     Known(T),

@@ -14,8 +14,7 @@ use super::yaml::{flow_list, scalar};
 use crate::manifest::desired::Privilege;
 use crate::manifest::rules::{
     MAX_WHITELIST_ENTRIES, SYSTEM_GROUPS, account_name_problem, backup_time_problem,
-    description_problem, group_name_problem, normalize_ip, parameter_name_problem,
-    tag_text_problem,
+    description_problem, group_name_problem, parameter_name_problem, tag_text_problem,
 };
 use crate::manifest::validate::{API_VERSION, ENGINE_VERSIONS, MAX_LABELS, RESERVED_TAG_PREFIX};
 use crate::observe::Aspect;
@@ -418,7 +417,7 @@ fn whitelists(doc: &mut Doc, instance: &Imported) {
     let Some(groups) = &instance.observed.whitelists else {
         return;
     };
-    let mut written: Vec<(&String, Vec<&str>)> = Vec::new();
+    let mut written: Vec<(&String, Vec<String>)> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
     for (group, entries) in groups {
         if SYSTEM_GROUPS.contains(&group.as_str()) {
@@ -430,12 +429,15 @@ fn whitelists(doc: &mut Doc, instance: &Imported) {
             skipped.push(format!(
                 "group {group:?} is empty; manifests list at least one entry per group"
             ));
-        } else if let Some(bad) = entries.iter().find(|entry| normalize_ip(entry).is_err()) {
+        } else if let Some(bad) = entries.iter().find(|entry| entry.known().is_none()) {
             skipped.push(format!(
-                "group {group:?} holds {bad:?}, which is not an IPv4 address or CIDR block"
+                "group {group:?} holds {:?}, which is not an IPv4 address or CIDR block",
+                bad.to_string()
             ));
         } else {
-            written.push((group, entries.iter().map(String::as_str).collect()));
+            let mut texts: Vec<String> = entries.iter().map(ToString::to_string).collect();
+            texts.sort();
+            written.push((group, texts));
         }
     }
     let total: usize = written.iter().map(|(_, entries)| entries.len()).sum();
@@ -462,7 +464,14 @@ fn whitelists(doc: &mut Doc, instance: &Imported) {
     );
     doc.line(1, "whitelists:");
     for (group, entries) in written {
-        doc.line(2, &format!("{}: {}", scalar(group), flow_list(entries)));
+        doc.line(
+            2,
+            &format!(
+                "{}: {}",
+                scalar(group),
+                flow_list(entries.iter().map(String::as_str))
+            ),
+        );
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::secrets::reference::{SecretRef, SecretRoots};
-use crate::values::{ChargeType, EngineVersion, HourMinute, HourWindow, NetworkType};
+use crate::values::{ChargeType, EngineVersion, HourMinute, HourWindow, Ipv4Net, NetworkType};
 
 /// The name of the stack when no `kind: Stack` document names one.
 pub const DEFAULT_STACK: &str = "default";
@@ -213,7 +213,7 @@ pub struct DesiredInstance {
     /// `Open` (password required) or `Close` (password-free in the VPC).
     pub vpc_auth_mode: Option<VpcAuthMode>,
     /// Whitelist groups (each listed group exact); `None`: whitelists unmanaged.
-    pub whitelists: Option<BTreeMap<String, BTreeSet<String>>>,
+    pub whitelists: Option<BTreeMap<String, BTreeSet<Ipv4Net>>>,
     /// The exact set of normal accounts, by name; `None`: accounts unmanaged.
     pub accounts: Option<BTreeMap<String, DesiredAccount>>,
     /// The automatic backup policy.

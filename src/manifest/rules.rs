@@ -209,19 +209,16 @@ pub const SYSTEM_GROUPS: &[&str] = &["ali_dms_group", "hdm_security_ips"];
 /// The most whitelist entries an instance may have.
 pub const MAX_WHITELIST_ENTRIES: usize = 1000;
 
-/// Normalises an IPv4 address or CIDR block (`a.b.c.d` or `a.b.c.d/n`, `n` 0–32): leading
-/// zeros dropped, `/32` dropped. `Err` says what is wrong.
-pub fn normalize_ip(entry: &str) -> Result<String, String> {
+/// Parses an IPv4 address or CIDR block (`a.b.c.d` or `a.b.c.d/n`, `n` 0–32), which prints
+/// normalised: leading zeros dropped, `/32` dropped. `Err` says what is wrong.
+pub fn normalize_ip(entry: &str) -> Result<Ipv4Net, String> {
     let bad = || {
         format!(
             "{} is not an IPv4 address or CIDR block such as 10.0.1.15 or 10.0.1.0/24",
             shown(entry)
         )
     };
-    entry
-        .parse::<Ipv4Net>()
-        .map(|net| net.to_string())
-        .map_err(|_| bad())
+    entry.parse::<Ipv4Net>().map_err(|_| bad())
 }
 
 /// Minutes after midnight of an `HH:mmZ` time.
@@ -479,10 +476,19 @@ mod tests {
 
     #[test]
     fn ips_and_cidrs_are_checked_and_normalised() {
-        assert_eq!(normalize_ip("10.0.1.0/24").unwrap(), "10.0.1.0/24");
-        assert_eq!(normalize_ip("010.000.001.015").unwrap(), "10.0.1.15");
-        assert_eq!(normalize_ip("10.0.2.15/32").unwrap(), "10.0.2.15");
-        assert_eq!(normalize_ip("0.0.0.0/0").unwrap(), "0.0.0.0/0");
+        assert_eq!(
+            normalize_ip("10.0.1.0/24").unwrap().to_string(),
+            "10.0.1.0/24"
+        );
+        assert_eq!(
+            normalize_ip("010.000.001.015").unwrap().to_string(),
+            "10.0.1.15"
+        );
+        assert_eq!(
+            normalize_ip("10.0.2.15/32").unwrap().to_string(),
+            "10.0.2.15"
+        );
+        assert_eq!(normalize_ip("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
         for bad in [
             "10.0.1",
             "10.0.1.256",

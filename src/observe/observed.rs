@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::desired::{Privilege, Weekday};
-use crate::values::{ChargeType, EngineVersion, HourWindow, InstanceStatus, NetworkType, Reported};
+use crate::values::{
+    ChargeType, EngineVersion, HourWindow, InstanceStatus, Ipv4Net, NetworkType, Reported,
+};
 
 /// The observed state of every region kvsync looked at.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -53,7 +55,7 @@ pub struct ObservedInstance {
     pub ssl: Option<bool>,
     /// Whitelist groups and their normalised entries, system groups included
     /// (`DescribeSecurityIps`).
-    pub whitelists: Option<BTreeMap<String, BTreeSet<String>>>,
+    pub whitelists: Option<BTreeMap<String, BTreeSet<Reported<Ipv4Net>>>>,
     /// Accounts by name, the default (`Super`) one included (`DescribeAccounts`).
     pub accounts: Option<BTreeMap<String, ObservedAccount>>,
     /// The backup policy (`DescribeBackupPolicy`).

@@ -247,7 +247,7 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
         ssl: Some(false),
         whitelists: Some(BTreeMap::from([(
             "default".to_owned(),
-            BTreeSet::from(["127.0.0.1".to_owned()]),
+            BTreeSet::from([Reported::from_cloud("127.0.0.1")]),
         )])),
         accounts: Some(BTreeMap::new()),
         ..ObservedInstance::default()

@@ -122,14 +122,20 @@ fn current() -> ObservedInstance {
         ])),
         ssl: Some(false),
         whitelists: Some(BTreeMap::from([
-            ("default".into(), BTreeSet::from(["127.0.0.1".to_string()])),
+            (
+                "default".into(),
+                BTreeSet::from([crate::values::Reported::from_cloud("127.0.0.1")]),
+            ),
             (
                 "app".into(),
-                BTreeSet::from(["10.0.1.0/24".to_string(), "10.0.2.15".to_string()]),
+                BTreeSet::from([
+                    crate::values::Reported::from_cloud("10.0.1.0/24"),
+                    crate::values::Reported::from_cloud("10.0.2.15"),
+                ]),
             ),
             (
                 "ali_dms_group".into(),
-                BTreeSet::from(["100.104.5.0/24".to_string()]),
+                BTreeSet::from([crate::values::Reported::from_cloud("100.104.5.0/24")]),
             ),
         ])),
         accounts: Some(BTreeMap::from([
@@ -366,10 +372,10 @@ fn observed_drift_is_one_step_too() {
         (
             "whitelist",
             Box::new(|o| {
-                o.whitelists
-                    .as_mut()
-                    .unwrap()
-                    .insert("app".into(), BTreeSet::from(["0.0.0.0/0".to_string()]));
+                o.whitelists.as_mut().unwrap().insert(
+                    "app".into(),
+                    BTreeSet::from([crate::values::Reported::from_cloud("0.0.0.0/0")]),
+                );
             }),
             "ModifySecurityIps",
         ),
@@ -450,13 +456,12 @@ fn system_and_unlisted_whitelist_groups_are_never_touched() {
     let mut observed = current();
     observed.whitelists.as_mut().unwrap().insert(
         "ali_dms_group".into(),
-        BTreeSet::from(["1.2.3.4".to_string()]),
+        BTreeSet::from([crate::values::Reported::from_cloud("1.2.3.4")]),
     );
-    observed
-        .whitelists
-        .as_mut()
-        .unwrap()
-        .insert("other_team".into(), BTreeSet::from(["5.6.7.8".to_string()]));
+    observed.whitelists.as_mut().unwrap().insert(
+        "other_team".into(),
+        BTreeSet::from([crate::values::Reported::from_cloud("5.6.7.8")]),
+    );
     assert!(plan(MATCHING, &observed).is_empty());
 }
 

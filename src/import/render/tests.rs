@@ -54,18 +54,24 @@ fn full() -> ObservedInstance {
         ])),
         ssl: Some(true),
         whitelists: Some(BTreeMap::from([
-            ("default".into(), BTreeSet::from(["127.0.0.1".to_owned()])),
+            (
+                "default".into(),
+                BTreeSet::from([crate::values::Reported::from_cloud("127.0.0.1")]),
+            ),
             (
                 "app".into(),
-                BTreeSet::from(["10.0.1.0/24".to_owned(), "10.0.2.15".to_owned()]),
+                BTreeSet::from([
+                    crate::values::Reported::from_cloud("10.0.1.0/24"),
+                    crate::values::Reported::from_cloud("10.0.2.15"),
+                ]),
             ),
             (
                 "ali_dms_group".into(),
-                BTreeSet::from(["100.104.175.0/24".to_owned()]),
+                BTreeSet::from([crate::values::Reported::from_cloud("100.104.175.0/24")]),
             ),
             (
                 "hdm_security_ips".into(),
-                BTreeSet::from(["100.104.72.0/24".to_owned()]),
+                BTreeSet::from([crate::values::Reported::from_cloud("100.104.72.0/24")]),
             ),
         ])),
         accounts: Some(BTreeMap::from([

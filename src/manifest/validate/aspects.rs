@@ -16,6 +16,7 @@ use crate::manifest::rules::{
     parameter_name_problem, reference_problem, shown,
 };
 use crate::secrets::reference::{RawSecretRef, SecretRef, confinement_problem};
+use crate::values::Ipv4Net;
 
 /// The most normal accounts an instance may have.
 pub const MAX_ACCOUNTS: usize = 18;
@@ -75,7 +76,7 @@ pub fn maintenance_window(
 pub fn ip_entries(
     c: &mut Collector<'_>,
     entries: Spanned<Vec<Spanned<String>>>,
-) -> BTreeSet<String> {
+) -> BTreeSet<Ipv4Net> {
     if entries.value.is_empty() {
         c.error(
             entries.referenced,
@@ -116,7 +117,7 @@ pub fn whitelists(
     c: &mut Collector<'_>,
     groups: Spanned<raw::Entries<raw::IpList>>,
     sites: &mut Sites,
-) -> BTreeMap<String, BTreeSet<String>> {
+) -> BTreeMap<String, BTreeSet<Ipv4Net>> {
     sites.whitelists = Some(c.source(groups.referenced));
     let mut result = BTreeMap::new();
     for (name, entries) in groups.value.0 {

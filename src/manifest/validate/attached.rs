@@ -7,6 +7,7 @@ use crate::manifest::desired::{DesiredAccount, DesiredInstance, InstanceKey, Pri
 use crate::manifest::diagnostics::{Collector, Diagnostic};
 use crate::manifest::raw;
 use crate::manifest::rules::{MAX_WHITELIST_ENTRIES, is_cluster_class, region_problem};
+use crate::values::Ipv4Net;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What an attached document adds to its instance.
@@ -19,7 +20,7 @@ pub enum Addition {
         /// The group name.
         group: String,
         /// Normalised entries.
-        ips: BTreeSet<String>,
+        ips: BTreeSet<Ipv4Net>,
     },
 }
 
