@@ -6,7 +6,7 @@
 //! with a reserved prefix, …) is left out, which leaves it unmanaged, and a comment in the file
 //! says why. Passwords cannot be read: comments show how to manage them.
 
-use crate::values::{InstanceStatus, NetworkType};
+use crate::values::{ChargeType, InstanceStatus, NetworkType};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -309,22 +309,24 @@ fn lifecycle(doc: &mut Doc, observed: &ObservedInstance) {
         );
     }
 
-    match observed.charge_type.as_str() {
-        "PostPaid" => doc.line(1, "chargeType: PostPaid"),
-        "PrePaid" => doc.left_out(
+    match &observed.charge_type {
+        ChargeType::PostPaid => doc.line(1, "chargeType: PostPaid"),
+        ChargeType::PrePaid => doc.left_out(
             1,
             "chargeType",
             "the instance is PrePaid (subscription); a PrePaid manifest needs spec.period, which the API does not report",
         ),
-        other => doc.left_out(
+        ChargeType::Other(other) => doc.left_out(
             1,
             "chargeType",
             &format!("{other:?} is neither PostPaid nor PrePaid"),
         ),
     }
 
-    match observed.network_type.as_str() {
-        "VPC" if observed.vpc_id.starts_with("vpc-") && observed.vswitch_id.starts_with("vsw-") => {
+    match &observed.network_type {
+        NetworkType::Vpc
+            if observed.vpc_id.starts_with("vpc-") && observed.vswitch_id.starts_with("vsw-") =>
+        {
             doc.line(
                 1,
                 &format!(
@@ -334,7 +336,7 @@ fn lifecycle(doc: &mut Doc, observed: &ObservedInstance) {
                 ),
             );
         }
-        "CLASSIC" => doc.line(1, "network: {type: Classic}"),
+        NetworkType::Classic => doc.line(1, "network: {type: Classic}"),
         other => doc.left_out(
             1,
             "network",

@@ -4,7 +4,7 @@
 //! what is wrong and what is allowed.
 
 use crate::secrets::reference::SecretRef;
-use crate::values::{HourMinute, Ipv4Net};
+use crate::values::{HourMinute, HourWindow, Ipv4Net};
 
 /// Instance names: 2–128 characters, starting with a letter or a Chinese character, without
 /// `@ / : = " < > { } [ ]` or whitespace.
@@ -221,18 +221,11 @@ pub fn normalize_ip(entry: &str) -> Result<Ipv4Net, String> {
     entry.parse::<Ipv4Net>().map_err(|_| bad())
 }
 
-/// Minutes after midnight of an `HH:mmZ` time.
-pub fn parse_hhmmz(text: &str) -> Option<u32> {
-    text.parse::<HourMinute>()
-        .ok()
-        .map(|time| u32::from(time.minutes()))
-}
-
 /// A one-hour window `start`–`end` (`HH:mmZ` each; it may wrap past midnight).
 pub fn one_hour_window_problem(start: &str, end: &str) -> Option<String> {
-    match (parse_hhmmz(start), parse_hhmmz(end)) {
-        (Some(s), Some(e)) if (s + 60) % (24 * 60) == e => None,
-        (Some(_), Some(_)) => Some(format!(
+    match (start.parse::<HourMinute>(), end.parse::<HourMinute>()) {
+        (Ok(s), Ok(e)) if HourWindow { start: s, end: e }.length_minutes() == 60 => None,
+        (Ok(_), Ok(_)) => Some(format!(
             "the window {start}-{end} must be exactly one hour long (e.g. 02:00Z-03:00Z)"
         )),
         _ => Some(format!(
@@ -254,7 +247,10 @@ pub fn backup_time_problem(window: &str) -> Option<String> {
     if let Some(problem) = one_hour_window_problem(start, end) {
         return Some(problem);
     }
-    (!start.ends_with(":00Z")).then(|| format!("the backup window {window} must start on the hour"))
+    let on_the_hour = start
+        .parse::<HourMinute>()
+        .is_ok_and(HourMinute::on_the_hour);
+    (!on_the_hour).then(|| format!("the backup window {window} must start on the hour"))
 }
 
 /// Parameter names: lowercase letters, digits, `-` and `_` (Redis configuration names).
@@ -505,9 +501,9 @@ mod tests {
 
     #[test]
     fn windows_are_one_hour() {
-        assert_eq!(parse_hhmmz("02:30Z"), Some(150));
-        assert_eq!(parse_hhmmz("24:00Z"), None);
-        assert_eq!(parse_hhmmz("2:00Z"), None);
+        assert!(one_hour_window_problem("23:30Z", "00:30Z").is_none());
+        assert!(one_hour_window_problem("24:00Z", "01:00Z").is_some());
+        assert!(one_hour_window_problem("2:00Z", "3:00Z").is_some());
         assert_eq!(one_hour_window_problem("02:00Z", "03:00Z"), None);
         assert_eq!(one_hour_window_problem("23:30Z", "00:30Z"), None);
         assert!(one_hour_window_problem("02:00Z", "04:00Z").is_some());
