@@ -107,9 +107,9 @@ impl Client {
             })?;
         // Cloud texts quoting the key are scrubbed wherever they surface, not only in this
         // client's errors.
-        crate::secret::register(&config.credentials.access_key_secret);
+        crate::secrets::value::register(&config.credentials.access_key_secret);
         if let Some(token) = &config.credentials.security_token {
-            crate::secret::register(token);
+            crate::secrets::value::register(token);
         }
         Ok(Client {
             http,
@@ -150,7 +150,7 @@ impl Client {
         let credentials = &self.config.credentials;
         // What an answer might quote back and must not keep: the call's secret parameters
         // and the key it is signed with.
-        let in_flight: Vec<&crate::secret::Secret> = params
+        let in_flight: Vec<&crate::secrets::Secret> = params
             .iter()
             .filter_map(|(_, value)| match value {
                 params::ParamValue::Secret(secret) => Some(secret),

@@ -5,7 +5,7 @@
 //! - [`value`]: [`Secret`], a string whose every printed form is `***`, and the process-wide
 //!   registry of secret values the scrubber removes from texts. Depends on nothing else in
 //!   kvsync: the wire layer signs and sends secrets.
-//! - [`reference`]: [`SecretRef`] (`{env: NAME}` or `{file: PATH}`), its parsing from a
+//! - [`reference`](mod@reference): [`SecretRef`] (`{env: NAME}` or `{file: PATH}`), its parsing from a
 //!   manifest (a literal value is refused) and where `{file:}` secrets may be read from.
 //! - [`read`]: reading a reference's value, confined and bounded, into a [`Secret`].
 //! - [`digest`]: salted slow digests of passwords and the `kvsync:pw` tags that carry them.

@@ -139,8 +139,8 @@ impl SecretRef {
 
 /// A secret reference as written in a manifest: `{env: NAME}` or `{file: PATH}`, with the
 /// location of `NAME` or `PATH`. A plain string is refused, so that no password is ever
-/// committed to git; the name and path themselves are checked by [`reference_problem`] when the
-/// manifest is validated, so that the error points at them.
+/// committed to git; the name and path themselves are checked when the manifest is validated
+/// (`manifest::rules::reference_problem`), so that the error points at them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawSecretRef {
     /// The reference.
