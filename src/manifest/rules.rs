@@ -300,14 +300,6 @@ pub fn password_problem(password: &str) -> Option<String> {
     })
 }
 
-/// Whether an engine version is at least `major.minor`.
-pub fn engine_at_least(version: &str, major: u32, minor: u32) -> bool {
-    let mut parts = version.split('.');
-    let v_major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let v_minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    (v_major, v_minor) >= (major, minor)
-}
-
 /// Whether an instance class is a cluster (sharded) one.
 pub fn is_cluster_class(class: &str) -> bool {
     class.contains("sharding") || class.contains(".cluster")
@@ -528,13 +520,6 @@ mod tests {
             let length = bad.chars().count().to_string();
             assert!(!problem.contains(&length), "{problem} states the length");
         }
-    }
-
-    #[test]
-    fn engine_versions_compare_numerically() {
-        assert!(engine_at_least("4.0", 4, 0));
-        assert!(engine_at_least("7.0", 4, 0));
-        assert!(!engine_at_least("2.8", 4, 0));
     }
 
     #[test]
