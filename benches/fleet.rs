@@ -4,7 +4,7 @@
 //!
 //! Not a test: `cargo bench --bench fleet [-- N...]` (default N = 100 and 1000). The
 //! emulator's state is built in-process with `State::handle`, the password digest tags with
-//! `passwords::digest` and `passwords::encode_tags` as `apply` records them (under a second for
+//! `secrets::digest::digest` and `secrets::digest::encode_tags` as `apply` records them (under a second for
 //! 1,000 instances); `--seed-apply` seeds by running `kvsync apply` against a fast emulator
 //! instead (the same end state, but about 45 s for 1,000 instances, as the emulator writes its
 //! state file after every change). Either way the plan must come out empty. `--keep` keeps each
@@ -47,9 +47,8 @@ use kvsync::api::retry::RetryPolicy;
 use kvsync::api::{Action, Client, ClientConfig, Credentials, Endpoint};
 use kvsync::emulator::state::{Context, Durations, State};
 use kvsync::emulator::store;
-use kvsync::manifest::InstanceKey;
-use kvsync::passwords;
-use kvsync::secret::Secret;
+use kvsync::secrets::Secret;
+use kvsync::secrets::digest::{self as passwords, Owner};
 
 const REGION: &str = "cn-hangzhou";
 const ZONE: &str = "cn-hangzhou-h";
@@ -164,14 +163,17 @@ fn seed_in_process(state_file: &Path, n: usize) {
             .collect(),
     );
     for i in 0..n {
-        let key = InstanceKey {
-            region: REGION.into(),
-            name: name(i),
-        };
+        let instance = name(i);
         let digests: BTreeMap<String, String> = ACCOUNTS
             .iter()
             .map(|(account, _, _, password)| {
-                let digest = passwords::digest(&Secret::new(*password), STACK, &key, Some(account));
+                let owner = Owner {
+                    stack: STACK,
+                    region: REGION,
+                    instance: &instance,
+                    account: Some(account),
+                };
+                let digest = passwords::digest(&Secret::new(*password), owner);
                 ((*account).to_owned(), digest)
             })
             .collect();
@@ -192,7 +194,7 @@ fn seed_in_process(state_file: &Path, n: usize) {
             .collect();
         let mut create: Vec<(&str, &str)> = vec![
             ("RegionId", REGION),
-            ("InstanceName", &key.name),
+            ("InstanceName", &instance),
             ("InstanceClass", CLASS),
             ("EngineVersion", ENGINE),
             ("ZoneId", ZONE),
@@ -423,7 +425,7 @@ struct BaselineRun {
 }
 
 /// 1 if the call failed (after the client's retries), else 0.
-async fn failed<A: Action<Secrets = kvsync::secret::Secret>>(client: &Client, action: A) -> usize {
+async fn failed<A: Action<Secrets = kvsync::secrets::Secret>>(client: &Client, action: A) -> usize {
     usize::from(client.call(REGION, &action).await.is_err())
 }
 

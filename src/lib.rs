@@ -8,6 +8,8 @@
 //! - [`session`]: observe while the password digests are computed, then diff.
 //! - [`apply`]: execute a plan, wait for instances, report.
 //! - [`import`]: write manifests for existing instances that plan empty.
+//! - [`secrets`]: secret values that cannot print, references to them, reading, digests.
+//! - [`values`]: network type, status, charge type, hour window, IPv4 net, engine version.
 //! - [`lock`]: one writer per stack and region on this machine.
 //! - [`journal`]: the seed of an unfinished run's intent tokens.
 //! - [`emulator`]: a local R-KVStore server for tests and trials.
@@ -16,6 +18,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod bounded_read;
 pub mod cli;
 pub mod daemon;
 pub mod emulator;
@@ -25,9 +28,9 @@ pub mod journal;
 pub mod lock;
 pub mod manifest;
 pub mod observe;
-pub mod passwords;
 pub mod plan;
-pub mod secret;
+pub mod refusal;
 pub mod secrets;
 pub mod session;
 pub mod signals;
+pub mod values;

@@ -3,10 +3,10 @@
 use std::ffi::OsString;
 
 use clap::{CommandFactory, FromArgMatches};
+use kvsync::apply::secrets::SecretsError;
 use kvsync::cli::{self, Cli, CliError, ExitStatus, LogFormat, color};
 use kvsync::env_vars;
 use kvsync::manifest::LoadError;
-use kvsync::secrets::SecretsError;
 use tracing_subscriber::EnvFilter;
 
 /// `daemon` says what each cycle does at the default level (its own lines at info); every

@@ -9,10 +9,10 @@
 use std::future::Future;
 
 use crate::api::Client;
+use crate::apply::secrets::{Checked, DigestMemo, Resolved};
 use crate::manifest::Desired;
 use crate::observe::{self, ObserveError, Observed};
 use crate::plan::{self, DiffOptions, Plan};
-use crate::secrets::{Checked, DigestMemo, Resolved};
 
 /// What [`plan`] found and decided.
 #[derive(Debug)]

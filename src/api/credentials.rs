@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::env_vars;
-use crate::secret::Secret;
+use crate::secrets::Secret;
 
 /// An access key pair, with an optional STS token.
 #[derive(Debug, Clone, PartialEq, Eq)]

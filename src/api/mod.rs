@@ -29,7 +29,7 @@ pub use self::error::{ApiError, Error};
 use self::ratelimit::RateLimiter;
 use self::retry::{RetryPolicy, classify};
 use self::stats::CallStats;
-use crate::secret::Secret;
+use crate::secrets::Secret;
 
 /// The API version every request names.
 pub const API_VERSION: &str = "2015-01-01";
@@ -109,9 +109,9 @@ impl Client {
             })?;
         // Cloud texts quoting the key are scrubbed wherever they surface, not only in this
         // client's errors.
-        crate::secret::register(&config.credentials.access_key_secret);
+        crate::secrets::value::register(&config.credentials.access_key_secret);
         if let Some(token) = &config.credentials.security_token {
-            crate::secret::register(token);
+            crate::secrets::value::register(token);
         }
         Ok(Client {
             http,
@@ -174,7 +174,7 @@ impl Client {
         let credentials = &self.config.credentials;
         // What an answer might quote back and must not keep: the call's secret parameters
         // and the key it is signed with.
-        let in_flight: Vec<&crate::secret::Secret> = params
+        let in_flight: Vec<&crate::secrets::Secret> = params
             .iter()
             .filter_map(|(_, value)| match value {
                 params::ParamValue::Secret(secret) => Some(secret),

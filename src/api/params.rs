@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::secret::Secret;
+use crate::secrets::Secret;
 
 /// One parameter value: plain text, or a secret that prints as `***`.
 #[derive(Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //!
 //! [`scrub`] replaces with `***`:
 //! - the values of the secrets in flight (the call's secret parameters, the access key secret,
-//!   the security token) and of every secret [registered](crate::secret::register) in the
+//!   the security token) and of every secret [registered](crate::secrets::value::register) in the
 //!   process, each in every form a text can quote it in: raw, percent-encoded as the signer
 //!   encodes it (RFC 3986), encoded again (as inside a string-to-sign) and a third time,
 //!   form-encoded (`+` for space), JSON-escaped, and with lower-case hex;
@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::sign::percent_encode;
-use crate::secret::{self, REDACTED, Secret};
+use crate::secrets::value::{self as secret, REDACTED, Secret};
 
 /// Endings of parameter names whose values are secret (compared case-insensitively).
 const SECRET_NAME_ENDINGS: &[&str] = &["password", "passwd", "secret", "securitytoken"];

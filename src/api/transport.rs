@@ -12,7 +12,7 @@ use super::error::{ApiError, DecodeReason, Error, excerpt};
 use super::scrub::scrub;
 use super::sign::percent_encode;
 use crate::manifest::text::escape_invisible;
-use crate::secret::Secret;
+use crate::secrets::Secret;
 
 /// The most of an answer's body the client reads: far above any real answer (a page of 50
 /// instances is a few dozen KiB), low enough that a misbehaving endpoint cannot exhaust memory.

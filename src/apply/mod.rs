@@ -10,6 +10,7 @@ pub mod create;
 pub mod error;
 pub mod progress;
 pub mod report;
+pub mod secrets;
 pub mod step;
 pub mod wait;
 
@@ -25,9 +26,9 @@ pub use self::report::{Failure, InstanceOutcome, Report};
 use self::wait::{Pace, PollPolicy};
 use crate::api::Client;
 use crate::manifest::InstanceKey;
-use crate::manifest::secret::SecretRef;
 use crate::plan::model::{Impact, InstancePlan, Plan};
-use crate::secret::Secret;
+use crate::secrets::Secret;
+use crate::secrets::SecretRef;
 
 /// How to run a plan.
 #[derive(Debug, Clone)]

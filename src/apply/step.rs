@@ -16,9 +16,9 @@ use crate::api::{self, Client};
 use crate::apply::create;
 pub use crate::apply::error::StepError;
 use crate::manifest::InstanceKey;
-use crate::manifest::secret::SecretRef;
 use crate::plan::model::{PlannedRequest, Step, WaitFor};
-use crate::secret::Secret;
+use crate::secrets::Secret;
+use crate::secrets::SecretRef;
 
 /// Vendor codes that, on a repeated call, mean the change already happened: the calls that
 /// do not set an absolute value refuse to make a change that is already made. (Apply

@@ -13,12 +13,12 @@ use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use std::collections::BTreeSet;
 
 use super::progress::Mode;
+use crate::apply::secrets::{Checked, Need};
 use crate::apply::{self, ApplyOptions, Report};
 use crate::plan::Plan;
 use crate::plan::model::{BlockedKind, PLAN_FORMAT_VERSION};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
-use crate::secrets::{Checked, Need};
 use crate::{journal, lock, manifest, session};
 
 /// Arguments of `apply`.

@@ -883,7 +883,7 @@ pub enum CliError {
     Settings(#[from] settings::SettingsError),
     /// The secrets cannot be used.
     #[error(transparent)]
-    Secrets(Box<crate::secrets::SecretsError>),
+    Secrets(Box<crate::apply::secrets::SecretsError>),
     /// The cloud could not be observed.
     #[error("observing the cloud")]
     Observe(#[from] ObserveError),
@@ -952,8 +952,8 @@ pub enum CliError {
     },
 }
 
-impl From<crate::secrets::SecretsError> for CliError {
-    fn from(err: crate::secrets::SecretsError) -> Self {
+impl From<crate::apply::secrets::SecretsError> for CliError {
+    fn from(err: crate::apply::secrets::SecretsError) -> Self {
         CliError::Secrets(Box::new(err))
     }
 }

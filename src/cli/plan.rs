@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
+use crate::apply::secrets::{self, Checked, Need};
 use crate::manifest::Desired;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
-use crate::secrets::{self, Checked, Need};
 use crate::{journal, session};
 
 /// Arguments of `plan`.

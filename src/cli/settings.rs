@@ -15,7 +15,7 @@ use crate::api::{self, Client, ClientConfig, Endpoint};
 use crate::emulator::state::Durations;
 use crate::emulator::{self, EmulatorConfig, EmulatorError, RunningEmulator};
 use crate::env_vars;
-use crate::secret::Secret;
+use crate::secrets::Secret;
 
 /// Where `--emulator` keeps its state, relative to the working directory.
 pub const EMULATOR_STATE: &str = ".kvsync/emulator.json";

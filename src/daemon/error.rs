@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use super::git::GitError;
 use super::phase::{Phase, show};
+use crate::apply::secrets::SecretsError;
 use crate::manifest::LoadError;
 use crate::manifest::desired::ScopeError;
 use crate::observe::ObserveError;
-use crate::secrets::SecretsError;
 
 /// What stopped a cycle (or kept the newest manifests out of force).
 #[derive(Debug, thiserror::Error)]

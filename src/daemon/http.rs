@@ -457,7 +457,7 @@ mod tests {
     use crate::api::{ClientConfig, Credentials, Endpoint};
     use crate::apply::progress::{StopHandle, stop_pair};
     use crate::daemon::status::{InstanceResult, InstanceStatus, Mode, Revision};
-    use crate::secret::Secret;
+    use crate::secrets::Secret;
 
     /// A client that is never used to call anything: the server only reads its counters.
     fn client() -> Client {

@@ -49,9 +49,9 @@ use self::reconcile::{InForce, Loaded, Reconciler, choose};
 use self::status::{DaemonStatus, InstanceResult, Mode, Revision, SharedStatus};
 use self::triggers::{Trigger, next_delay, watch_files, watch_hangup};
 use crate::api::Client;
+use crate::apply::secrets::DigestMemo;
 use crate::apply::{StopSignal, stop_pair};
 use crate::manifest;
-use crate::secrets::DigestMemo;
 
 /// Instances changed at once when neither `--parallelism` nor the Stack document says.
 pub const DEFAULT_PARALLELISM: usize = 8;

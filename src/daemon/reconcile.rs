@@ -17,13 +17,13 @@ use super::deadline::{BlockingReads, Deadlines, Phase, apply_deadline, enter};
 use super::error::CycleError;
 use super::status::{InstanceResult, InstanceStatus, Mode, Revision, SharedStatus};
 use crate::api::Client;
+use crate::apply::secrets::{self, DigestMemo, Need};
 use crate::apply::{self, ApplyOptions, InstanceOutcome, StopSignal, error_chain};
 use crate::journal;
 use crate::lock::{self, LockSettings};
 use crate::manifest::{Desired, InstanceKey};
 use crate::plan::model::{BlockedKind, Impact, InstancePlan, Plan};
 use crate::plan::{DiffOptions, Seeds, render};
-use crate::secrets::{self, DigestMemo, Need};
 use crate::{observe, plan, session};
 
 /// The manifests in force: the last set that loaded, and its revision.
@@ -435,7 +435,7 @@ impl Reconciler<'_> {
         &mut self,
         desired: &Desired,
         plan: &Plan,
-        secrets: &BTreeMap<crate::manifest::secret::SecretRef, crate::secret::Secret>,
+        secrets: &BTreeMap<crate::secrets::SecretRef, crate::secrets::Secret>,
         now: Timestamp,
     ) -> BTreeMap<InstanceKey, (InstanceOutcome, usize)> {
         let mut runnable = Plan {

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::state::PROTOCOL_PARAMS;
 use crate::api::actions::{Request, WireParams};
 use crate::api::params::ParamValue;
-use crate::secret::Secret;
+use crate::secrets::Secret;
 
 /// How many requests the journal keeps.
 pub const CAPACITY: usize = 10_000;

@@ -6,6 +6,7 @@
 //! with a reserved prefix, …) is left out, which leaves it unmanaged, and a comment in the file
 //! says why. Passwords cannot be read: comments show how to manage them.
 
+use crate::values::{ChargeType, InstanceStatus, NetworkType};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -13,8 +14,7 @@ use super::yaml::{flow_list, scalar};
 use crate::manifest::desired::Privilege;
 use crate::manifest::rules::{
     MAX_WHITELIST_ENTRIES, SYSTEM_GROUPS, account_name_problem, backup_time_problem,
-    description_problem, group_name_problem, normalize_ip, one_hour_window_problem,
-    parameter_name_problem, tag_text_problem,
+    description_problem, group_name_problem, parameter_name_problem, tag_text_problem,
 };
 use crate::manifest::validate::{API_VERSION, ENGINE_VERSIONS, MAX_LABELS, RESERVED_TAG_PREFIX};
 use crate::observe::Aspect;
@@ -183,7 +183,7 @@ fn header(doc: &mut Doc, instance: &Imported) {
         0,
         "when the cloud differs. Delete a field or section to leave it unmanaged.",
     );
-    if !observed.status.is_empty() && observed.status != "Normal" {
+    if !observed.status.is_unknown() && observed.status != InstanceStatus::Normal {
         doc.comment(
             0,
             &format!(
@@ -274,21 +274,26 @@ fn lifecycle(doc: &mut Doc, observed: &ObservedInstance) {
         );
     }
 
-    if ENGINE_VERSIONS.contains(&observed.engine_version.as_str()) {
-        doc.line(
-            1,
-            &format!("engineVersion: {}", scalar(&observed.engine_version)),
-        );
-    } else {
-        doc.left_out(
+    match observed.engine_version.known() {
+        Some(version) if ENGINE_VERSIONS.contains(version) => {
+            doc.line(
+                1,
+                &format!("engineVersion: {}", scalar(&version.to_string())),
+            );
+        }
+        _ => doc.left_out(
             1,
             "engineVersion",
             &format!(
                 "{:?} is not one of {}",
-                observed.engine_version,
-                ENGINE_VERSIONS.join(", ")
+                observed.engine_version.to_string(),
+                ENGINE_VERSIONS
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-        );
+        ),
     }
 
     if !observed.zone_id.is_empty() && observed.zone_id.starts_with(&observed.region) {
@@ -304,22 +309,24 @@ fn lifecycle(doc: &mut Doc, observed: &ObservedInstance) {
         );
     }
 
-    match observed.charge_type.as_str() {
-        "PostPaid" => doc.line(1, "chargeType: PostPaid"),
-        "PrePaid" => doc.left_out(
+    match &observed.charge_type {
+        ChargeType::PostPaid => doc.line(1, "chargeType: PostPaid"),
+        ChargeType::PrePaid => doc.left_out(
             1,
             "chargeType",
             "the instance is PrePaid (subscription); a PrePaid manifest needs spec.period, which the API does not report",
         ),
-        other => doc.left_out(
+        ChargeType::Other(other) => doc.left_out(
             1,
             "chargeType",
             &format!("{other:?} is neither PostPaid nor PrePaid"),
         ),
     }
 
-    match observed.network_type.as_str() {
-        "VPC" if observed.vpc_id.starts_with("vpc-") && observed.vswitch_id.starts_with("vsw-") => {
+    match &observed.network_type {
+        NetworkType::Vpc
+            if observed.vpc_id.starts_with("vpc-") && observed.vswitch_id.starts_with("vsw-") =>
+        {
             doc.line(
                 1,
                 &format!(
@@ -329,7 +336,7 @@ fn lifecycle(doc: &mut Doc, observed: &ObservedInstance) {
                 ),
             );
         }
-        "CLASSIC" => doc.line(1, "network: {type: Classic}"),
+        NetworkType::Classic => doc.line(1, "network: {type: Classic}"),
         other => doc.left_out(
             1,
             "network",
@@ -363,24 +370,23 @@ fn attributes(doc: &mut Doc, instance: &Imported) {
         if let Some(protected) = observed.release_protection {
             doc.line(1, &format!("releaseProtection: {protected}"));
         }
-        if let Some((start, end)) = &observed.maintenance_window {
-            if one_hour_window_problem(start, end).is_none() {
-                doc.line(
+        if let Some(window) = &observed.maintenance_window {
+            match window.known() {
+                Some(known) if known.length_minutes() == 60 => doc.line(
                     1,
                     &format!(
                         "maintenanceWindow: {{start: {}, end: {}}}",
-                        scalar(start),
-                        scalar(end)
+                        scalar(&known.start.to_string()),
+                        scalar(&known.end.to_string())
                     ),
-                );
-            } else {
-                doc.left_out(
+                ),
+                _ => doc.left_out(
                     1,
                     "maintenanceWindow",
                     &format!(
-                        "the window is {start}-{end}; manifests set one-hour windows (e.g. {{start: \"02:00Z\", end: \"03:00Z\"}})"
+                        "the window is {window}; manifests set one-hour windows (e.g. {{start: \"02:00Z\", end: \"03:00Z\"}})"
                     ),
-                );
+                ),
             }
         }
     }
@@ -392,7 +398,7 @@ fn attributes(doc: &mut Doc, instance: &Imported) {
             &format!("ssl: {}", if enabled { "Enable" } else { "Disable" }),
         );
     }
-    if observed.network_type == "VPC"
+    if observed.network_type == NetworkType::Vpc
         && let Some(mode) = &observed.vpc_auth_mode
     {
         match mode.as_str() {
@@ -413,7 +419,7 @@ fn whitelists(doc: &mut Doc, instance: &Imported) {
     let Some(groups) = &instance.observed.whitelists else {
         return;
     };
-    let mut written: Vec<(&String, Vec<&str>)> = Vec::new();
+    let mut written: Vec<(&String, Vec<String>)> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
     for (group, entries) in groups {
         if SYSTEM_GROUPS.contains(&group.as_str()) {
@@ -425,12 +431,15 @@ fn whitelists(doc: &mut Doc, instance: &Imported) {
             skipped.push(format!(
                 "group {group:?} is empty; manifests list at least one entry per group"
             ));
-        } else if let Some(bad) = entries.iter().find(|entry| normalize_ip(entry).is_err()) {
+        } else if let Some(bad) = entries.iter().find(|entry| entry.known().is_none()) {
             skipped.push(format!(
-                "group {group:?} holds {bad:?}, which is not an IPv4 address or CIDR block"
+                "group {group:?} holds {:?}, which is not an IPv4 address or CIDR block",
+                bad.to_string()
             ));
         } else {
-            written.push((group, entries.iter().map(String::as_str).collect()));
+            let mut texts: Vec<String> = entries.iter().map(ToString::to_string).collect();
+            texts.sort();
+            written.push((group, texts));
         }
     }
     let total: usize = written.iter().map(|(_, entries)| entries.len()).sum();
@@ -457,7 +466,14 @@ fn whitelists(doc: &mut Doc, instance: &Imported) {
     );
     doc.line(1, "whitelists:");
     for (group, entries) in written {
-        doc.line(2, &format!("{}: {}", scalar(group), flow_list(entries)));
+        doc.line(
+            2,
+            &format!(
+                "{}: {}",
+                scalar(group),
+                flow_list(entries.iter().map(String::as_str))
+            ),
+        );
     }
 }
 
@@ -539,7 +555,7 @@ fn backup_policy(doc: &mut Doc, instance: &Imported) {
     let Some(policy) = &instance.observed.backup_policy else {
         return;
     };
-    if let Some(problem) = backup_time_problem(&policy.time) {
+    if let Some(problem) = backup_time_problem(&policy.time.to_string()) {
         doc.left_out(1, "backupPolicy", &problem);
         return;
     }
@@ -548,7 +564,7 @@ fn backup_policy(doc: &mut Doc, instance: &Imported) {
         return;
     }
     doc.line(1, "backupPolicy:");
-    doc.line(2, &format!("time: {}", scalar(&policy.time)));
+    doc.line(2, &format!("time: {}", scalar(&policy.time.to_string())));
     doc.line(
         2,
         &format!(

@@ -6,10 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::secret::{SecretRef, SecretSite};
+use crate::secrets::reference::{SecretRef, SecretRoots};
+use crate::values::{ChargeType, EngineVersion, HourMinute, HourWindow, Ipv4Net, NetworkType};
 
 /// The name of the stack when no `kind: Stack` document names one.
 pub const DEFAULT_STACK: &str = "default";
@@ -92,6 +94,25 @@ impl fmt::Display for Source {
     }
 }
 
+/// Where a secret reference is written and which directories its file may be read from:
+/// context for reading it and for messages, not part of what the manifests ask for, so any two
+/// compare equal (moving a reference within a file changes nothing).
+#[derive(Debug, Clone, Default)]
+pub struct SecretSite {
+    /// Where the variable name or path is written (`None`: not known, e.g. in tests).
+    pub at: Option<Source>,
+    /// Where a `{file:}` secret may be read from; empty: nowhere.
+    pub roots: Arc<SecretRoots>,
+}
+
+impl PartialEq for SecretSite {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SecretSite {}
+
 /// Billing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -111,6 +132,14 @@ impl Charge {
         match self {
             Charge::PostPaid => "PostPaid",
             Charge::PrePaid { .. } => "PrePaid",
+        }
+    }
+
+    /// The charge type, to compare with what the cloud reports.
+    pub fn kind(&self) -> ChargeType {
+        match self {
+            Charge::PostPaid => ChargeType::PostPaid,
+            Charge::PrePaid { .. } => ChargeType::PrePaid,
         }
     }
 }
@@ -139,6 +168,14 @@ impl Network {
             Network::Vpc { .. } => "VPC",
         }
     }
+
+    /// The network type, to compare with what the cloud reports.
+    pub fn kind(&self) -> NetworkType {
+        match self {
+            Network::Classic => NetworkType::Classic,
+            Network::Vpc { .. } => NetworkType::Vpc,
+        }
+    }
 }
 
 /// One instance as the manifests want it.
@@ -155,7 +192,7 @@ pub struct DesiredInstance {
     /// `InstanceClass`.
     pub instance_class: Option<String>,
     /// `EngineVersion`.
-    pub engine_version: Option<String>,
+    pub engine_version: Option<EngineVersion>,
     /// `ZoneId`.
     pub zone_id: Option<String>,
     /// Billing.
@@ -176,7 +213,7 @@ pub struct DesiredInstance {
     /// `Open` (password required) or `Close` (password-free in the VPC).
     pub vpc_auth_mode: Option<VpcAuthMode>,
     /// Whitelist groups (each listed group exact); `None`: whitelists unmanaged.
-    pub whitelists: Option<BTreeMap<String, BTreeSet<String>>>,
+    pub whitelists: Option<BTreeMap<String, BTreeSet<Ipv4Net>>>,
     /// The exact set of normal accounts, by name; `None`: accounts unmanaged.
     pub accounts: Option<BTreeMap<String, DesiredAccount>>,
     /// The automatic backup policy.
@@ -189,9 +226,19 @@ pub struct DesiredInstance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaintenanceWindow {
     /// `MaintainStartTime`.
-    pub start: String,
+    pub start: HourMinute,
     /// `MaintainEndTime`.
-    pub end: String,
+    pub end: HourMinute,
+}
+
+impl MaintenanceWindow {
+    /// The window, `start-end`.
+    pub fn window(&self) -> HourWindow {
+        HourWindow {
+            start: self.start,
+            end: self.end,
+        }
+    }
 }
 
 /// VPC password-free access.
@@ -257,7 +304,7 @@ pub struct DesiredAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupPolicy {
     /// `PreferredBackupTime`, `HH:mmZ-HH:mmZ`.
-    pub time: String,
+    pub time: HourWindow,
     /// `PreferredBackupPeriod`, as weekdays in week order.
     pub period: BTreeSet<Weekday>,
 }

@@ -15,7 +15,6 @@ mod locate;
 pub mod raw;
 pub mod rules;
 pub mod schema;
-pub mod secret;
 pub mod text;
 pub mod validate;
 
@@ -28,8 +27,9 @@ use self::desired::{Source, Stack};
 use self::diagnostics::{Collector, Severity};
 pub use self::diagnostics::{Diagnostic, Diagnostics};
 use self::files::{FindError, MANIFEST_LIMIT, ReadError};
-use self::secret::{PathResolver, SecretRoots};
 use self::validate::{DefaultRegion, FileContext};
+use crate::refusal::{self, RefusalKind};
+use crate::secrets::reference::{PathResolver, SecretRoots};
 
 /// The comment line that marks a manifest file with no document as intended.
 pub const EMPTY_MARKER: &str = "# kvsync: intentionally empty";
@@ -229,7 +229,7 @@ fn secret_roots(root: &Path, extra: &[(PathBuf, PathBuf)]) -> SecretRoots {
     } else {
         root
     };
-    let lexical = secret::normalize(&(PathResolver::REAL.absolute)(root));
+    let lexical = crate::secrets::reference::normalize(&(PathResolver::REAL.absolute)(root));
     let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| lexical.clone());
     let (extra_lexical, extra_canonical): (Vec<PathBuf>, Vec<PathBuf>) =
         extra.iter().cloned().unzip();
@@ -490,14 +490,13 @@ fn parse_error(c: &mut Collector<'_>, err: &serde_saphyr::Error, text: &str) {
         Error::NonFiniteFloat { value, .. } => {
             ("type", format!("expected a finite number, found {value}"))
         }
-        // kvsync's own messages (from the strict scalar and secret reference types).
-        Error::Message { msg, .. }
-            if msg.contains("literal secret") || msg.contains("secret reference") =>
-        {
-            ("secret-reference", msg.clone())
-        }
-        Error::Message { msg, .. } if msg.starts_with("expected ") => ("type", msg.clone()),
-        Error::Message { msg, .. } => ("syntax", msg.clone()),
+        // kvsync's own refusals (from the strict scalar and secret reference types) by the kind
+        // they recorded; any other message is the YAML library's.
+        Error::Message { msg, .. } => match refusal::kind_of(msg) {
+            Some(RefusalKind::SecretReference) => ("secret-reference", msg.clone()),
+            Some(RefusalKind::Type) => ("type", msg.clone()),
+            None => ("syntax", msg.clone()),
+        },
         Error::Budget { breach, .. } => (
             "yaml-budget",
             match breach {
@@ -593,7 +592,7 @@ pub fn load_with(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, Loa
                 path: dir.clone(),
                 source,
             })?;
-        let lexical = secret::normalize(&(PathResolver::REAL.absolute)(dir));
+        let lexical = crate::secrets::reference::normalize(&(PathResolver::REAL.absolute)(dir));
         extra.push((lexical, canonical));
     }
     let mut roots: BTreeMap<PathBuf, Arc<SecretRoots>> = BTreeMap::new();
@@ -678,7 +677,7 @@ pub fn parse(
             path: path.clone(),
             text: text.clone(),
             roots: Arc::new(SecretRoots {
-                lexical: vec![secret::normalize(
+                lexical: vec![crate::secrets::reference::normalize(
                     path.parent().unwrap_or_else(|| Path::new("")),
                 )],
                 canonical: Vec::new(),

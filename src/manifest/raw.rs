@@ -10,7 +10,8 @@ use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 
 use super::rules::shown;
-use super::secret::RawSecretRef;
+use crate::refusal::{RefusalKind, refuse};
+use crate::secrets::reference::RawSecretRef;
 
 /// The fields every document has, read leniently to decide how to parse the rest.
 #[derive(Debug, Deserialize)]
@@ -418,7 +419,10 @@ enum Found<'a> {
 }
 
 fn mismatch<E: de::Error>(expected: &str, value: Found<'_>) -> E {
-    E::custom(format!("expected {expected}, found {}", found(value)))
+    refuse(
+        RefusalKind::Type,
+        format!("expected {expected}, found {}", found(value)),
+    )
 }
 
 /// Visits any YAML node and hands scalars to `accept`, which may refuse them; mappings and

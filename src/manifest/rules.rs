@@ -3,6 +3,9 @@
 //! Each `*_problem` function returns `None` when the value is allowed, or a sentence that says
 //! what is wrong and what is allowed.
 
+use crate::secrets::reference::SecretRef;
+use crate::values::{HourMinute, HourWindow, Ipv4Net};
+
 /// Instance names: 2–128 characters, starting with a letter or a Chinese character, without
 /// `@ / : = " < > { } [ ]` or whitespace.
 pub fn instance_name_problem(name: &str) -> Option<String> {
@@ -206,68 +209,23 @@ pub const SYSTEM_GROUPS: &[&str] = &["ali_dms_group", "hdm_security_ips"];
 /// The most whitelist entries an instance may have.
 pub const MAX_WHITELIST_ENTRIES: usize = 1000;
 
-/// Normalises an IPv4 address or CIDR block (`a.b.c.d` or `a.b.c.d/n`, `n` 0–32): leading
-/// zeros dropped, `/32` dropped. `Err` says what is wrong.
-pub fn normalize_ip(entry: &str) -> Result<String, String> {
+/// Parses an IPv4 address or CIDR block (`a.b.c.d` or `a.b.c.d/n`, `n` 0–32), which prints
+/// normalised: leading zeros dropped, `/32` dropped. `Err` says what is wrong.
+pub fn normalize_ip(entry: &str) -> Result<Ipv4Net, String> {
     let bad = || {
         format!(
             "{} is not an IPv4 address or CIDR block such as 10.0.1.15 or 10.0.1.0/24",
             shown(entry)
         )
     };
-    let (address, prefix) = match entry.trim().split_once('/') {
-        Some((address, prefix)) => {
-            let prefix: u8 = prefix
-                .parse()
-                .ok()
-                .filter(|p| *p <= 32 && !prefix.starts_with('+'))
-                .ok_or_else(bad)?;
-            (address, Some(prefix))
-        }
-        None => (entry.trim(), None),
-    };
-    let octets: Vec<u8> = address
-        .split('.')
-        .map(|octet| {
-            if octet.is_empty() || octet.len() > 3 || !octet.chars().all(|c| c.is_ascii_digit()) {
-                None
-            } else {
-                octet.parse::<u8>().ok()
-            }
-        })
-        .collect::<Option<_>>()
-        .ok_or_else(bad)?;
-    if octets.len() != 4 {
-        return Err(bad());
-    }
-    let address = octets
-        .iter()
-        .map(|o| o.to_string())
-        .collect::<Vec<_>>()
-        .join(".");
-    Ok(match prefix {
-        None | Some(32) => address,
-        Some(prefix) => format!("{address}/{prefix}"),
-    })
-}
-
-/// Minutes after midnight of an `HH:mmZ` time.
-pub fn parse_hhmmz(text: &str) -> Option<u32> {
-    let rest = text.strip_suffix('Z')?;
-    let (hours, minutes) = rest.split_once(':')?;
-    if hours.len() != 2 || minutes.len() != 2 {
-        return None;
-    }
-    let hours: u32 = hours.parse().ok()?;
-    let minutes: u32 = minutes.parse().ok()?;
-    (hours < 24 && minutes < 60).then_some(hours * 60 + minutes)
+    entry.parse::<Ipv4Net>().map_err(|_| bad())
 }
 
 /// A one-hour window `start`–`end` (`HH:mmZ` each; it may wrap past midnight).
 pub fn one_hour_window_problem(start: &str, end: &str) -> Option<String> {
-    match (parse_hhmmz(start), parse_hhmmz(end)) {
-        (Some(s), Some(e)) if (s + 60) % (24 * 60) == e => None,
-        (Some(_), Some(_)) => Some(format!(
+    match (start.parse::<HourMinute>(), end.parse::<HourMinute>()) {
+        (Ok(s), Ok(e)) if HourWindow { start: s, end: e }.length_minutes() == 60 => None,
+        (Ok(_), Ok(_)) => Some(format!(
             "the window {start}-{end} must be exactly one hour long (e.g. 02:00Z-03:00Z)"
         )),
         _ => Some(format!(
@@ -289,7 +247,10 @@ pub fn backup_time_problem(window: &str) -> Option<String> {
     if let Some(problem) = one_hour_window_problem(start, end) {
         return Some(problem);
     }
-    (!start.ends_with(":00Z")).then(|| format!("the backup window {window} must start on the hour"))
+    let on_the_hour = start
+        .parse::<HourMinute>()
+        .is_ok_and(HourMinute::on_the_hour);
+    (!on_the_hour).then(|| format!("the backup window {window} must start on the hour"))
 }
 
 /// Parameter names: lowercase letters, digits, `-` and `_` (Redis configuration names).
@@ -339,21 +300,43 @@ pub fn password_problem(password: &str) -> Option<String> {
     })
 }
 
-/// Whether an engine version is at least `major.minor`.
-pub fn engine_at_least(version: &str, major: u32, minor: u32) -> bool {
-    let mut parts = version.split('.');
-    let v_major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let v_minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    (v_major, v_minor) >= (major, minor)
-}
-
 /// Whether an instance class is a cluster (sharded) one.
 pub fn is_cluster_class(class: &str) -> bool {
     class.contains("sharding") || class.contains(".cluster")
 }
 
+/// What is wrong with a reference's variable name or path, if anything: environment variable
+/// names are letters, digits and `_`, not starting with a digit, and not one of kvsync's own
+/// credential variables; a path is not empty.
+pub fn reference_problem(reference: &SecretRef) -> Option<String> {
+    match reference {
+        SecretRef::Env(name) if !valid_env_name(name) => Some(format!(
+            "{} is not an environment variable name; allowed: letters, digits and _, not starting with a digit",
+            shown(name)
+        )),
+        SecretRef::Env(name) if crate::env_vars::CREDENTIALS.contains(&name.as_str()) => {
+            Some(format!(
+                "{name} holds kvsync's own cloud credentials, which a manifest may not send as a password; name another variable"
+            ))
+        }
+        SecretRef::File(path) if path.as_os_str().is_empty() => Some(
+            "the secret file path is empty; write {file: PATH} with a path relative to the manifest"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+fn valid_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     #[test]
@@ -481,10 +464,19 @@ mod tests {
 
     #[test]
     fn ips_and_cidrs_are_checked_and_normalised() {
-        assert_eq!(normalize_ip("10.0.1.0/24").unwrap(), "10.0.1.0/24");
-        assert_eq!(normalize_ip("010.000.001.015").unwrap(), "10.0.1.15");
-        assert_eq!(normalize_ip("10.0.2.15/32").unwrap(), "10.0.2.15");
-        assert_eq!(normalize_ip("0.0.0.0/0").unwrap(), "0.0.0.0/0");
+        assert_eq!(
+            normalize_ip("10.0.1.0/24").unwrap().to_string(),
+            "10.0.1.0/24"
+        );
+        assert_eq!(
+            normalize_ip("010.000.001.015").unwrap().to_string(),
+            "10.0.1.15"
+        );
+        assert_eq!(
+            normalize_ip("10.0.2.15/32").unwrap().to_string(),
+            "10.0.2.15"
+        );
+        assert_eq!(normalize_ip("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
         for bad in [
             "10.0.1",
             "10.0.1.256",
@@ -501,9 +493,9 @@ mod tests {
 
     #[test]
     fn windows_are_one_hour() {
-        assert_eq!(parse_hhmmz("02:30Z"), Some(150));
-        assert_eq!(parse_hhmmz("24:00Z"), None);
-        assert_eq!(parse_hhmmz("2:00Z"), None);
+        assert!(one_hour_window_problem("23:30Z", "00:30Z").is_none());
+        assert!(one_hour_window_problem("24:00Z", "01:00Z").is_some());
+        assert!(one_hour_window_problem("2:00Z", "3:00Z").is_some());
         assert_eq!(one_hour_window_problem("02:00Z", "03:00Z"), None);
         assert_eq!(one_hour_window_problem("23:30Z", "00:30Z"), None);
         assert!(one_hour_window_problem("02:00Z", "04:00Z").is_some());
@@ -531,9 +523,33 @@ mod tests {
     }
 
     #[test]
-    fn engine_versions_compare_numerically() {
-        assert!(engine_at_least("4.0", 4, 0));
-        assert!(engine_at_least("7.0", 4, 0));
-        assert!(!engine_at_least("2.8", 4, 0));
+    fn names_and_paths_are_checked() {
+        assert_eq!(reference_problem(&SecretRef::Env("PW_1".into())), None);
+        assert_eq!(reference_problem(&SecretRef::Env("_PW".into())), None);
+        assert_eq!(reference_problem(&SecretRef::File("pw".into())), None);
+        for bad in ["1BAD", "orders-redis-password", "", "PW X"] {
+            let problem =
+                reference_problem(&SecretRef::Env(bad.into())).unwrap_or_else(|| panic!("{bad}"));
+            assert!(
+                problem.contains("is not an environment variable name"),
+                "{problem}"
+            );
+        }
+        assert!(
+            reference_problem(&SecretRef::File(PathBuf::new()))
+                .unwrap()
+                .starts_with("the secret file path is empty")
+        );
+    }
+
+    #[test]
+    fn credential_variables_are_refused() {
+        for name in crate::env_vars::CREDENTIALS {
+            let problem = reference_problem(&SecretRef::Env((*name).into())).unwrap();
+            assert!(
+                problem.contains("kvsync's own cloud credentials"),
+                "{problem}"
+            );
+        }
     }
 }

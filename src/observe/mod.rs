@@ -4,6 +4,7 @@
 pub mod observed;
 mod reads;
 
+use crate::values::{ChargeType, InstanceStatus, NetworkType, Reported};
 use tokio::task::JoinSet;
 
 pub use self::observed::{Observed, ObservedInstance};
@@ -163,12 +164,12 @@ fn from_listing(listed: KvStoreInstance) -> ObservedInstance {
         id: listed.instance_id,
         name: listed.instance_name,
         region: listed.region_id,
-        status: listed.instance_status,
+        status: InstanceStatus::from_cloud(&listed.instance_status),
         instance_class: listed.instance_class,
-        engine_version: listed.engine_version,
+        engine_version: Reported::from_cloud(&listed.engine_version),
         zone_id: listed.zone_id,
-        charge_type: listed.charge_type,
-        network_type: listed.network_type.to_ascii_uppercase(),
+        charge_type: ChargeType::from_cloud(&listed.charge_type),
+        network_type: NetworkType::from_cloud(&listed.network_type),
         vpc_id: listed.vpc_id,
         vswitch_id: listed.vswitch_id,
         tags: listed

@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::desired::{Privilege, Weekday};
+use crate::values::{
+    ChargeType, EngineVersion, HourWindow, InstanceStatus, Ipv4Net, NetworkType, Reported,
+};
 
 /// The observed state of every region kvsync looked at.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -23,17 +26,17 @@ pub struct ObservedInstance {
     /// `RegionId`.
     pub region: String,
     /// `InstanceStatus`.
-    pub status: String,
+    pub status: InstanceStatus,
     /// `InstanceClass`.
     pub instance_class: String,
     /// `EngineVersion`.
-    pub engine_version: String,
+    pub engine_version: Reported<EngineVersion>,
     /// `ZoneId`.
     pub zone_id: String,
     /// `ChargeType`.
-    pub charge_type: String,
-    /// `NetworkType`, upper case (`VPC` or `CLASSIC`).
-    pub network_type: String,
+    pub charge_type: ChargeType,
+    /// `NetworkType`.
+    pub network_type: NetworkType,
     /// `VpcId` (empty on the classic network).
     pub vpc_id: String,
     /// `VSwitchId` (empty on the classic network).
@@ -43,7 +46,7 @@ pub struct ObservedInstance {
     /// `InstanceReleaseProtection`; `None` when the attribute was not read.
     pub release_protection: Option<bool>,
     /// `MaintainStartTime`/`MaintainEndTime` (from the attribute).
-    pub maintenance_window: Option<(String, String)>,
+    pub maintenance_window: Option<Reported<HourWindow>>,
     /// `VpcAuthMode` (from the attribute).
     pub vpc_auth_mode: Option<String>,
     /// Parameters (from the attribute's `Config`), values as strings.
@@ -52,7 +55,7 @@ pub struct ObservedInstance {
     pub ssl: Option<bool>,
     /// Whitelist groups and their normalised entries, system groups included
     /// (`DescribeSecurityIps`).
-    pub whitelists: Option<BTreeMap<String, BTreeSet<String>>>,
+    pub whitelists: Option<BTreeMap<String, BTreeSet<Reported<Ipv4Net>>>>,
     /// Accounts by name, the default (`Super`) one included (`DescribeAccounts`).
     pub accounts: Option<BTreeMap<String, ObservedAccount>>,
     /// The backup policy (`DescribeBackupPolicy`).
@@ -85,7 +88,7 @@ impl ObservedAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedBackupPolicy {
     /// `PreferredBackupTime`.
-    pub time: String,
+    pub time: Reported<HourWindow>,
     /// `PreferredBackupPeriod`, parsed.
     pub period: BTreeSet<Weekday>,
 }
@@ -104,7 +107,7 @@ impl ObservedInstance {
 
     /// The password digests recorded in the tags.
     pub fn digests(&self) -> BTreeMap<String, String> {
-        crate::passwords::decode_tags(&self.tags)
+        crate::secrets::digest::decode_tags(&self.tags)
     }
 
     /// The tags that are labels, i.e. not kvsync's own.

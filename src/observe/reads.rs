@@ -1,6 +1,7 @@
 //! Which detail calls the manifests need (a pure function of desired and listed state), how
 //! each is made, and how its answer is normalised into [`ObservedInstance`] fields.
 
+use crate::values::{InstanceStatus, Ipv4Net, Reported};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Observed;
@@ -11,7 +12,6 @@ use crate::api::actions::instance::{DbInstanceAttribute, DescribeInstanceAttribu
 use crate::api::actions::security::{DescribeInstanceSsl, DescribeSecurityIps, SecurityIpGroup};
 use crate::api::{self, Client};
 use crate::manifest::desired::{Privilege, Weekday};
-use crate::manifest::rules::normalize_ip;
 use crate::manifest::{Desired, DesiredInstance};
 
 /// The detail calls, one per managed aspect.
@@ -126,7 +126,7 @@ pub enum Detail {
     /// From `DescribeInstanceAttribute`.
     Attribute(Box<DbInstanceAttribute>),
     /// From `DescribeSecurityIps`.
-    Whitelists(BTreeMap<String, BTreeSet<String>>),
+    Whitelists(BTreeMap<String, BTreeSet<Reported<Ipv4Net>>>),
     /// From `DescribeAccounts`.
     Accounts(BTreeMap<String, ObservedAccount>),
     /// From `DescribeBackupPolicy`.
@@ -196,7 +196,7 @@ pub async fn perform(client: &Client, read: &Read) -> Result<Detail, api::Error>
                 .call(region, &DescribeBackupPolicy { instance_id: id })
                 .await?;
             Detail::BackupPolicy(ObservedBackupPolicy {
-                time: response.preferred_backup_time,
+                time: Reported::from_cloud(&response.preferred_backup_time),
                 period: parse_weekdays(&response.preferred_backup_period),
             })
         }
@@ -243,7 +243,7 @@ pub fn parse_weekdays(text: &str) -> BTreeSet<Weekday> {
 }
 
 /// Whitelist groups with their entries normalised as the manifests' are.
-pub fn whitelists(groups: Vec<SecurityIpGroup>) -> BTreeMap<String, BTreeSet<String>> {
+pub fn whitelists(groups: Vec<SecurityIpGroup>) -> BTreeMap<String, BTreeSet<Reported<Ipv4Net>>> {
     groups
         .into_iter()
         .map(|group| {
@@ -252,7 +252,7 @@ pub fn whitelists(groups: Vec<SecurityIpGroup>) -> BTreeMap<String, BTreeSet<Str
                 .split(',')
                 .map(str::trim)
                 .filter(|entry| !entry.is_empty())
-                .map(|entry| normalize_ip(entry).unwrap_or_else(|_| entry.to_owned()))
+                .map(Reported::from_cloud)
                 .collect();
             (group.security_ip_group_name, entries)
         })
@@ -283,13 +283,13 @@ impl Detail {
         match self {
             Detail::Attribute(attribute) => {
                 instance.release_protection = Some(attribute.instance_release_protection);
-                instance.maintenance_window = Some((
-                    attribute.maintain_start_time.clone(),
-                    attribute.maintain_end_time.clone(),
-                ));
+                instance.maintenance_window = Some(Reported::from_cloud(&format!(
+                    "{}-{}",
+                    attribute.maintain_start_time, attribute.maintain_end_time
+                )));
                 instance.vpc_auth_mode = Some(attribute.vpc_auth_mode.clone());
                 instance.config = Some(parse_config(&attribute.config));
-                instance.status = attribute.instance_status;
+                instance.status = InstanceStatus::from_cloud(&attribute.instance_status);
             }
             Detail::Whitelists(groups) => instance.whitelists = Some(groups),
             Detail::Accounts(accounts) => instance.accounts = Some(accounts),
@@ -323,7 +323,10 @@ mod tests {
         }]);
         assert_eq!(
             groups["app"],
-            BTreeSet::from(["10.0.2.15".to_string(), "10.0.1.0/24".to_string()])
+            BTreeSet::from([
+                Reported::from_cloud("10.0.2.15"),
+                Reported::from_cloud("10.0.1.0/24")
+            ])
         );
     }
 

@@ -5,18 +5,15 @@
 use std::collections::BTreeMap;
 
 use super::Context;
-use super::attributes::{PasswordCheck, check_password, password_unknown};
 use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
 use super::model::{Blocked, Step, WaitFor};
+use super::passwords::{DigestUpdates, PasswordCheck, check_password, password_unknown};
 use crate::api::actions::{
     CreateAccount, DeleteAccount, GrantAccountPrivilege, ModifyAccountDescription, Request,
     ResetAccountPassword,
 };
 use crate::manifest::DesiredInstance;
 use crate::observe::ObservedInstance;
-
-/// Digest entries to record (`Some`) or forget (`None`) after the steps, by entry name.
-pub type DigestUpdates = BTreeMap<String, Option<String>>;
 
 /// The account steps of one instance.
 pub fn diff(

@@ -3,61 +3,19 @@
 //! and VPC password-free access.
 
 use super::Context;
-use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, blocked, change, step};
-use super::model::{Blocked, BlockedKind, Change, Step, WaitFor};
+use super::model::{Blocked, Change, Step, WaitFor};
+use super::passwords::{DigestUpdates, PasswordCheck, check_password, password_unknown};
 use crate::api::actions::{
     ModifyInstanceAttribute, ModifyInstanceMaintainTime, ModifyInstanceSsl,
     ModifyInstanceVpcAuthMode, Request,
 };
 use crate::manifest::DesiredInstance;
-use crate::manifest::rules::{engine_at_least, instance_name_problem};
+use crate::manifest::rules::instance_name_problem;
+use crate::manifest::validate::ENGINE_4_0;
 use crate::observe::ObservedInstance;
-use crate::passwords::INSTANCE_ENTRY;
-
-/// What a password comparison found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordCheck {
-    /// The recorded digest matches: nothing to send.
-    Unchanged,
-    /// Different or never recorded: send it, then record this digest.
-    Changed(String),
-    /// The secret could not be read where the plan was made.
-    Unknown,
-}
-
-/// Compares a managed password's digest with the one recorded in the instance's tags.
-pub fn check_password(
-    ctx: &Context<'_>,
-    desired: &DesiredInstance,
-    observed: &ObservedInstance,
-    account: Option<&str>,
-) -> PasswordCheck {
-    match ctx.digest(&desired.key, account) {
-        None => PasswordCheck::Unknown,
-        Some(wanted) => {
-            let entry = account.unwrap_or(INSTANCE_ENTRY);
-            if observed.digests().get(entry).map(String::as_str) == Some(wanted) {
-                PasswordCheck::Unchanged
-            } else {
-                PasswordCheck::Changed(wanted.to_owned())
-            }
-        }
-    }
-}
-
-/// The note shown when a password could not be compared.
-pub fn password_unknown(field: &str, reference: &str) -> Blocked {
-    Blocked {
-        kind: BlockedKind::Unverified,
-        ..blocked(
-            field,
-            None,
-            Some(reference.to_owned()),
-            "not compared: the secret is not readable here (apply reads it and sets the password if it changed)",
-        )
-    }
-}
+use crate::secrets::digest::INSTANCE_ENTRY;
+use crate::values::{EngineVersion, NetworkType, Reported};
 
 /// The name (of an instance pinned by `spec.instanceId` that the cloud knows under another),
 /// release protection and the instance password.
@@ -141,15 +99,20 @@ pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps
     let Some(window) = &desired.maintenance_window else {
         return;
     };
-    let wanted = (window.start.clone(), window.end.clone());
-    if observed.maintenance_window.as_ref() == Some(&wanted) {
+    let wanted = window.window();
+    if observed
+        .maintenance_window
+        .as_ref()
+        .and_then(Reported::known)
+        == Some(&wanted)
+    {
         return;
     }
     steps.push(step(
         Request::ModifyInstanceMaintainTime(ModifyInstanceMaintainTime {
             instance_id: observed.id.clone(),
-            maintain_start_time: window.start.clone(),
-            maintain_end_time: window.end.clone(),
+            maintain_start_time: window.start.to_string(),
+            maintain_end_time: window.end.to_string(),
         }),
         WaitFor::Normal,
         MODIFY_TIMEOUT_SECS,
@@ -158,8 +121,8 @@ pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps
             observed
                 .maintenance_window
                 .as_ref()
-                .map(|(s, e)| format!("{s}-{e}")),
-            Some(format!("{}-{}", window.start, window.end)),
+                .map(ToString::to_string),
+            Some(wanted.to_string()),
         )],
     ));
 }
@@ -168,7 +131,7 @@ pub fn maintenance(desired: &DesiredInstance, observed: &ObservedInstance, steps
 pub fn ssl(
     desired: &DesiredInstance,
     observed: &ObservedInstance,
-    engine_after: &str,
+    engine_after: &Reported<EngineVersion>,
     steps: &mut Vec<Step>,
     notes: &mut Vec<Blocked>,
 ) {
@@ -179,7 +142,11 @@ pub fn ssl(
         return;
     }
     let text = |on: bool| if on { "Enable" } else { "Disable" }.to_owned();
-    if wanted && !engine_after.is_empty() && !engine_at_least(engine_after, 4, 0) {
+    if wanted
+        && engine_after
+            .known()
+            .is_some_and(|engine| *engine < ENGINE_4_0)
+    {
         notes.push(blocked(
             "spec.ssl",
             observed.ssl.map(text),
@@ -207,7 +174,7 @@ pub fn ssl(
 pub fn vpc_auth(
     desired: &DesiredInstance,
     observed: &ObservedInstance,
-    network_type_after: &str,
+    network_type_after: &NetworkType,
     steps: &mut Vec<Step>,
     notes: &mut Vec<Blocked>,
 ) {
@@ -217,7 +184,7 @@ pub fn vpc_auth(
     if observed.vpc_auth_mode.as_deref() == Some(mode.as_str()) {
         return;
     }
-    if network_type_after != "VPC" {
+    if *network_type_after != NetworkType::Vpc {
         notes.push(blocked(
             "spec.vpcAuthMode",
             observed.vpc_auth_mode.clone(),

@@ -12,7 +12,7 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
         return;
     };
     let current = observed.backup_policy.as_ref();
-    if current.is_some_and(|c| c.time == policy.time && c.period == policy.period) {
+    if current.is_some_and(|c| c.time.known() == Some(&policy.time) && c.period == policy.period) {
         return;
     }
     let days = |days: &std::collections::BTreeSet<crate::manifest::desired::Weekday>| {
@@ -21,11 +21,11 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
             .collect::<Vec<_>>()
             .join(",")
     };
-    let show = |time: &str, period| format!("{time} {}", days(period));
+    let show = |time: &dyn std::fmt::Display, period| format!("{time} {}", days(period));
     steps.push(step(
         Request::ModifyBackupPolicy(ModifyBackupPolicy {
             instance_id: observed.id.clone(),
-            preferred_backup_time: policy.time.clone(),
+            preferred_backup_time: policy.time.to_string(),
             preferred_backup_period: days(&policy.period),
             backup_retention_period: None,
             enable_backup_log: None,

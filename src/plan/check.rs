@@ -6,6 +6,7 @@ use super::model::{Impact, NEW_INSTANCE_ID, Operation, Plan, PlannedRequest};
 use super::token::TOKEN_PREFIX;
 use crate::api::actions::Request;
 use crate::observe::Observed;
+use crate::values::ChargeType;
 
 /// The position of a request in the fixed per-instance order (DESIGN §5): create → spec →
 /// network → major version → attributes → maintenance window → TLS → VPC auth → whitelists →
@@ -117,7 +118,7 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                             if target.release_protection != Some(false) {
                                 problems.push(format!("{key}: deletes a protected instance"));
                             }
-                            if target.charge_type == "PrePaid" {
+                            if target.charge_type == ChargeType::PrePaid {
                                 problems.push(format!("{key}: deletes a subscription instance"));
                             }
                             if !target.owned_by(&plan.stack) {

@@ -15,10 +15,10 @@ use crate::api::actions::{
 };
 use crate::manifest::DesiredInstance;
 use crate::manifest::desired::{Charge, Network};
-use crate::manifest::rules::engine_at_least;
 use crate::observe::ObservedInstance;
 use crate::observe::observed::{MANAGED_TAG, STACK_TAG};
-use crate::passwords;
+use crate::secrets::digest as passwords;
+use crate::values::{ChargeType, EngineVersion, NetworkType, Reported};
 
 /// How long creating an instance may take.
 pub const CREATE_TIMEOUT_SECS: u64 = 30 * 60;
@@ -108,7 +108,7 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
         instance_name: Some(desired.key.name.clone()),
         // Validation guarantees a class whenever no instance ID pins an existing instance.
         instance_class: Some(desired.instance_class.clone().unwrap_or_default()),
-        engine_version: desired.engine_version.clone(),
+        engine_version: desired.engine_version.map(|version| version.to_string()),
         zone_id: desired.zone_id.clone(),
         charge_type,
         period,
@@ -134,7 +134,10 @@ fn created_fields(desired: &DesiredInstance) -> Vec<Change> {
         }
     };
     add("spec.instanceClass", desired.instance_class.clone());
-    add("spec.engineVersion", desired.engine_version.clone());
+    add(
+        "spec.engineVersion",
+        desired.engine_version.map(|version| version.to_string()),
+    );
     add("spec.zoneId", desired.zone_id.clone());
     add(
         "spec.chargeType",
@@ -169,7 +172,7 @@ pub fn describe_network(network: &Network) -> String {
 
 /// The network an observed instance is on.
 pub fn observed_network(observed: &ObservedInstance) -> Network {
-    if observed.network_type == "VPC" {
+    if observed.network_type == NetworkType::Vpc {
         Network::Vpc {
             vpc_id: observed.vpc_id.clone(),
             vswitch_id: observed.vswitch_id.clone(),
@@ -217,7 +220,7 @@ pub fn lifecycle(
     }
 
     if let Some(charge) = &desired.charge
-        && charge.charge_type() != observed.charge_type
+        && charge.kind() != observed.charge_type
     {
         match charge {
             Charge::PrePaid { period } => steps.push(step(
@@ -231,13 +234,13 @@ pub fn lifecycle(
                 CHANGE_TIMEOUT_SECS,
                 vec![change(
                     "spec.chargeType",
-                    Some(observed.charge_type.clone()),
+                    Some(observed.charge_type.to_string()),
                     Some(format!("PrePaid ({period} months)")),
                 )],
             )),
             Charge::PostPaid => blocked_out.push(blocked(
                 "spec.chargeType",
-                Some(observed.charge_type.clone()),
+                Some(observed.charge_type.to_string()),
                 Some("PostPaid".into()),
                 "a subscription cannot be turned back into pay-as-you-go by the API; it ends at expiry",
             )),
@@ -272,29 +275,32 @@ pub fn lifecycle(
     }
 
     if let Some(version) = &desired.engine_version
-        && *version != observed.engine_version
+        && observed.engine_version.known() != Some(version)
     {
-        let (major, minor) = parse_version(version);
-        if engine_at_least(&observed.engine_version, major, minor) {
+        if observed
+            .engine_version
+            .known()
+            .is_some_and(|current| current >= version)
+        {
             blocked_out.push(blocked(
                 "spec.engineVersion",
-                Some(observed.engine_version.clone()),
-                Some(version.clone()),
+                Some(observed.engine_version.to_string()),
+                Some(version.to_string()),
                 "engine versions can only be upgraded",
             ));
         } else {
             steps.push(step(
                 Request::ModifyInstanceMajorVersion(ModifyInstanceMajorVersion {
                     instance_id: observed.id.clone(),
-                    major_version: version.clone(),
+                    major_version: version.to_string(),
                     effective_time: Some("Immediately".into()),
                 }),
                 WaitFor::Normal,
                 CHANGE_TIMEOUT_SECS,
                 vec![change(
                     "spec.engineVersion",
-                    Some(observed.engine_version.clone()),
-                    Some(version.clone()),
+                    Some(observed.engine_version.to_string()),
+                    Some(version.to_string()),
                 )],
             ));
         }
@@ -313,26 +319,16 @@ pub fn lifecycle(
 }
 
 /// The engine version the instance runs once the plan's version step is done: the desired
-/// version when it is an upgrade, else the observed one (empty when unknown).
-pub fn engine_after<'a>(desired: &'a DesiredInstance, observed: &'a ObservedInstance) -> &'a str {
-    match &desired.engine_version {
-        Some(version) => {
-            let (major, minor) = parse_version(version);
-            if engine_at_least(&observed.engine_version, major, minor) {
-                &observed.engine_version
-            } else {
-                version
-            }
-        }
-        None => &observed.engine_version,
+/// version when it is an upgrade, else the observed one (as reported when its form is unknown).
+pub fn engine_after(
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+) -> Reported<EngineVersion> {
+    match (&desired.engine_version, observed.engine_version.known()) {
+        (Some(version), Some(current)) if current >= version => Reported::Known(*current),
+        (Some(version), _) => Reported::Known(*version),
+        (None, _) => observed.engine_version.clone(),
     }
-}
-
-fn parse_version(version: &str) -> (u32, u32) {
-    let mut parts = version.split('.');
-    let major = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    (major, minor)
 }
 
 /// The step that releases an owned instance no manifest describes, or why it may not.
@@ -348,7 +344,7 @@ pub fn delete(observed: &ObservedInstance) -> (Vec<Step>, Vec<Blocked>) {
             "the instance has release protection (or it could not be read); kvsync never deletes a protected instance",
         );
     }
-    if observed.charge_type == "PrePaid" {
+    if observed.charge_type == ChargeType::PrePaid {
         return refuse(
             "subscription (PrePaid) instances are released only at expiry; kvsync never deletes them",
         );

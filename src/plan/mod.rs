@@ -12,6 +12,7 @@ pub mod check;
 pub mod config;
 pub mod instance;
 pub mod model;
+pub mod passwords;
 pub mod render;
 pub mod saved;
 pub mod tags;
@@ -23,6 +24,7 @@ mod tests;
 #[cfg(test)]
 mod tests_aspects;
 
+use crate::values::{ChargeType, Reported};
 use std::collections::{BTreeMap, BTreeSet};
 
 use self::model::{Blocked, BlockedKind, PLAN_FORMAT_VERSION};
@@ -59,7 +61,7 @@ impl Context<'_> {
 
     /// The digest of a managed password, when its secret was readable.
     pub fn digest(&self, key: &InstanceKey, account: Option<&str>) -> Option<&str> {
-        let entry = crate::passwords::entry_name(account).to_owned();
+        let entry = crate::secrets::digest::entry_name(account).to_owned();
         self.digests
             .get(&(key.clone(), entry))
             .and_then(|digest| digest.as_deref())
@@ -173,17 +175,17 @@ fn aspects(
     steps: &mut Vec<Step>,
     notes: &mut Vec<Blocked>,
 ) {
-    let mut digest_updates = accounts::DigestUpdates::new();
+    let mut digest_updates = passwords::DigestUpdates::new();
     instance::lifecycle(ctx, desired, observed, steps, notes);
     attributes::attribute(ctx, desired, observed, steps, notes, &mut digest_updates);
     attributes::maintenance(desired, observed, steps);
     let engine_after = instance::engine_after(desired, observed);
-    attributes::ssl(desired, observed, engine_after, steps, notes);
+    attributes::ssl(desired, observed, &engine_after, steps, notes);
     let network_after = desired
         .network
         .as_ref()
-        .map_or(observed.network_type.as_str(), |n| n.network_type());
-    attributes::vpc_auth(desired, observed, network_after, steps, notes);
+        .map_or_else(|| observed.network_type.clone(), |n| n.kind());
+    attributes::vpc_auth(desired, observed, &network_after, steps, notes);
     whitelists::diff(desired, observed, steps);
     config::diff(desired, observed, steps);
     backup::diff(desired, observed, steps);
@@ -234,13 +236,12 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
         region: desired.key.region.clone(),
         status: "Normal".into(),
         instance_class: desired.instance_class.clone().unwrap_or_default(),
-        engine_version: desired.engine_version.clone().unwrap_or_default(),
+        engine_version: desired
+            .engine_version
+            .map_or_else(Reported::default, Reported::Known),
         zone_id: desired.zone_id.clone().unwrap_or_default(),
-        charge_type: desired
-            .charge
-            .map_or("PostPaid", |c| c.charge_type())
-            .to_owned(),
-        network_type: network.network_type().to_owned(),
+        charge_type: desired.charge.map_or(ChargeType::PostPaid, |c| c.kind()),
+        network_type: network.kind(),
         vpc_id,
         vswitch_id,
         tags,
@@ -249,7 +250,7 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
         ssl: Some(false),
         whitelists: Some(BTreeMap::from([(
             "default".to_owned(),
-            BTreeSet::from(["127.0.0.1".to_owned()]),
+            BTreeSet::from([Reported::from_cloud("127.0.0.1")]),
         )])),
         accounts: Some(BTreeMap::new()),
         ..ObservedInstance::default()

@@ -6,7 +6,7 @@ pub use crate::api::actions::{Impact, NEW_INSTANCE_ID};
 use crate::api::actions::{ParamError, Request, SecretSlot};
 use crate::api::params::Params;
 use crate::manifest::InstanceKey;
-use crate::manifest::secret::SecretRef;
+use crate::secrets::SecretRef;
 
 /// The version of the plan's JSON schema; bumped on incompatible changes.
 pub const PLAN_FORMAT_VERSION: u32 = 3;

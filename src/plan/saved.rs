@@ -3,6 +3,7 @@
 //!
 //! A saved plan holds secret references and digests only, never a secret.
 
+use crate::values::InstanceStatus;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -37,7 +38,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 pub fn fingerprint_observed(observed: &Observed) -> String {
     let mut stable = observed.clone();
     for instance in stable.regions.values_mut().flatten() {
-        instance.status.clear();
+        instance.status = InstanceStatus::Other(String::new());
     }
     sha256_hex(
         serde_json::to_string(&stable)

@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::accounts::DigestUpdates;
 use super::instance::{MODIFY_TIMEOUT_SECS, change, step};
 use super::model::{Step, WaitFor};
+use super::passwords::DigestUpdates;
 use crate::api::actions::tag::RESOURCE_TYPE_INSTANCE;
 use crate::api::actions::{Request, TagResources, UntagResources};
 use crate::manifest::DesiredInstance;
 use crate::observe::ObservedInstance;
-use crate::passwords;
+use crate::secrets::digest as passwords;
 
 /// `TagResources` for labels and digest tags to set, `UntagResources` for those to remove.
 pub fn diff(

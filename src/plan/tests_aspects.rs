@@ -13,7 +13,7 @@ use crate::manifest::desired::{Privilege, Weekday};
 use crate::manifest::{self, InstanceKey};
 use crate::observe::observed::{ObservedAccount, ObservedBackupPolicy};
 use crate::observe::{Observed, ObservedInstance};
-use crate::passwords;
+use crate::secrets::digest as passwords;
 
 const HEAD: &str = "apiVersion: kvsync/v1
 kind: Stack
@@ -115,7 +115,7 @@ fn current() -> ObservedInstance {
             ("kvsync:pw".into(), "*=d1;app=d2".into()),
         ]),
         release_protection: Some(false),
-        maintenance_window: Some(("02:00Z".into(), "03:00Z".into())),
+        maintenance_window: Some("02:00Z-03:00Z".into()),
         vpc_auth_mode: Some("Open".into()),
         config: Some(BTreeMap::from([
             ("maxmemory-policy".into(), "volatile-lru".into()),
@@ -123,14 +123,20 @@ fn current() -> ObservedInstance {
         ])),
         ssl: Some(false),
         whitelists: Some(BTreeMap::from([
-            ("default".into(), BTreeSet::from(["127.0.0.1".to_string()])),
+            (
+                "default".into(),
+                BTreeSet::from([crate::values::Reported::from_cloud("127.0.0.1")]),
+            ),
             (
                 "app".into(),
-                BTreeSet::from(["10.0.1.0/24".to_string(), "10.0.2.15".to_string()]),
+                BTreeSet::from([
+                    crate::values::Reported::from_cloud("10.0.1.0/24"),
+                    crate::values::Reported::from_cloud("10.0.2.15"),
+                ]),
             ),
             (
                 "ali_dms_group".into(),
-                BTreeSet::from(["100.104.5.0/24".to_string()]),
+                BTreeSet::from([crate::values::Reported::from_cloud("100.104.5.0/24")]),
             ),
         ])),
         accounts: Some(BTreeMap::from([
@@ -367,10 +373,10 @@ fn observed_drift_is_one_step_too() {
         (
             "whitelist",
             Box::new(|o| {
-                o.whitelists
-                    .as_mut()
-                    .unwrap()
-                    .insert("app".into(), BTreeSet::from(["0.0.0.0/0".to_string()]));
+                o.whitelists.as_mut().unwrap().insert(
+                    "app".into(),
+                    BTreeSet::from([crate::values::Reported::from_cloud("0.0.0.0/0")]),
+                );
             }),
             "ModifySecurityIps",
         ),
@@ -451,13 +457,12 @@ fn system_and_unlisted_whitelist_groups_are_never_touched() {
     let mut observed = current();
     observed.whitelists.as_mut().unwrap().insert(
         "ali_dms_group".into(),
-        BTreeSet::from(["1.2.3.4".to_string()]),
+        BTreeSet::from([crate::values::Reported::from_cloud("1.2.3.4")]),
     );
-    observed
-        .whitelists
-        .as_mut()
-        .unwrap()
-        .insert("other_team".into(), BTreeSet::from(["5.6.7.8".to_string()]));
+    observed.whitelists.as_mut().unwrap().insert(
+        "other_team".into(),
+        BTreeSet::from([crate::values::Reported::from_cloud("5.6.7.8")]),
+    );
     assert!(plan(MATCHING, &observed).is_empty());
 }
 

@@ -9,6 +9,7 @@ use crate::api::actions::{ModifySecurityIps, Request};
 use crate::manifest::DesiredInstance;
 use crate::manifest::rules::SYSTEM_GROUPS;
 use crate::observe::ObservedInstance;
+use crate::values::{Ipv4Net, Reported};
 
 /// One `ModifySecurityIps` per listed group whose entries differ.
 pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut Vec<Step>) {
@@ -19,15 +20,19 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
         if SYSTEM_GROUPS.contains(&group.as_str()) {
             continue;
         }
-        let current: Option<&BTreeSet<String>> =
+        let current: Option<&BTreeSet<Reported<Ipv4Net>>> =
             observed.whitelists.as_ref().and_then(|w| w.get(group));
-        if current == Some(wanted) {
+        // Equal when every entry the cloud reports is a net and the nets are the wanted ones.
+        let current_nets: Option<BTreeSet<Ipv4Net>> = current
+            .and_then(|entries| entries.iter().map(|entry| entry.known().copied()).collect());
+        if current_nets.as_ref() == Some(wanted) {
             continue;
         }
+        let wanted_texts = wire_texts(wanted);
         steps.push(step(
             Request::ModifySecurityIps(ModifySecurityIps {
                 instance_id: observed.id.clone(),
-                security_ips: wanted.iter().cloned().collect(),
+                security_ips: wanted_texts.iter().cloned().collect(),
                 security_ip_group_name: Some(group.clone()),
                 security_ip_group_attribute: None,
                 modify_mode: Some("Cover".into()),
@@ -36,8 +41,8 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
             MODIFY_TIMEOUT_SECS,
             vec![change(
                 &format!("spec.whitelists.{group}"),
-                current.map(join),
-                Some(join(wanted)),
+                current.map(|c| join(&wire_texts(c))),
+                Some(join(&wanted_texts)),
             )],
         ));
     }
@@ -46,4 +51,9 @@ pub fn diff(desired: &DesiredInstance, observed: &ObservedInstance, steps: &mut 
 /// Entries joined with commas.
 fn join(entries: &BTreeSet<String>) -> String {
     entries.iter().cloned().collect::<Vec<_>>().join(",")
+}
+
+/// Entries as the wire text, in the text's order: how they are sent and shown.
+fn wire_texts<T: ToString>(entries: &BTreeSet<T>) -> BTreeSet<String> {
+    entries.iter().map(ToString::to_string).collect()
 }

@@ -14,7 +14,7 @@ use kvsync::api::transport::MAX_BODY_BYTES;
 use kvsync::api::{Client, ClientConfig, Endpoint, Error};
 use kvsync::emulator::{self, EmulatorConfig, faults::Faults};
 use kvsync::observe::list_region;
-use kvsync::secret::Secret;
+use kvsync::secrets::Secret;
 
 use crate::support::{Request, call};
 

@@ -84,7 +84,7 @@ mod tests {
     use super::*;
     use crate::api::actions::{Action, ParamError, WireParams};
 
-    use crate::secret::Secret;
+    use crate::secrets::Secret;
 
     #[test]
     fn create_account_round_trips_and_keeps_the_password_secret() {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ParamError, WireParams, wire_bool};
 use crate::api::params::Params;
-use crate::secret::Secret;
+use crate::secrets::Secret;
 
 /// How disruptive a call is; ordered from harmless to destructive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -394,7 +394,7 @@ macro_rules! actions {
         $(
             $(#[$meta])*
             #[derive(Debug, Clone, Default, PartialEq)]
-            pub struct $name $(<$s = $crate::secret::Secret>)? {
+            pub struct $name $(<$s = $crate::secrets::Secret>)? {
                 $(
                     $(#[$field_meta])*
                     pub $field: $ty,
@@ -457,7 +457,7 @@ macro_rules! actions {
 
         /// Any request, with its secrets as `S`: references in a plan, values when sent.
         #[derive(Debug, Clone, PartialEq)]
-        pub enum Request<S = $crate::secret::Secret> {
+        pub enum Request<S = $crate::secrets::Secret> {
             $(
                 $(#[$meta])*
                 $name($name $(<$s>)?),
@@ -585,7 +585,7 @@ macro_rules! actions {
 #[macro_export]
 macro_rules! __secret_type {
     () => {
-        $crate::secret::Secret
+        $crate::secrets::Secret
     };
     ($s:ident) => {
         $s
@@ -613,6 +613,6 @@ macro_rules! __emulated {
         $name
     };
     ($name:ident, $s:ident) => {
-        $name<$crate::secret::Secret>
+        $name<$crate::secrets::Secret>
     };
 }

@@ -183,7 +183,7 @@ mod tests {
     use super::*;
     use crate::api::actions::{Action, WireParams};
 
-    use crate::secret::Secret;
+    use crate::secrets::Secret;
 
     #[test]
     fn create_instance_round_trips_through_the_wire() {

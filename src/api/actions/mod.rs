@@ -42,7 +42,7 @@ pub trait Action {
     const MUTATING: bool = matches!(Self::CLASS, Class::Write(_));
     /// The JSON body of a successful answer.
     type Response: DeserializeOwned + Serialize;
-    /// What the request's secrets are: [`Secret`](crate::secret::Secret) values to send, or
+    /// What the request's secrets are: [`Secret`](crate::secrets::Secret) values to send, or
     /// references in a plan. Only requests of values can be sent.
     type Secrets;
     /// The action-specific parameters (common parameters are added by the client).

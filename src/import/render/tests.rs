@@ -41,7 +41,7 @@ fn full() -> ObservedInstance {
             ("empty".into(), String::new()),
         ]),
         release_protection: Some(true),
-        maintenance_window: Some(("02:00Z".into(), "03:00Z".into())),
+        maintenance_window: Some("02:00Z-03:00Z".into()),
         vpc_auth_mode: Some("Close".into()),
         config: Some(BTreeMap::from([
             ("maxmemory-policy".into(), "allkeys-lru".into()),
@@ -54,18 +54,24 @@ fn full() -> ObservedInstance {
         ])),
         ssl: Some(true),
         whitelists: Some(BTreeMap::from([
-            ("default".into(), BTreeSet::from(["127.0.0.1".to_owned()])),
+            (
+                "default".into(),
+                BTreeSet::from([crate::values::Reported::from_cloud("127.0.0.1")]),
+            ),
             (
                 "app".into(),
-                BTreeSet::from(["10.0.1.0/24".to_owned(), "10.0.2.15".to_owned()]),
+                BTreeSet::from([
+                    crate::values::Reported::from_cloud("10.0.1.0/24"),
+                    crate::values::Reported::from_cloud("10.0.2.15"),
+                ]),
             ),
             (
                 "ali_dms_group".into(),
-                BTreeSet::from(["100.104.175.0/24".to_owned()]),
+                BTreeSet::from([crate::values::Reported::from_cloud("100.104.175.0/24")]),
             ),
             (
                 "hdm_security_ips".into(),
-                BTreeSet::from(["100.104.72.0/24".to_owned()]),
+                BTreeSet::from([crate::values::Reported::from_cloud("100.104.72.0/24")]),
             ),
         ])),
         accounts: Some(BTreeMap::from([
@@ -136,7 +142,10 @@ fn a_full_instance_round_trips_to_an_empty_plan() {
     let text = &rendered.text;
     let wanted = &desired.instances[0];
     assert_eq!(wanted.instance_id.as_deref(), Some("r-bp1abc"));
-    assert_eq!(wanted.engine_version.as_deref(), Some("6.0"));
+    assert_eq!(
+        wanted.engine_version,
+        Some(crate::values::EngineVersion::new(6, 0))
+    );
     assert!(text.contains("engineVersion: \"6.0\"\n"), "{text}");
     assert!(text.contains("  \"on\": \"yes\"\n"), "{text}");
     assert!(text.contains("  \"cost center\": \"4711\"\n"), "{text}");
@@ -185,7 +194,7 @@ fn a_full_instance_round_trips_to_an_empty_plan() {
 fn what_manifests_cannot_express_is_left_out_with_a_reason() {
     let mut observed = full();
     observed.charge_type = "PrePaid".into();
-    observed.maintenance_window = Some(("18:00Z".into(), "22:00Z".into()));
+    observed.maintenance_window = Some("18:00Z-22:00Z".into());
     observed.engine_version = "8.0".into();
     observed.tags.insert("acs:rm:rgId".into(), "rg-123".into());
     observed.backup_policy = Some(ObservedBackupPolicy {

@@ -6,18 +6,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{FileContext, Sites};
 use crate::manifest::desired::{
-    BackupPolicy, DesiredAccount, MaintenanceWindow, Privilege, Weekday,
+    BackupPolicy, DesiredAccount, MaintenanceWindow, Privilege, SecretSite, Weekday,
 };
 use crate::manifest::diagnostics::Collector;
 use crate::manifest::raw;
 use crate::manifest::rules::{
     MAX_WHITELIST_ENTRIES, SYSTEM_GROUPS, account_name_problem, backup_time_problem,
     description_problem, group_name_problem, normalize_ip, one_hour_window_problem,
-    parameter_name_problem, shown,
+    parameter_name_problem, reference_problem, shown,
 };
-use crate::manifest::secret::{
-    RawSecretRef, SecretRef, SecretSite, confinement_problem, reference_problem,
-};
+use crate::secrets::reference::{RawSecretRef, SecretRef, confinement_problem};
+use crate::values::Ipv4Net;
 
 /// The most normal accounts an instance may have.
 pub const MAX_ACCOUNTS: usize = 18;
@@ -52,12 +51,17 @@ pub fn maintenance_window(
     window: Spanned<raw::MaintenanceWindow>,
 ) -> Option<MaintenanceWindow> {
     let raw::MaintenanceWindow { start, end } = window.value;
-    match one_hour_window_problem(&start.value, &end.value) {
-        None => Some(MaintenanceWindow {
-            start: start.value,
-            end: end.value,
-        }),
-        Some(problem) => {
+    let problem = one_hour_window_problem(&start.value, &end.value);
+    match (problem, start.value.parse(), end.value.parse()) {
+        (None, Ok(start), Ok(end)) => Some(MaintenanceWindow { start, end }),
+        (problem, ..) => {
+            let problem = problem.unwrap_or_else(|| {
+                format!(
+                    "{}-{} is not a window of HH:mmZ times such as 02:00Z-03:00Z",
+                    shown(&start.value),
+                    shown(&end.value)
+                )
+            });
             c.error(
                 start.referenced,
                 "maintenance-window",
@@ -72,7 +76,7 @@ pub fn maintenance_window(
 pub fn ip_entries(
     c: &mut Collector<'_>,
     entries: Spanned<Vec<Spanned<String>>>,
-) -> BTreeSet<String> {
+) -> BTreeSet<Ipv4Net> {
     if entries.value.is_empty() {
         c.error(
             entries.referenced,
@@ -113,7 +117,7 @@ pub fn whitelists(
     c: &mut Collector<'_>,
     groups: Spanned<raw::Entries<raw::IpList>>,
     sites: &mut Sites,
-) -> BTreeMap<String, BTreeSet<String>> {
+) -> BTreeMap<String, BTreeSet<Ipv4Net>> {
     sites.whitelists = Some(c.source(groups.referenced));
     let mut result = BTreeMap::new();
     for (name, entries) in groups.value.0 {
@@ -262,10 +266,8 @@ pub fn backup_policy(
         ok = false;
     }
     let days: BTreeSet<Weekday> = period.value.into_iter().map(|d| weekday(d.value)).collect();
-    ok.then_some(BackupPolicy {
-        time: time.value,
-        period: days,
-    })
+    let time = time.value.parse().ok()?;
+    ok.then_some(BackupPolicy { time, period: days })
 }
 
 /// `spec.config`: parameter names checked, values kept as the API's strings.

@@ -6,9 +6,8 @@ use super::{DefaultRegion, FileContext, Sites, check_api_version};
 use crate::manifest::desired::{DesiredAccount, DesiredInstance, InstanceKey, Privilege, Source};
 use crate::manifest::diagnostics::{Collector, Diagnostic};
 use crate::manifest::raw;
-use crate::manifest::rules::{
-    MAX_WHITELIST_ENTRIES, engine_at_least, is_cluster_class, region_problem,
-};
+use crate::manifest::rules::{MAX_WHITELIST_ENTRIES, is_cluster_class, region_problem};
+use crate::values::Ipv4Net;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What an attached document adds to its instance.
@@ -21,7 +20,7 @@ pub enum Addition {
         /// The group name.
         group: String,
         /// Normalised entries.
-        ips: BTreeSet<String>,
+        ips: BTreeSet<Ipv4Net>,
     },
 }
 
@@ -228,8 +227,7 @@ pub fn check_merged(instance: &DesiredInstance, sites: &Sites, found: &mut Vec<D
         }
         let old_engine = instance
             .engine_version
-            .as_deref()
-            .filter(|version| !engine_at_least(version, 4, 0));
+            .filter(|version| *version < super::ENGINE_4_0);
         if let Some(version) = old_engine
             && !accounts.is_empty()
         {
@@ -270,7 +268,7 @@ pub fn check_merged(instance: &DesiredInstance, sites: &Sites, found: &mut Vec<D
                 .flat_map(|a| a.values())
                 .filter(|a| a.password.is_some())
                 .count();
-        let room = super::MAX_LABELS.saturating_sub(crate::passwords::tags_needed(passwords));
+        let room = super::MAX_LABELS.saturating_sub(crate::secrets::digest::tags_needed(passwords));
         if labels.len() > room {
             found.push(Diagnostic::at(
                 sites.labels.as_ref().unwrap_or(&instance.source),
@@ -279,7 +277,7 @@ pub fn check_merged(instance: &DesiredInstance, sites: &Sites, found: &mut Vec<D
                     "instance {} has {} labels; with {passwords} managed password(s) there is room for {room} (the cloud allows 20 tags; kvsync keeps 2 for ownership and {} for password digests)",
                     instance.key,
                     labels.len(),
-                    crate::passwords::tags_needed(passwords)
+                    crate::secrets::digest::tags_needed(passwords)
                 ),
             ));
         }

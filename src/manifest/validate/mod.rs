@@ -9,14 +9,16 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
+use super::desired::SecretSite;
 use super::desired::{Charge, DesiredInstance, InstanceKey, Network, Source, Stack, VpcAuthMode};
 use super::diagnostics::Collector;
 use super::raw;
 use super::rules::{
     instance_name_problem, period_allowed, region_problem, shown, tag_text_problem, zone_problem,
 };
-use super::secret::{PathResolver, SecretRoots, SecretSite};
 use super::text::{mixed_script_problem, skeleton};
+use crate::secrets::reference::{PathResolver, SecretRoots};
+use crate::values::EngineVersion;
 
 mod aspects;
 pub mod attached;
@@ -26,7 +28,15 @@ pub const API_VERSION: &str = "kvsync/v1";
 /// Tag keys kvsync sets itself; labels may not use this prefix.
 pub const RESERVED_TAG_PREFIX: &str = "kvsync:";
 /// Engine versions an instance can be created with.
-pub const ENGINE_VERSIONS: &[&str] = &["2.8", "4.0", "5.0", "6.0", "7.0"];
+pub const ENGINE_VERSIONS: &[EngineVersion] = &[
+    EngineVersion::new(2, 8),
+    EngineVersion::new(4, 0),
+    EngineVersion::new(5, 0),
+    EngineVersion::new(6, 0),
+    EngineVersion::new(7, 0),
+];
+/// The first engine version with TLS and normal accounts.
+pub const ENGINE_4_0: EngineVersion = EngineVersion::new(4, 0);
 /// The cloud allows 20 tags per instance; kvsync keeps two for ownership.
 pub const MAX_LABELS: usize = 18;
 
@@ -233,25 +243,33 @@ pub fn instance(
         );
     }
 
-    let engine_version = spec.engine_version.map(|version| {
-        if !ENGINE_VERSIONS.contains(&version.value.as_str()) {
+    let engine_version = spec.engine_version.and_then(|version| {
+        let parsed = version
+            .value
+            .parse::<EngineVersion>()
+            .ok()
+            .filter(|parsed| ENGINE_VERSIONS.contains(parsed));
+        if parsed.is_none() {
             c.error(
                 version.referenced,
                 "engine-version",
                 format!(
                     "spec.engineVersion {} is not supported; allowed: {}",
                     shown(&version.value),
-                    ENGINE_VERSIONS.join(", ")
+                    ENGINE_VERSIONS
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
-        version.value
+        parsed
     });
 
     if let (Some(ssl), Some(version)) = (&spec.ssl, &engine_version)
         && ssl.value == raw::SslMode::Enable
-        && ENGINE_VERSIONS.contains(&version.as_str())
-        && !crate::manifest::rules::engine_at_least(version, 4, 0)
+        && *version < ENGINE_4_0
     {
         c.error(
             ssl.referenced,

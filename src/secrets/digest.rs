@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use sha2::Sha256;
 
-use crate::manifest::InstanceKey;
-use crate::secret::Secret;
+use super::value::Secret;
 
 /// PBKDF2 rounds per digest.
 pub const ROUNDS: u32 = 4096;
@@ -23,12 +22,29 @@ pub const INSTANCE_ENTRY: &str = "*";
 /// Longest tag value the cloud accepts.
 const MAX_TAG_VALUE: usize = 128;
 
-/// The digest of `secret` for the instance password (`account` `None`) or an account.
-pub fn digest(secret: &Secret, stack: &str, key: &InstanceKey, account: Option<&str>) -> String {
+/// Whose password a digest is of: the salt.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    /// The stack.
+    pub stack: &'a str,
+    /// The instance's region.
+    pub region: &'a str,
+    /// The instance's name.
+    pub instance: &'a str,
+    /// The account (`None`: the instance password).
+    pub account: Option<&'a str>,
+}
+
+/// The digest of `secret` for the instance password or an account's.
+pub fn digest(secret: &Secret, owner: Owner<'_>) -> String {
+    let Owner {
+        stack,
+        region,
+        instance,
+        account,
+    } = owner;
     let salt = format!(
-        "kvsync-pw-v1\0{stack}\0{}\0{}\0{}",
-        key.region,
-        key.name,
+        "kvsync-pw-v1\0{stack}\0{region}\0{instance}\0{}",
         account.unwrap_or(INSTANCE_ENTRY)
     );
     let mut out = [0u8; 9];
@@ -103,32 +119,32 @@ pub fn tags_needed(entries: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn key(name: &str) -> InstanceKey {
-        InstanceKey {
-            region: "cn-hangzhou".into(),
-            name: name.into(),
-        }
+    fn digest_of(secret: &Secret, stack: &str, name: &str, account: Option<&str>) -> String {
+        digest(
+            secret,
+            Owner {
+                stack,
+                region: "cn-hangzhou",
+                instance: name,
+                account,
+            },
+        )
     }
 
     #[test]
     fn digests_are_stable_short_and_salted() {
         let secret = Secret::new("Passw0rd-1");
-        let a = digest(&secret, "shop", &key("orders"), Some("app_rw"));
-        assert_eq!(a, digest(&secret, "shop", &key("orders"), Some("app_rw")));
+        let a = digest_of(&secret, "shop", "orders", Some("app_rw"));
+        assert_eq!(a, digest_of(&secret, "shop", "orders", Some("app_rw")));
         assert_eq!(a.len(), 12);
         assert!(!a.contains("Passw0rd"));
-        assert_ne!(a, digest(&secret, "shop", &key("orders"), Some("app_ro")));
-        assert_ne!(a, digest(&secret, "shop", &key("orders"), None));
-        assert_ne!(a, digest(&secret, "shop", &key("sessions"), Some("app_rw")));
-        assert_ne!(a, digest(&secret, "other", &key("orders"), Some("app_rw")));
+        assert_ne!(a, digest_of(&secret, "shop", "orders", Some("app_ro")));
+        assert_ne!(a, digest_of(&secret, "shop", "orders", None));
+        assert_ne!(a, digest_of(&secret, "shop", "sessions", Some("app_rw")));
+        assert_ne!(a, digest_of(&secret, "other", "orders", Some("app_rw")));
         assert_ne!(
             a,
-            digest(
-                &Secret::new("Passw0rd-2"),
-                "shop",
-                &key("orders"),
-                Some("app_rw")
-            )
+            digest_of(&Secret::new("Passw0rd-2"), "shop", "orders", Some("app_rw"))
         );
     }
 

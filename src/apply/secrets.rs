@@ -1,17 +1,16 @@
 //! Reading the secrets the manifests refer to, at the edge: their values for `apply`, their
-//! digests for the planner. Every password is checked against the vendor's rules before any
-//! call; problems name the manifest's file and line, never the value.
+//! digests for the planner (through [`crate::secrets`]). Every password is checked against the
+//! vendor's rules before any call; problems name the manifest's file and line, never the value.
 
 use std::collections::BTreeMap;
 
-use crate::manifest::desired::Source;
+use crate::manifest::desired::{SecretSite, Source};
 use crate::manifest::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::manifest::rules::password_problem;
-use crate::manifest::secret::{SecretError, SecretRef, SecretSite};
 use crate::manifest::{Desired, DesiredInstance, InstanceKey};
-use crate::passwords;
 use crate::plan::Digests;
-use crate::secret::Secret;
+use crate::secrets::digest::{self, Owner};
+use crate::secrets::{Secret, SecretError, SecretRef, value};
 
 /// Whether every secret must be readable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,15 +110,12 @@ pub fn check(
             source,
         } in references(instance)
         {
-            let entry = (
-                instance.key.clone(),
-                passwords::entry_name(account).to_owned(),
-            );
+            let entry = (instance.key.clone(), digest::entry_name(account).to_owned());
             let value = match resolved.values.get(reference) {
                 Some(value) => value.clone(),
-                None => match reference.resolve(env, site) {
+                None => match reference.resolve(env, &site.roots) {
                     Ok(value) => {
-                        crate::secret::register(&value);
+                        value::register(&value);
                         value
                     }
                     Err(source_err) if need == Need::Optional => {
@@ -255,7 +251,15 @@ fn digest_all(stack: &str, items: &[Pending]) -> Vec<String> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = items.len().div_ceil(threads).max(1);
     let digest = |item: &Pending| {
-        passwords::digest(&item.value, stack, &item.entry.0, item.account.as_deref())
+        digest::digest(
+            &item.value,
+            Owner {
+                stack,
+                region: &item.entry.0.region,
+                instance: &item.entry.0.name,
+                account: item.account.as_deref(),
+            },
+        )
     };
     std::thread::scope(|scope| {
         let workers: Vec<_> = items
@@ -315,7 +319,15 @@ mod tests {
                 unreachable!()
             };
             let value = Secret::new(env("First-pass-1")(var).unwrap());
-            let expected = passwords::digest(&value, "fleet", &instance.key, None);
+            let expected = digest::digest(
+                &value,
+                Owner {
+                    stack: "fleet",
+                    region: &instance.key.region,
+                    instance: &instance.key.name,
+                    account: None,
+                },
+            );
             assert_eq!(
                 resolved.digests[&(instance.key.clone(), "*".to_owned())],
                 Some(expected),
