@@ -16,21 +16,19 @@
 //! - [`signals`]: the stop signals and SIGHUP, registered in one place.
 //! - [`cli`]: the command line.
 
-pub mod api;
+pub use kvsync_client as api;
+pub use kvsync_emulator as emulator;
+pub use kvsync_plan as plan;
+pub use kvsync_plan::{manifest, values};
+pub use kvsync_secrets as secrets;
+pub use kvsync_wire::env_vars;
+
 pub mod apply;
-pub mod bounded_read;
 pub mod cli;
 pub mod daemon;
-pub mod emulator;
-pub mod env_vars;
 pub mod import;
 pub mod journal;
 pub mod lock;
-pub mod manifest;
 pub mod observe;
-pub mod plan;
-pub mod refusal;
-pub mod secrets;
 pub mod session;
 pub mod signals;
-pub mod values;

@@ -1,7 +1,7 @@
 //! Reads the cloud into [`Observed`]: paged discovery per region, then only the detail calls
 //! the manifests need, concurrently under the client's shared rate limiter.
 
-pub mod observed;
+pub use kvsync_plan::observed;
 mod reads;
 
 use crate::values::{ChargeType, InstanceStatus, NetworkType, Reported};

@@ -1,0 +1,286 @@
+//! The only way to reach the cloud: [`Client::call`].
+//!
+//! Owns signing, credentials, transport, decoding, typed errors, retries and the shared rate
+//! limiter. Nothing outside this module builds HTTP requests to the R-KVStore API.
+
+pub use kvsync_wire::{API_VERSION, actions, params, regions, sign};
+
+pub mod credentials;
+pub mod error;
+pub mod ratelimit;
+pub mod retry;
+pub mod scrub;
+pub mod stats;
+pub mod transport;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tracing::{debug, warn};
+
+pub use self::actions::Action;
+use self::actions::Request;
+pub use self::credentials::Credentials;
+pub use self::error::{ApiError, Error};
+use self::ratelimit::RateLimiter;
+use self::retry::{RetryPolicy, classify};
+use self::stats::CallStats;
+use kvsync_secrets::Secret;
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `https://r-kvstore.<region>.aliyuncs.com`, chosen per call from its region.
+    Regional,
+    /// One fixed base URL for every region (`--endpoint`, the emulator).
+    Fixed(String),
+}
+
+impl Endpoint {
+    /// The base URL for a call in `region`.
+    pub fn url_for(&self, region: &str) -> String {
+        match self {
+            Endpoint::Regional => format!("https://r-kvstore.{region}.aliyuncs.com"),
+            Endpoint::Fixed(url) => url.trim_end_matches('/').to_owned(),
+        }
+    }
+}
+
+/// How a [`Client`] is set up.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Where requests go.
+    pub endpoint: Endpoint,
+    /// The key pair requests are signed with.
+    pub credentials: Credentials,
+    /// Requests per second across all tasks (the shared bucket).
+    pub qps: f64,
+    /// The client's own retries of throttled and transient failures.
+    pub retry: RetryPolicy,
+    /// Timeout of one HTTP attempt.
+    pub timeout: Duration,
+}
+
+/// A signed, rate-limited, retrying client of the R-KVStore API. Cheap to clone; clones share
+/// the connection pool, the rate limiter and the call counters.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: Arc<ClientConfig>,
+    limiter: Arc<RateLimiter>,
+    stats: Arc<CallStats>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.config.endpoint)
+            .field("qps", &self.config.qps)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds a client.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        if let Endpoint::Fixed(url) = &config.endpoint
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(Error::Endpoint {
+                endpoint: url.clone(),
+                reason: "it must start with http:// or https://".into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .user_agent(concat!("kvsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| Error::Transport {
+                action: "(client setup)",
+                endpoint: config.endpoint.url_for("-"),
+                source,
+            })?;
+        // Cloud texts quoting the key are scrubbed wherever they surface, not only in this
+        // client's errors.
+        kvsync_secrets::value::register(&config.credentials.access_key_secret);
+        if let Some(token) = &config.credentials.security_token {
+            kvsync_secrets::value::register(token);
+        }
+        Ok(Client {
+            http,
+            limiter: Arc::new(RateLimiter::new(config.qps, 1)),
+            config: Arc::new(config),
+            stats: Arc::new(CallStats::default()),
+        })
+    }
+
+    /// Counters of calls made through this client and its clones.
+    pub fn stats(&self) -> &CallStats {
+        &self.stats
+    }
+
+    /// The steady request rate of this client's limiter.
+    pub fn qps(&self) -> f64 {
+        self.config.qps
+    }
+
+    /// The same client (connection pool, credentials, call counters) with a limiter of its own
+    /// at `qps` requests per second; `qps` must be positive.
+    pub fn with_qps(&self, qps: f64) -> Client {
+        let mut config = (*self.config).clone();
+        config.qps = qps;
+        Client {
+            http: self.http.clone(),
+            limiter: Arc::new(RateLimiter::new(qps, 1)),
+            config: Arc::new(config),
+            stats: self.stats.clone(),
+        }
+    }
+
+    /// Calls `action` in `region`, retrying throttled and transient failures with jittered
+    /// exponential backoff. Every attempt is signed anew (fresh `Timestamp` and
+    /// `SignatureNonce`) while idempotency tokens in the parameters stay the same.
+    pub async fn call<A: Action<Secrets = Secret>>(
+        &self,
+        region: &str,
+        action: &A,
+    ) -> Result<A::Response, Error> {
+        self.call_params(region, A::NAME, action.params()).await
+    }
+
+    /// Sends `request` exactly as it is (a plan's step, its secrets resolved), adding only the
+    /// common and signature parameters; the answer is checked to be a well-formed success and
+    /// otherwise not kept.
+    pub async fn send(&self, region: &str, request: &Request<Secret>) -> Result<(), Error> {
+        self.call_params::<serde::de::IgnoredAny>(region, request.name(), request.params())
+            .await
+            .map(|_| ())
+    }
+
+    /// Calls `action` with `params`, decoding a success into `T`; see [`Client::call`].
+    async fn call_params<T: serde::de::DeserializeOwned>(
+        &self,
+        region: &str,
+        action: &'static str,
+        params: params::Params,
+    ) -> Result<T, Error> {
+        let credentials = &self.config.credentials;
+        // What an answer might quote back and must not keep: the call's secret parameters
+        // and the key it is signed with.
+        let in_flight: Vec<&kvsync_secrets::Secret> = params
+            .iter()
+            .filter_map(|(_, value)| match value {
+                params::ParamValue::Secret(secret) => Some(secret),
+                params::ParamValue::Plain(_) => None,
+            })
+            .chain([&credentials.access_key_secret])
+            .chain(credentials.security_token.as_ref())
+            .collect();
+        let mut wire = params.expose();
+        wire.entry("RegionId".to_owned())
+            .or_insert_with(|| region.to_owned());
+        let endpoint = self.config.endpoint.url_for(region);
+        // The retry deadline runs from when the first attempt leaves, not from when the call
+        // joined the rate limiter's queue: a large plan queues thousands of calls at once.
+        let mut first_sent: Option<std::time::Instant> = None;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.limiter.acquire().await;
+            let started = std::time::Instant::now();
+            let first_sent = *first_sent.get_or_insert(started);
+            let signed = self.sign(action, wire.clone());
+            let result = transport::send(&self.http, action, &endpoint, &signed)
+                .await
+                .and_then(|answer| transport::decode::<T>(action, &answer, &in_flight));
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match result {
+                Ok(response) => {
+                    self.stats.record(action, "ok");
+                    debug!(
+                        action = action,
+                        region, attempt, elapsed_ms, "call succeeded"
+                    );
+                    return Ok(response);
+                }
+                Err(err) => {
+                    let class = classify(&err);
+                    self.stats.record(action, class.label());
+                    if !self
+                        .config
+                        .retry
+                        .should_retry(class, attempt, first_sent.elapsed())
+                    {
+                        debug!(action = action, region, attempt, ?class, error = %err, "call failed");
+                        return Err(err);
+                    }
+                    let delay = self.config.retry.backoff(attempt, rand::random::<f64>());
+                    warn!(
+                        action = action,
+                        region,
+                        attempt,
+                        ?class,
+                        error = %err,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "call failed; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// Adds the common parameters and the signature.
+    fn sign(&self, action: &str, mut params: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let credentials = &self.config.credentials;
+        let common = [
+            ("Action", action.to_owned()),
+            ("Version", API_VERSION.to_owned()),
+            ("Format", "JSON".to_owned()),
+            ("AccessKeyId", credentials.access_key_id.clone()),
+            ("SignatureMethod", sign::SIGNATURE_METHOD.to_owned()),
+            ("SignatureVersion", sign::SIGNATURE_VERSION.to_owned()),
+            ("SignatureNonce", uuid::Uuid::new_v4().simple().to_string()),
+            ("Timestamp", format_timestamp(Timestamp::now())),
+        ];
+        for (name, value) in common {
+            params.insert(name.to_owned(), value);
+        }
+        if let Some(token) = &credentials.security_token {
+            params.insert("SecurityToken".to_owned(), token.expose().to_owned());
+        }
+        let signature = sign::signature("POST", &params, credentials.access_key_secret.expose());
+        params.insert("Signature".to_owned(), signature);
+        params
+    }
+}
+
+/// The `Timestamp` parameter's format: ISO 8601 UTC to the second.
+pub fn format_timestamp(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_seconds() {
+        let at: Timestamp = "2024-01-02T03:04:05.678Z".parse().unwrap();
+        assert_eq!(format_timestamp(at), "2024-01-02T03:04:05Z");
+    }
+
+    #[test]
+    fn regional_endpoints_follow_the_sdk_rule() {
+        assert_eq!(
+            Endpoint::Regional.url_for("cn-shanghai"),
+            "https://r-kvstore.cn-shanghai.aliyuncs.com"
+        );
+        assert_eq!(
+            Endpoint::Fixed("http://127.0.0.1:9/".into()).url_for("cn-shanghai"),
+            "http://127.0.0.1:9"
+        );
+    }
+}

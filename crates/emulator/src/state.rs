@@ -1,0 +1,569 @@
+//! The emulated cloud's state and the dispatch of one request against it.
+//!
+//! [`State::handle`] is synchronous and deterministic: the time, the configured durations and
+//! the request are its inputs; the answer body and whether anything changed are its outputs.
+//! Networking, signatures, persistence and faults live in the server around it.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::errors::VendorError;
+use super::lifecycle::{Lifecycle, Status};
+use kvsync_wire::actions::WireParams;
+
+/// How long transitional statuses last.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Durations {
+    /// `Creating` → `Normal`.
+    pub create: SignedDuration,
+    /// `Changing` → `Normal`.
+    pub change: SignedDuration,
+    /// How long idempotency tokens are remembered (`None`: for ever).
+    pub token_memory: Option<SignedDuration>,
+}
+
+impl Default for Durations {
+    fn default() -> Self {
+        Durations {
+            create: SignedDuration::from_secs(3),
+            change: SignedDuration::from_secs(2),
+            token_memory: None,
+        }
+    }
+}
+
+/// The inputs of one request besides its parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// The emulated cloud's time.
+    pub now: Timestamp,
+    /// Transition durations.
+    pub durations: Durations,
+}
+
+/// A whitelist group of an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityIpGroup {
+    /// IPs and CIDR blocks, in the order they were set.
+    pub ips: Vec<String>,
+    /// `SecurityIpGroupAttribute`: empty, or `hidden` for system groups.
+    pub attribute: String,
+}
+
+/// The whitelist groups every instance has and clients may not change.
+pub const SYSTEM_IP_GROUPS: &[&str] = &["ali_dms_group", "hdm_security_ips"];
+
+/// A database account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// `AccountName`.
+    pub name: String,
+    /// `Normal`, or `Super` for the default account.
+    pub account_type: String,
+    /// `RoleReadOnly`, `RoleReadWrite` or `RoleRepl`.
+    pub privilege: String,
+    /// `AccountDescription`.
+    pub description: String,
+    /// `Available` or `Unavailable`.
+    pub status: String,
+    /// Salted SHA-256 of the password; never the password.
+    pub password_digest: String,
+    /// Until when a change in progress keeps the account `Unavailable`.
+    #[serde(default)]
+    pub available_at: Option<Timestamp>,
+}
+
+/// The automatic backup policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupPolicy {
+    /// `PreferredBackupTime`, e.g. `02:00Z-03:00Z`.
+    pub preferred_time: String,
+    /// `PreferredBackupPeriod`: comma-separated weekdays.
+    pub preferred_period: String,
+    /// Days backups are kept.
+    pub retention_days: u32,
+    /// Since when data flashback (`EnableBackupLog`, continuous log backup) is on; `None`
+    /// while it is off.
+    #[serde(default)]
+    pub backup_log_since: Option<Timestamp>,
+}
+
+impl Default for BackupPolicy {
+    fn default() -> Self {
+        BackupPolicy {
+            preferred_time: "02:00Z-03:00Z".into(),
+            preferred_period: "Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday".into(),
+            retention_days: 7,
+            backup_log_since: None,
+        }
+    }
+}
+
+/// The emulated data in an instance: what backups capture and `FlushInstance` erases.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Number of keys.
+    pub keys: u64,
+    /// Bytes of memory in use.
+    pub used_memory: u64,
+}
+
+/// A backup set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backup {
+    /// `BackupId`.
+    pub id: u64,
+    /// `BackupJobID`: the job that took it.
+    #[serde(default)]
+    pub job_id: u64,
+    /// The instance it was taken of.
+    pub instance_id: String,
+    /// When it started.
+    pub start: Timestamp,
+    /// When it finished.
+    pub end: Timestamp,
+    /// `Automated` or `Manual`.
+    pub mode: String,
+    /// The data it holds.
+    pub dataset: Dataset,
+    /// The parameters at the time.
+    pub config: BTreeMap<String, String>,
+    /// When it expires; `None` keeps it as long as its instance exists.
+    #[serde(default)]
+    pub expires: Option<Timestamp>,
+}
+
+/// A change that takes effect when the current transition ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pending {
+    /// A new instance class (`ModifyInstanceSpec`).
+    InstanceClass(String),
+    /// A new major version (`ModifyInstanceMajorVersion`).
+    EngineVersion(String),
+    /// Subscription billing until `end_time` (`TransformToPrePaid`).
+    PrePaid {
+        /// Expiry.
+        end_time: Timestamp,
+    },
+    /// TLS on or off (`ModifyInstanceSSL`).
+    Ssl(bool),
+    /// A new network placement (`SwitchNetwork`).
+    Network {
+        /// `VPC` or `CLASSIC`.
+        network_type: String,
+        /// VPC.
+        vpc_id: String,
+        /// vSwitch.
+        vswitch_id: String,
+    },
+    /// The data of a backup (`RestoreInstance`).
+    Dataset(Dataset),
+    /// All data erased (`FlushInstance`).
+    Flush,
+}
+
+/// One emulated instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    pub name: String,
+    pub region_id: String,
+    pub zone_id: String,
+    pub instance_class: String,
+    pub engine_version: String,
+    pub charge_type: String,
+    pub end_time: Option<Timestamp>,
+    pub network_type: String,
+    pub vpc_id: String,
+    pub vswitch_id: String,
+    /// Salted SHA-256 of the default account's password; the password itself is never stored.
+    pub password_digest: Option<String>,
+    pub tags: Vec<(String, String)>,
+    pub release_protection: bool,
+    pub lifecycle: Lifecycle,
+    /// Changes that take effect when the current transition ends.
+    #[serde(default)]
+    pub pending: Vec<Pending>,
+    pub created: Timestamp,
+    /// Creation order, for listings (newest first).
+    pub sequence: u64,
+    pub private_ip: String,
+    /// The prefix of the connection string (`<prefix>.redis.rds.aliyuncs.com`).
+    #[serde(default)]
+    pub connection_prefix: String,
+    #[serde(default = "default_port")]
+    pub port: i64,
+    /// The classic-network endpoint kept after switching to a VPC, and when it expires.
+    #[serde(default)]
+    pub classic_endpoint_expires: Option<Timestamp>,
+    #[serde(default = "default_maintain_start")]
+    pub maintain_start_time: String,
+    #[serde(default = "default_maintain_end")]
+    pub maintain_end_time: String,
+    /// `Open` (password required) or `Close` (password-free access in the VPC).
+    #[serde(default = "default_vpc_auth_mode")]
+    pub vpc_auth_mode: String,
+    #[serde(default)]
+    pub ssl_enabled: bool,
+    /// When TLS was last switched on (certificate issue time).
+    #[serde(default)]
+    pub ssl_since: Option<Timestamp>,
+    /// Whitelist groups by name, system groups included.
+    #[serde(default)]
+    pub security_ip_groups: BTreeMap<String, SecurityIpGroup>,
+    /// Accounts by name, the default (`Super`) account included.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, Account>,
+    #[serde(default)]
+    pub backup_policy: BackupPolicy,
+    /// Parameter values by name.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Settings `ModifyInstanceConfig` takes as `Param*` parameters rather than in `Config`,
+    /// by their `DescribeInstanceConfig` field name; absent ones have the cloud's default.
+    #[serde(default)]
+    pub param_settings: BTreeMap<String, String>,
+    #[serde(default)]
+    pub dataset: Dataset,
+}
+
+fn default_port() -> i64 {
+    6379
+}
+
+fn default_maintain_start() -> String {
+    "18:00Z".into()
+}
+
+fn default_maintain_end() -> String {
+    "22:00Z".into()
+}
+
+fn default_vpc_auth_mode() -> String {
+    "Open".into()
+}
+
+/// Parameter values a new instance starts with.
+pub fn default_config() -> BTreeMap<String, String> {
+    [
+        ("maxmemory-policy", "volatile-lru"),
+        ("hash-max-ziplist-entries", "512"),
+        ("hash-max-ziplist-value", "64"),
+        ("list-max-ziplist-entries", "512"),
+        ("list-max-ziplist-value", "64"),
+        ("set-max-intset-entries", "512"),
+        ("zset-max-ziplist-entries", "128"),
+        ("zset-max-ziplist-value", "64"),
+        ("notify-keyspace-events", ""),
+        ("timeout", "0"),
+        ("appendonly", "yes"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Whitelist groups a new instance starts with: `default` open to loopback only, and the two
+/// system groups the console's tools use.
+pub fn default_security_ip_groups() -> BTreeMap<String, SecurityIpGroup> {
+    let mut groups = BTreeMap::new();
+    groups.insert(
+        "default".to_owned(),
+        SecurityIpGroup {
+            ips: vec!["127.0.0.1".into()],
+            attribute: String::new(),
+        },
+    );
+    groups.insert(
+        "ali_dms_group".to_owned(),
+        SecurityIpGroup {
+            ips: vec!["100.104.175.0/24".into(), "100.104.5.0/24".into()],
+            attribute: "hidden".into(),
+        },
+    );
+    groups.insert(
+        "hdm_security_ips".to_owned(),
+        SecurityIpGroup {
+            ips: vec!["100.104.72.0/24".into()],
+            attribute: "hidden".into(),
+        },
+    );
+    groups
+}
+
+impl Instance {
+    /// A new instance in `Creating` with the cloud's defaults for everything not given here.
+    pub fn new(
+        id: String,
+        name: String,
+        region_id: String,
+        zone_id: String,
+        instance_class: String,
+        ctx: &Context,
+        sequence: u64,
+    ) -> Self {
+        let mut accounts = BTreeMap::new();
+        accounts.insert(
+            id.clone(),
+            Account {
+                name: id.clone(),
+                account_type: "Super".into(),
+                privilege: "RoleReadWrite".into(),
+                description: String::new(),
+                status: "Available".into(),
+                password_digest: String::new(),
+                available_at: None,
+            },
+        );
+        Instance {
+            connection_prefix: id.clone(),
+            name,
+            region_id,
+            zone_id,
+            instance_class,
+            engine_version: "5.0".into(),
+            charge_type: "PostPaid".into(),
+            end_time: None,
+            network_type: "CLASSIC".into(),
+            vpc_id: String::new(),
+            vswitch_id: String::new(),
+            password_digest: None,
+            tags: Vec::new(),
+            release_protection: false,
+            lifecycle: Lifecycle::transition(Status::Creating, ctx.now + ctx.durations.create),
+            pending: Vec::new(),
+            created: ctx.now,
+            sequence,
+            private_ip: format!("172.16.{}.{}", (sequence / 250) % 250, sequence % 250 + 2),
+            port: default_port(),
+            classic_endpoint_expires: None,
+            maintain_start_time: default_maintain_start(),
+            maintain_end_time: default_maintain_end(),
+            vpc_auth_mode: default_vpc_auth_mode(),
+            ssl_enabled: false,
+            ssl_since: None,
+            security_ip_groups: default_security_ip_groups(),
+            accounts,
+            backup_policy: BackupPolicy::default(),
+            config: default_config(),
+            param_settings: BTreeMap::new(),
+            dataset: Dataset {
+                keys: 1000 + sequence * 37,
+                used_memory: (1000 + sequence * 37) * 96,
+            },
+            id,
+        }
+    }
+
+    /// Refuses with `IncorrectDBInstanceState` unless the instance is `Normal`.
+    pub fn require_normal(&self) -> Result<(), VendorError> {
+        if self.lifecycle.is_normal() {
+            Ok(())
+        } else {
+            Err(VendorError::incorrect_state())
+        }
+    }
+
+    /// Starts a transition that shows `status` for `duration` and then applies `pending`.
+    pub fn begin(
+        &mut self,
+        status: Status,
+        ctx: &Context,
+        duration: SignedDuration,
+        pending: Vec<Pending>,
+    ) {
+        self.lifecycle = Lifecycle::transition(status, ctx.now + duration);
+        self.pending = pending;
+        self.settle(ctx.now);
+    }
+
+    /// Completes the current transition if its time has come, applying its pending changes.
+    pub fn settle(&mut self, now: Timestamp) {
+        if !self.lifecycle.is_due(now) {
+            return;
+        }
+        let finished_at = self.lifecycle.until.unwrap_or(now);
+        for change in std::mem::take(&mut self.pending) {
+            match change {
+                Pending::InstanceClass(class) => self.instance_class = class,
+                Pending::EngineVersion(version) => self.engine_version = version,
+                Pending::PrePaid { end_time } => {
+                    self.charge_type = "PrePaid".into();
+                    self.end_time = Some(end_time);
+                }
+                Pending::Ssl(enabled) => {
+                    self.ssl_enabled = enabled;
+                    self.ssl_since = enabled.then_some(finished_at);
+                }
+                Pending::Network {
+                    network_type,
+                    vpc_id,
+                    vswitch_id,
+                } => {
+                    self.network_type = network_type;
+                    self.vpc_id = vpc_id;
+                    self.vswitch_id = vswitch_id;
+                }
+                Pending::Dataset(dataset) => self.dataset = dataset,
+                Pending::Flush => self.dataset = Dataset::default(),
+            }
+        }
+        self.lifecycle = self.lifecycle.settled(now);
+    }
+}
+
+/// What a `Token` was first used for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Digest of the request's business parameters.
+    pub fingerprint: String,
+    /// The answer given the first time (without `RequestId`).
+    pub response: Value,
+    /// When it was first used (absent in state files written before this was recorded).
+    #[serde(default)]
+    pub at: Option<Timestamp>,
+}
+
+impl TokenRecord {
+    /// A record of a first use at `ctx.now`.
+    pub fn new(fingerprint: String, response: Value, ctx: &Context) -> Self {
+        TokenRecord {
+            fingerprint,
+            response,
+            at: Some(ctx.now),
+        }
+    }
+
+    /// Whether the cloud still remembers the token at `ctx.now`.
+    pub fn remembered(&self, ctx: &Context) -> bool {
+        match (ctx.durations.token_memory, self.at) {
+            (Some(memory), Some(at)) => ctx.now.duration_since(at) < memory,
+            _ => true,
+        }
+    }
+}
+
+/// Everything the emulated cloud knows; persisted as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Instances by ID.
+    pub instances: BTreeMap<String, Instance>,
+    /// `CreateInstance` tokens.
+    pub tokens: BTreeMap<String, TokenRecord>,
+    /// `ModifyInstanceSpec` client tokens.
+    #[serde(default)]
+    pub client_tokens: BTreeMap<String, TokenRecord>,
+    /// Backup sets by ID (kept after their instance is released, until they expire).
+    #[serde(default)]
+    pub backups: BTreeMap<u64, Backup>,
+    /// The last sequence number handed out (instances, backups, orders).
+    pub sequence: u64,
+}
+
+/// The result of a request that succeeded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    /// The answer body, without `RequestId`.
+    pub body: Value,
+    /// Whether the state changed (and must be persisted).
+    pub changed: bool,
+}
+
+impl Handled {
+    /// An answer that changed nothing.
+    pub fn read(body: Value) -> Self {
+        Handled {
+            body,
+            changed: false,
+        }
+    }
+
+    /// An answer to a change.
+    pub fn wrote(body: Value) -> Self {
+        Handled {
+            body,
+            changed: true,
+        }
+    }
+}
+
+/// Parameters that belong to the protocol, not to the business request.
+pub const PROTOCOL_PARAMS: &[&str] = &[
+    "AccessKeyId",
+    "Action",
+    "Format",
+    "SecurityToken",
+    "Signature",
+    "SignatureMethod",
+    "SignatureNonce",
+    "SignatureType",
+    "SignatureVersion",
+    "Timestamp",
+    "Version",
+];
+
+impl State {
+    /// Handles one API request whose signature has already been verified.
+    pub fn handle(
+        &mut self,
+        action: &str,
+        wire: &BTreeMap<String, String>,
+        ctx: &Context,
+    ) -> Result<Handled, VendorError> {
+        self.settle(ctx.now);
+        kvsync_wire::actions::dispatch(self, action, WireParams(wire), ctx)
+            .unwrap_or_else(|| Err(VendorError::action_not_found()))
+    }
+
+    /// Completes every transition whose time has come.
+    pub fn settle(&mut self, now: Timestamp) {
+        for instance in self.instances.values_mut() {
+            instance.settle(now);
+        }
+    }
+
+    /// The next sequence number.
+    pub fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    /// An instance by ID, or the vendor's not-found error.
+    pub fn instance(&self, id: &str) -> Result<&Instance, VendorError> {
+        self.instances
+            .get(id)
+            .ok_or_else(VendorError::instance_not_found)
+    }
+
+    /// An instance by ID for changing, or the vendor's not-found error.
+    pub fn instance_mut(&mut self, id: &str) -> Result<&mut Instance, VendorError> {
+        self.instances
+            .get_mut(id)
+            .ok_or_else(VendorError::instance_not_found)
+    }
+}
+
+/// Hex SHA-256 of the business parameters (protocol parameters and `exclude` left out).
+pub fn fingerprint(wire: &BTreeMap<String, String>, exclude: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for (key, value) in wire {
+        if PROTOCOL_PARAMS.contains(&key.as_str()) || exclude.contains(&key.as_str()) {
+            continue;
+        }
+        hasher.update(key.as_bytes());
+        hasher.update([0]);
+        hasher.update(value.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// A response struct as a JSON body.
+pub fn to_body<T: Serialize>(value: &T) -> Value {
+    // Serialising plain structs of strings and numbers to a `Value` cannot fail.
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}

@@ -1,0 +1,363 @@
+//! Diff rules for the instance itself: creation, class, billing, network, engine version and
+//! release.
+
+use std::collections::BTreeMap;
+
+use super::Context;
+use super::model::{
+    Blocked, BlockedKind, CLASSIC_RETENTION_DAYS, Change, Impact, PlannedRequest, Step, Wait,
+    WaitFor,
+};
+use super::token;
+use crate::manifest::DesiredInstance;
+use crate::manifest::desired::{Charge, Network};
+use crate::observed::ObservedInstance;
+use crate::observed::{MANAGED_TAG, STACK_TAG};
+use crate::values::{ChargeType, EngineVersion, NetworkType, Reported};
+use kvsync_secrets::digest as passwords;
+use kvsync_wire::actions::{
+    Class, CreateInstance, DeleteInstance, ModifyInstanceMajorVersion, ModifyInstanceSpec, Request,
+    SwitchNetwork, TransformToPrePaid,
+};
+
+/// How long creating an instance may take.
+pub const CREATE_TIMEOUT_SECS: u64 = 30 * 60;
+/// How long a specification, billing, network or version change may take.
+pub const CHANGE_TIMEOUT_SECS: u64 = 60 * 60;
+/// How long an attribute change may take.
+pub const MODIFY_TIMEOUT_SECS: u64 = 10 * 60;
+/// How long a release may take.
+pub const DELETE_TIMEOUT_SECS: u64 = 10 * 60;
+
+/// A step sending `request`, with the given wait; its impact is the action's.
+pub fn step(
+    request: PlannedRequest,
+    until: WaitFor,
+    timeout_secs: u64,
+    changes: Vec<Change>,
+) -> Step {
+    let impact = match request.class() {
+        Class::Write(impact) => impact,
+        Class::Read => Impact::None,
+    };
+    Step {
+        request,
+        changes,
+        impact,
+        wait: Wait {
+            until,
+            timeout_secs,
+        },
+    }
+}
+
+/// One changed field.
+pub fn change(field: &str, old: Option<String>, new: Option<String>) -> Change {
+    Change {
+        field: field.to_owned(),
+        old,
+        new,
+    }
+}
+
+/// A difference kvsync reports but does not act on.
+pub fn blocked(field: &str, old: Option<String>, new: Option<String>, reason: &str) -> Blocked {
+    Blocked {
+        field: field.to_owned(),
+        old,
+        new,
+        reason: reason.to_owned(),
+        kind: BlockedKind::Drift,
+    }
+}
+
+/// The `CreateInstance` step. Tags: labels, ownership, and the digest of the instance password
+/// when it is known.
+pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
+    let mut tags: BTreeMap<String, String> = desired.labels.clone().unwrap_or_default();
+    tags.insert(MANAGED_TAG.into(), "true".into());
+    tags.insert(STACK_TAG.into(), ctx.stack.into());
+    if desired.password.is_some()
+        && let Some(digest) = ctx.digest(&desired.key, None)
+    {
+        let entries = BTreeMap::from([(passwords::INSTANCE_ENTRY.to_owned(), digest.to_owned())]);
+        tags.extend(passwords::encode_tags(&entries));
+    }
+    let (charge_type, period) = match desired.charge {
+        None => (None, None),
+        Some(Charge::PostPaid) => (Some("PostPaid".to_owned()), None),
+        Some(Charge::PrePaid { period }) => (Some("PrePaid".to_owned()), Some(u64::from(period))),
+    };
+    let (network_type, vpc_id, vswitch_id) = match &desired.network {
+        None => (None, None, None),
+        Some(Network::Classic) => (Some("CLASSIC".to_owned()), None, None),
+        Some(Network::Vpc { vpc_id, vswitch_id }) => (
+            Some("VPC".to_owned()),
+            Some(vpc_id.clone()),
+            Some(vswitch_id.clone()),
+        ),
+    };
+    let request = CreateInstance {
+        region_id: desired.key.region.clone(),
+        token: Some(token::create(
+            ctx.stack,
+            &desired.key.region,
+            &desired.key.name,
+            0,
+        )),
+        instance_name: Some(desired.key.name.clone()),
+        // Validation guarantees a class whenever no instance ID pins an existing instance.
+        instance_class: Some(desired.instance_class.clone().unwrap_or_default()),
+        engine_version: desired.engine_version.map(|version| version.to_string()),
+        zone_id: desired.zone_id.clone(),
+        charge_type,
+        period,
+        network_type,
+        vpc_id,
+        vswitch_id,
+        password: desired.password.clone(),
+        tags: tags.into_iter().collect(),
+    };
+    step(
+        Request::CreateInstance(request),
+        WaitFor::Normal,
+        CREATE_TIMEOUT_SECS,
+        created_fields(desired),
+    )
+}
+
+fn created_fields(desired: &DesiredInstance) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let mut add = |field: &str, value: Option<String>| {
+        if let Some(value) = value {
+            changes.push(change(field, None, Some(value)));
+        }
+    };
+    add("spec.instanceClass", desired.instance_class.clone());
+    add(
+        "spec.engineVersion",
+        desired.engine_version.map(|version| version.to_string()),
+    );
+    add("spec.zoneId", desired.zone_id.clone());
+    add(
+        "spec.chargeType",
+        desired.charge.map(|c| c.charge_type().to_owned()),
+    );
+    if let Some(Charge::PrePaid { period }) = desired.charge {
+        add("spec.period", Some(period.to_string()));
+    }
+    add(
+        "spec.network",
+        desired.network.as_ref().map(describe_network),
+    );
+    add(
+        "spec.password",
+        desired.password.as_ref().map(|p| p.to_string()),
+    );
+    if let Some(labels) = &desired.labels {
+        for (key, value) in labels {
+            add(&format!("metadata.labels.{key}"), Some(value.clone()));
+        }
+    }
+    changes
+}
+
+/// A network as one line of text.
+pub fn describe_network(network: &Network) -> String {
+    match network {
+        Network::Classic => "Classic".into(),
+        Network::Vpc { vpc_id, vswitch_id } => format!("VPC {vpc_id}/{vswitch_id}"),
+    }
+}
+
+/// The network an observed instance is on.
+pub fn observed_network(observed: &ObservedInstance) -> Network {
+    if observed.network_type == NetworkType::Vpc {
+        Network::Vpc {
+            vpc_id: observed.vpc_id.clone(),
+            vswitch_id: observed.vswitch_id.clone(),
+        }
+    } else {
+        Network::Classic
+    }
+}
+
+/// Class, billing, network, engine version and zone of an existing instance, in that order.
+pub fn lifecycle(
+    ctx: &Context<'_>,
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+    steps: &mut Vec<Step>,
+    blocked_out: &mut Vec<Blocked>,
+) {
+    if let Some(class) = &desired.instance_class
+        && *class != observed.instance_class
+    {
+        let client_token = token::spec(
+            ctx.stack,
+            &desired.key.region,
+            &desired.key.name,
+            &observed.instance_class,
+            class,
+            ctx.seed(&desired.key.region),
+        );
+        steps.push(step(
+            Request::ModifyInstanceSpec(ModifyInstanceSpec {
+                instance_id: observed.id.clone(),
+                instance_class: Some(class.clone()),
+                client_token: Some(client_token),
+                effective_time: Some("Immediately".into()),
+                ..ModifyInstanceSpec::default()
+            }),
+            WaitFor::InstanceClass(class.clone()),
+            CHANGE_TIMEOUT_SECS,
+            vec![change(
+                "spec.instanceClass",
+                Some(observed.instance_class.clone()),
+                Some(class.clone()),
+            )],
+        ));
+    }
+
+    if let Some(charge) = &desired.charge
+        && charge.kind() != observed.charge_type
+    {
+        match charge {
+            Charge::PrePaid { period } => steps.push(step(
+                Request::TransformToPrePaid(TransformToPrePaid {
+                    instance_id: observed.id.clone(),
+                    period: u64::from(*period),
+                    auto_pay: Some(true),
+                    ..TransformToPrePaid::default()
+                }),
+                WaitFor::Normal,
+                CHANGE_TIMEOUT_SECS,
+                vec![change(
+                    "spec.chargeType",
+                    Some(observed.charge_type.to_string()),
+                    Some(format!("PrePaid ({period} months)")),
+                )],
+            )),
+            Charge::PostPaid => blocked_out.push(blocked(
+                "spec.chargeType",
+                Some(observed.charge_type.to_string()),
+                Some("PostPaid".into()),
+                "a subscription cannot be turned back into pay-as-you-go by the API; it ends at expiry",
+            )),
+        }
+    }
+
+    if let Some(network) = &desired.network {
+        let current = observed_network(observed);
+        if *network != current {
+            match (&current, network) {
+                (Network::Classic, Network::Vpc { vpc_id, vswitch_id }) => steps.push(step(
+                    Request::SwitchNetwork(SwitchNetwork {
+                        instance_id: observed.id.clone(),
+                        target_network_type: Some("VPC".into()),
+                        vpc_id: Some(vpc_id.clone()),
+                        vswitch_id: Some(vswitch_id.clone()),
+                        retain_classic: Some(true),
+                        classic_expired_days: Some(CLASSIC_RETENTION_DAYS),
+                    }),
+                    WaitFor::Normal,
+                    CHANGE_TIMEOUT_SECS,
+                    vec![change("spec.network", Some(describe_network(&current)), Some(describe_network(network)))],
+                )),
+                _ => blocked_out.push(blocked(
+                    "spec.network",
+                    Some(describe_network(&current)),
+                    Some(describe_network(network)),
+                    "kvsync only moves classic-network instances into a VPC; moving out of a VPC or between VPCs needs a new instance",
+                )),
+            }
+        }
+    }
+
+    if let Some(version) = &desired.engine_version
+        && observed.engine_version.known() != Some(version)
+    {
+        if observed
+            .engine_version
+            .known()
+            .is_some_and(|current| current >= version)
+        {
+            blocked_out.push(blocked(
+                "spec.engineVersion",
+                Some(observed.engine_version.to_string()),
+                Some(version.to_string()),
+                "engine versions can only be upgraded",
+            ));
+        } else {
+            steps.push(step(
+                Request::ModifyInstanceMajorVersion(ModifyInstanceMajorVersion {
+                    instance_id: observed.id.clone(),
+                    major_version: version.to_string(),
+                    effective_time: Some("Immediately".into()),
+                }),
+                WaitFor::Normal,
+                CHANGE_TIMEOUT_SECS,
+                vec![change(
+                    "spec.engineVersion",
+                    Some(observed.engine_version.to_string()),
+                    Some(version.to_string()),
+                )],
+            ));
+        }
+    }
+
+    if let Some(zone) = &desired.zone_id
+        && *zone != observed.zone_id
+    {
+        blocked_out.push(blocked(
+            "spec.zoneId",
+            Some(observed.zone_id.clone()),
+            Some(zone.clone()),
+            "kvsync never moves an instance between zones (a migration with downtime); do it deliberately in the console",
+        ));
+    }
+}
+
+/// The engine version the instance runs once the plan's version step is done: the desired
+/// version when it is an upgrade, else the observed one (as reported when its form is unknown).
+pub fn engine_after(
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+) -> Reported<EngineVersion> {
+    match (&desired.engine_version, observed.engine_version.known()) {
+        (Some(version), Some(current)) if current >= version => Reported::Known(*current),
+        (Some(version), _) => Reported::Known(*version),
+        (None, _) => observed.engine_version.clone(),
+    }
+}
+
+/// The step that releases an owned instance no manifest describes, or why it may not.
+pub fn delete(observed: &ObservedInstance) -> (Vec<Step>, Vec<Blocked>) {
+    let refuse = |reason: &str| {
+        (
+            Vec::new(),
+            vec![blocked("instance", Some(observed.id.clone()), None, reason)],
+        )
+    };
+    if observed.release_protection != Some(false) {
+        return refuse(
+            "the instance has release protection (or it could not be read); kvsync never deletes a protected instance",
+        );
+    }
+    if observed.charge_type == ChargeType::PrePaid {
+        return refuse(
+            "subscription (PrePaid) instances are released only at expiry; kvsync never deletes them",
+        );
+    }
+    (
+        vec![step(
+            Request::DeleteInstance(DeleteInstance {
+                instance_id: observed.id.clone(),
+            }),
+            WaitFor::Gone,
+            DELETE_TIMEOUT_SECS,
+            vec![change("instance", Some(observed.id.clone()), None)],
+        )],
+        Vec::new(),
+    )
+}

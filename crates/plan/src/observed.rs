@@ -1,0 +1,141 @@
+//! What the cloud reported: plain, normalised data, no IO.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::desired::{Privilege, Weekday};
+use crate::values::{
+    ChargeType, EngineVersion, HourWindow, InstanceStatus, Ipv4Net, NetworkType, Reported,
+};
+
+/// The observed state of every region kvsync looked at.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// Region → every instance listed there (managed or not).
+    pub regions: BTreeMap<String, Vec<ObservedInstance>>,
+}
+
+/// One instance as the cloud reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObservedInstance {
+    /// `InstanceId`.
+    pub id: String,
+    /// `InstanceName`.
+    pub name: String,
+    /// `RegionId`.
+    pub region: String,
+    /// `InstanceStatus`.
+    pub status: InstanceStatus,
+    /// `InstanceClass`.
+    pub instance_class: String,
+    /// `EngineVersion`.
+    pub engine_version: Reported<EngineVersion>,
+    /// `ZoneId`.
+    pub zone_id: String,
+    /// `ChargeType`.
+    pub charge_type: ChargeType,
+    /// `NetworkType`.
+    pub network_type: NetworkType,
+    /// `VpcId` (empty on the classic network).
+    pub vpc_id: String,
+    /// `VSwitchId` (empty on the classic network).
+    pub vswitch_id: String,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// `InstanceReleaseProtection`; `None` when the attribute was not read.
+    pub release_protection: Option<bool>,
+    /// `MaintainStartTime`/`MaintainEndTime` (from the attribute).
+    pub maintenance_window: Option<Reported<HourWindow>>,
+    /// `VpcAuthMode` (from the attribute).
+    pub vpc_auth_mode: Option<String>,
+    /// Parameters (from the attribute's `Config`), values as strings.
+    pub config: Option<BTreeMap<String, String>>,
+    /// TLS on (`DescribeInstanceSSL`).
+    pub ssl: Option<bool>,
+    /// Whitelist groups and their normalised entries, system groups included
+    /// (`DescribeSecurityIps`).
+    pub whitelists: Option<BTreeMap<String, BTreeSet<Reported<Ipv4Net>>>>,
+    /// Accounts by name, the default (`Super`) one included (`DescribeAccounts`).
+    pub accounts: Option<BTreeMap<String, ObservedAccount>>,
+    /// The backup policy (`DescribeBackupPolicy`).
+    pub backup_policy: Option<ObservedBackupPolicy>,
+}
+
+/// One account as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedAccount {
+    /// `AccountType`: `Normal` or `Super`.
+    pub account_type: String,
+    /// `AccountStatus`: `Available` or `Unavailable`.
+    pub status: String,
+    /// The privilege, when it is one kvsync knows.
+    pub privilege: Option<Privilege>,
+    /// The privilege as reported.
+    pub privilege_text: String,
+    /// `AccountDescription`.
+    pub description: String,
+}
+
+impl ObservedAccount {
+    /// Whether this is a normal account (the ones `accounts` manages).
+    pub fn is_normal(&self) -> bool {
+        self.account_type != "Super"
+    }
+}
+
+/// The backup policy as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedBackupPolicy {
+    /// `PreferredBackupTime`.
+    pub time: Reported<HourWindow>,
+    /// `PreferredBackupPeriod`, parsed.
+    pub period: BTreeSet<Weekday>,
+}
+
+/// The tag marking instances kvsync created.
+pub const MANAGED_TAG: &str = "kvsync:managed";
+/// The tag naming the stack that owns an instance.
+pub const STACK_TAG: &str = "kvsync:stack";
+
+impl ObservedInstance {
+    /// Whether `stack` owns this instance (both ownership tags present).
+    pub fn owned_by(&self, stack: &str) -> bool {
+        self.tags.get(MANAGED_TAG).is_some_and(|v| v == "true")
+            && self.tags.get(STACK_TAG).is_some_and(|v| v == stack)
+    }
+
+    /// The password digests recorded in the tags.
+    pub fn digests(&self) -> BTreeMap<String, String> {
+        kvsync_secrets::digest::decode_tags(&self.tags)
+    }
+
+    /// The tags that are labels, i.e. not kvsync's own.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        self.tags
+            .iter()
+            .filter(|(key, _)| !key.starts_with("kvsync:"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+impl Observed {
+    /// Instances of `region` called `name`.
+    pub fn named<'a>(
+        &'a self,
+        region: &str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ObservedInstance> + 'a {
+        self.regions
+            .get(region)
+            .into_iter()
+            .flatten()
+            .filter(move |instance| instance.name == name)
+    }
+
+    /// The instance of `region` with this ID.
+    pub fn by_id(&self, region: &str, id: &str) -> Option<&ObservedInstance> {
+        self.regions.get(region)?.iter().find(|i| i.id == id)
+    }
+}
