@@ -238,12 +238,14 @@ fn parse_privilege(text: &str) -> Option<Privilege> {
 }
 
 /// Weekdays from a comma-separated list (unknown names are dropped).
-pub fn parse_weekdays(text: &str) -> BTreeSet<Weekday> {
+pub(super) fn parse_weekdays(text: &str) -> BTreeSet<Weekday> {
     text.split(',').filter_map(Weekday::parse).collect()
 }
 
 /// Whitelist groups with their entries normalised as the manifests' are.
-pub fn whitelists(groups: Vec<SecurityIpGroup>) -> BTreeMap<String, BTreeSet<Reported<Ipv4Net>>> {
+pub(super) fn whitelists(
+    groups: Vec<SecurityIpGroup>,
+) -> BTreeMap<String, BTreeSet<Reported<Ipv4Net>>> {
     groups
         .into_iter()
         .map(|group| {
@@ -260,7 +262,7 @@ pub fn whitelists(groups: Vec<SecurityIpGroup>) -> BTreeMap<String, BTreeSet<Rep
 }
 
 /// Parameters from the `Config` JSON string: values as the API's strings (`512` = `"512"`).
-pub fn parse_config(text: &str) -> BTreeMap<String, String> {
+pub(super) fn parse_config(text: &str) -> BTreeMap<String, String> {
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) else {
         return BTreeMap::new();
     };

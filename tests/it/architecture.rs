@@ -286,3 +286,79 @@ fn the_cycle_check_finds_a_cycle() {
     std::fs::write(src.join("a/z.rs"), "fn f() {}\n").unwrap();
     assert!(sibling_cycles(src).is_empty());
 }
+
+/// The normal (non-dev) dependencies of a workspace crate, each package once: `cargo tree`.
+fn dependencies(package: &str, depth: Option<u32>) -> BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.current_dir(repo()).args([
+        "tree",
+        "--offline",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "-p",
+        package,
+    ]);
+    if let Some(depth) = depth {
+        command.args(["--depth", &depth.to_string()]);
+    }
+    let output = command.output().expect("running cargo tree");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_planner_and_the_wire_crates_have_no_async_runtime_and_no_http() {
+    for package in ["kvsync-plan", "kvsync-wire", "kvsync-secrets"] {
+        let deps = dependencies(package, None);
+        assert!(deps.contains(package), "{deps:?}");
+        for banned in [
+            "tokio",
+            "reqwest",
+            "hyper",
+            "axum",
+            "kvsync-client",
+            "kvsync-emulator",
+        ] {
+            assert!(
+                !deps.contains(banned),
+                "{package} depends on {banned}: {deps:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_crates_depend_on_each_other_in_the_architecture_s_order() {
+    let kvsync = |package: &str| -> BTreeSet<String> {
+        dependencies(package, Some(1))
+            .into_iter()
+            .filter(|dep| dep.starts_with("kvsync") && dep != package)
+            .collect()
+    };
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(kvsync("kvsync-secrets"), set(&[]));
+    assert_eq!(kvsync("kvsync-wire"), set(&["kvsync-secrets"]));
+    assert_eq!(
+        kvsync("kvsync-plan"),
+        set(&["kvsync-secrets", "kvsync-wire"])
+    );
+    assert_eq!(
+        kvsync("kvsync-client"),
+        set(&["kvsync-secrets", "kvsync-wire"])
+    );
+    assert_eq!(
+        kvsync("kvsync-emulator"),
+        set(&["kvsync-secrets", "kvsync-wire"])
+    );
+}

@@ -36,7 +36,7 @@ metadata:
 }
 
 /// Runs a hand-signed request against the emulator and requires success.
-pub fn ok(url: &str, request: Request) -> Value {
+pub(crate) fn ok(url: &str, request: Request) -> Value {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -47,7 +47,7 @@ pub fn ok(url: &str, request: Request) -> Value {
 }
 
 /// Waits until the emulator reports the instance `Normal` again.
-pub fn settle(url: &str, id: &str) {
+pub(crate) fn settle(url: &str, id: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -56,7 +56,7 @@ pub fn settle(url: &str, id: &str) {
 }
 
 /// A manifest directory, an emulator and the secrets the commands see.
-pub struct Fixture {
+pub(crate) struct Fixture {
     /// The working directory (manifests in `manifests/`).
     pub dir: TempDir,
     /// The emulator process.
@@ -67,7 +67,7 @@ pub struct Fixture {
 
 impl Fixture {
     /// Writes `text` as the manifest and starts an emulator with `emulator_flags`.
-    pub fn new(text: &str, env: &[(&str, &str)], emulator_flags: &[&str]) -> Self {
+    pub(crate) fn new(text: &str, env: &[(&str, &str)], emulator_flags: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("manifests")).unwrap();
         let emulator = EmulatorProcess::start(dir.path(), emulator_flags);
@@ -84,23 +84,23 @@ impl Fixture {
     }
 
     /// The manifest file.
-    pub fn manifest_path(&self) -> std::path::PathBuf {
+    pub(crate) fn manifest_path(&self) -> std::path::PathBuf {
         self.dir.path().join("manifests/instance.yaml")
     }
 
     /// Replaces the manifest.
-    pub fn write(&self, text: &str) {
+    pub(crate) fn write(&self, text: &str) {
         std::fs::write(self.manifest_path(), text).unwrap();
     }
 
     /// The manifest's text.
-    pub fn read(&self) -> String {
+    pub(crate) fn read(&self) -> String {
         std::fs::read_to_string(self.manifest_path()).unwrap()
     }
 
     /// `kvsync ARGS` against the emulator, with the fixture's environment (`validate` makes no
     /// call, so it takes no connection flags).
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = if args.first() == Some(&"validate") {
             crate::support::kvsync(self.dir.path())
         } else {
@@ -114,12 +114,12 @@ impl Fixture {
     }
 
     /// Runs `kvsync ARGS` and returns its output.
-    pub fn kvsync(&self, args: &[&str]) -> Output {
+    pub(crate) fn kvsync(&self, args: &[&str]) -> Output {
         run(&mut self.command(args))
     }
 
     /// Applies and requires success.
-    pub fn apply(&self, flags: &[&str]) {
+    pub(crate) fn apply(&self, flags: &[&str]) {
         let mut args = vec!["apply", "--auto-approve"];
         args.extend_from_slice(flags);
         let applied = self.kvsync(&args);
@@ -129,7 +129,7 @@ impl Fixture {
     }
 
     /// Requires `plan --detailed-exitcode` to find nothing to do.
-    pub fn assert_no_changes(&self, when: &str) {
+    pub(crate) fn assert_no_changes(&self, when: &str) {
         let planned = self.kvsync(&["plan", "--detailed-exitcode"]);
         let (stdout, stderr) = texts(&planned);
         assert_eq!(
@@ -140,7 +140,7 @@ impl Fixture {
     }
 
     /// `plan --json`, parsed.
-    pub fn plan_json(&self) -> Value {
+    pub(crate) fn plan_json(&self) -> Value {
         let planned = self.kvsync(&["plan", "--json"]);
         let (stdout, stderr) = texts(&planned);
         assert_eq!(planned.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -148,7 +148,7 @@ impl Fixture {
     }
 
     /// The ID of the instance the manifest describes.
-    pub fn instance_id(&self) -> String {
+    pub(crate) fn instance_id(&self) -> String {
         let instances = self.emulator.instances();
         let matching: Vec<&Value> = instances
             .iter()
@@ -159,7 +159,7 @@ impl Fixture {
     }
 
     /// Calls that change something, by action and outcome (reads left out).
-    pub fn mutating_calls(&self) -> BTreeMap<String, Value> {
+    pub(crate) fn mutating_calls(&self) -> BTreeMap<String, Value> {
         self.emulator
             .stats()
             .as_object()
@@ -173,7 +173,7 @@ impl Fixture {
 
 impl Fixture {
     /// The password digest the emulator's state file holds for the instance or an account.
-    pub fn emulator_password_digest(&self, id: &str, account: Option<&str>) -> String {
+    pub(crate) fn emulator_password_digest(&self, id: &str, account: Option<&str>) -> String {
         let state = kvsync::emulator::store::load(&self.dir.path().join("emulator-state.json"))
             .expect("reading the emulator's state");
         let instance = &state.instances[id];
@@ -189,7 +189,7 @@ impl Fixture {
 
 /// The emulator's salted digest of a password: SHA-256 of salt, NUL and password, where the
 /// salt is the instance ID, followed by `/account` for an account.
-pub fn emulator_digest(id: &str, account: Option<&str>, password: &str) -> String {
+pub(crate) fn emulator_digest(id: &str, account: Option<&str>, password: &str) -> String {
     use sha2::Digest as _;
     let salt = match account {
         None => id.to_owned(),

@@ -13,7 +13,7 @@ use crate::support::{Request, call};
 
 /// A running emulator with a hand-driven clock. Instances are created at once; every other
 /// transition lasts the `change` duration given to [`Clocked::start`].
-pub struct Clocked {
+pub(crate) struct Clocked {
     emu: RunningEmulator,
     now: Arc<Mutex<Timestamp>>,
     /// Its base URL.
@@ -24,7 +24,7 @@ impl Clocked {
     /// Starts an emulator whose changes last `change_secs` of emulated time, persisting its
     /// state to `state_path` when given. Keep the total time advanced under the 15 minutes
     /// the signature check tolerates.
-    pub async fn start(change_secs: i64, state_path: Option<PathBuf>) -> Self {
+    pub(crate) async fn start(change_secs: i64, state_path: Option<PathBuf>) -> Self {
         let now = Arc::new(Mutex::new(Timestamp::now()));
         let reader = Arc::clone(&now);
         let config = EmulatorConfig {
@@ -43,18 +43,18 @@ impl Clocked {
     }
 
     /// Moves the emulated clock forward.
-    pub fn advance(&self, secs: i64) {
+    pub(crate) fn advance(&self, secs: i64) {
         let mut now = self.now.lock().unwrap();
         *now += SignedDuration::from_secs(secs);
     }
 
     /// Sends a signed request; returns the status and JSON body.
-    pub async fn call(&self, request: Request) -> (u16, Value) {
+    pub(crate) async fn call(&self, request: Request) -> (u16, Value) {
         call(&self.url, request).await
     }
 
     /// Sends a signed request that must succeed; returns its body.
-    pub async fn ok(&self, request: Request) -> Value {
+    pub(crate) async fn ok(&self, request: Request) -> Value {
         let (status, body) = self.call(request).await;
         assert_eq!(status, 200, "{body}");
         body
@@ -62,7 +62,7 @@ impl Clocked {
 
     /// Creates an instance (standard 1 GB, classic network, Redis 5.0 unless `extra` says
     /// otherwise); it is `Normal` from the next request on. Returns its ID.
-    pub async fn instance(&self, extra: &[(&str, &str)]) -> String {
+    pub(crate) async fn instance(&self, extra: &[(&str, &str)]) -> String {
         let mut request = Request::new("CreateInstance")
             .param("RegionId", "cn-hangzhou")
             .param("InstanceClass", "redis.master.small.default");
@@ -74,7 +74,7 @@ impl Clocked {
     }
 
     /// A VPC instance.
-    pub async fn vpc_instance(&self) -> String {
+    pub(crate) async fn vpc_instance(&self) -> String {
         self.instance(&[
             ("NetworkType", "VPC"),
             ("VpcId", "vpc-test"),
@@ -84,7 +84,7 @@ impl Clocked {
     }
 
     /// The instance's `DescribeInstanceAttribute` entry.
-    pub async fn attribute(&self, id: &str) -> Value {
+    pub(crate) async fn attribute(&self, id: &str) -> Value {
         let body = self
             .ok(Request::new("DescribeInstanceAttribute").param("InstanceId", id))
             .await;
@@ -92,13 +92,13 @@ impl Clocked {
     }
 
     /// Stops the emulator.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.emu.stop().await.unwrap();
     }
 }
 
 /// A request with `params` added.
-pub fn request(action: &str, params: &[(&str, &str)]) -> Request {
+pub(crate) fn request(action: &str, params: &[(&str, &str)]) -> Request {
     params
         .iter()
         .fold(Request::new(action), |request, (key, value)| {
@@ -107,10 +107,10 @@ pub fn request(action: &str, params: &[(&str, &str)]) -> Request {
 }
 
 /// One row of an error table: action, parameters, expected HTTP status and `Code`.
-pub type ErrorRow<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+pub(crate) type ErrorRow<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
 
 /// Sends every row and asserts its HTTP status and `Code`; reports every mismatch at once.
-pub async fn assert_errors(emu: &Clocked, rows: Vec<ErrorRow<'_>>) {
+pub(crate) async fn assert_errors(emu: &Clocked, rows: Vec<ErrorRow<'_>>) {
     let mut mismatches = Vec::new();
     for (action, params, status, code) in rows {
         let (got_status, body) = emu.call(request(action, &params)).await;

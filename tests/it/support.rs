@@ -29,12 +29,12 @@ const SCRUBBED_ENV: &[&str] = &[
 ];
 
 /// The repository root.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A `kvsync` command in `dir`, with a clean environment and fast emulator transitions.
-pub fn kvsync(dir: &Path) -> Command {
+pub(crate) fn kvsync(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kvsync"));
     command.current_dir(dir);
     for name in SCRUBBED_ENV {
@@ -49,12 +49,12 @@ pub fn kvsync(dir: &Path) -> Command {
 }
 
 /// Runs a command and returns its output.
-pub fn run(command: &mut Command) -> Output {
+pub(crate) fn run(command: &mut Command) -> Output {
     command.output().expect("running kvsync")
 }
 
 /// Stdout and stderr as text.
-pub fn texts(output: &Output) -> (String, String) {
+pub(crate) fn texts(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -62,7 +62,7 @@ pub fn texts(output: &Output) -> (String, String) {
 }
 
 /// Copies a directory tree.
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -76,14 +76,14 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A temporary directory holding a copy of the sample `manifests/`.
-pub fn workspace() -> tempfile::TempDir {
+pub(crate) fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("manifests"), &dir.path().join("manifests"));
     dir
 }
 
 /// `kvsync emulator` running as a separate process; killed on drop.
-pub struct EmulatorProcess {
+pub(crate) struct EmulatorProcess {
     child: Child,
     /// Its base URL.
     pub url: String,
@@ -93,13 +93,13 @@ pub struct EmulatorProcess {
 
 impl EmulatorProcess {
     /// Starts `kvsync emulator` on a free port with state in `dir`, plus `extra` flags.
-    pub fn start(dir: &Path, extra: &[&str]) -> Self {
+    pub(crate) fn start(dir: &Path, extra: &[&str]) -> Self {
         Self::spawn(dir, extra, None)
     }
 
     /// Like [`start`](Self::start), keeping the emulator's stderr (its log) in
     /// `dir/emulator-stderr.log`; read it with [`stderr`](Self::stderr).
-    pub fn start_logged(dir: &Path, extra: &[&str]) -> Self {
+    pub(crate) fn start_logged(dir: &Path, extra: &[&str]) -> Self {
         Self::spawn(dir, extra, Some(dir.join("emulator-stderr.log")))
     }
 
@@ -147,7 +147,7 @@ impl EmulatorProcess {
 
     /// Everything the emulator wrote to stderr so far (started with
     /// [`start_logged`](Self::start_logged)).
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         let path = self
             .stderr_file
             .as_ref()
@@ -156,22 +156,22 @@ impl EmulatorProcess {
     }
 
     /// A `kvsync` command aimed at this emulator with its default key pair.
-    pub fn kvsync(&self, dir: &Path) -> Command {
+    pub(crate) fn kvsync(&self, dir: &Path) -> Command {
         kvsync_at(dir, &self.url)
     }
 
     /// The emulator's per-action request counters.
-    pub fn stats(&self) -> Value {
+    pub(crate) fn stats(&self) -> Value {
         http_get_json(&format!("{}/_emulator/stats", self.url))["requests"].clone()
     }
 
     /// How many requests of `action` ended in `outcome`.
-    pub fn count(&self, action: &str, outcome: &str) -> u64 {
+    pub(crate) fn count(&self, action: &str, outcome: &str) -> u64 {
         self.stats()[action][outcome].as_u64().unwrap_or(0)
     }
 
     /// Every request the emulator received.
-    pub fn total_requests(&self) -> u64 {
+    pub(crate) fn total_requests(&self) -> u64 {
         let stats = self.stats();
         stats
             .as_object()
@@ -186,7 +186,7 @@ impl EmulatorProcess {
     }
 
     /// The instances the emulator holds (its own view, not kvsync's).
-    pub fn instances(&self) -> Vec<Value> {
+    pub(crate) fn instances(&self) -> Vec<Value> {
         instances_at(&self.url)
     }
 }
@@ -199,7 +199,7 @@ impl Drop for EmulatorProcess {
 }
 
 /// A `kvsync` command in `dir` aimed at the emulator at `url` with its default key pair.
-pub fn kvsync_at(dir: &Path, url: &str) -> Command {
+pub(crate) fn kvsync_at(dir: &Path, url: &str) -> Command {
     let mut command = kvsync(dir);
     command.args([
         "--endpoint",
@@ -213,7 +213,7 @@ pub fn kvsync_at(dir: &Path, url: &str) -> Command {
 }
 
 /// The instances the emulator at `url` holds (its own view, not kvsync's).
-pub fn instances_at(url: &str) -> Vec<Value> {
+pub(crate) fn instances_at(url: &str) -> Vec<Value> {
     http_get_json(&format!("{url}/_emulator/instances"))["Instances"]
         .as_array()
         .cloned()
@@ -240,7 +240,7 @@ fn blocking_client() -> &'static reqwest::blocking::Client {
 ///
 /// The request is made on a thread of its own: reqwest's blocking client refuses to run on a
 /// thread inside a Tokio runtime, and async tests call this too.
-pub fn http_get(url: &str) -> (u16, String) {
+pub(crate) fn http_get(url: &str) -> (u16, String) {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -260,20 +260,20 @@ pub fn http_get(url: &str) -> (u16, String) {
 }
 
 /// An HTTP GET on loopback, returning the JSON body.
-pub fn http_get_json(url: &str) -> Value {
+pub(crate) fn http_get_json(url: &str) -> Value {
     let (_, body) = http_get(url);
     serde_json::from_str(&body).unwrap_or_else(|err| panic!("{err}: {body}"))
 }
 
 /// A hand-built, signed request.
-pub struct Request {
+pub(crate) struct Request {
     /// Every parameter but `Signature`.
     pub params: BTreeMap<String, String>,
 }
 
 impl Request {
     /// A request for `action` with the protocol parameters set (key `testid`).
-    pub fn new(action: &str) -> Self {
+    pub(crate) fn new(action: &str) -> Self {
         let mut params = BTreeMap::new();
         for (k, v) in [
             ("Action", action),
@@ -297,13 +297,13 @@ impl Request {
     }
 
     /// Adds or replaces a parameter.
-    pub fn param(mut self, key: &str, value: &str) -> Self {
+    pub(crate) fn param(mut self, key: &str, value: &str) -> Self {
         self.params.insert(key.to_owned(), value.to_owned());
         self
     }
 
     /// The query string, signed with `secret` for `method`.
-    pub fn signed_query(&self, method: &str, secret: &str) -> String {
+    pub(crate) fn signed_query(&self, method: &str, secret: &str) -> String {
         let signature = sign::signature(method, &self.params, secret);
         let mut all = self.params.clone();
         all.insert("Signature".into(), signature);
@@ -315,7 +315,7 @@ impl Request {
 }
 
 /// Sends a query with GET or POST; returns the status and the JSON body.
-pub async fn send(url: &str, method: &str, query: &str) -> (u16, Value) {
+pub(crate) async fn send(url: &str, method: &str, query: &str) -> (u16, Value) {
     let client = reqwest::Client::new();
     let full = format!("{url}/?{query}");
     let response = match method {
@@ -327,19 +327,19 @@ pub async fn send(url: &str, method: &str, query: &str) -> (u16, Value) {
 }
 
 /// Starts an in-process emulator with default settings.
-pub async fn start() -> emulator::RunningEmulator {
+pub(crate) async fn start() -> emulator::RunningEmulator {
     emulator::start("127.0.0.1:0", EmulatorConfig::default())
         .await
         .unwrap()
 }
 
 /// Sends a signed POST (key `testid`/`testsecret`) and returns the status and JSON body.
-pub async fn call(url: &str, request: Request) -> (u16, Value) {
+pub(crate) async fn call(url: &str, request: Request) -> (u16, Value) {
     send(url, "POST", &request.signed_query("POST", "testsecret")).await
 }
 
 /// Creates an instance and waits until it is `Normal`; returns its ID.
-pub async fn create_normal_instance(url: &str, region: &str, name: &str) -> String {
+pub(crate) async fn create_normal_instance(url: &str, region: &str, name: &str) -> String {
     let (status, body) = call(
         url,
         Request::new("CreateInstance")
@@ -355,7 +355,7 @@ pub async fn create_normal_instance(url: &str, region: &str, name: &str) -> Stri
 }
 
 /// Polls `DescribeInstanceAttribute` until the instance is `Normal` (at most 10 s).
-pub async fn wait_normal(url: &str, id: &str) {
+pub(crate) async fn wait_normal(url: &str, id: &str) {
     for _ in 0..100 {
         let (_, body) = call(
             url,
@@ -371,7 +371,7 @@ pub async fn wait_normal(url: &str, id: &str) {
 }
 
 /// Starts an in-process emulator whose transitions take `seconds`.
-pub async fn start_with_durations(seconds: f64) -> emulator::RunningEmulator {
+pub(crate) async fn start_with_durations(seconds: f64) -> emulator::RunningEmulator {
     let duration = jiff::SignedDuration::from_secs_f64(seconds);
     let config = EmulatorConfig {
         durations: kvsync::emulator::state::Durations {

@@ -22,10 +22,10 @@ use kvsync_wire::actions::account::{
 };
 
 /// At most this many normal accounts per instance (the default account is not counted).
-pub const MAX_NORMAL_ACCOUNTS: usize = 18;
+pub(crate) const MAX_NORMAL_ACCOUNTS: usize = 18;
 
 /// Names no account may take.
-pub const RESERVED_ACCOUNT_NAMES: &[&str] = &[
+pub(crate) const RESERVED_ACCOUNT_NAMES: &[&str] = &[
     "admin",
     "administrator",
     "aliyun_root",
@@ -47,7 +47,7 @@ const MAX_PAGE_SIZE: u64 = 100;
 
 /// The account-name rule: 1–16 characters, a lower-case letter first, then lower-case
 /// letters, digits and underscores.
-pub fn valid_account_name(name: &str) -> bool {
+pub(crate) fn valid_account_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && name.len() <= 16
@@ -57,7 +57,7 @@ pub fn valid_account_name(name: &str) -> bool {
 /// The account-description rule: 2–256 characters starting with a letter or a CJK character;
 /// letters, digits, CJK characters, `_`, `-` and spaces. `:` and `/` are outside the set, so
 /// nothing can start with `http://` or `https://`.
-pub fn valid_account_description(text: &str) -> bool {
+pub(crate) fn valid_account_description(text: &str) -> bool {
     let count = text.chars().count();
     text.chars()
         .next()
@@ -69,13 +69,13 @@ pub fn valid_account_description(text: &str) -> bool {
 }
 
 /// Whether the instance's engine has account management (Redis 4.0 or later).
-pub fn supports_accounts(instance: &Instance) -> bool {
+pub(crate) fn supports_accounts(instance: &Instance) -> bool {
     catalog::engine_at_least(&instance.engine_version, 4)
 }
 
 /// Whether `privilege` can be granted on `instance`: `RoleReadOnly` and `RoleReadWrite`
 /// everywhere, `RoleRepl` (replication) only on standard (non-cluster) instances.
-pub fn privilege_allowed(privilege: &str, instance: &Instance) -> bool {
+pub(crate) fn privilege_allowed(privilege: &str, instance: &Instance) -> bool {
     match privilege {
         ROLE_READ_ONLY | ROLE_READ_WRITE => true,
         ROLE_REPL => catalog::class(&instance.instance_class)
@@ -85,7 +85,7 @@ pub fn privilege_allowed(privilege: &str, instance: &Instance) -> bool {
 }
 
 /// The status an account shows at `now`.
-pub fn account_status(account: &Account, now: Timestamp) -> &str {
+pub(crate) fn account_status(account: &Account, now: Timestamp) -> &str {
     match account.available_at {
         Some(until) if until > now => "Unavailable",
         _ => &account.status,
@@ -193,7 +193,7 @@ fn new_account(request: CreateAccount, instance_id: &str, ctx: &Context) -> Acco
 }
 
 /// `CreateAccount`.
-pub fn create(
+pub(crate) fn create(
     state: &mut State,
     request: CreateAccount,
     ctx: &Context,
@@ -238,7 +238,7 @@ fn entry(instance: &Instance, account: &Account, now: Timestamp) -> AccountEntry
 }
 
 /// `DescribeAccounts`: the default account first, then the others by name; filtered, paged.
-pub fn describe(
+pub(crate) fn describe(
     state: &State,
     request: DescribeAccounts,
     ctx: &Context,
@@ -283,7 +283,7 @@ pub fn describe(
 }
 
 /// `ModifyAccountDescription`: allowed on every account, also while it is `Unavailable`.
-pub fn modify_description(
+pub(crate) fn modify_description(
     state: &mut State,
     request: ModifyAccountDescription,
 ) -> Result<Handled, VendorError> {
@@ -297,7 +297,7 @@ pub fn modify_description(
 }
 
 /// `ResetAccountPassword`: for the default account this is the instance password.
-pub fn reset_password(
+pub(crate) fn reset_password(
     state: &mut State,
     request: ResetAccountPassword,
     ctx: &Context,
@@ -323,7 +323,7 @@ pub fn reset_password(
 }
 
 /// `GrantAccountPrivilege`: replaces a normal account's privilege.
-pub fn grant_privilege(
+pub(crate) fn grant_privilege(
     state: &mut State,
     request: GrantAccountPrivilege,
     ctx: &Context,
@@ -340,7 +340,7 @@ pub fn grant_privilege(
 }
 
 /// `DeleteAccount`: removes a normal account that is not in the middle of a change.
-pub fn delete(
+pub(crate) fn delete(
     state: &mut State,
     request: DeleteAccount,
     ctx: &Context,

@@ -23,10 +23,10 @@ use kvsync_wire::actions::backup::{
 };
 
 /// The page sizes `DescribeBackups` accepts.
-pub const BACKUP_PAGE_SIZES: &[u64] = &[30, 50, 100, 200, 300];
+pub(crate) const BACKUP_PAGE_SIZES: &[u64] = &[30, 50, 100, 200, 300];
 
 /// The days a backup may be kept for (`BackupRetentionPeriod`).
-pub const RETENTION_DAYS: std::ops::RangeInclusive<i64> = 7..=730;
+pub(crate) const RETENTION_DAYS: std::ops::RangeInclusive<i64> = 7..=730;
 
 /// The weekdays in week order with their wire names.
 const WEEKDAYS: [(&str, Weekday); 7] = [
@@ -41,7 +41,7 @@ const WEEKDAYS: [(&str, Weekday); 7] = [
 
 /// Why a `PreferredBackupTime` is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum WindowError {
+pub(crate) enum WindowError {
     /// Not `HH:mmZ-HH:mmZ` with valid hours and minutes.
     #[error("the backup time is not of the form HH:mmZ-HH:mmZ")]
     Format,
@@ -52,7 +52,7 @@ pub enum WindowError {
 
 /// The start hour of a backup window `HH:mmZ-HH:mmZ` that starts on the hour and lasts one hour
 /// (`23:00Z-00:00Z` included).
-pub fn parse_backup_window(text: &str) -> Result<u8, WindowError> {
+pub(crate) fn parse_backup_window(text: &str) -> Result<u8, WindowError> {
     let (start, end) = text.split_once('-').ok_or(WindowError::Format)?;
     let (start_hour, start_minute) = parse_clock(start).ok_or(WindowError::Format)?;
     let (end_hour, end_minute) = parse_clock(end).ok_or(WindowError::Format)?;
@@ -76,7 +76,7 @@ fn parse_clock(text: &str) -> Option<(u8, u8)> {
 
 /// Why a `PreferredBackupPeriod` is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PeriodError {
+pub(crate) enum PeriodError {
     /// No day at all.
     #[error("the backup period names no day")]
     Empty,
@@ -87,7 +87,7 @@ pub enum PeriodError {
 
 /// The days of a comma-separated list of English weekdays, in week order without repeats.
 /// Spaces around items are ignored; names are case-sensitive.
-pub fn parse_weekdays(text: &str) -> Result<Vec<Weekday>, PeriodError> {
+pub(crate) fn parse_weekdays(text: &str) -> Result<Vec<Weekday>, PeriodError> {
     let mut days = Vec::new();
     for item in text.split(',').map(str::trim) {
         let day = WEEKDAYS
@@ -107,7 +107,7 @@ pub fn parse_weekdays(text: &str) -> Result<Vec<Weekday>, PeriodError> {
 }
 
 /// The wire form of weekdays: their names joined by commas.
-pub fn format_weekdays(days: &[Weekday]) -> String {
+pub(crate) fn format_weekdays(days: &[Weekday]) -> String {
     WEEKDAYS
         .iter()
         .filter(|(_, day)| days.contains(day))
@@ -117,7 +117,11 @@ pub fn format_weekdays(days: &[Weekday]) -> String {
 }
 
 /// The first start of the backup window (at `start_hour`:00 UTC on one of `days`) after `now`.
-pub fn next_backup_start(now: Timestamp, start_hour: u8, days: &[Weekday]) -> Option<Timestamp> {
+pub(crate) fn next_backup_start(
+    now: Timestamp,
+    start_hour: u8,
+    days: &[Weekday],
+) -> Option<Timestamp> {
     let mut day = now.to_zoned_datetime(TimeZone::UTC).date();
     for _ in 0..=7 {
         let start = day
@@ -134,7 +138,7 @@ pub fn next_backup_start(now: Timestamp, start_hour: u8, days: &[Weekday]) -> Op
 }
 
 /// `ModifyBackupPolicy`.
-pub fn modify_policy(
+pub(crate) fn modify_policy(
     state: &mut State,
     request: ModifyBackupPolicy,
     ctx: &Context,
@@ -178,7 +182,7 @@ fn retention_days(days: i64) -> Result<u32, VendorError> {
 }
 
 /// `DescribeBackupPolicy`.
-pub fn describe_policy(
+pub(crate) fn describe_policy(
     state: &State,
     request: DescribeBackupPolicy,
     ctx: &Context,
@@ -205,7 +209,7 @@ pub fn describe_policy(
 }
 
 /// `CreateBackup`: snapshots the dataset and parameters now; the set is listed once finished.
-pub fn create(
+pub(crate) fn create(
     state: &mut State,
     request: CreateBackup,
     ctx: &Context,
@@ -276,7 +280,7 @@ fn available_backups<'a>(
 }
 
 /// `DescribeBackups`: the sets that started within the range, newest first, one page.
-pub fn describe(
+pub(crate) fn describe(
     state: &State,
     request: DescribeBackups,
     ctx: &Context,
@@ -373,7 +377,7 @@ impl<'a> RestoreSource<'a> {
 }
 
 /// `RestoreInstance`: `BackupRecovering` for the change duration, then the chosen data is back.
-pub fn restore(
+pub(crate) fn restore(
     state: &mut State,
     request: RestoreInstance,
     ctx: &Context,

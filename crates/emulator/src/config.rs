@@ -15,7 +15,7 @@ use kvsync_wire::actions::config::{
 
 /// What values a parameter accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
+pub(crate) enum Rule {
     /// One of these words.
     OneOf(&'static [&'static str]),
     /// A decimal integer in this range.
@@ -27,7 +27,7 @@ pub enum Rule {
 }
 
 /// The eviction policies `maxmemory-policy` accepts.
-pub const EVICTION_POLICIES: &[&str] = &[
+pub(crate) const EVICTION_POLICIES: &[&str] = &[
     "volatile-lru",
     "allkeys-lru",
     "volatile-lfu",
@@ -40,7 +40,7 @@ pub const EVICTION_POLICIES: &[&str] = &[
 
 /// The parameters `Config` may set, with their rules; the same names as
 /// [`default_config`](super::state::default_config).
-pub const PARAMETERS: &[(&str, Rule)] = &[
+pub(crate) const PARAMETERS: &[(&str, Rule)] = &[
     ("maxmemory-policy", Rule::OneOf(EVICTION_POLICIES)),
     ("hash-max-ziplist-entries", Rule::Range(1, 10_000)),
     ("hash-max-ziplist-value", Rule::Range(1, 10_000)),
@@ -62,7 +62,7 @@ const KEYSPACE_EVENT_CLASSES: &str = "g$lshzxeAtmdn";
 
 /// A `Param*` setting of `ModifyInstanceConfig`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ParamSetting {
+pub(crate) struct ParamSetting {
     /// Its `DescribeInstanceConfig` field (and key in `Instance::param_settings`).
     pub field: &'static str,
     /// Its `ModifyInstanceConfig` parameter.
@@ -74,7 +74,7 @@ pub struct ParamSetting {
 }
 
 /// The `Param*` settings.
-pub const PARAM_SETTINGS: &[ParamSetting] = &[
+pub(crate) const PARAM_SETTINGS: &[ParamSetting] = &[
     ParamSetting {
         field: "ParamNoLooseSentinelEnabled",
         parameter: "ParamNoLooseSentinelEnabled",
@@ -150,7 +150,7 @@ impl From<ConfigError> for VendorError {
 }
 
 /// The rule of a parameter, by its canonical name.
-pub fn rule(name: &str) -> Option<Rule> {
+pub(crate) fn rule(name: &str) -> Option<Rule> {
     PARAMETERS
         .iter()
         .find(|(known, _)| *known == name)
@@ -158,7 +158,7 @@ pub fn rule(name: &str) -> Option<Rule> {
 }
 
 /// Whether `value` satisfies `rule`.
-pub fn satisfies(rule: Rule, value: &str) -> bool {
+pub(crate) fn satisfies(rule: Rule, value: &str) -> bool {
     match rule {
         Rule::OneOf(words) => words.contains(&value),
         Rule::Range(low, high) => in_range(value, low, high),
@@ -186,7 +186,7 @@ fn in_range(value: &str, low: i64, high: i64) -> bool {
 
 /// `notify-keyspace-events`: empty (off), or characters of `KE` plus the event classes, with at
 /// least one of `K`/`E` and at least one event class.
-pub fn valid_keyspace_events(value: &str) -> bool {
+pub(crate) fn valid_keyspace_events(value: &str) -> bool {
     if value.is_empty() {
         return true;
     }
@@ -220,7 +220,7 @@ fn value_text(name: &str, value: &Value) -> Result<String, ConfigError> {
 }
 
 /// Parses and checks a `Config` document into parameter → value (canonical names).
-pub fn parse_config(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
+pub(crate) fn parse_config(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
     let object: serde_json::Map<String, Value> =
         serde_json::from_str(text).map_err(|_| ConfigError::NotAnObject)?;
     let mut values: Vec<(String, String)> = Vec::new();
@@ -285,7 +285,10 @@ fn param_setting(instance: &Instance, field: &str) -> String {
 }
 
 /// `DescribeInstanceConfig`.
-pub fn describe(state: &State, request: DescribeInstanceConfig) -> Result<Handled, VendorError> {
+pub(crate) fn describe(
+    state: &State,
+    request: DescribeInstanceConfig,
+) -> Result<Handled, VendorError> {
     let instance = state.instance(&request.instance_id)?;
     Ok(Handled::read(to_body(&DescribeInstanceConfigResponse {
         request_id: String::new(),
@@ -306,7 +309,10 @@ pub fn describe(state: &State, request: DescribeInstanceConfig) -> Result<Handle
 }
 
 /// `ModifyInstanceConfig`: checks every value first, then sets them all at once.
-pub fn modify(state: &mut State, request: ModifyInstanceConfig) -> Result<Handled, VendorError> {
+pub(crate) fn modify(
+    state: &mut State,
+    request: ModifyInstanceConfig,
+) -> Result<Handled, VendorError> {
     let instance = state.instance_mut(&request.instance_id)?;
     let any_param = request
         .param_fields()

@@ -23,7 +23,7 @@ const MAX_TAGS: usize = 20;
 
 /// The instance-name rule: 2–128 characters, starting with a letter or a CJK character, none of
 /// `@ / : = " < > { } [ ]` or space.
-pub fn valid_instance_name(name: &str) -> bool {
+pub(crate) fn valid_instance_name(name: &str) -> bool {
     let count = name.chars().count();
     let Some(first) = name.chars().next() else {
         return false;
@@ -36,13 +36,13 @@ pub fn valid_instance_name(name: &str) -> bool {
 }
 
 /// Whether `c` is a CJK unified ideograph (the "Chinese characters" of the vendor's naming rules).
-pub fn is_cjk(c: char) -> bool {
+pub(crate) fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
 /// The password rule: 8–32 characters, at least three of upper case, lower case, digits and
 /// the special characters `!@#$%^&*()_+-=`, and nothing else.
-pub fn valid_password(password: &str) -> bool {
+pub(crate) fn valid_password(password: &str) -> bool {
     const SPECIAL: &str = "!@#$%^&*()_+-=";
     let count = password.chars().count();
     if !(8..=32).contains(&count)
@@ -62,7 +62,7 @@ pub fn valid_password(password: &str) -> bool {
 }
 
 /// Salted SHA-256 of a password (the salt is the instance ID).
-pub fn password_digest(instance_id: &str, password: &str) -> String {
+pub(crate) fn password_digest(instance_id: &str, password: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(instance_id.as_bytes());
     hasher.update([0]);
@@ -84,7 +84,7 @@ fn instance_id(sequence: u64, name: &str, now: Timestamp) -> String {
 
 /// The lifecycle and attribute actions of this module.
 /// `CreateInstance`.
-pub fn create(
+pub(crate) fn create(
     state: &mut State,
     request: CreateInstance,
     ctx: &Context,
@@ -233,12 +233,12 @@ pub fn create(
 }
 
 /// The instance's connection string.
-pub fn connection_domain(instance: &Instance) -> String {
+pub(crate) fn connection_domain(instance: &Instance) -> String {
     format!("{}.redis.rds.aliyuncs.com", instance.connection_prefix)
 }
 
 /// The parameters as the JSON **string** the API returns in `Config`.
-pub fn config_json(instance: &Instance) -> String {
+pub(crate) fn config_json(instance: &Instance) -> String {
     serde_json::to_string(&instance.config).unwrap_or_else(|_| "{}".into())
 }
 
@@ -345,7 +345,10 @@ fn attribute(instance: &Instance) -> DbInstanceAttribute {
 }
 
 /// `DescribeInstances`: filters, then one page, newest first.
-pub fn describe_page(state: &State, request: DescribeInstances) -> Result<Handled, VendorError> {
+pub(crate) fn describe_page(
+    state: &State,
+    request: DescribeInstances,
+) -> Result<Handled, VendorError> {
     if !request.region_id.is_empty() && catalog::region(&request.region_id).is_none() {
         return Err(VendorError::region_not_found());
     }
@@ -403,7 +406,7 @@ pub fn describe_page(state: &State, request: DescribeInstances) -> Result<Handle
 }
 
 /// `DescribeInstanceAttribute`.
-pub fn describe_attribute(
+pub(crate) fn describe_attribute(
     state: &State,
     request: DescribeInstanceAttribute,
 ) -> Result<Handled, VendorError> {
@@ -420,7 +423,7 @@ pub fn describe_attribute(
 }
 
 /// `ModifyInstanceAttribute`: name, release protection, default password.
-pub fn modify_attribute(
+pub(crate) fn modify_attribute(
     state: &mut State,
     request: ModifyInstanceAttribute,
 ) -> Result<Handled, VendorError> {
@@ -461,7 +464,7 @@ pub fn modify_attribute(
 }
 
 /// `DeleteInstance`: refused for protected, subscription or busy instances.
-pub fn delete(state: &mut State, request: DeleteInstance) -> Result<Handled, VendorError> {
+pub(crate) fn delete(state: &mut State, request: DeleteInstance) -> Result<Handled, VendorError> {
     let instance = state.instance_mut(&request.instance_id)?;
     if instance.release_protection {
         return Err(VendorError::release_protected());
@@ -477,7 +480,7 @@ pub fn delete(state: &mut State, request: DeleteInstance) -> Result<Handled, Ven
 }
 
 /// `DescribeRegions`.
-pub fn describe_regions(_request: DescribeRegions) -> Result<Handled, VendorError> {
+pub(crate) fn describe_regions(_request: DescribeRegions) -> Result<Handled, VendorError> {
     let regions = catalog::REGIONS
         .iter()
         .map(|region| KvStoreRegion {

@@ -33,17 +33,17 @@ use kvsync_wire::actions::manage::{
 const ENDPOINT_DOMAIN: &str = "redis.rds.aliyuncs.com";
 
 /// An idempotency token the API accepts: at most 64 ASCII characters.
-pub fn valid_client_token(token: &str) -> bool {
+pub(crate) fn valid_client_token(token: &str) -> bool {
     token.len() <= 64 && token.is_ascii()
 }
 
 /// `EffectiveTime`: absent, `Immediately` or `MaintainTime`.
-pub fn valid_effective_time(value: Option<&str>) -> bool {
+pub(crate) fn valid_effective_time(value: Option<&str>) -> bool {
     matches!(value, None | Some("Immediately" | "MaintainTime"))
 }
 
 /// The hour of a whole-hour `HH:00Z` time, or `None`.
-pub fn whole_hour(value: &str) -> Option<u8> {
+pub(crate) fn whole_hour(value: &str) -> Option<u8> {
     let hour = value.strip_suffix(":00Z")?;
     if hour.len() != 2 || !hour.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -52,7 +52,7 @@ pub fn whole_hour(value: &str) -> Option<u8> {
 }
 
 /// Checks a maintenance window: two whole hours, the end one hour after the start.
-pub fn check_maintain_window(start: &str, end: &str) -> Result<(), VendorError> {
+pub(crate) fn check_maintain_window(start: &str, end: &str) -> Result<(), VendorError> {
     let start = whole_hour(start).ok_or_else(VendorError::maintain_start_malformed)?;
     let end = whole_hour(end).ok_or_else(VendorError::maintain_end_malformed)?;
     if end == (start + 1) % 24 {
@@ -63,12 +63,12 @@ pub fn check_maintain_window(start: &str, end: &str) -> Result<(), VendorError> 
 }
 
 /// The retention periods (days) a classic endpoint may be kept for.
-pub fn valid_classic_expired_days(days: u64) -> bool {
+pub(crate) fn valid_classic_expired_days(days: u64) -> bool {
     matches!(days, 14 | 30 | 60 | 120)
 }
 
 /// An endpoint prefix: 8–64 characters, lower-case letters and digits, starting with a letter.
-pub fn valid_connection_prefix(prefix: &str) -> bool {
+pub(crate) fn valid_connection_prefix(prefix: &str) -> bool {
     (8..=64).contains(&prefix.len())
         && prefix.starts_with(|c: char| c.is_ascii_lowercase())
         && prefix
@@ -77,18 +77,18 @@ pub fn valid_connection_prefix(prefix: &str) -> bool {
 }
 
 /// A service port clients may choose: 1024–65535.
-pub fn valid_port(port: u64) -> bool {
+pub(crate) fn valid_port(port: u64) -> bool {
     (1024..=65535).contains(&port)
 }
 
 /// A major version as `(major, minor)`, e.g. `6.0` → `(6, 0)`.
-pub fn parse_version(version: &str) -> Option<(u32, u32)> {
+pub(crate) fn parse_version(version: &str) -> Option<(u32, u32)> {
     let (major, minor) = version.split_once('.')?;
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// Whether `target` is a higher major version than `current`.
-pub fn is_upgrade(current: &str, target: &str) -> bool {
+pub(crate) fn is_upgrade(current: &str, target: &str) -> bool {
     match (parse_version(current), parse_version(target)) {
         (Some(current), Some(target)) => target > current,
         _ => false,
@@ -96,12 +96,12 @@ pub fn is_upgrade(current: &str, target: &str) -> bool {
 }
 
 /// A time as the API writes it: `yyyy-MM-ddTHH:mm:ssZ`.
-pub fn wire_time(time: Timestamp) -> String {
+pub(crate) fn wire_time(time: Timestamp) -> String {
     time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// `now` plus `months` calendar months, to the second.
-pub fn months_later(now: Timestamp, months: u64) -> Result<Timestamp, VendorError> {
+pub(crate) fn months_later(now: Timestamp, months: u64) -> Result<Timestamp, VendorError> {
     let months = i64::try_from(months).map_err(|_| VendorError::invalid_period())?;
     let later = now
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -126,7 +126,7 @@ fn order_id(sequence: u64) -> String {
 }
 
 /// The retained classic endpoint of a VPC instance.
-pub fn classic_connection_string(instance: &Instance) -> String {
+pub(crate) fn classic_connection_string(instance: &Instance) -> String {
     format!("{}-classic.{ENDPOINT_DOMAIN}", instance.connection_prefix)
 }
 
@@ -140,13 +140,13 @@ fn classic_ip(instance: &Instance) -> String {
 }
 
 /// Whole seconds until the retained classic endpoint expires, if one is retained at `now`.
-pub fn classic_remaining(instance: &Instance, now: Timestamp) -> Option<i64> {
+pub(crate) fn classic_remaining(instance: &Instance, now: Timestamp) -> Option<i64> {
     let expires = instance.classic_endpoint_expires?;
     (instance.network_type == "VPC" && expires > now).then(|| expires.duration_since(now).as_secs())
 }
 
 /// `ModifyInstanceSpec`: a new class after `Changing`; `ClientToken` replays the first answer.
-pub fn modify_spec(
+pub(crate) fn modify_spec(
     state: &mut State,
     request: ModifyInstanceSpec,
     ctx: &Context,
@@ -200,7 +200,7 @@ pub fn modify_spec(
 }
 
 /// `TransformToPrePaid`: subscription billing for `Period` months after `Transforming`.
-pub fn transform_to_prepaid(
+pub(crate) fn transform_to_prepaid(
     state: &mut State,
     request: TransformToPrePaid,
     ctx: &Context,
@@ -231,7 +231,7 @@ pub fn transform_to_prepaid(
 }
 
 /// `DescribeDBInstanceNetInfo`: the instance's endpoint, plus a retained classic one.
-pub fn describe_net_info(
+pub(crate) fn describe_net_info(
     state: &State,
     request: DescribeDbInstanceNetInfo,
     ctx: &Context,
@@ -286,7 +286,7 @@ fn retained_classic_endpoint(instance: &Instance, remaining: i64) -> InstanceNet
 }
 
 /// `FlushInstance`: `Flushing`, then an empty dataset.
-pub fn flush(
+pub(crate) fn flush(
     state: &mut State,
     request: FlushInstance,
     ctx: &Context,
@@ -303,7 +303,7 @@ pub fn flush(
 }
 
 /// `ModifyInstanceMaintainTime`: a one-hour window on whole hours.
-pub fn modify_maintain_time(
+pub(crate) fn modify_maintain_time(
     state: &mut State,
     request: ModifyInstanceMaintainTime,
 ) -> Result<Handled, VendorError> {
@@ -315,7 +315,7 @@ pub fn modify_maintain_time(
 }
 
 /// `ModifyInstanceNetExpireTime`: keeps a retained classic endpoint `ClassicExpiredDays` from now.
-pub fn modify_net_expire_time(
+pub(crate) fn modify_net_expire_time(
     state: &mut State,
     request: ModifyInstanceNetExpireTime,
     ctx: &Context,
@@ -351,7 +351,7 @@ pub fn modify_net_expire_time(
 }
 
 /// `ModifyDBInstanceConnectionString`: a new prefix and/or port for the instance's endpoint.
-pub fn modify_connection_string(
+pub(crate) fn modify_connection_string(
     state: &mut State,
     request: ModifyDbInstanceConnectionString,
 ) -> Result<Handled, VendorError> {
@@ -401,7 +401,7 @@ pub fn modify_connection_string(
 
 /// `SwitchNetwork`: classic network → VPC after `NetworkModifying`, optionally keeping the
 /// classic endpoint for `ClassicExpiredDays`.
-pub fn switch_network(
+pub(crate) fn switch_network(
     state: &mut State,
     request: SwitchNetwork,
     ctx: &Context,
@@ -453,7 +453,7 @@ pub fn switch_network(
 }
 
 /// `ModifyInstanceMajorVersion`: a higher known version after `MajorVersionUpgrading`.
-pub fn modify_major_version(
+pub(crate) fn modify_major_version(
     state: &mut State,
     request: ModifyInstanceMajorVersion,
     ctx: &Context,

@@ -19,7 +19,7 @@ use kvsync_wire::actions::monitor::{
 };
 
 /// The metrics there are, with their units.
-pub const MONITOR_ITEMS: &[(&str, &str)] = &[
+pub(crate) const MONITOR_ITEMS: &[(&str, &str)] = &[
     ("CpuUsage", "%"),
     ("memoryUsage", "%"),
     ("UsedMemory", "Bytes"),
@@ -43,13 +43,13 @@ pub const MONITOR_ITEMS: &[(&str, &str)] = &[
 ];
 
 /// The metrics reported when `MonitorKeys` is absent.
-pub const DEFAULT_MONITOR_KEYS: &[&str] = &["UsedMemory", "quotaMemory"];
+pub(crate) const DEFAULT_MONITOR_KEYS: &[&str] = &["UsedMemory", "quotaMemory"];
 
 /// The most points one answer holds (a day at one-minute intervals).
-pub const MAX_POINTS: u64 = 1440;
+pub(crate) const MAX_POINTS: u64 = 1440;
 
 /// `DescribeMonitorItems`.
-pub fn describe_items(_request: DescribeMonitorItems) -> Result<Handled, VendorError> {
+pub(crate) fn describe_items(_request: DescribeMonitorItems) -> Result<Handled, VendorError> {
     let items = MONITOR_ITEMS
         .iter()
         .map(|(key, unit)| KvStoreMonitorItem {
@@ -66,7 +66,7 @@ pub fn describe_items(_request: DescribeMonitorItems) -> Result<Handled, VendorE
 }
 
 /// The step of an `IntervalForHistory`: `01m`, `05m`, `15m`, `30m` or `60m`.
-pub fn interval(text: &str) -> Option<SignedDuration> {
+pub(crate) fn interval(text: &str) -> Option<SignedDuration> {
     let minutes = match text {
         "01m" => 1,
         "05m" => 5,
@@ -80,7 +80,7 @@ pub fn interval(text: &str) -> Option<SignedDuration> {
 
 /// The metrics of a `MonitorKeys` list in the order given, without repeats; `None` when one is
 /// unknown or the list names none.
-pub fn monitor_keys(text: Option<&str>) -> Option<Vec<&'static str>> {
+pub(crate) fn monitor_keys(text: Option<&str>) -> Option<Vec<&'static str>> {
     let Some(text) = text else {
         return Some(DEFAULT_MONITOR_KEYS.to_vec());
     };
@@ -102,7 +102,7 @@ fn floor_to(at: Timestamp, step: SignedDuration) -> Timestamp {
 }
 
 /// The multiples of `step` within `start..=end`; `None` when there are more than `max`.
-pub fn grid(
+pub(crate) fn grid(
     start: Timestamp,
     end: Timestamp,
     step: SignedDuration,
@@ -128,7 +128,7 @@ pub fn grid(
 }
 
 /// The value of a metric for `instance` as text, or `None` when it is 0.
-pub fn metric(key: &str, instance: &Instance) -> Option<String> {
+pub(crate) fn metric(key: &str, instance: &Instance) -> Option<String> {
     let used = instance.dataset.used_memory;
     let quota = catalog::class(&instance.instance_class).map_or(0, |class| {
         u64::try_from(class.capacity_mb).unwrap_or(0) * 1024 * 1024
@@ -160,7 +160,7 @@ fn point(keys: &[&str], instance: &Instance) -> MonitorPoint {
 }
 
 /// `DescribeHistoryMonitorValues`.
-pub fn describe_history(
+pub(crate) fn describe_history(
     state: &State,
     request: DescribeHistoryMonitorValues,
     ctx: &Context,

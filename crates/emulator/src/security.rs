@@ -23,7 +23,7 @@ use kvsync_wire::actions::security::{
 };
 
 /// At most this many entries in all of an instance's own (non-system) groups together.
-pub const MAX_SECURITY_IPS: usize = 1000;
+pub(crate) const MAX_SECURITY_IPS: usize = 1000;
 
 /// How long a TLS certificate is valid.
 const CERT_VALIDITY: SignedDuration = SignedDuration::from_hours(365 * 24);
@@ -31,7 +31,7 @@ const CERT_VALIDITY: SignedDuration = SignedDuration::from_hours(365 * 24);
 /// A whitelist entry: an IPv4 address (`10.0.0.1`) or CIDR block (`10.0.0.0/24`) with a prefix
 /// of 1–32; `0.0.0.0/0` (everyone) is the one block with prefix 0. Octets and prefixes have no
 /// leading zeros. Host bits may be set (`10.23.12.24/24`), as the vendor's examples show.
-pub fn valid_security_ip(entry: &str) -> bool {
+pub(crate) fn valid_security_ip(entry: &str) -> bool {
     let (address, prefix) = match entry.split_once('/') {
         Some((address, prefix)) => (address, Some(prefix)),
         None => (entry, None),
@@ -60,7 +60,7 @@ fn parse_prefix(text: &str) -> Option<u8> {
 
 /// The whitelist-group-name rule: 2–32 characters, a lower-case letter first, a lower-case
 /// letter or digit last, lower-case letters, digits and underscores between.
-pub fn valid_group_name(name: &str) -> bool {
+pub(crate) fn valid_group_name(name: &str) -> bool {
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
     (2..=32).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -70,12 +70,12 @@ pub fn valid_group_name(name: &str) -> bool {
 
 /// The `SecurityIpGroupAttribute` rule: at most 120 letters and digits (`hidden` hides a group
 /// from the console).
-pub fn valid_group_attribute(attribute: &str) -> bool {
+pub(crate) fn valid_group_attribute(attribute: &str) -> bool {
     attribute.len() <= 120 && attribute.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 /// The entries of a `SecurityIps` list: trimmed, each valid, duplicates dropped (first kept).
-pub fn parse_security_ips(entries: &[String]) -> Result<Vec<String>, VendorError> {
+pub(crate) fn parse_security_ips(entries: &[String]) -> Result<Vec<String>, VendorError> {
     let mut ips: Vec<String> = Vec::with_capacity(entries.len());
     for entry in entries.iter().map(|entry| entry.trim()) {
         if !valid_security_ip(entry) {
@@ -90,7 +90,7 @@ pub fn parse_security_ips(entries: &[String]) -> Result<Vec<String>, VendorError
 
 /// How `ModifySecurityIps` combines the given entries with the group's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModifyMode {
+pub(crate) enum ModifyMode {
     /// Replace the group's entries.
     Cover,
     /// Add entries the group does not have yet.
@@ -101,7 +101,7 @@ pub enum ModifyMode {
 
 impl ModifyMode {
     /// The mode for a `ModifyMode` value (exact spelling; absent means `Cover`).
-    pub fn parse(value: Option<&str>) -> Option<Self> {
+    pub(crate) fn parse(value: Option<&str>) -> Option<Self> {
         match value {
             None | Some("Cover") => Some(ModifyMode::Cover),
             Some("Append") => Some(ModifyMode::Append),
@@ -111,7 +111,11 @@ impl ModifyMode {
     }
 
     /// The group's entries after applying `ips` to `current`.
-    pub fn apply(self, current: &[String], ips: Vec<String>) -> Result<Vec<String>, VendorError> {
+    pub(crate) fn apply(
+        self,
+        current: &[String],
+        ips: Vec<String>,
+    ) -> Result<Vec<String>, VendorError> {
         match self {
             ModifyMode::Cover => Ok(ips),
             ModifyMode::Append => {
@@ -146,7 +150,7 @@ fn own_entries_with(instance: &Instance, group: &str, ips: &[String]) -> usize {
 }
 
 /// `DescribeSecurityIps`: every group, system groups included, in name order.
-pub fn describe_security_ips(
+pub(crate) fn describe_security_ips(
     state: &State,
     request: DescribeSecurityIps,
 ) -> Result<Handled, VendorError> {
@@ -233,7 +237,7 @@ impl GroupChange {
 }
 
 /// `ModifySecurityIps`: `Cover`, `Append` or `Delete` on one group, at once.
-pub fn modify_security_ips(
+pub(crate) fn modify_security_ips(
     state: &mut State,
     request: ModifySecurityIps,
 ) -> Result<Handled, VendorError> {
@@ -249,13 +253,13 @@ pub fn modify_security_ips(
 }
 
 /// Whether the instance's engine offers TLS (Redis 4.0 or later).
-pub fn supports_ssl(instance: &Instance) -> bool {
+pub(crate) fn supports_ssl(instance: &Instance) -> bool {
     catalog::engine_at_least(&instance.engine_version, 4)
 }
 
 /// What `ModifyInstanceSSL` is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SslChange {
+pub(crate) enum SslChange {
     /// Switch TLS on.
     Enable,
     /// Switch TLS off.
@@ -266,7 +270,7 @@ pub enum SslChange {
 
 impl SslChange {
     /// The change for an `SSLEnabled` value (exact spelling).
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         match value {
             "Enable" => Some(SslChange::Enable),
             "Disable" => Some(SslChange::Disable),
@@ -277,7 +281,7 @@ impl SslChange {
 
     /// Whether the change means anything for an instance whose TLS is `enabled`: enabling
     /// needs it off, disabling and renewing need it on.
-    pub fn applies_to(self, enabled: bool) -> bool {
+    pub(crate) fn applies_to(self, enabled: bool) -> bool {
         match self {
             SslChange::Enable => !enabled,
             SslChange::Disable | SslChange::Update => enabled,
@@ -287,7 +291,7 @@ impl SslChange {
 
 /// `ModifyInstanceSSL`: `SSLModifying` for the change duration, then TLS on or off (a renewed
 /// certificate for `Update`).
-pub fn modify_ssl(
+pub(crate) fn modify_ssl(
     state: &mut State,
     request: ModifyInstanceSsl,
     ctx: &Context,
@@ -321,7 +325,10 @@ pub fn modify_ssl(
 }
 
 /// `DescribeInstanceSSL`: the certificate fields are empty while TLS is off.
-pub fn describe_ssl(state: &State, request: DescribeInstanceSsl) -> Result<Handled, VendorError> {
+pub(crate) fn describe_ssl(
+    state: &State,
+    request: DescribeInstanceSsl,
+) -> Result<Handled, VendorError> {
     let instance = state.instance(&request.instance_id)?;
     if !supports_ssl(instance) {
         return Err(VendorError::incorrect_engine_version());
@@ -354,7 +361,7 @@ pub fn describe_ssl(state: &State, request: DescribeInstanceSsl) -> Result<Handl
 }
 
 /// The stored spelling of a `VpcAuthMode` value; the vendor also accepts `OPEN` and `CLOSE`.
-pub fn vpc_auth_mode(value: &str) -> Option<&'static str> {
+pub(crate) fn vpc_auth_mode(value: &str) -> Option<&'static str> {
     match value {
         "Open" | "OPEN" => Some("Open"),
         "Close" | "CLOSE" => Some("Close"),
@@ -363,7 +370,7 @@ pub fn vpc_auth_mode(value: &str) -> Option<&'static str> {
 }
 
 /// `ModifyInstanceVpcAuthMode`: VPC instances only; takes effect at once.
-pub fn modify_vpc_auth_mode(
+pub(crate) fn modify_vpc_auth_mode(
     state: &mut State,
     request: ModifyInstanceVpcAuthMode,
 ) -> Result<Handled, VendorError> {

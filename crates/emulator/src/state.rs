@@ -169,44 +169,64 @@ pub enum Pending {
 /// One emulated instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Instance {
+    /// `InstanceId`.
     pub id: String,
+    /// `InstanceName`.
     pub name: String,
+    /// `RegionId`.
     pub region_id: String,
+    /// `ZoneId`.
     pub zone_id: String,
+    /// `InstanceClass` in effect.
     pub instance_class: String,
+    /// `EngineVersion` in effect.
     pub engine_version: String,
+    /// `ChargeType`: `PrePaid` or `PostPaid`.
     pub charge_type: String,
+    /// When a subscription ends.
     pub end_time: Option<Timestamp>,
+    /// `NetworkType`: `VPC` or `CLASSIC`.
     pub network_type: String,
+    /// `VpcId` (empty on the classic network).
     pub vpc_id: String,
+    /// `VSwitchId` (empty on the classic network).
     pub vswitch_id: String,
     /// Salted SHA-256 of the default account's password; the password itself is never stored.
     pub password_digest: Option<String>,
+    /// Tags, in the order they were set.
     pub tags: Vec<(String, String)>,
+    /// `InstanceReleaseProtection`.
     pub release_protection: bool,
+    /// The status and the transition in progress.
     pub lifecycle: Lifecycle,
     /// Changes that take effect when the current transition ends.
     #[serde(default)]
     pub pending: Vec<Pending>,
+    /// When it was created.
     pub created: Timestamp,
     /// Creation order, for listings (newest first).
     pub sequence: u64,
+    /// The private IP address.
     pub private_ip: String,
     /// The prefix of the connection string (`<prefix>.redis.rds.aliyuncs.com`).
     #[serde(default)]
     pub connection_prefix: String,
+    /// The port of the endpoint.
     #[serde(default = "default_port")]
     pub port: i64,
     /// The classic-network endpoint kept after switching to a VPC, and when it expires.
     #[serde(default)]
     pub classic_endpoint_expires: Option<Timestamp>,
+    /// `MaintainStartTime`.
     #[serde(default = "default_maintain_start")]
     pub maintain_start_time: String,
+    /// `MaintainEndTime`.
     #[serde(default = "default_maintain_end")]
     pub maintain_end_time: String,
     /// `Open` (password required) or `Close` (password-free access in the VPC).
     #[serde(default = "default_vpc_auth_mode")]
     pub vpc_auth_mode: String,
+    /// `SslEnabled`.
     #[serde(default)]
     pub ssl_enabled: bool,
     /// When TLS was last switched on (certificate issue time).
@@ -218,6 +238,7 @@ pub struct Instance {
     /// Accounts by name, the default (`Super`) account included.
     #[serde(default)]
     pub accounts: BTreeMap<String, Account>,
+    /// `BackupPolicy`.
     #[serde(default)]
     pub backup_policy: BackupPolicy,
     /// Parameter values by name.
@@ -227,6 +248,7 @@ pub struct Instance {
     /// by their `DescribeInstanceConfig` field name; absent ones have the cloud's default.
     #[serde(default)]
     pub param_settings: BTreeMap<String, String>,
+    /// `Dataset`.
     #[serde(default)]
     pub dataset: Dataset,
 }

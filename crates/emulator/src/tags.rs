@@ -22,13 +22,13 @@ use kvsync_wire::actions::tag::{
 };
 
 /// At most this many tags per instance, and per request.
-pub const MAX_TAGS: usize = 20;
+pub(crate) const MAX_TAGS: usize = 20;
 /// At most this many resource IDs per request.
-pub const MAX_RESOURCES: usize = 50;
+pub(crate) const MAX_RESOURCES: usize = 50;
 /// Rows per `ListTagResources` page.
-pub const PAGE_SIZE: usize = 50;
+pub(crate) const PAGE_SIZE: usize = 50;
 /// The `ResourceType` listed tags carry.
-pub const LISTED_RESOURCE_TYPE: &str = "ALIYUN::KVSTORE::INSTANCE";
+pub(crate) const LISTED_RESOURCE_TYPE: &str = "ALIYUN::KVSTORE::INSTANCE";
 
 /// Whether `text` starts with a reserved prefix or holds a URL scheme.
 fn reserved(text: &str) -> bool {
@@ -40,17 +40,17 @@ fn reserved(text: &str) -> bool {
 }
 
 /// A tag key: 1–128 characters, not reserved.
-pub fn valid_tag_key(key: &str) -> bool {
+pub(crate) fn valid_tag_key(key: &str) -> bool {
     (1..=128).contains(&key.chars().count()) && !reserved(key)
 }
 
 /// A tag value: at most 128 characters, not reserved.
-pub fn valid_tag_value(value: &str) -> bool {
+pub(crate) fn valid_tag_value(value: &str) -> bool {
     value.chars().count() <= 128 && !reserved(value)
 }
 
 /// Checks the tags of one `TagResources` request.
-pub fn check_tags(tags: &[(String, String)]) -> Result<(), VendorError> {
+pub(crate) fn check_tags(tags: &[(String, String)]) -> Result<(), VendorError> {
     if tags.len() > MAX_TAGS {
         return Err(VendorError::too_many_tags(MAX_TAGS));
     }
@@ -69,7 +69,7 @@ pub fn check_tags(tags: &[(String, String)]) -> Result<(), VendorError> {
 }
 
 /// `existing` with `new` applied: a known key gets its new value in place, others are appended.
-pub fn merge_tags(
+pub(crate) fn merge_tags(
     existing: &[(String, String)],
     new: &[(String, String)],
 ) -> Vec<(String, String)> {
@@ -84,7 +84,7 @@ pub fn merge_tags(
 }
 
 /// Whether an instance carries every filter tag (an empty filter value matches any value).
-pub fn matches_tags(tags: &[(String, String)], filter: &[(String, String)]) -> bool {
+pub(crate) fn matches_tags(tags: &[(String, String)], filter: &[(String, String)]) -> bool {
     filter.iter().all(|(key, value)| {
         tags.iter()
             .any(|(k, v)| k == key && (value.is_empty() || v == value))
@@ -92,12 +92,12 @@ pub fn matches_tags(tags: &[(String, String)], filter: &[(String, String)]) -> b
 }
 
 /// The opaque `NextToken` for a row offset.
-pub fn encode_token(offset: usize) -> String {
+pub(crate) fn encode_token(offset: usize) -> String {
     format!("{offset:032x}")
 }
 
 /// The row offset of a `NextToken`, or `None` when it is not one of ours.
-pub fn decode_token(token: &str) -> Option<usize> {
+pub(crate) fn decode_token(token: &str) -> Option<usize> {
     if token.len() != 32 {
         return None;
     }
@@ -133,7 +133,7 @@ fn resolve(state: &State, region_id: &str, ids: &[String]) -> Result<Vec<String>
 }
 
 /// `TagResources`.
-pub fn tag(state: &mut State, request: TagResources) -> Result<Handled, VendorError> {
+pub(crate) fn tag(state: &mut State, request: TagResources) -> Result<Handled, VendorError> {
     check_scope(&request.region_id, &request.resource_type)?;
     let ids = resolve(state, &request.region_id, &request.resource_ids)?;
     check_tags(&request.tags)?;
@@ -152,7 +152,7 @@ pub fn tag(state: &mut State, request: TagResources) -> Result<Handled, VendorEr
 }
 
 /// `UntagResources`.
-pub fn untag(state: &mut State, request: UntagResources) -> Result<Handled, VendorError> {
+pub(crate) fn untag(state: &mut State, request: UntagResources) -> Result<Handled, VendorError> {
     check_scope(&request.region_id, &request.resource_type)?;
     let ids = resolve(state, &request.region_id, &request.resource_ids)?;
     if request.tag_keys.len() > MAX_TAGS {
@@ -175,7 +175,7 @@ pub fn untag(state: &mut State, request: UntagResources) -> Result<Handled, Vend
 }
 
 /// `ListTagResources`.
-pub fn list(state: &State, request: ListTagResources) -> Result<Handled, VendorError> {
+pub(crate) fn list(state: &State, request: ListTagResources) -> Result<Handled, VendorError> {
     check_scope(&request.region_id, &request.resource_type)?;
     if request.resource_ids.len() > MAX_RESOURCES {
         return Err(VendorError::too_many_resources(MAX_RESOURCES));

@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 use super::errors::VendorError;
 
 /// Parses `yyyy-MM-ddTHH:mmZ` or `yyyy-MM-ddTHH:mm:ssZ` (UTC); anything else is `None`.
-pub fn parse_utc(text: &str) -> Option<Timestamp> {
+pub(crate) fn parse_utc(text: &str) -> Option<Timestamp> {
     let format = match text.len() {
         17 if shape_matches(text, "dddd-dd-ddTdd:ddZ") => "%Y-%m-%dT%H:%MZ",
         20 if shape_matches(text, "dddd-dd-ddTdd:dd:ddZ") => "%Y-%m-%dT%H:%M:%SZ",
@@ -22,7 +22,7 @@ pub fn parse_utc(text: &str) -> Option<Timestamp> {
 }
 
 /// The `StartTime` and `EndTime` of a query, the end after the start, or the vendor's error.
-pub fn query_range(start: &str, end: &str) -> Result<(Timestamp, Timestamp), VendorError> {
+pub(crate) fn query_range(start: &str, end: &str) -> Result<(Timestamp, Timestamp), VendorError> {
     let start = parse_utc(start).ok_or_else(VendorError::start_time_malformed)?;
     let end = parse_utc(end).ok_or_else(VendorError::end_time_malformed)?;
     if end <= start {
@@ -42,12 +42,12 @@ fn shape_matches(text: &str, shape: &str) -> bool {
 }
 
 /// `yyyy-MM-ddTHH:mm:ssZ`.
-pub fn to_seconds(at: Timestamp) -> String {
+pub(crate) fn to_seconds(at: Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// `yyyy-MM-ddTHH:mmZ`.
-pub fn to_minutes(at: Timestamp) -> String {
+pub(crate) fn to_minutes(at: Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%MZ").to_string()
 }
 

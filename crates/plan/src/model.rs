@@ -4,9 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::manifest::InstanceKey;
 use kvsync_secrets::SecretRef;
+use kvsync_wire::actions::Request;
 pub use kvsync_wire::actions::{Impact, NEW_INSTANCE_ID};
-use kvsync_wire::actions::{ParamError, Request, SecretSlot};
-use kvsync_wire::params::Params;
 
 /// The version of the plan's JSON schema; bumped on incompatible changes.
 pub const PLAN_FORMAT_VERSION: u32 = 3;
@@ -241,7 +240,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kvsync_wire::actions::{CreateAccount, ModifyInstanceSpec};
+    use kvsync_wire::actions::{CreateAccount, ModifyInstanceSpec, SecretSlot};
 
     #[test]
     fn a_step_serialises_as_its_action_and_every_parameter_and_reads_back() {

@@ -117,7 +117,10 @@ fn collect_strings(node: Spanned<Node>, out: &mut Vec<(Location, String)>) {
 
 /// Every string scalar of `text` (keys and values, in document order) with its location, if
 /// `text` parses as YAML with `options`.
-pub fn strings(text: &str, options: serde_saphyr::Options) -> Option<Vec<(Location, String)>> {
+pub(super) fn strings(
+    text: &str,
+    options: serde_saphyr::Options,
+) -> Option<Vec<(Location, String)>> {
     let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options).ok()?;
     let mut out = Vec::new();
     collect_strings(root, &mut out);
@@ -126,7 +129,7 @@ pub fn strings(text: &str, options: serde_saphyr::Options) -> Option<Vec<(Locati
 
 /// Where the mapping that has a key at `key` (line and column) starts, that is its first key,
 /// if `text` parses as YAML with `options` and has such a mapping.
-pub fn mapping_start(
+pub(super) fn mapping_start(
     text: &str,
     options: serde_saphyr::Options,
     key: (u64, u64),
@@ -147,7 +150,7 @@ fn indentation_tab(line: &str) -> Option<u64> {
 /// the first tab in the indentation of that line before `column`, else the first tab in the
 /// indentation of a later line (the scanner reports a tab that breaks a multi-line plain
 /// scalar at the scalar's start).
-pub fn tab_position(text: &str, line: u64, column: u64) -> Option<(u64, u64)> {
+pub(super) fn tab_position(text: &str, line: u64, column: u64) -> Option<(u64, u64)> {
     let index = usize::try_from(line.checked_sub(1)?).ok()?;
     let mut lines = text.lines().skip(index);
     if let Some(tab) = indentation_tab(lines.next()?)

@@ -5,12 +5,8 @@
 //! Pure functions over `&str`; the Unicode tables come from `unicode-properties` (general
 //! categories) and `unicode-security` (identifier types, script sets, confusable skeletons).
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-use unicode_security::general_security_profile::IdentifierType;
 use unicode_security::mixed_script::AugmentedScriptSet;
 use unicode_security::{GeneralSecurityProfile, RestrictionLevel, RestrictionLevelDetection};
 
@@ -67,6 +63,8 @@ pub fn skeleton(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
 
     #[test]

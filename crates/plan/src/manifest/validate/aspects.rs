@@ -19,12 +19,12 @@ use crate::values::Ipv4Net;
 use kvsync_secrets::reference::{RawSecretRef, SecretRef, confinement_problem};
 
 /// The most normal accounts an instance may have.
-pub const MAX_ACCOUNTS: usize = 18;
+pub(super) const MAX_ACCOUNTS: usize = 18;
 
 /// A secret reference: its variable name or path checked, a relative path anchored at the
 /// manifest's directory and confined to the directories secrets may be read from; with where
 /// it is written.
-pub fn secret(
+pub(super) fn secret(
     c: &mut Collector<'_>,
     raw: RawSecretRef,
     files: &FileContext<'_>,
@@ -46,7 +46,7 @@ pub fn secret(
 }
 
 /// `spec.maintenanceWindow`: `HH:mmZ` times one hour apart.
-pub fn maintenance_window(
+pub(super) fn maintenance_window(
     c: &mut Collector<'_>,
     window: Spanned<raw::MaintenanceWindow>,
 ) -> Option<MaintenanceWindow> {
@@ -73,7 +73,7 @@ pub fn maintenance_window(
 }
 
 /// One whitelist group's entries, normalised; problems recorded.
-pub fn ip_entries(
+pub(super) fn ip_entries(
     c: &mut Collector<'_>,
     entries: Spanned<Vec<Spanned<String>>>,
 ) -> BTreeSet<Ipv4Net> {
@@ -97,7 +97,7 @@ pub fn ip_entries(
 }
 
 /// Checks a whitelist group name, including that it is not a system group.
-pub fn group_name(c: &mut Collector<'_>, name: &Spanned<String>) {
+pub(super) fn group_name(c: &mut Collector<'_>, name: &Spanned<String>) {
     if SYSTEM_GROUPS.contains(&name.value.as_str()) {
         c.error(
             name.referenced,
@@ -113,7 +113,7 @@ pub fn group_name(c: &mut Collector<'_>, name: &Spanned<String>) {
 }
 
 /// `spec.whitelists`: group → normalised entries; where each group is goes to `sites`.
-pub fn whitelists(
+pub(super) fn whitelists(
     c: &mut Collector<'_>,
     groups: Spanned<raw::Entries<raw::IpList>>,
     sites: &mut Sites,
@@ -149,7 +149,7 @@ fn privilege(value: Option<Spanned<raw::Privilege>>) -> Privilege {
 }
 
 /// Validates one account's fields (shared by `spec.accounts` and `kind: Account`).
-pub fn account(
+pub(super) fn account(
     c: &mut Collector<'_>,
     name: Spanned<String>,
     privilege_value: Option<Spanned<raw::Privilege>>,
@@ -184,7 +184,7 @@ pub fn account(
 
 /// `spec.accounts`: unique names, at most 18; where the list and each privilege are goes to
 /// `sites`.
-pub fn accounts(
+pub(super) fn accounts(
     c: &mut Collector<'_>,
     entries: Spanned<Vec<Spanned<raw::AccountEntry>>>,
     files: &FileContext<'_>,
@@ -243,7 +243,7 @@ fn weekday(day: raw::Weekday) -> Weekday {
 }
 
 /// `spec.backupPolicy`: a one-hour window on the hour and at least one weekday.
-pub fn backup_policy(
+pub(super) fn backup_policy(
     c: &mut Collector<'_>,
     policy: Spanned<raw::BackupPolicy>,
 ) -> Option<BackupPolicy> {
@@ -271,7 +271,7 @@ pub fn backup_policy(
 }
 
 /// `spec.config`: parameter names checked, values kept as the API's strings.
-pub fn config(
+pub(super) fn config(
     c: &mut Collector<'_>,
     entries: Spanned<raw::Entries<Spanned<raw::ConfigValue>>>,
 ) -> BTreeMap<String, String> {
