@@ -1,7 +1,12 @@
-//! The only way to reach the cloud: [`Client::call`].
+//! kvsync's only way to reach the cloud: [`Client::call`] for a typed request and
+//! [`Client::send`] for a plan's step, both through one signer, one rate limiter and one
+//! retry policy.
 //!
-//! Owns signing, credentials, transport, decoding, typed errors, retries and the shared rate
-//! limiter. Nothing outside this module builds HTTP requests to the R-KVStore API.
+//! It owns the common parameters and signing of each attempt, credentials, the HTTP
+//! transport (rustls, at most 8 MiB of answer), decoding, the one scrubber of cloud texts,
+//! typed errors, retries with backoff and the shared GCRA limiter on tokio's clock. It never
+//! plans, reads manifests or decides what to send: requests come declared from
+//! `kvsync-wire`, and only requests whose secrets are values (not references) can be sent.
 
 pub use kvsync_wire::{API_VERSION, actions, params, regions, sign};
 

@@ -4,8 +4,11 @@
 //! (405, `Allow: GET, POST`), decodes parameters from the query and the form body, verifies v1
 //! signatures, applies faults, runs [`state::State::handle`] under
 //! one lock (so concurrent requests never lose an update) and persists the state after every
-//! change. It shares only the wire types in `api::actions` and the pure signer in `api::sign`
-//! with the client side.
+//! change. It depends on `kvsync-wire` (the action declarations, whose generated `Handler`
+//! trait it implements, so an action it does not serve does not compile, and the pure
+//! signer) and `kvsync-secrets` only; it never uses client, planner or command code. It keeps
+//! no password, only salted digests, and its request journal (`/_emulator/requests`) shows
+//! secrets as digests.
 
 mod accounts;
 pub mod auth;
