@@ -2,7 +2,7 @@
 
 /// One region and its zones.
 #[derive(Debug, Clone, Copy)]
-pub struct Region {
+pub(crate) struct Region {
     /// `RegionId`.
     pub id: &'static str,
     /// `LocalName` (en-US).
@@ -12,7 +12,7 @@ pub struct Region {
 }
 
 /// The regions the emulator serves.
-pub const REGIONS: &[Region] = &[
+pub(crate) const REGIONS: &[Region] = &[
     Region {
         id: "cn-hangzhou",
         local_name: "China (Hangzhou)",
@@ -86,13 +86,13 @@ pub const REGIONS: &[Region] = &[
 ];
 
 /// Looks a region up by ID.
-pub fn region(id: &str) -> Option<&'static Region> {
+pub(crate) fn region(id: &str) -> Option<&'static Region> {
     REGIONS.iter().find(|region| region.id == id)
 }
 
 /// The capacity and limits of an instance class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Class {
+pub(crate) struct Class {
     /// `InstanceClass`.
     pub code: &'static str,
     /// Memory in MB.
@@ -140,7 +140,7 @@ const fn cluster(code: &'static str, capacity_mb: i64, shards: i64) -> Class {
 }
 
 /// The instance classes the emulator accepts (a representative subset of the cloud's).
-pub const CLASSES: &[Class] = &[
+pub(crate) const CLASSES: &[Class] = &[
     standard("redis.master.micro.default", 256, 10, 10_000, 100_000),
     standard("redis.master.small.default", 1024, 10, 10_000, 100_000),
     standard("redis.master.mid.default", 2048, 16, 10_000, 100_000),
@@ -178,15 +178,15 @@ pub const CLASSES: &[Class] = &[
 ];
 
 /// Looks a class up by code.
-pub fn class(code: &str) -> Option<&'static Class> {
+pub(crate) fn class(code: &str) -> Option<&'static Class> {
     CLASSES.iter().find(|class| class.code == code)
 }
 
 /// Engine versions `CreateInstance` accepts.
-pub const ENGINE_VERSIONS: &[&str] = &["2.8", "4.0", "5.0", "6.0", "7.0"];
+pub(crate) const ENGINE_VERSIONS: &[&str] = &["2.8", "4.0", "5.0", "6.0", "7.0"];
 
 /// Whether an engine version (`2.8`, `5.0`, ...) is `major` or later; unparsable versions are not.
-pub fn engine_at_least(version: &str, major: u32) -> bool {
+pub(crate) fn engine_at_least(version: &str, major: u32) -> bool {
     version
         .split('.')
         .next()
@@ -195,7 +195,7 @@ pub fn engine_at_least(version: &str, major: u32) -> bool {
 }
 
 /// The subscription periods (months) `CreateInstance` accepts.
-pub fn valid_period(months: u64) -> bool {
+pub(crate) fn valid_period(months: u64) -> bool {
     matches!(months, 1..=9 | 12 | 24 | 36)
 }
 

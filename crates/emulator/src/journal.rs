@@ -17,11 +17,11 @@ use kvsync_wire::actions::{Request, WireParams};
 use kvsync_wire::params::ParamValue;
 
 /// How many requests the journal keeps.
-pub const CAPACITY: usize = 10_000;
+pub(crate) const CAPACITY: usize = 10_000;
 
 /// One accepted request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Received {
+pub(crate) struct Received {
     /// The `Action` parameter.
     pub action: String,
     /// Every other parameter that is not a protocol parameter, secrets as digests.
@@ -30,11 +30,11 @@ pub struct Received {
 
 /// The newest accepted requests, oldest first.
 #[derive(Debug, Default)]
-pub struct Journal(VecDeque<Received>);
+pub(crate) struct Journal(VecDeque<Received>);
 
 impl Journal {
     /// Records a request whose signature was verified.
-    pub fn record(&mut self, action: &str, wire: &BTreeMap<String, String>) {
+    pub(crate) fn record(&mut self, action: &str, wire: &BTreeMap<String, String>) {
         if self.0.len() == CAPACITY {
             self.0.pop_front();
         }
@@ -42,13 +42,13 @@ impl Journal {
     }
 
     /// The requests, oldest first.
-    pub fn entries(&self) -> Vec<Received> {
+    pub(crate) fn entries(&self) -> Vec<Received> {
         self.0.iter().cloned().collect()
     }
 }
 
 /// `wire` as the journal keeps it.
-pub fn received(action: &str, wire: &BTreeMap<String, String>) -> Received {
+pub(crate) fn received(action: &str, wire: &BTreeMap<String, String>) -> Received {
     let declared: Vec<String> = match Request::<Secret>::from_wire(action, WireParams(wire)) {
         Some(Ok(request)) => request
             .params()
@@ -74,7 +74,7 @@ pub fn received(action: &str, wire: &BTreeMap<String, String>) -> Received {
 }
 
 /// How the journal shows a secret value.
-pub fn digest(value: &str) -> String {
+pub(crate) fn digest(value: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(value.as_bytes())))
 }
 

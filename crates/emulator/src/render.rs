@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// The `Format` of an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// `application/json`.
     Json,
     /// `text/xml`; the protocol's default when `Format` is absent.
@@ -17,7 +17,7 @@ pub enum Format {
 
 impl Format {
     /// Parses the `Format` parameter (case-insensitive); absent means XML, as in the cloud.
-    pub fn from_param(value: Option<&str>) -> Option<Format> {
+    pub(crate) fn from_param(value: Option<&str>) -> Option<Format> {
         match value {
             None | Some("") => Some(Format::Xml),
             Some(v) if v.eq_ignore_ascii_case("json") => Some(Format::Json),
@@ -27,7 +27,7 @@ impl Format {
     }
 
     /// The `Content-Type` of answers in this format.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Format::Json => "application/json;charset=utf-8",
             Format::Xml => "text/xml;charset=utf-8",
@@ -36,7 +36,7 @@ impl Format {
 }
 
 /// Renders `body` in `format`; `root` names the XML root element (`<Action>Response`, `Error`).
-pub fn render(format: Format, root: &str, body: &Value) -> String {
+pub(crate) fn render(format: Format, root: &str, body: &Value) -> String {
     match format {
         Format::Json => body.to_string(),
         Format::Xml => {
