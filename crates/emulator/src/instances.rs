@@ -94,7 +94,10 @@ pub(crate) fn create(
     {
         return Err(VendorError::token_malformed());
     }
-    let digest = fingerprint(&request.params().expose(), &["Token"]);
+    let digest = fingerprint(
+        &request.params().expose(),
+        <CreateInstance>::TOKEN.as_slice(),
+    );
     if let Some(token) = &request.token
         && let Some(record) = state.tokens.get(token).filter(|r| r.remembered(ctx))
     {

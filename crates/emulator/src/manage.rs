@@ -156,7 +156,10 @@ pub(crate) fn modify_spec(
     {
         return Err(VendorError::client_token_malformed());
     }
-    let digest = fingerprint(&request.params().expose(), &["ClientToken"]);
+    let digest = fingerprint(
+        &request.params().expose(),
+        ModifyInstanceSpec::TOKEN.as_slice(),
+    );
     if let Some(token) = &request.client_token
         && let Some(record) = state.client_tokens.get(token).filter(|r| r.remembered(ctx))
     {

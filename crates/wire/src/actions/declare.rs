@@ -488,9 +488,6 @@ macro_rules! actions {
         }
 
         impl<S: $crate::actions::declare::SecretSlot> Request<S> {
-            /// Every action's wire name, in declaration order.
-            pub const NAMES: &'static [&'static str] = &[$($wire_name),*];
-
             /// The `Action` parameter.
             pub fn name(&self) -> &'static str {
                 match self {
@@ -502,13 +499,6 @@ macro_rules! actions {
             pub fn class(&self) -> $crate::actions::declare::Class {
                 match self {
                     $( Request::$name(_) => <$name $(<$s>)? as $crate::actions::Action>::CLASS, )*
-                }
-            }
-
-            /// The parameter carrying the idempotency token, if the action has one.
-            pub fn token_param(&self) -> Option<&'static str> {
-                match self {
-                    $( Request::$name(_) => <$name $(<$s>)? as $crate::actions::Action>::TOKEN, )*
                 }
             }
 
