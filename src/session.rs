@@ -45,7 +45,8 @@ pub async fn observe_and_digest<T>(
 }
 
 /// Reads everything `desired` manages from the cloud while the digests are computed, then
-/// diffs: the first plan of `plan` and `apply`.
+/// diffs: the first plan of `plan` and `apply`. The plan is made for the cloud's time once
+/// everything is read (`options.now` is replaced by [`Client::cloud_now`]).
 pub async fn plan(
     client: &Client,
     desired: &Desired,
@@ -59,6 +60,10 @@ pub async fn plan(
     )
     .await;
     let observed = observed?;
+    let options = DiffOptions {
+        now: client.cloud_now(),
+        ..options
+    };
     let plan = plan::diff(desired, &observed, &resolved.digests, options);
     Ok(Planned {
         observed,
@@ -67,7 +72,8 @@ pub async fn plan(
     })
 }
 
-/// Reads the cloud again and diffs with digests already computed: what is left after an apply.
+/// Reads the cloud again and diffs with digests already computed: what is left after an apply
+/// (at the cloud's time, as [`plan`]).
 pub async fn replan(
     client: &Client,
     desired: &Desired,
@@ -75,6 +81,10 @@ pub async fn replan(
     options: DiffOptions<'_>,
 ) -> Result<(Observed, Plan), ObserveError> {
     let observed = observe::observe(client, desired).await?;
+    let options = DiffOptions {
+        now: client.cloud_now(),
+        ..options
+    };
     let plan = plan::diff(desired, &observed, &resolved.digests, options);
     Ok((observed, plan))
 }

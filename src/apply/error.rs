@@ -12,6 +12,9 @@ pub enum StepError {
     /// Waiting failed.
     #[error(transparent)]
     Wait(#[from] WaitError),
+    /// The backup before a risky step did not finish.
+    #[error(transparent)]
+    Backup(#[from] super::backup::BackupError),
     /// The instance stayed busy.
     #[error("the instance stayed busy for {0} s")]
     Busy(u64),

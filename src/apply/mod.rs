@@ -6,6 +6,7 @@
 //! is already gone, or a one-way change the cloud refuses as already made, counts as done. One
 //! instance failing never stops the others.
 
+pub mod backup;
 pub mod create;
 pub mod error;
 pub mod progress;
@@ -22,7 +23,7 @@ use tokio::task::JoinSet;
 use tracing::info;
 
 pub use self::progress::{Event, Progress, StopHandle, StopSignal, stop_pair};
-pub use self::report::{Failure, InstanceOutcome, Report};
+pub use self::report::{Failure, Held, InstanceOutcome, Report};
 use self::wait::{Pace, PollPolicy};
 use crate::api::Client;
 use crate::manifest::InstanceKey;
@@ -110,7 +111,7 @@ pub fn check_gates(plan: &Plan, options: &ApplyOptions) -> Result<(), ApplyError
             .flat_map(|i| {
                 i.steps
                     .iter()
-                    .filter(|s| s.impact == impact)
+                    .filter(|s| s.impact == impact && s.when.runs_now())
                     .map(move |s| format!("{}: {}", i.key, s.request.name()))
             })
             .collect();
@@ -207,13 +208,24 @@ async fn run_instance(
         applied: Vec::new(),
         failed: None,
         not_run: Vec::new(),
+        held: Vec::new(),
+        backups: Vec::new(),
     };
     let total = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
         let action = step.request.name();
+        if !step.when.runs_now() {
+            // The plan holds it (and whatever depends on it) for the window or by policy.
+            outcome.held.push(Held {
+                action,
+                when: step.when.clone(),
+            });
+            continue;
+        }
         if pace.stop.is_set() {
             outcome.not_run = plan.steps[index..]
                 .iter()
+                .filter(|s| s.when.runs_now())
                 .map(|s| s.request.name())
                 .collect();
             progress(Event::Stopped {
@@ -237,7 +249,8 @@ async fn run_instance(
             progress,
         };
         match step::run(&runner, &plan.key, &mut outcome.instance_id, step).await {
-            Ok(()) => {
+            Ok(backup) => {
+                outcome.backups.extend(backup);
                 info!(instance = %plan.key, action, "step applied");
                 progress(Event::Done {
                     key: plan.key.clone(),
@@ -256,6 +269,7 @@ async fn run_instance(
                 outcome.failed = Some(Failure { action, error });
                 outcome.not_run = plan.steps[index + 1..]
                     .iter()
+                    .filter(|s| s.when.runs_now())
                     .map(|s| s.request.name())
                     .collect();
                 break;
@@ -316,6 +330,8 @@ mod tests {
                 error: failure_text("CreateInstance", &err),
             }),
             not_run: Vec::new(),
+            held: Vec::new(),
+            backups: Vec::new(),
         };
         let report = Report {
             instances: vec![outcome],

@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::backup::BackupTaken;
 use crate::manifest::InstanceKey;
+use crate::plan::model::When;
 
 /// The outcome of one instance's steps.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,6 +21,19 @@ pub struct InstanceOutcome {
     pub failed: Option<Failure>,
     /// Steps not attempted because an earlier one failed or the run was stopped.
     pub not_run: Vec<&'static str>,
+    /// Steps the plan holds for the maintenance window or by the policy `never`.
+    pub held: Vec<Held>,
+    /// Backups taken before risky steps.
+    pub backups: Vec<BackupTaken>,
+}
+
+/// A step the plan holds, and until when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Held {
+    /// The action.
+    pub action: &'static str,
+    /// When it runs.
+    pub when: When,
 }
 
 /// A failed step.
@@ -94,6 +109,24 @@ impl Report {
                         let _ = writeln!(out, "          not run: {}", outcome.not_run.join(", "));
                     }
                 }
+            }
+        }
+        for outcome in &self.instances {
+            for backup in &outcome.backups {
+                let _ = writeln!(
+                    out,
+                    "  backup  {}: backup set {} (job {}) finished before the risky steps",
+                    outcome.key, backup.backup_id, backup.job_id
+                );
+            }
+            for held in &outcome.held {
+                let _ = writeln!(
+                    out,
+                    "  held    {}: {} {}",
+                    outcome.key,
+                    held.action,
+                    held.when.describe()
+                );
             }
         }
         if self.stopped {

@@ -13,6 +13,7 @@ use super::wait::{Pace, WaitError, describe, wait_after_probe, wait_for};
 use crate::api::actions::{NEW_INSTANCE_ID, Request};
 use crate::api::retry::{Class, classify};
 use crate::api::{self, Client};
+use crate::apply::backup::{self, BackupTaken};
 use crate::apply::create;
 pub use crate::apply::error::StepError;
 use crate::manifest::InstanceKey;
@@ -69,13 +70,14 @@ pub struct Runner<'a> {
     pub progress: &'a Progress,
 }
 
-/// Runs one step against `instance_id` (set by `CreateInstance`).
+/// Runs one step against `instance_id` (set by `CreateInstance`); a backup step returns the
+/// backup it took.
 pub async fn run(
     runner: &Runner<'_>,
     key: &InstanceKey,
     instance_id: &mut Option<String>,
     step: &Step,
-) -> Result<(), StepError> {
+) -> Result<Option<BackupTaken>, StepError> {
     let Runner {
         client,
         stack,
@@ -87,6 +89,17 @@ pub async fn run(
     let timeout = Duration::from_secs(step.wait.timeout_secs);
     let action = step.request.name();
     let mut request = resolve(&step.request, secrets)?;
+    if step.wait.until == WaitFor::BackupFinished {
+        let id = instance_id.clone().unwrap_or_default();
+        progress(Event::Waiting {
+            key: key.clone(),
+            action,
+            condition: describe(&step.wait.until),
+        });
+        let taken = backup::take(client, region, &id, timeout, pace).await?;
+        info!(instance = %key, job_id = %taken.job_id, backup_id = %taken.backup_id, "backup finished");
+        return Ok(Some(taken));
+    }
     if let Request::CreateInstance(create) = request {
         *instance_id = Some(create::run(client, stack, key, create, pace).await?);
     } else {
@@ -124,7 +137,7 @@ pub async fn run(
     } else {
         wait_for(client, region, &id, &step.wait.until, timeout, pace).await?;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The planned request with its secret references replaced by the values read for the run.

@@ -258,6 +258,7 @@ pub fn describe(condition: &WaitFor) -> String {
         WaitFor::InstanceClass(class) => format!("Normal with class {class}"),
         WaitFor::AccountAvailable(name) => format!("Normal with account {name} Available"),
         WaitFor::Gone => "released".into(),
+        WaitFor::BackupFinished => "backed up".into(),
     }
 }
 

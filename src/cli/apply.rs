@@ -16,7 +16,7 @@ use super::progress::Mode;
 use crate::apply::secrets::{Checked, Need};
 use crate::apply::{self, ApplyOptions, Report};
 use crate::plan::Plan;
-use crate::plan::model::{BlockedKind, PLAN_FORMAT_VERSION};
+use crate::plan::model::{BlockedKind, PLAN_FORMAT_VERSION, When};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
 use crate::{journal, lock, manifest, session};
@@ -37,6 +37,10 @@ pub struct ApplyArgs {
     /// Allow irreversible steps.
     #[arg(long)]
     pub allow_irreversible: bool,
+    /// Run restart-class steps now that the policy `window` would hold until the instance's
+    /// maintenance window or leave to the cloud to schedule (the policy `never` still holds).
+    #[arg(long)]
+    pub now: bool,
     /// Instances changed at once (default: the Stack's `parallelism`, else 8).
     #[arg(long, value_name = "N", value_parser = super::values::parallelism, allow_hyphen_values = true)]
     pub parallelism: Option<usize>,
@@ -124,6 +128,12 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     if args.parallelism == Some(0) {
         return Err(CliError::Usage("--parallelism must be at least 1".into()));
     }
+    if args.now && args.plan_file.is_some() {
+        return Err(CliError::Usage(
+            "--now does not change a saved plan: plan again with `kvsync plan --now --out FILE`"
+                .into(),
+        ));
+    }
     let approval = match approval(global, &args, std::io::stdin().is_terminal()) {
         Ok(approval) => approval,
         Err(message) => {
@@ -203,9 +213,13 @@ async fn run(
         jiff::Timestamp::now(),
         rand::random,
     )?;
+    let zone = jiff::tz::TimeZone::system();
     let diff_options = DiffOptions {
         prune_all: args.prune_all,
         seeds: &seeds,
+        zone: &zone,
+        now_overrides_window: args.now,
+        ..DiffOptions::default()
     };
     let session::Planned {
         observed,
@@ -235,7 +249,7 @@ async fn run(
     } else {
         print!("{}", render::text(&plan, use_color()));
     }
-    if plan.summary().steps == 0 {
+    if runnable_steps(&plan) == 0 {
         journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
         return Ok(finish(json, None, &plan));
     }
@@ -297,7 +311,7 @@ async fn run(
     }
 
     let (_, remaining) = session::replan(&target.client, desired, resolved, diff_options).await?;
-    let left = remaining.summary().steps;
+    let left = runnable_steps(&remaining);
     if left > 0 {
         if json {
             emit_report(
@@ -313,6 +327,15 @@ async fn run(
         return Ok(ExitStatus::Failure);
     }
     Ok(finish(json, Some(&report), &remaining))
+}
+
+/// Steps of `plan` that apply sends in this run (held ones aside).
+fn runnable_steps(plan: &Plan) -> usize {
+    plan.instances
+        .iter()
+        .flat_map(|i| &i.steps)
+        .filter(|s| s.when.runs_now())
+        .count()
 }
 
 /// Writes one JSON line on stdout.
@@ -353,7 +376,17 @@ fn finish(json: bool, report: Option<&Report>, remaining: &Plan) -> ExitStatus {
             status,
         );
     } else {
-        converged_or_blocked(&blocked);
+        let scheduled = scheduled_lines(remaining);
+        if scheduled.is_empty() || !blocked.is_empty() {
+            converged_or_blocked(&blocked);
+        } else {
+            println!(
+                "Done: every change is made, or ordered for the cloud to make in the maintenance window:"
+            );
+        }
+        for s in scheduled {
+            println!("  ~ {} {}: {}", s.instance, s.field, s.reason);
+        }
     }
     status
 }
@@ -366,12 +399,22 @@ struct Blocked {
     reason: String,
 }
 
-/// The differences of `plan` kvsync will not change.
+/// The differences of `plan` kvsync will not change now: blocked ones, and steps held for
+/// the maintenance window or by the policy `never` (named with when they run).
 fn blocked_lines(plan: &Plan) -> Vec<Blocked> {
     plan.instances
         .iter()
         .flat_map(|instance| {
-            instance
+            let held = instance
+                .steps
+                .iter()
+                .filter(|s| !s.when.runs_now())
+                .map(move |s| Blocked {
+                    instance: instance.key.to_string(),
+                    field: s.request.name().to_owned(),
+                    reason: s.when.describe(),
+                });
+            let blocked = instance
                 .blocked
                 .iter()
                 .filter(|b| b.kind == BlockedKind::Drift)
@@ -379,7 +422,37 @@ fn blocked_lines(plan: &Plan) -> Vec<Blocked> {
                     instance: instance.key.to_string(),
                     field: b.field.clone(),
                     reason: b.reason.clone(),
-                })
+                });
+            held.chain(blocked)
+        })
+        .collect()
+}
+
+/// Changes the cloud has been ordered to make in the maintenance window, as `(instance,
+/// field, when)`: steps sent as `MaintainTime` and orders found pending.
+fn scheduled_lines(plan: &Plan) -> Vec<Blocked> {
+    plan.instances
+        .iter()
+        .flat_map(|instance| {
+            let sent = instance
+                .steps
+                .iter()
+                .filter(|s| matches!(s.when, When::Cloud { .. }))
+                .map(move |s| Blocked {
+                    instance: instance.key.to_string(),
+                    field: s.request.name().to_owned(),
+                    reason: s.when.describe(),
+                });
+            let pending = instance
+                .blocked
+                .iter()
+                .filter(|b| b.kind == BlockedKind::Scheduled)
+                .map(move |b| Blocked {
+                    instance: instance.key.to_string(),
+                    field: b.field.clone(),
+                    reason: b.reason.clone(),
+                });
+            sent.chain(pending)
         })
         .collect()
 }

@@ -30,6 +30,10 @@ pub struct PlanArgs {
     /// Let pruning delete every instance of the stack at once.
     #[arg(long)]
     pub prune_all: bool,
+    /// Plan restart-class steps that the policy `window` would hold or schedule for the
+    /// maintenance window as running at once (what `apply --now` would do).
+    #[arg(long)]
+    pub now: bool,
     /// Also save the plan to FILE, for `kvsync apply FILE`.
     #[arg(long, value_name = "FILE", value_parser = plan_file)]
     pub out: Option<std::path::PathBuf>,
@@ -103,9 +107,13 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
     for region in regions {
         seeds.entry(region).or_insert_with(rand::random);
     }
+    let zone = jiff::tz::TimeZone::system();
     let options = DiffOptions {
         prune_all: args.prune_all,
         seeds: &seeds,
+        zone: &zone,
+        now_overrides_window: args.now,
+        ..DiffOptions::default()
     };
     let planned = session::plan(&target.client, &desired, checked, options).await;
     target.close().await;

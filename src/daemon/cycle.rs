@@ -113,7 +113,7 @@ pub struct Spread {
 pub fn decide(triggers: &[Trigger], change: &Change, spread: Spread, next_slice: usize) -> Cycle {
     if triggers
         .iter()
-        .any(|t| matches!(t, Trigger::Startup | Trigger::Hangup))
+        .any(|t| matches!(t, Trigger::Startup | Trigger::Hangup | Trigger::Window))
     {
         return Cycle::Full(Freshness::Fresh);
     }

@@ -304,6 +304,8 @@ mod tests {
                 until: WaitFor::Normal,
                 timeout_secs,
             },
+            restart: false,
+            when: crate::plan::model::When::Now,
         }
     }
 

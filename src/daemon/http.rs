@@ -486,6 +486,8 @@ mod tests {
                 last_run: Some("2025-01-02T03:05:00Z".parse().unwrap()),
                 next_run: Some("2025-01-02T03:10:00Z".parse().unwrap()),
                 consecutive_failures: 0,
+                held: Vec::new(),
+                scheduled: Vec::new(),
             },
         );
         SharedStatus::new(status)

@@ -120,6 +120,16 @@ pub fn render(
         per_instance(&|instance| u64::from(instance.ready())),
     );
     registry.register(
+        "kvsync_instance_held_steps",
+        "Steps of the instance held for its maintenance window or by the disruption policy never.",
+        per_instance(&|instance| u64::try_from(instance.held.len()).unwrap_or(u64::MAX)),
+    );
+    registry.register(
+        "kvsync_instance_scheduled_changes",
+        "Changes of the instance the cloud makes in its maintenance window (ordered, not yet in effect).",
+        per_instance(&|instance| u64::try_from(instance.scheduled.len()).unwrap_or(u64::MAX)),
+    );
+    registry.register(
         "kvsync_instance_consecutive_failures",
         "Failed reconciles of the instance in a row (0 after a success).",
         per_instance(&|instance| u64::from(instance.consecutive_failures)),
@@ -256,6 +266,8 @@ mod tests {
             last_run: None,
             next_run: None,
             consecutive_failures: failures,
+            held: Vec::new(),
+            scheduled: Vec::new(),
         }
     }
 

@@ -376,6 +376,8 @@ pub async fn run(
     let mut paths_seen = false;
     // Only interval ticks move the next tick: manifest changes do not postpone the refresh.
     let mut next_tick = tokio::time::Instant::now() + tick;
+    // When the earliest window that held steps wait for opens: a fresh cycle runs then.
+    let mut window_opens: Option<tokio::time::Instant> = None;
     loop {
         if stop.is_set() {
             break;
@@ -385,7 +387,9 @@ pub async fn run(
             _ = stop.stopped() => break,
             trigger = queue.recv() => trigger.unwrap_or(Trigger::Interval),
             _ = tokio::time::sleep_until(next_tick) => Trigger::Interval,
+            _ = sleep_until_some(window_opens) => Trigger::Window,
         };
+        window_opens = None;
         // Everything queued meanwhile is served by this one reconcile.
         let mut woken_by = vec![first];
         while let Ok(trigger) = queue.try_recv() {
@@ -481,6 +485,7 @@ pub async fn run(
         // The last good manifests were reconciled; the cycle still failed if the newest did
         // not load.
         let result = result.and(refused.map_or(Ok(()), Err));
+        window_opens = next_window_opening(&status, &client);
         finish_cycle(&status, started, next_tick, result);
     }
     let last = status.snapshot();
@@ -529,6 +534,29 @@ fn jittered(tick: Duration) -> Duration {
 }
 
 /// Records a finished reconcile in the status.
+/// Sleeps until `at`, or for ever when there is no such moment.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// When the earliest maintenance window a held step waits for opens, on this machine's
+/// monotonic clock (window times are the cloud's: the client knows its offset), a second
+/// late so that the window is open by then.
+fn next_window_opening(status: &SharedStatus, client: &Client) -> Option<tokio::time::Instant> {
+    let opens = status
+        .lock()
+        .instances
+        .values()
+        .flat_map(|instance| instance.held.iter().filter_map(|held| held.opens))
+        .min()?;
+    let wait = opens.duration_since(client.cloud_now()) + SignedDuration::from_secs(1);
+    let wait = std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
+    Some(tokio::time::Instant::now() + wait)
+}
+
 fn finish_cycle(
     status: &SharedStatus,
     started: Instant,

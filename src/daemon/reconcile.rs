@@ -15,14 +15,14 @@ use super::backoff::Backoff;
 use super::cache::{Freshness, ObservationCache};
 use super::deadline::{BlockingReads, Deadlines, Phase, apply_deadline, enter};
 use super::error::CycleError;
-use super::status::{InstanceResult, InstanceStatus, Mode, Revision, SharedStatus};
+use super::status::{InstanceResult, InstanceStatus, Mode, Revision, SharedStatus, TimedStep};
 use crate::api::Client;
 use crate::apply::secrets::{self, DigestMemo, Need};
 use crate::apply::{self, ApplyOptions, InstanceOutcome, StopSignal, error_chain};
 use crate::journal;
 use crate::lock::{self, LockSettings};
 use crate::manifest::{Desired, InstanceKey};
-use crate::plan::model::{BlockedKind, Impact, InstancePlan, Plan};
+use crate::plan::model::{BlockedKind, Impact, InstancePlan, Plan, When};
 use crate::plan::{DiffOptions, Seeds, render};
 use crate::{observe, plan, session};
 
@@ -230,7 +230,15 @@ fn drift_lines(instance: &InstancePlan) -> Vec<String> {
     let mut lines = Vec::new();
     for step in &instance.steps {
         let changes: Vec<String> = step.changes.iter().map(|c| c.field.clone()).collect();
-        lines.push(format!("{} ({})", step.request.name(), changes.join(", ")));
+        let when = match step.when {
+            When::Now => String::new(),
+            _ => format!(" [{}]", step.when.describe()),
+        };
+        lines.push(format!(
+            "{} ({}){when}",
+            step.request.name(),
+            changes.join(", ")
+        ));
     }
     for blocked in &instance.blocked {
         if blocked.kind == BlockedKind::Drift {
@@ -238,6 +246,49 @@ fn drift_lines(instance: &InstancePlan) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The steps of an instance's plan that do not run now (held for the window or by the policy
+/// `never`) and the changes the cloud makes in the window (sent as `MaintainTime` this cycle,
+/// or pending already).
+fn timed(instance: &InstancePlan) -> (Vec<TimedStep>, Vec<TimedStep>) {
+    let mut held = Vec::new();
+    let mut scheduled = Vec::new();
+    for step in &instance.steps {
+        let entry = |opens: Option<Timestamp>| TimedStep {
+            what: step.request.name().to_owned(),
+            when: step.when.describe(),
+            opens,
+        };
+        match &step.when {
+            When::Now => {}
+            When::Window { opens, .. } => held.push(entry(Some(opens.utc))),
+            When::Held => held.push(entry(None)),
+            When::Cloud { opens } => scheduled.push(entry(Some(opens.utc))),
+        }
+    }
+    for note in &instance.blocked {
+        if note.kind == BlockedKind::Scheduled {
+            scheduled.push(TimedStep {
+                what: note.field.clone(),
+                when: "pending in the cloud for the maintenance window".into(),
+                opens: None,
+            });
+        }
+    }
+    (held, scheduled)
+}
+
+/// The earliest moment a held step's window opens, for waking up then.
+pub fn earliest_opening(plan: &Plan) -> Option<Timestamp> {
+    plan.instances
+        .iter()
+        .flat_map(|i| &i.steps)
+        .filter_map(|step| match &step.when {
+            When::Window { opens, .. } => Some(opens.utc),
+            _ => None,
+        })
+        .min()
 }
 
 /// The steps the daemon may run for an instance: everything up to the first step that needs a
@@ -356,6 +407,7 @@ impl Reconciler<'_> {
             self.digests.retain_described(&in_force.desired);
         }
         let observed = observed?;
+        let zone = jiff::tz::TimeZone::system();
         let plan = plan::diff(
             &desired,
             &observed,
@@ -363,6 +415,9 @@ impl Reconciler<'_> {
             DiffOptions {
                 prune_all: false,
                 seeds: &seeds,
+                now: self.client.cloud_now(),
+                zone: &zone,
+                now_overrides_window: false,
             },
         );
         log_drift(&plan, self.mode);
@@ -542,9 +597,12 @@ impl Reconciler<'_> {
                 last_run: None,
                 next_run: None,
                 consecutive_failures: 0,
+                held: Vec::new(),
+                scheduled: Vec::new(),
             });
             entry.last_run = Some(now);
             entry.next_run = Some(next.max(now));
+            (entry.held, entry.scheduled) = planned.get(&key).map(|p| timed(p)).unwrap_or_default();
             match results.get(&key) {
                 Some((outcome, held_back)) => match &outcome.failed {
                     Some(failure) => {
@@ -556,6 +614,12 @@ impl Reconciler<'_> {
                     }
                     None if *held_back > 0 || !outcome.not_run.is_empty() => {
                         entry.last_result = InstanceResult::Drift;
+                        entry.drift = drift;
+                    }
+                    None if !outcome.held.is_empty() => {
+                        self.backoff.succeeded(&key);
+                        entry.last_error = None;
+                        entry.last_result = InstanceResult::Held;
                         entry.drift = drift;
                     }
                     None => {
@@ -623,6 +687,8 @@ mod tests {
                 until: WaitFor::Nothing,
                 timeout_secs: 1,
             },
+            restart: false,
+            when: crate::plan::model::When::Now,
         }
     }
 

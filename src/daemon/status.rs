@@ -44,6 +44,9 @@ pub enum InstanceResult {
     Failed,
     /// Skipped this cycle while backing off after failures.
     BackingOff,
+    /// Everything that may run now was applied, and restart-class steps wait for the
+    /// maintenance window (or are held by the policy `never`).
+    Held,
 }
 
 /// One instance's status.
@@ -61,6 +64,23 @@ pub struct InstanceStatus {
     pub next_run: Option<Timestamp>,
     /// Failures in a row (resets on success).
     pub consecutive_failures: u32,
+    /// Steps held for the maintenance window or by the policy `never`.
+    #[serde(default)]
+    pub held: Vec<TimedStep>,
+    /// Changes the cloud makes in the maintenance window: ordered this cycle, or found pending.
+    #[serde(default)]
+    pub scheduled: Vec<TimedStep>,
+}
+
+/// A step (or pending change) that does not run now, and when it does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimedStep {
+    /// The action, or the field of a change pending in the cloud.
+    pub what: String,
+    /// When it runs, in words.
+    pub when: String,
+    /// When the window opens, if that is what it waits for.
+    pub opens: Option<Timestamp>,
 }
 
 impl InstanceStatus {
@@ -382,6 +402,8 @@ mod tests {
             last_run: None,
             next_run: None,
             consecutive_failures: 0,
+            held: Vec::new(),
+            scheduled: Vec::new(),
         };
         assert!(status.ready());
         status.last_result = InstanceResult::Drift;

@@ -21,10 +21,13 @@ pub enum Trigger {
     Hangup,
     /// The git branch moved.
     Git,
+    /// A maintenance window that held steps wait for has opened.
+    Window,
 }
 
 impl Trigger {
-    /// The trigger as a word in logs: `startup`, `interval`, `file`, `sighup` or `git`.
+    /// The trigger as a word in logs: `startup`, `interval`, `file`, `sighup`, `git` or
+    /// `window`.
     pub fn word(self) -> &'static str {
         match self {
             Trigger::Startup => "startup",
@@ -32,6 +35,7 @@ impl Trigger {
             Trigger::Files => "file",
             Trigger::Hangup => "sighup",
             Trigger::Git => "git",
+            Trigger::Window => "window",
         }
     }
 }

@@ -178,6 +178,7 @@ fn from_listing(listed: KvStoreInstance) -> ObservedInstance {
             .into_iter()
             .map(|tag| (tag.key, tag.value))
             .collect(),
+        change_order_pending: listed.has_renew_change_order,
         ..ObservedInstance::default()
     }
 }

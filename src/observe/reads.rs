@@ -11,7 +11,7 @@ use crate::api::actions::backup::DescribeBackupPolicy;
 use crate::api::actions::instance::{DbInstanceAttribute, DescribeInstanceAttribute};
 use crate::api::actions::security::{DescribeInstanceSsl, DescribeSecurityIps, SecurityIpGroup};
 use crate::api::{self, Client};
-use crate::manifest::desired::{Privilege, Weekday};
+use crate::manifest::desired::{Disruption, Privilege, Stack, Weekday};
 use crate::manifest::{Desired, DesiredInstance};
 
 /// The detail calls, one per managed aspect.
@@ -53,13 +53,21 @@ pub struct Read {
     pub aspect: Aspect,
 }
 
-/// The aspects a manifest manages that need a detail call.
-fn needed(desired: &DesiredInstance) -> Vec<Aspect> {
+/// The aspects a manifest manages that need a detail call. The attribute also carries the
+/// maintenance window, which the policy `window` needs when the manifest manages an aspect
+/// whose change restarts the instance.
+fn needed(desired: &DesiredInstance, stack: &Stack) -> Vec<Aspect> {
     let mut aspects = Vec::new();
+    let restartable = desired.instance_class.is_some()
+        || desired.engine_version.is_some()
+        || desired.ssl.is_some()
+        || desired.network.is_some();
+    let needs_window = restartable && desired.disruption_policy(stack) == Disruption::Window;
     if desired.release_protection.is_some()
         || desired.maintenance_window.is_some()
         || desired.vpc_auth_mode.is_some()
         || desired.config.is_some()
+        || needs_window
     {
         aspects.push(Aspect::Attribute);
     }
@@ -90,7 +98,7 @@ pub fn plan_reads(desired: &Desired, observed: &Observed) -> Vec<Read> {
             None => observed.named(region, &instance.key.name).collect(),
         };
         for found in matched {
-            for aspect in needed(instance) {
+            for aspect in needed(instance, &desired.stack) {
                 reads.insert(Read {
                     region: region.clone(),
                     id: found.id.clone(),
@@ -292,6 +300,9 @@ impl Detail {
                 instance.vpc_auth_mode = Some(attribute.vpc_auth_mode.clone());
                 instance.config = Some(parse_config(&attribute.config));
                 instance.status = InstanceStatus::from_cloud(&attribute.instance_status);
+                instance.change_order_pending = attribute
+                    .has_renew_change_order
+                    .eq_ignore_ascii_case("true");
             }
             Detail::Whitelists(groups) => instance.whitelists = Some(groups),
             Detail::Accounts(accounts) => instance.accounts = Some(accounts),

@@ -10,6 +10,7 @@
 
 pub use kvsync_wire::{API_VERSION, actions, params, regions, sign};
 
+pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod ratelimit;
@@ -27,6 +28,7 @@ use tracing::{debug, warn};
 
 pub use self::actions::Action;
 use self::actions::Request;
+use self::clock::CloudClock;
 pub use self::credentials::Credentials;
 pub use self::error::{ApiError, Error};
 use self::ratelimit::RateLimiter;
@@ -76,6 +78,7 @@ pub struct Client {
     config: Arc<ClientConfig>,
     limiter: Arc<RateLimiter>,
     stats: Arc<CallStats>,
+    clock: Arc<CloudClock>,
 }
 
 impl std::fmt::Debug for Client {
@@ -118,12 +121,19 @@ impl Client {
             limiter: Arc::new(RateLimiter::new(config.qps, 1)),
             config: Arc::new(config),
             stats: Arc::new(CallStats::default()),
+            clock: Arc::new(CloudClock::default()),
         })
     }
 
     /// Counters of calls made through this client and its clones.
     pub fn stats(&self) -> &CallStats {
         &self.stats
+    }
+
+    /// Now on the cloud's clock, as its answers' `Date` headers tell (the local clock until
+    /// an answer has said).
+    pub fn cloud_now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     /// The steady request rate of this client's limiter.
@@ -141,6 +151,7 @@ impl Client {
             limiter: Arc::new(RateLimiter::new(qps, 1)),
             config: Arc::new(config),
             stats: self.stats.clone(),
+            clock: self.clock.clone(),
         }
     }
 
@@ -199,7 +210,12 @@ impl Client {
             let signed = self.sign(action, wire.clone());
             let result = transport::send(&self.http, action, &endpoint, &signed)
                 .await
-                .and_then(|answer| transport::decode::<T>(action, &answer, &in_flight));
+                .and_then(|answer| {
+                    if let Some(date) = &answer.date {
+                        self.clock.observe(date, Timestamp::now());
+                    }
+                    transport::decode::<T>(action, &answer, &in_flight)
+                });
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match result {
                 Ok(response) => {

@@ -53,6 +53,8 @@ pub struct RawAnswer {
     pub status: u16,
     /// The body.
     pub body: String,
+    /// The `Date` header, when the answer has a readable one.
+    pub date: Option<String>,
 }
 
 /// Sends one request and reads the whole answer, at most [`MAX_BODY_BYTES`] of it.
@@ -76,6 +78,11 @@ pub async fn send(
         .await
         .map_err(transport)?;
     let status = response.status().as_u16();
+    let date = response
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let too_large = || Error::BodyTooLarge {
         action,
         limit: MAX_BODY_BYTES,
@@ -96,7 +103,7 @@ pub async fn send(
         body.extend_from_slice(&chunk);
     }
     let body = String::from_utf8_lossy(&body).into_owned();
-    Ok(RawAnswer { status, body })
+    Ok(RawAnswer { status, body, date })
 }
 
 /// Turns an answer into the action's response, or into the vendor's error. Every text the
@@ -161,6 +168,7 @@ mod tests {
     #[test]
     fn success_decodes_the_model() {
         let answer = RawAnswer {
+            date: None,
             status: 200,
             body: r#"{"RequestId":"R1"}"#.into(),
         };
@@ -171,6 +179,7 @@ mod tests {
     #[test]
     fn vendor_errors_keep_code_message_request_id_and_status() {
         let answer = RawAnswer {
+            date: None,
             status: 404,
             body: r#"{"RequestId":"R2","HostId":"h","Code":"InvalidInstanceId.NotFound","Message":"The InstanceId provided does not exist in our records."}"#.into(),
         };
@@ -185,6 +194,7 @@ mod tests {
     #[test]
     fn camel_case_error_bodies_are_understood() {
         let answer = RawAnswer {
+            date: None,
             status: 400,
             body: r#"{"requestId":"R3","code":"Throttling.User","message":"Request was denied due to user flow control."}"#.into(),
         };
@@ -195,6 +205,7 @@ mod tests {
     #[test]
     fn non_vendor_error_bodies_keep_the_status() {
         let answer = RawAnswer {
+            date: None,
             status: 502,
             body: "<html>Bad Gateway</html>".into(),
         };
@@ -229,6 +240,7 @@ mod tests {
             "Message": format!("Specified signature is not matched with our calculation. server string to sign is:{sts}"),
         });
         let answer = RawAnswer {
+            date: None,
             status: 400,
             body: body.to_string(),
         };
@@ -252,6 +264,7 @@ mod tests {
     #[test]
     fn control_characters_from_the_cloud_are_escaped() {
         let answer = RawAnswer {
+            date: None,
             status: 400,
             body: r#"{"Code":"Bad\u001b[2J","Message":"gone\u202eevil\nnext","RequestId":"r"}"#
                 .into(),
@@ -275,6 +288,7 @@ mod tests {
         let pad = "a".repeat(crate::error::BODY_EXCERPT_LEN - 5);
         for status in [200, 502] {
             let answer = RawAnswer {
+                date: None,
                 status,
                 body: format!("{pad}{}", secret.expose()),
             };
@@ -290,6 +304,7 @@ mod tests {
             request_id: u32,
         }
         let answer = RawAnswer {
+            date: None,
             status: 200,
             body: serde_json::json!({ "RequestId": secret.expose() }).to_string(),
         };
@@ -302,6 +317,7 @@ mod tests {
     #[test]
     fn malformed_success_bodies_are_decode_errors() {
         let answer = RawAnswer {
+            date: None,
             status: 200,
             body: "not json".into(),
         };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::Context;
 use super::model::{
     Blocked, BlockedKind, CLASSIC_RETENTION_DAYS, Change, Impact, PlannedRequest, Step, Wait,
-    WaitFor,
+    WaitFor, When,
 };
 use super::token;
 use crate::manifest::DesiredInstance;
@@ -40,6 +40,7 @@ pub fn step(
         Class::Write(impact) => impact,
         Class::Read => Impact::None,
     };
+    let restart = crate::schedule::disruption(&request) != crate::schedule::Disturbance::None;
     Step {
         request,
         changes,
@@ -48,6 +49,8 @@ pub fn step(
             until,
             timeout_secs,
         },
+        restart,
+        when: When::Now,
     }
 }
 

@@ -22,6 +22,7 @@ pub mod observed;
 pub mod passwords;
 pub mod render;
 pub mod saved;
+pub mod schedule;
 pub mod tags;
 pub mod token;
 pub mod values;
@@ -38,8 +39,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use self::model::{Blocked, BlockedKind, PLAN_FORMAT_VERSION};
 pub use self::model::{Impact, InstancePlan, Operation, Plan, PlannedRequest, Step};
 use self::token::Seed;
+use crate::manifest::desired::{Disruption, Stack};
 use crate::manifest::{Desired, DesiredInstance, InstanceKey};
 use crate::observed::{Observed, ObservedInstance};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 /// Password digests computed where the secrets were read: per instance, entry name (`*` for
 /// the instance password, else the account name) → digest, or `None` when the secret was not
@@ -59,6 +63,14 @@ pub struct Context<'a> {
     pub seeds: &'a Seeds,
     /// Everything observed (whether a cloud name is shared, for renames).
     pub observed: &'a Observed,
+    /// The stack's settings (disruption and backup defaults).
+    pub settings: &'a Stack,
+    /// The time the plan is made for (maintenance windows).
+    pub now: Timestamp,
+    /// The zone windows are also shown in.
+    pub zone: &'a TimeZone,
+    /// `--now`: restart-class steps under the policy `window` run at once.
+    pub now_overrides_window: bool,
 }
 
 impl Context<'_> {
@@ -81,6 +93,8 @@ pub type Seeds = BTreeMap<String, Seed>;
 
 static NO_SEEDS: Seeds = BTreeMap::new();
 
+static UTC: TimeZone = TimeZone::UTC;
+
 /// Options of a plan that are not part of the manifests.
 #[derive(Debug, Clone, Copy)]
 pub struct DiffOptions<'a> {
@@ -88,6 +102,14 @@ pub struct DiffOptions<'a> {
     pub prune_all: bool,
     /// The run's seeds for intent tokens, by region.
     pub seeds: &'a Seeds,
+    /// The time the plan is made for: maintenance windows are open or not at this moment.
+    /// The caller reads the clock (the cloud's, see `kvsync_client`), the planner never does.
+    pub now: Timestamp,
+    /// The zone the plan also shows window times in (UTC by default).
+    pub zone: &'a TimeZone,
+    /// `--now`: restart-class steps that the policy `window` would hold or schedule run at
+    /// once (the policy `never` still holds them).
+    pub now_overrides_window: bool,
 }
 
 impl Default for DiffOptions<'_> {
@@ -95,6 +117,9 @@ impl Default for DiffOptions<'_> {
         DiffOptions {
             prune_all: false,
             seeds: &NO_SEEDS,
+            now: Timestamp::UNIX_EPOCH,
+            zone: &UTC,
+            now_overrides_window: false,
         }
     }
 }
@@ -112,6 +137,10 @@ pub fn diff(
         prune_all: options.prune_all || desired.stack.prune_all,
         seeds: options.seeds,
         observed,
+        settings: &desired.stack,
+        now: options.now,
+        zone: options.zone,
+        now_overrides_window: options.now_overrides_window,
     };
     let mut instances = Vec::new();
     let mut claimed: BTreeSet<(String, String)> = BTreeSet::new();
@@ -273,6 +302,11 @@ fn update(
     let mut steps = Vec::new();
     let mut notes = Vec::new();
     aspects(ctx, desired, observed, &mut steps, &mut notes);
+    let policy = schedule::Policy {
+        disruption: desired.disruption_policy(ctx.settings),
+        backup_before_risky: desired.backs_up_before_risky(ctx.settings),
+    };
+    schedule::arrange(ctx, policy, observed, &mut steps, &mut notes);
     InstancePlan {
         key: desired.key.clone(),
         instance_id: Some(observed.id.clone()),
@@ -338,7 +372,13 @@ fn prune(
                     }],
                 )
             } else {
-                instance::delete(orphan)
+                let (mut steps, mut notes) = instance::delete(orphan);
+                let policy = schedule::Policy {
+                    disruption: ctx.settings.disruption.unwrap_or(Disruption::Immediate),
+                    backup_before_risky: ctx.settings.backup_before_risky,
+                };
+                schedule::arrange(ctx, policy, orphan, &mut steps, &mut notes);
+                (steps, notes)
             };
             InstancePlan {
                 key: InstanceKey {

@@ -8,7 +8,7 @@ use kvsync_wire::actions::Request;
 pub use kvsync_wire::actions::{Impact, NEW_INSTANCE_ID};
 
 /// The version of the plan's JSON schema; bumped on incompatible changes.
-pub const PLAN_FORMAT_VERSION: u32 = 3;
+pub const PLAN_FORMAT_VERSION: u32 = 4;
 
 /// What applying the plan would do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +68,86 @@ pub struct Step {
     pub impact: Impact,
     /// What to wait for once it is accepted.
     pub wait: Wait,
+    /// Whether it restarts the instance or disconnects its clients (see
+    /// [`crate::schedule::disruption`]): such steps follow the disruption policy.
+    #[serde(default)]
+    pub restart: bool,
+    /// When it runs.
+    #[serde(default)]
+    pub when: When,
+}
+
+/// When a step runs, as the disruption policy and the maintenance window decide.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "at")]
+pub enum When {
+    /// As soon as apply reaches it.
+    #[default]
+    Now,
+    /// Held until the instance's maintenance window opens: the daemon applies it then, and
+    /// `apply` reports it (exit 3) unless run with `--now`.
+    Window {
+        /// When the window next opens.
+        opens: WindowOpening,
+        /// The earlier step of the same instance it waits behind, if that is why it waits.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        behind: Option<String>,
+    },
+    /// Sent now with `EffectiveTime=MaintainTime`: the cloud makes the change when the
+    /// window opens, and apply waits only for the order to be accepted.
+    Cloud {
+        /// When the window next opens.
+        opens: WindowOpening,
+    },
+    /// Not applied: the disruption policy is `never`; reported until the manifest or the
+    /// policy changes.
+    Held,
+}
+
+impl When {
+    /// Whether apply sends the step in this run.
+    pub fn runs_now(&self) -> bool {
+        matches!(self, When::Now | When::Cloud { .. })
+    }
+
+    /// How the step's timing reads in a plan: `now`, `at the window …`, ….
+    pub fn describe(&self) -> String {
+        match self {
+            When::Now => "now".to_owned(),
+            When::Window { opens, behind } => {
+                let behind = behind
+                    .as_ref()
+                    .map(|action| format!(", behind {action}"))
+                    .unwrap_or_default();
+                format!("held until the window opens at {opens}{behind}")
+            }
+            When::Cloud { opens } => format!("scheduled by the cloud for the window at {opens}"),
+            When::Held => "held: the disruption policy is never".to_owned(),
+        }
+    }
+}
+
+/// The next opening of a maintenance window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowOpening {
+    /// The window, `HH:mmZ-HH:mmZ`.
+    pub window: String,
+    /// When it next opens, UTC.
+    pub utc: jiff::Timestamp,
+    /// The same moment in the planner's local time zone (RFC 3339 with offset).
+    pub local: String,
+}
+
+impl std::fmt::Display for WindowOpening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} UTC ({} local; window {})",
+            self.utc.strftime("%Y-%m-%d %H:%M"),
+            self.local,
+            self.window
+        )
+    }
 }
 
 /// What the executor waits for after a step.
@@ -93,6 +173,8 @@ pub enum WaitFor {
     AccountAvailable(String),
     /// The instance is no longer listed.
     Gone,
+    /// The backup the step started is listed by `DescribeBackups` as finished.
+    BackupFinished,
 }
 
 /// One field's change, as text for people.
@@ -132,6 +214,9 @@ pub enum BlockedKind {
     /// Not compared where the plan was made, e.g. a password whose secret is not readable
     /// here (shown with `?`); not a change.
     Unverified,
+    /// A change the cloud has already been ordered to make in the maintenance window
+    /// (shown with `~`); nothing more is ordered until it has taken effect.
+    Scheduled,
 }
 
 /// A request as the plan holds it: every parameter that will be sent, secrets as references
@@ -196,14 +281,20 @@ pub struct Summary {
     pub blocked: usize,
     /// Aspects not compared where the plan was made.
     pub unverified: usize,
+    /// Steps held for the maintenance window or by the policy `never`.
+    pub held: usize,
+    /// Changes the cloud makes in the maintenance window: steps sent as `MaintainTime` and
+    /// orders already pending.
+    pub scheduled: usize,
 }
 
 impl Plan {
-    /// Whether the plan would change nothing and reports no drift (unverified notes aside).
+    /// Whether the plan would change nothing and reports no drift (notes of unverified
+    /// aspects and of changes the cloud already has scheduled aside).
     pub fn is_empty(&self) -> bool {
-        self.instances.iter().all(|i| {
-            i.steps.is_empty() && i.blocked.iter().all(|b| b.kind == BlockedKind::Unverified)
-        })
+        self.instances
+            .iter()
+            .all(|i| i.steps.is_empty() && i.blocked.iter().all(|b| b.kind != BlockedKind::Drift))
     }
 
     /// Counts for the summary line.
@@ -218,10 +309,18 @@ impl Plan {
                 }
             }
             summary.steps += instance.steps.len();
+            for step in &instance.steps {
+                match step.when {
+                    When::Now => {}
+                    When::Window { .. } | When::Held => summary.held += 1,
+                    When::Cloud { .. } => summary.scheduled += 1,
+                }
+            }
             for blocked in &instance.blocked {
                 match blocked.kind {
                     BlockedKind::Drift => summary.blocked += 1,
                     BlockedKind::Unverified => summary.unverified += 1,
+                    BlockedKind::Scheduled => summary.scheduled += 1,
                 }
             }
         }
@@ -270,6 +369,8 @@ mod tests {
                     until: WaitFor::Nothing,
                     timeout_secs: 1,
                 },
+                restart: false,
+                when: When::Now,
             };
             let json = serde_json::to_value(&step).unwrap();
             assert_eq!(json["request"]["action"], step.request.name(), "{json}");
@@ -291,6 +392,8 @@ mod tests {
                 until: WaitFor::Nothing,
                 timeout_secs: 1,
             },
+            restart: false,
+            when: When::Now,
         })
         .unwrap();
         assert_eq!(

@@ -60,6 +60,10 @@ pub struct ObservedInstance {
     pub accounts: Option<BTreeMap<String, ObservedAccount>>,
     /// The backup policy (`DescribeBackupPolicy`).
     pub backup_policy: Option<ObservedBackupPolicy>,
+    /// `HasRenewChangeOrder`: the cloud holds an order for this instance that has not taken
+    /// effect yet, such as a change scheduled for the maintenance window (from the listing).
+    #[serde(default)]
+    pub change_order_pending: bool,
 }
 
 /// One account as the cloud reports it.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::model::{InstancePlan, Operation, Plan, Step, Summary};
+use super::model::{Impact, InstancePlan, Operation, Plan, Step, Summary, When};
 use crate::manifest::text::{escape_invisible, escape_invisible_json};
 use kvsync_wire::actions::Request;
 
@@ -62,6 +62,15 @@ fn step_symbol(style: Style, step: &Step) -> String {
         '+' => style.green("+"),
         '-' => style.red("-"),
         _ => style.yellow("~"),
+    }
+}
+
+/// The impact class, with `restart` added when a step of a higher class also restarts.
+fn impact_text(step: &Step) -> String {
+    match (step.impact, step.restart) {
+        (Impact::None | Impact::Restart, true) => Impact::Restart.as_str().to_owned(),
+        (impact, true) => format!("{}, restart", impact.as_str()),
+        (impact, false) => impact.as_str().to_owned(),
     }
 }
 
@@ -121,6 +130,12 @@ pub fn summary_line(summary: &Summary) -> String {
     if summary.unverified > 0 {
         line.push_str(&format!(", {} not compared", summary.unverified));
     }
+    if summary.held > 0 {
+        line.push_str(&format!(", {} held", summary.held));
+    }
+    if summary.scheduled > 0 {
+        line.push_str(&format!(", {} scheduled by the cloud", summary.scheduled));
+    }
     line.push('.');
     line
 }
@@ -159,10 +174,14 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
     for step in &instance.steps {
         let _ = writeln!(
             out,
-            "    {} {}  impact: {}",
+            "    {} {}  impact: {}{}",
             step_symbol(style, step),
             style.bold(step.request.name()),
-            step.impact.as_str()
+            impact_text(step),
+            match step.when {
+                When::Now => String::new(),
+                _ => format!("  when: {}", style.yellow(&step.when.describe())),
+            }
         );
         if let Some(diff) = config_diff(step) {
             for line in diff.lines() {
@@ -188,6 +207,7 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
         let mark = match blocked.kind {
             super::model::BlockedKind::Drift => style.magenta("!"),
             super::model::BlockedKind::Unverified => style.dim("?"),
+            super::model::BlockedKind::Scheduled => style.yellow("~"),
         };
         let _ = writeln!(
             out,
@@ -239,8 +259,8 @@ pub fn markdown(plan: &Plan) -> String {
         return out;
     }
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
-    let _ = writeln!(out, "| | instance | step | impact | changes |");
-    let _ = writeln!(out, "|---|---|---|---|---|");
+    let _ = writeln!(out, "| | instance | step | impact | when | changes |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
     let mut diffs = Vec::new();
     for instance in &plan.instances {
         for step in &instance.steps {
@@ -255,17 +275,18 @@ pub fn markdown(plan: &Plan) -> String {
                     )
                 })
                 .collect();
-            let impact = match step.impact {
-                super::model::Impact::None => "none".to_owned(),
-                other => format!("**{}**", other.as_str()),
+            let impact = match (step.impact, step.restart) {
+                (super::model::Impact::None, false) => "none".to_owned(),
+                _ => format!("**{}**", impact_text(step)),
             };
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} |",
+                "| {} | `{}` | {} | {} | {} | {} |",
                 step_kind(step),
                 cell(&instance.key.to_string()),
                 step.request.name(),
                 impact,
+                cell(&step.when.describe()),
                 changes.join("<br>")
             );
             if let Some(diff) = config_diff(step) {
@@ -317,6 +338,7 @@ struct JsonStepParams<'a> {
     instance_id: Option<&'a str>,
     action: &'static str,
     parameters: std::collections::BTreeMap<String, String>,
+    when: &'a When,
 }
 
 /// The plan as a JSON value: the document `plan --json` prints (and `apply --json` embeds).
@@ -348,6 +370,7 @@ fn json_doc(plan: &Plan) -> JsonPlan<'_> {
                 instance_id: instance.instance_id.as_deref(),
                 action: step.request.name(),
                 parameters: step.request.params().expose(),
+                when: &step.when,
             })
         })
         .collect();
@@ -379,6 +402,8 @@ mod tests {
                 until: WaitFor::Nothing,
                 timeout_secs: 600,
             },
+            restart: false,
+            when: When::Now,
         };
         Plan {
             format_version: crate::model::PLAN_FORMAT_VERSION,

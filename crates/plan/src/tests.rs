@@ -393,7 +393,7 @@ fn json_rendering_shows_secret_references_only() {
         json["steps"][0]["parameters"]["Password"],
         "{env: ORDERS_PW}"
     );
-    assert_eq!(json["format_version"], 3);
+    assert_eq!(json["format_version"], 4);
     assert_eq!(json["summary"]["create"], 1);
 }
 

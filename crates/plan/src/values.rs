@@ -346,7 +346,29 @@ impl HourWindow {
     pub fn length_minutes(self) -> u16 {
         (self.end.0 + DAY_MINUTES - self.start.0) % DAY_MINUTES
     }
+
+    /// Whether `at` falls inside the window: from its start (included) to its end (excluded),
+    /// every day, in UTC.
+    pub fn contains(self, at: jiff::Timestamp) -> bool {
+        let since_start = (at.as_second() - i64::from(self.start.0) * 60).rem_euclid(DAY_SECONDS);
+        since_start < i64::from(self.length_minutes()) * 60
+    }
+
+    /// The window's next start at or after `at`.
+    pub fn next_start(self, at: jiff::Timestamp) -> jiff::Timestamp {
+        let second = at.as_second();
+        let midnight = second - second.rem_euclid(DAY_SECONDS);
+        let mut start = midnight + i64::from(self.start.0) * 60;
+        if start < second || (start == second && at.subsec_nanosecond() > 0) {
+            start += DAY_SECONDS;
+        }
+        // Within jiff's range for any timestamp but the last day it can represent.
+        jiff::Timestamp::from_second(start).unwrap_or(at)
+    }
 }
+
+/// Seconds in a day.
+const DAY_SECONDS: i64 = 24 * 60 * 60;
 
 impl fmt::Display for HourWindow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

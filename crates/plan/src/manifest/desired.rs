@@ -44,6 +44,36 @@ pub struct Stack {
     pub allow_destroy: bool,
     /// Whether the daemon may run irreversible steps.
     pub allow_irreversible: bool,
+    /// The disruption policy of instances that set none (`None`: `window` for instances that
+    /// declare a maintenance window, `immediate` for the others).
+    pub disruption: Option<Disruption>,
+    /// Whether instances that do not say take a backup before risky steps.
+    pub backup_before_risky: bool,
+}
+
+/// When restart-class steps (those that restart an instance or disconnect its clients) may
+/// run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Disruption {
+    /// As soon as apply reaches them.
+    Immediate,
+    /// In the instance's maintenance window: scheduled with the cloud where the API can, else
+    /// held until the window opens.
+    Window,
+    /// Never: reported, not applied.
+    Never,
+}
+
+impl Disruption {
+    /// The manifest's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disruption::Immediate => "immediate",
+            Disruption::Window => "window",
+            Disruption::Never => "never",
+        }
+    }
 }
 
 impl Default for Stack {
@@ -57,6 +87,8 @@ impl Default for Stack {
             qps: None,
             allow_destroy: false,
             allow_irreversible: false,
+            disruption: None,
+            backup_before_risky: false,
         }
     }
 }
@@ -220,6 +252,10 @@ pub struct DesiredInstance {
     pub backup_policy: Option<BackupPolicy>,
     /// Parameters to compare and set (values as the API's strings).
     pub config: Option<BTreeMap<String, String>>,
+    /// When restart-class steps may run (`None`: the stack's default).
+    pub disruption: Option<Disruption>,
+    /// Whether a backup is taken before risky steps (`None`: the stack's default).
+    pub backup_before_risky: Option<bool>,
 }
 
 /// A maintenance window: `HH:mmZ` start and end, one hour apart.
@@ -433,7 +469,27 @@ impl DesiredInstance {
             accounts: None,
             backup_policy: None,
             config: None,
+            disruption: None,
+            backup_before_risky: None,
         }
+    }
+
+    /// The disruption policy in force: the instance's own, else the stack's, else `window`
+    /// when the instance declares a maintenance window and `immediate` when it does not.
+    pub fn disruption_policy(&self, stack: &Stack) -> Disruption {
+        self.disruption
+            .or(stack.disruption)
+            .unwrap_or(if self.maintenance_window.is_some() {
+                Disruption::Window
+            } else {
+                Disruption::Immediate
+            })
+    }
+
+    /// Whether a backup is taken before risky steps: the instance's choice, else the stack's.
+    pub fn backs_up_before_risky(&self, stack: &Stack) -> bool {
+        self.backup_before_risky
+            .unwrap_or(stack.backup_before_risky)
     }
 }
 

@@ -85,6 +85,22 @@ pub struct InstanceSpec {
     pub backup_policy: Option<Spanned<BackupPolicy>>,
     /// Parameters: only the keys listed are compared and set.
     pub config: Option<Spanned<Entries<Spanned<ConfigValue>>>>,
+    /// When restart-class steps may run.
+    pub disruption: Option<Spanned<Disruption>>,
+    /// Whether a backup is taken before restart-class, irreversible or destructive steps.
+    pub backup_before_risky: Option<Spanned<StrictBool>>,
+}
+
+/// `disruption`: when restart-class steps may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Disruption {
+    /// At once.
+    Immediate,
+    /// In the maintenance window.
+    Window,
+    /// Never: reported, not applied.
+    Never,
 }
 
 /// A list of IPs and CIDR blocks, each with its location.
@@ -297,6 +313,10 @@ pub struct StackSpec {
     pub allow_destroy: Option<Spanned<StrictBool>>,
     /// Lets the daemon run irreversible steps.
     pub allow_irreversible: Option<Spanned<StrictBool>>,
+    /// The default disruption policy of the stack's instances.
+    pub disruption: Option<Spanned<Disruption>>,
+    /// The default of `backupBeforeRisky` for the stack's instances.
+    pub backup_before_risky: Option<Spanned<StrictBool>>,
 }
 
 /// `metadata` of an `Account` or `Whitelist` document: what it is and which instance it

@@ -129,7 +129,9 @@ fn instance() -> Value {
                         }
                     }
                 },
-                "config": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
+                "config": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                "disruption": {"enum": ["immediate", "window", "never"]},
+                "backupBeforeRisky": {"type": "boolean"}
             }
         }),
         true,
@@ -155,7 +157,9 @@ fn stack() -> Value {
                 "parallelism": {"type": "integer", "minimum": 1, "maximum": 64},
                 "qps": {"type": "number", "minimum": 0.01, "maximum": 10000},
                 "allowDestroy": {"type": "boolean"},
-                "allowIrreversible": {"type": "boolean"}
+                "allowIrreversible": {"type": "boolean"},
+                "disruption": {"enum": ["immediate", "window", "never"]},
+                "backupBeforeRisky": {"type": "boolean"}
             }
         }),
         false,

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use serde_saphyr::Spanned;
 
 use super::desired::SecretSite;
-use super::desired::{Charge, DesiredInstance, InstanceKey, Network, Source, Stack, VpcAuthMode};
+use super::desired::{
+    Charge, DesiredInstance, Disruption, InstanceKey, Network, Source, Stack, VpcAuthMode,
+};
 use super::diagnostics::Collector;
 use super::raw;
 use super::rules::{
@@ -426,6 +428,8 @@ pub fn instance(
         accounts,
         backup_policy,
         config,
+        disruption: spec.disruption.map(|d| disruption(d.value)),
+        backup_before_risky: spec.backup_before_risky.map(|b| b.value.0),
     };
     Some((instance, sites))
 }
@@ -505,8 +509,18 @@ pub fn stack(c: &mut Collector<'_>, doc: raw::StackDoc) -> (Stack, DefaultRegion
         qps,
         allow_destroy: spec.allow_destroy.is_some_and(|a| a.value.0),
         allow_irreversible: spec.allow_irreversible.is_some_and(|a| a.value.0),
+        disruption: spec.disruption.map(|d| disruption(d.value)),
+        backup_before_risky: spec.backup_before_risky.is_some_and(|b| b.value.0),
     };
     (stack, region)
+}
+
+fn disruption(raw: raw::Disruption) -> Disruption {
+    match raw {
+        raw::Disruption::Immediate => Disruption::Immediate,
+        raw::Disruption::Window => Disruption::Window,
+        raw::Disruption::Never => Disruption::Never,
+    }
 }
 
 fn c_errors(c: &Collector<'_>) -> usize {
