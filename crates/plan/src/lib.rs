@@ -32,6 +32,8 @@ pub mod whitelists;
 mod tests;
 #[cfg(test)]
 mod tests_aspects;
+#[cfg(test)]
+mod tests_schedule;
 
 use crate::values::{ChargeType, Reported};
 use std::collections::{BTreeMap, BTreeSet};

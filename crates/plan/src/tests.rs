@@ -423,3 +423,95 @@ fn the_checker_catches_unsafe_plans() {
             .any(|p| p.contains("destructive"))
     );
 }
+
+/// Plans `yaml` at `now` (RFC 3339) against `observed`.
+fn plan_at(yaml: &str, observed: &Observed, now: &str) -> Plan {
+    let desired = manifest::parse(&[(PathBuf::from("test.yaml"), yaml.to_owned())], None)
+        .unwrap_or_else(|d| panic!("{d}"));
+    let options = DiffOptions {
+        now: now.parse().unwrap(),
+        ..DiffOptions::default()
+    };
+    let plan = diff(&desired, observed, &Digests::new(), options);
+    let problems = check::check(&plan, observed);
+    assert!(problems.is_empty(), "plan breaks invariants: {problems:?}");
+    plan
+}
+
+#[test]
+fn the_disruption_policy_comes_from_the_instance_the_stack_or_a_declared_window() {
+    use super::model::When;
+    let mut cloud_instance = existing("orders", "r-1");
+    cloud_instance.maintenance_window = Some("02:00Z-03:00Z".into());
+    let observed = cloud(vec![cloud_instance]);
+    let resize = "  instanceClass: redis.master.mid.default\n";
+    let window = "  maintenanceWindow: {start: \"02:00Z\", end: \"03:00Z\"}\n";
+    let when = |stack_extra: &str, extra: &str| {
+        let stack = STACK.replace("prune: true", &format!("prune: true{stack_extra}"));
+        let yaml = format!(
+            "{stack}---\n{}",
+            instance_yaml("orders", extra)
+                .replace("  instanceClass: redis.master.small.default\n", "")
+        );
+        let plan = plan_at(&yaml, &observed, "2026-12-03T12:00:00Z");
+        let steps = &plan.instances[0].steps;
+        let resize = steps
+            .iter()
+            .find(|s| s.request.name() == "ModifyInstanceSpec")
+            .expect("a resize");
+        resize.when.clone()
+    };
+    // No window declared, no policy: today's behaviour.
+    assert_eq!(when("", resize), When::Now);
+    // A declared window makes `window` the default: the cloud schedules the resize.
+    assert!(matches!(
+        when("", &format!("{resize}{window}")),
+        When::Cloud { .. }
+    ));
+    // The stack's policy applies to instances without one, using the observed window.
+    assert!(matches!(
+        when(", disruption: window", resize),
+        When::Cloud { .. }
+    ));
+    assert_eq!(when(", disruption: never", resize), When::Held);
+    // The instance's own policy wins.
+    assert_eq!(
+        when(
+            ", disruption: never",
+            &format!("{resize}{window}  disruption: immediate\n")
+        ),
+        When::Now
+    );
+}
+
+#[test]
+fn a_new_instance_runs_every_step_now_and_takes_no_backup() {
+    let stack = STACK.replace(
+        "prune: true",
+        "prune: true, disruption: never, backupBeforeRisky: true",
+    );
+    let yaml = format!(
+        "{stack}---\n{}",
+        instance_yaml("orders", "  ssl: Enable\n  engineVersion: \"6.0\"\n")
+    );
+    let plan = plan_at(&yaml, &cloud(vec![]), "2026-12-03T12:00:00Z");
+    let steps = &plan.instances[0].steps;
+    assert!(steps.len() >= 2, "{steps:?}");
+    assert!(steps.iter().all(|s| s.when == super::model::When::Now));
+    assert!(steps.iter().all(|s| s.request.name() != "CreateBackup"));
+}
+
+#[test]
+fn a_bad_disruption_policy_is_named_with_its_place() {
+    let yaml = format!(
+        "{STACK}---\n{}",
+        instance_yaml("orders", "  disruption: sometimes\n")
+    );
+    let err = manifest::parse(&[(PathBuf::from("test.yaml"), yaml)], None).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("test.yaml:14:"), "{text}");
+    assert!(text.contains("sometimes"), "{text}");
+    for allowed in ["immediate", "window", "never"] {
+        assert!(text.contains(allowed), "{text}");
+    }
+}
