@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::error::StepError;
+use super::error::{BackupError, StepError};
 use super::wait::{Pace, WaitError, wait_for};
 use crate::api::Client;
 use crate::api::actions::backup::{BackupSet, CreateBackup, DescribeBackups};
@@ -25,38 +25,6 @@ pub struct BackupTaken {
     pub job_id: String,
     /// `BackupId` of the finished set.
     pub backup_id: String,
-}
-
-/// Why a backup did not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum BackupError {
-    /// The cloud reports the backup as failed.
-    #[error(
-        "backup job {job_id} of {instance_id} failed (BackupStatus {status}); the risky steps after it were not run"
-    )]
-    Failed {
-        /// The instance.
-        instance_id: String,
-        /// The job.
-        job_id: String,
-        /// `BackupStatus`.
-        status: String,
-    },
-    /// The answer of `CreateBackup` carried no usable job ID.
-    #[error("CreateBackup answered without a usable BackupJobID ({0:?})")]
-    NoJob(String),
-    /// The backup was not listed as finished in time.
-    #[error(
-        "backup job {job_id} of {instance_id} was not listed as finished after {waited_secs} s"
-    )]
-    Timeout {
-        /// The instance.
-        instance_id: String,
-        /// The job.
-        job_id: String,
-        /// How long.
-        waited_secs: u64,
-    },
 }
 
 /// Starts a backup of `instance_id` and waits until `DescribeBackups` lists it as finished.

@@ -14,7 +14,7 @@ pub enum StepError {
     Wait(#[from] WaitError),
     /// The backup before a risky step did not finish.
     #[error(transparent)]
-    Backup(#[from] super::backup::BackupError),
+    Backup(#[from] BackupError),
     /// The instance stayed busy.
     #[error("the instance stayed busy for {0} s")]
     Busy(u64),
@@ -40,5 +40,37 @@ pub enum StepError {
         count: usize,
         /// Their IDs.
         ids: String,
+    },
+}
+
+/// Why a backup did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The cloud reports the backup as failed.
+    #[error(
+        "backup job {job_id} of {instance_id} failed (BackupStatus {status}); the risky steps after it were not run"
+    )]
+    Failed {
+        /// The instance.
+        instance_id: String,
+        /// The job.
+        job_id: String,
+        /// `BackupStatus`.
+        status: String,
+    },
+    /// The answer of `CreateBackup` carried no usable job ID.
+    #[error("CreateBackup answered without a usable BackupJobID ({0:?})")]
+    NoJob(String),
+    /// The backup was not listed as finished in time.
+    #[error(
+        "backup job {job_id} of {instance_id} was not listed as finished after {waited_secs} s"
+    )]
+    Timeout {
+        /// The instance.
+        instance_id: String,
+        /// The job.
+        job_id: String,
+        /// How long.
+        waited_secs: u64,
     },
 }

@@ -48,7 +48,7 @@ fn plan_json_names_each_call_with_its_token_and_parameters() {
     let planned = run(kvsync(dir.path()).args(["plan", "--emulator", "--json"]));
     assert_eq!(planned.status.code(), Some(0));
     let plan: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
-    assert_eq!(plan["format_version"], 3);
+    assert_eq!(plan["format_version"], 4);
     assert_eq!(plan["stack"], "shop");
     assert_eq!(plan["summary"]["create"], 2);
     let steps = plan["steps"].as_array().unwrap();

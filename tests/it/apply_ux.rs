@@ -167,7 +167,7 @@ fn apply_json_prints_only_json_lines_from_plan_to_report() {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
         .collect();
     for line in &lines {
-        assert_eq!(line["format_version"], 3, "{line}");
+        assert_eq!(line["format_version"], 4, "{line}");
     }
     assert_eq!(lines[0]["type"], "plan");
     assert_eq!(lines[0]["plan"]["summary"]["create"], 2);
@@ -317,7 +317,7 @@ fn show_renders_a_saved_plan_without_a_cloud_call() {
         .args(["show", "--json"])
         .arg(&saved));
     let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(doc["format_version"], 3);
+    assert_eq!(doc["format_version"], 4);
     assert_eq!(doc["summary"]["create"], 2);
     let markdown = run(crate::support::kvsync(dir.path())
         .args(["show", "--markdown"])

@@ -23,6 +23,7 @@ metadata:
   name: aspects
 spec:
   region: cn-hangzhou
+  disruption: immediate
 ---
 apiVersion: kvsync/v1
 kind: Instance

@@ -23,7 +23,7 @@ const SECRETS: &[(&str, &str)] = &[
 const FIRST: &str = r#"apiVersion: kvsync/v1
 kind: Stack
 metadata: {name: sent}
-spec: {region: cn-hangzhou, prune: true}
+spec: {region: cn-hangzhou, prune: true, disruption: immediate}
 ---
 apiVersion: kvsync/v1
 kind: Instance

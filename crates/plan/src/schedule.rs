@@ -24,9 +24,10 @@
 use jiff::Timestamp;
 
 use crate::Context;
-use crate::instance::{blocked, step};
 use crate::manifest::desired::Disruption;
-use crate::model::{Blocked, BlockedKind, Change, Impact, Step, WaitFor, When, WindowOpening};
+use crate::model::{
+    Blocked, BlockedKind, Change, Impact, Step, Wait, WaitFor, When, WindowOpening,
+};
 use crate::observed::ObservedInstance;
 use crate::values::{HourWindow, Reported};
 use kvsync_wire::actions::{CreateBackup, Request};
@@ -231,17 +232,19 @@ pub fn arrange(
     }
     for index in unknown_window.into_iter().rev() {
         let step = steps.remove(index);
-        notes.push(blocked(
-            step.changes
+        notes.push(Blocked {
+            field: step
+                .changes
                 .first()
-                .map_or("spec", |change| change.field.as_str()),
-            None,
-            None,
-            &format!(
+                .map_or_else(|| "spec".to_owned(), |change| change.field.clone()),
+            old: None,
+            new: None,
+            reason: format!(
                 "{} restarts the instance and the disruption policy is window, but the instance's maintenance window could not be read; kvsync waits rather than guess",
                 step.request.name()
             ),
-        ));
+            kind: BlockedKind::Drift,
+        });
     }
 
     if policy.backup_before_risky
@@ -304,17 +307,22 @@ fn opening(ctx: &Context<'_>, window: HourWindow) -> WindowOpening {
 
 /// `CreateBackup` of the instance, waited for until `DescribeBackups` shows it finished.
 pub fn backup_step(instance_id: &str) -> Step {
-    step(
-        Request::CreateBackup(CreateBackup {
+    Step {
+        request: Request::CreateBackup(CreateBackup {
             instance_id: instance_id.to_owned(),
             backup_retention_period: None,
         }),
-        WaitFor::BackupFinished,
-        BACKUP_TIMEOUT_SECS,
-        vec![Change {
+        changes: vec![Change {
             field: "backup".into(),
             old: None,
             new: Some("before the risky steps that follow".into()),
         }],
-    )
+        impact: Impact::None,
+        wait: Wait {
+            until: WaitFor::BackupFinished,
+            timeout_secs: BACKUP_TIMEOUT_SECS,
+        },
+        restart: false,
+        when: When::Now,
+    }
 }
