@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use clap::Args;
@@ -28,6 +30,10 @@ pub struct EmulatorArgs {
     /// Seconds a change keeps an instance Changing (0 to 86400).
     #[arg(long, default_value = "2", value_name = "S", value_parser = values::emulator_seconds, allow_hyphen_values = true)]
     pub change_seconds: f64,
+    /// Offset of the emulated cloud's clock from real time, e.g. -3h, +90m, 5h30m (within
+    /// -168h to +168h); signatures are still checked against real time.
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = values::clock_offset, allow_hyphen_values = true)]
+    pub clock_offset: SignedDuration,
     /// How long idempotency tokens (`Token`, `ClientToken`) are remembered, in seconds
     /// (0 to 86400; default: for ever).
     #[arg(long, value_name = "S", value_parser = values::emulator_seconds, allow_hyphen_values = true)]
@@ -108,6 +114,7 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
             qps,
             signature_faults,
         },
+        clock_offset: Arc::new(AtomicI64::new(args.clock_offset.as_secs())),
         ..EmulatorConfig::default()
     };
     let running = emulator::start(&args.listen, config).await?;

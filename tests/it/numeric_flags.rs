@@ -167,6 +167,16 @@ const BAD_VALUES: &[(&[&str], &str, &str)] = &[
         "--lost-response-rate",
         "0 to 1",
     ),
+    (
+        &["emulator", "--clock-offset", "169h"],
+        "--clock-offset",
+        "-168h to +168h",
+    ),
+    (
+        &["emulator", "--clock-offset", "soon"],
+        "--clock-offset",
+        "-168h to +168h",
+    ),
 ];
 
 #[test]
