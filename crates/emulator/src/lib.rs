@@ -29,6 +29,7 @@ pub mod state;
 pub mod store;
 mod tags;
 mod times;
+mod window;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
