@@ -441,6 +441,11 @@ pub mod values {
         between(text, 0.0, 86_400.0, "seconds")
     }
 
+    /// `emulator --fail-backups`: 0 to 1000000 backups.
+    pub fn fail_backups(text: &str) -> Result<u64, String> {
+        between(text, 0, 1_000_000, "backups")
+    }
+
     /// `emulator --clock-offset`: a signed duration such as `-3h`, `+90m` or `2h 15m`, within
     /// 7 days either way.
     pub fn clock_offset(text: &str) -> Result<SignedDuration, String> {
@@ -531,6 +536,9 @@ pub mod values {
                 let message = clock_offset(bad).unwrap_err();
                 assert!(message.contains("from -168h to +168h"), "{bad}: {message}");
             }
+            assert_eq!(fail_backups("1000000"), Ok(1_000_000));
+            assert!(fail_backups("1000001").is_err());
+            assert!(fail_backups("-1").is_err());
         }
 
         #[test]

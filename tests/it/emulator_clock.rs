@@ -1,10 +1,11 @@
-//! The emulator's movable clock through the real binary: `--clock-offset`, `/_emulator/clock`
-//! and the `Date` header.
+//! The emulator's movable clock and injected backup failures, through the real binary:
+//! `--clock-offset`, `/_emulator/clock`, the `Date` header, `--fail-backups` and
+//! `/_emulator/faults`.
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-use crate::support::{EmulatorProcess, Request, call, workspace};
+use crate::support::{EmulatorProcess, Request, call, create_normal_instance, workspace};
 
 /// A blocking request on a thread of its own (the tests run inside a Tokio runtime); returns
 /// the status, every `Date` header and the JSON body.
@@ -74,4 +75,52 @@ async fn the_clock_offset_moves_emulated_time_and_every_answer_dates_it() {
     // Signed API calls still pass: signatures are checked against real time.
     let (status, body) = call(&emu.url, Request::new("DescribeRegions")).await;
     assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn armed_backup_failures_are_accepted_and_listed_as_failed() {
+    let dir = workspace();
+    let emu = EmulatorProcess::start(
+        dir.path(),
+        &["--fail-backups", "1", "--backup-seconds", "0"],
+    );
+    let id = create_normal_instance(&emu.url, "cn-hangzhou", "backups").await;
+    let backup = || Request::new("CreateBackup").param("InstanceId", &id);
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = call(&emu.url, backup()).await;
+        assert_eq!(status, 200, "{body}");
+        jobs.push(body["BackupJobID"].as_str().unwrap().to_owned());
+    }
+    let (status, _, armed) = http(
+        reqwest::Method::POST,
+        &format!("{}/_emulator/faults?fail_backups=1", emu.url),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(armed, serde_json::json!({"fail_backups": 1}));
+    let (_, body) = call(&emu.url, backup()).await;
+    jobs.push(body["BackupJobID"].as_str().unwrap().to_owned());
+
+    let day = |offset: i64| {
+        (Timestamp::now() + SignedDuration::from_hours(offset))
+            .strftime("%Y-%m-%dT%H:%MZ")
+            .to_string()
+    };
+    let mut statuses = Vec::new();
+    for job in &jobs {
+        let (status, body) = call(
+            &emu.url,
+            Request::new("DescribeBackups")
+                .param("InstanceId", &id)
+                .param("StartTime", &day(-24))
+                .param("EndTime", &day(24))
+                .param("BackupJobId", job),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let set = &body["Backups"]["Backup"][0];
+        assert_eq!(set["BackupJobID"].to_string(), *job);
+        statuses.push(set["BackupStatus"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(statuses, ["Failed", "Success", "Success", "Failed"]);
 }

@@ -168,6 +168,16 @@ const BAD_VALUES: &[(&[&str], &str, &str)] = &[
         "0 to 1",
     ),
     (
+        &["emulator", "--backup-seconds", "86401"],
+        "--backup-seconds",
+        "0 to 86400",
+    ),
+    (
+        &["emulator", "--fail-backups", "1000001"],
+        "--fail-backups",
+        "0 to 1000000",
+    ),
+    (
         &["emulator", "--clock-offset", "169h"],
         "--clock-offset",
         "-168h to +168h",

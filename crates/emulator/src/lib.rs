@@ -43,7 +43,7 @@ use axum::extract::State as AxumState;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::map_response_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -242,6 +242,7 @@ pub async fn serve(
         .route("/_emulator/instances", get(instances_view))
         .route("/_emulator/requests", get(requests_view))
         .route("/_emulator/clock", get(clock_view).post(clock_advance))
+        .route("/_emulator/faults", post(faults_set))
         .fallback(not_found)
         .layer(map_response_with_state(Arc::clone(&shared), date_header))
         .with_state(shared);
@@ -406,11 +407,16 @@ fn process(
     if inner.faults.take_service_unavailable(&config.faults) {
         return Err(VendorError::service_unavailable());
     }
+    let fail_backup = action == "CreateBackup" && inner.faults.backup_fails();
     let ctx = Context {
         now: config.emulated_now(),
         durations: config.durations,
+        fail_backup,
     };
     let handled = inner.state.handle(action, wire, &ctx)?;
+    if fail_backup && handled.changed {
+        inner.faults.used_backup_failure();
+    }
     if handled.changed
         && let Some(path) = &config.state_path
         && let Err(err) = store::save(path, &inner.state)
@@ -590,6 +596,20 @@ async fn clock_advance(AxumState(shared): AxumState<Arc<Shared>>, uri: Uri) -> R
     }
 }
 
+/// `POST /_emulator/faults?fail_backups=N`: the next N backups fail; answers
+/// `{"fail_backups": N}`.
+async fn faults_set(AxumState(shared): AxumState<Arc<Shared>>, uri: Uri) -> Response {
+    let count = match count_param(&uri, "fail_backups", faults::MAX_FAIL_BACKUPS) {
+        Ok(count) => count,
+        Err(refused) => return refused.into_response(),
+    };
+    let mut inner = lock(&shared.inner);
+    inner.faults.set_fail_backups(count);
+    let remaining = inner.faults.fail_backups();
+    drop(inner);
+    json_response(StatusCode::OK, &json!({ "fail_backups": remaining }))
+}
+
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -629,6 +649,21 @@ mod tests {
             clock_offset: Arc::new(AtomicI64::new(offset)),
             ..EmulatorConfig::default()
         }
+    }
+
+    #[tokio::test]
+    async fn the_faults_endpoint_arms_backup_failures() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let emu = serve(listener, fixed_config(0)).await.unwrap();
+        let (status, _, body) = raw(emu.addr(), "POST", "/_emulator/faults?fail_backups=3").await;
+        assert!(status.contains(" 200 "), "{status}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body, json!({"fail_backups": 3}));
+        for bad in ["", "?fail_backups=-1", "?fail_backups=1000001"] {
+            let (status, _, _) = raw(emu.addr(), "POST", &format!("/_emulator/faults{bad}")).await;
+            assert!(status.contains(" 400 "), "{bad}: {status}");
+        }
+        emu.stop().await.unwrap();
     }
 
     #[test]

@@ -538,6 +538,7 @@ mod tests {
         Context {
             now: Timestamp::from_second(1_700_000_000 + seconds).unwrap(),
             durations: Default::default(),
+            fail_backup: false,
         }
     }
 
@@ -924,6 +925,7 @@ mod tests {
         let ctx = Context {
             now,
             durations: Default::default(),
+            fail_backup: false,
         };
         let mut instance = Instance::new(
             "r-abc".into(),

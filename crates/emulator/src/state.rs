@@ -24,6 +24,8 @@ pub struct Durations {
     pub change: SignedDuration,
     /// How long idempotency tokens are remembered (`None`: for ever).
     pub token_memory: Option<SignedDuration>,
+    /// How long a backup runs before its set is listed.
+    pub backup: SignedDuration,
 }
 
 impl Default for Durations {
@@ -32,6 +34,7 @@ impl Default for Durations {
             create: SignedDuration::from_secs(3),
             change: SignedDuration::from_secs(2),
             token_memory: None,
+            backup: SignedDuration::from_secs(2),
         }
     }
 }
@@ -43,6 +46,8 @@ pub struct Context {
     pub now: Timestamp,
     /// Transition durations.
     pub durations: Durations,
+    /// Whether a backup started by this request is to fail (an injected fault).
+    pub fail_backup: bool,
 }
 
 /// A whitelist group of an instance.
@@ -135,6 +140,10 @@ pub struct Backup {
     /// When it expires; `None` keeps it as long as its instance exists.
     #[serde(default)]
     pub expires: Option<Timestamp>,
+    /// Whether the backup job failed: such a set is listed as `Failed`, holds no space and is
+    /// never restored.
+    #[serde(default)]
+    pub failed: bool,
 }
 
 /// A change that takes effect when the current transition ends.
