@@ -9,6 +9,10 @@
 //! signer) and `kvsync-secrets` only; it never uses client, planner or command code. It keeps
 //! no password, only salted digests, and its request journal (`/_emulator/requests`) shows
 //! secrets as digests.
+//!
+//! The state runs on emulated time, [`EmulatorConfig::emulated_now`]: the configured clock plus
+//! an offset that `POST /_emulator/clock?advance=SECONDS` moves at runtime. Every answer's
+//! `Date` header carries it; signatures alone are checked against the real clock.
 
 mod accounts;
 pub mod auth;

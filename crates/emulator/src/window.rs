@@ -54,8 +54,8 @@ impl Window {
         }
         let second = at.as_second().rem_euclid(DAY);
         let wait = (self.start - second).rem_euclid(DAY);
-        // Outside the window `at` is past a whole second of the start, so `wait` is positive;
-        // the fraction of a second `at` carries is dropped to land on the start exactly.
+        // Outside the window the start is at least a second of the day away, so `wait` is
+        // positive; counting from `at`'s whole second lands on the start exactly.
         let whole = Timestamp::from_second(at.as_second()).unwrap_or(at);
         whole + SignedDuration::from_secs(wait)
     }
