@@ -757,6 +757,28 @@ mod tests {
     }
 
     #[test]
+    fn scheduled_orders_survive_the_state_file_and_old_files_load() {
+        let (mut state, id) = state_with_instance();
+        state
+            .handle(
+                "ModifyInstanceSpec",
+                &spec_at_maintain_time("redis.master.mid.default", &id, "tok"),
+                &at(10),
+            )
+            .unwrap();
+        let saved = serde_json::to_value(&state).unwrap();
+        let loaded: State = serde_json::from_value(saved.clone()).unwrap();
+        assert_eq!(loaded, state);
+        let mut old = saved;
+        old["instances"][&id]
+            .as_object_mut()
+            .unwrap()
+            .remove("scheduled");
+        let loaded: State = serde_json::from_value(old).unwrap();
+        assert!(!loaded.instances[&id].has_scheduled_order());
+    }
+
+    #[test]
     fn a_maintain_time_order_is_validated_like_an_immediate_one() {
         let (mut state, id) = state_with_instance();
         let same = spec_at_maintain_time("redis.master.small.default", &id, "a");
