@@ -153,7 +153,9 @@ fn seed_in_process(state_file: &Path, n: usize) {
             create: SignedDuration::ZERO,
             change: SignedDuration::ZERO,
             token_memory: None,
+            backup: SignedDuration::ZERO,
         },
+        fail_backup: false,
     };
     let mut state = State::default();
     let config_json = kvsync::api::actions::config::config_json(

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use clap::Args;
@@ -28,6 +30,16 @@ pub struct EmulatorArgs {
     /// Seconds a change keeps an instance Changing (0 to 86400).
     #[arg(long, default_value = "2", value_name = "S", value_parser = values::emulator_seconds, allow_hyphen_values = true)]
     pub change_seconds: f64,
+    /// Seconds a backup runs before its set is listed (0 to 86400; default: --change-seconds).
+    #[arg(long, value_name = "S", value_parser = values::emulator_seconds, allow_hyphen_values = true)]
+    pub backup_seconds: Option<f64>,
+    /// Accept the next N CreateBackup calls but let their backups end Failed (0 to 1000000).
+    #[arg(long, default_value = "0", value_name = "N", value_parser = values::fail_backups, allow_hyphen_values = true)]
+    pub fail_backups: u64,
+    /// Offset of the emulated cloud's clock from real time, e.g. -3h, +90m, 5h30m (within
+    /// -168h to +168h); signatures are still checked against real time.
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = values::clock_offset, allow_hyphen_values = true)]
+    pub clock_offset: SignedDuration,
     /// How long idempotency tokens (`Token`, `ClientToken`) are remembered, in seconds
     /// (0 to 86400; default: for ever).
     #[arg(long, value_name = "S", value_parser = values::emulator_seconds, allow_hyphen_values = true)]
@@ -99,6 +111,7 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
             create: seconds(args.create_seconds),
             change: seconds(args.change_seconds),
             token_memory: args.token_memory_seconds.map(seconds),
+            backup: seconds(args.backup_seconds.unwrap_or(args.change_seconds)),
         },
         faults: Faults {
             latency: Duration::from_millis(args.latency_ms),
@@ -107,7 +120,9 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
             lose_responses,
             qps,
             signature_faults,
+            fail_backups: args.fail_backups,
         },
+        clock_offset: Arc::new(AtomicI64::new(args.clock_offset.as_secs())),
         ..EmulatorConfig::default()
     };
     let running = emulator::start(&args.listen, config).await?;

@@ -441,6 +441,28 @@ pub mod values {
         between(text, 0.0, 86_400.0, "seconds")
     }
 
+    /// `emulator --fail-backups`: 0 to 1000000 backups.
+    pub fn fail_backups(text: &str) -> Result<u64, String> {
+        between(text, 0, 1_000_000, "backups")
+    }
+
+    /// `emulator --clock-offset`: a signed duration such as `-3h`, `+90m` or `2h 15m`, within
+    /// 7 days either way.
+    pub fn clock_offset(text: &str) -> Result<SignedDuration, String> {
+        let range = "must be a duration from -168h to +168h (7 days; such as -3h, +90m or 5h30m)";
+        let trimmed = text.trim();
+        let unsigned = trimmed.strip_prefix('+').unwrap_or(trimmed);
+        let parsed: SignedDuration = unsigned
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration; {range}"))?;
+        let limit = SignedDuration::from_hours(7 * 24);
+        if parsed.abs() <= limit && !unsigned.starts_with(['+', ' ']) {
+            Ok(parsed)
+        } else {
+            Err(range.to_owned())
+        }
+    }
+
     /// `emulator --latency-ms`: 0 to 60000 milliseconds.
     pub fn latency_ms(text: &str) -> Result<u64, String> {
         between(text, 0, 60_000, "milliseconds")
@@ -499,6 +521,25 @@ pub mod values {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn clock_offsets_are_signed_durations_within_a_week() {
+            let hours = SignedDuration::from_hours;
+            assert_eq!(clock_offset("-3h"), Ok(hours(-3)));
+            assert_eq!(clock_offset("+90m"), Ok(SignedDuration::from_mins(90)));
+            assert_eq!(clock_offset("5h30m"), Ok(SignedDuration::from_mins(330)));
+            assert_eq!(clock_offset("2h 15m"), Ok(SignedDuration::from_mins(135)));
+            assert_eq!(clock_offset("0s"), Ok(SignedDuration::ZERO));
+            assert_eq!(clock_offset("168h"), Ok(hours(168)));
+            assert_eq!(clock_offset("-168h"), Ok(hours(-168)));
+            for bad in ["169h", "-8d", "soon", "", "++1h", "3"] {
+                let message = clock_offset(bad).unwrap_err();
+                assert!(message.contains("from -168h to +168h"), "{bad}: {message}");
+            }
+            assert_eq!(fail_backups("1000000"), Ok(1_000_000));
+            assert!(fail_backups("1000001").is_err());
+            assert!(fail_backups("-1").is_err());
+        }
 
         #[test]
         fn values_inside_the_range_pass_and_others_name_it() {

@@ -232,10 +232,12 @@ pub fn credentials(global: &GlobalArgs) -> Result<(Credentials, CredentialSource
 /// The emulator durations for `--emulator`, from the environment.
 pub fn emulator_durations() -> Result<Durations, SettingsError> {
     let defaults = Durations::default();
+    let change = env_seconds(env_vars::KVSYNC_EMULATOR_CHANGE_SECONDS, defaults.change)?;
     Ok(Durations {
         create: env_seconds(env_vars::KVSYNC_EMULATOR_CREATE_SECONDS, defaults.create)?,
-        change: env_seconds(env_vars::KVSYNC_EMULATOR_CHANGE_SECONDS, defaults.change)?,
+        change,
         token_memory: None,
+        backup: change,
     })
 }
 

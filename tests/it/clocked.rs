@@ -32,6 +32,7 @@ impl Clocked {
                 create: SignedDuration::ZERO,
                 change: SignedDuration::from_secs(change_secs),
                 token_memory: None,
+                backup: SignedDuration::from_secs(change_secs),
             },
             clock: Arc::new(move || *reader.lock().unwrap()),
             state_path,

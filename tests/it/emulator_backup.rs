@@ -20,6 +20,7 @@ async fn start(create: f64, change: f64, state_path: Option<PathBuf>) -> Running
             create: SignedDuration::from_secs_f64(create),
             change: SignedDuration::from_secs_f64(change),
             token_memory: None,
+            backup: SignedDuration::from_secs_f64(change),
         },
         state_path,
         ..EmulatorConfig::default()

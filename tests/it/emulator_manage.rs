@@ -33,6 +33,7 @@ impl Emu {
                 create: SignedDuration::ZERO,
                 change: SignedDuration::from_secs(CHANGE_SECONDS),
                 token_memory: None,
+                backup: SignedDuration::from_secs(CHANGE_SECONDS),
             },
             clock: Arc::new(move || {
                 Timestamp::now() + SignedDuration::from_secs(clock_offset.load(Ordering::SeqCst))

@@ -14,6 +14,7 @@ mod daemon_robustness;
 mod emulator;
 mod emulator_accounts;
 mod emulator_backup;
+mod emulator_clock;
 mod emulator_config;
 mod emulator_instances;
 mod emulator_manage;

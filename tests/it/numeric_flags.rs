@@ -167,6 +167,26 @@ const BAD_VALUES: &[(&[&str], &str, &str)] = &[
         "--lost-response-rate",
         "0 to 1",
     ),
+    (
+        &["emulator", "--backup-seconds", "86401"],
+        "--backup-seconds",
+        "0 to 86400",
+    ),
+    (
+        &["emulator", "--fail-backups", "1000001"],
+        "--fail-backups",
+        "0 to 1000000",
+    ),
+    (
+        &["emulator", "--clock-offset", "169h"],
+        "--clock-offset",
+        "-168h to +168h",
+    ),
+    (
+        &["emulator", "--clock-offset", "soon"],
+        "--clock-offset",
+        "-168h to +168h",
+    ),
 ];
 
 #[test]

@@ -378,6 +378,7 @@ pub(crate) async fn start_with_durations(seconds: f64) -> emulator::RunningEmula
             create: duration,
             change: duration,
             token_memory: None,
+            backup: duration,
         },
         ..EmulatorConfig::default()
     };

@@ -193,6 +193,7 @@ impl Cloud {
                 create: SignedDuration::ZERO,
                 change: SignedDuration::ZERO,
                 token_memory: memory.map(SignedDuration::from_secs),
+                backup: SignedDuration::ZERO,
             },
             clock: Arc::new(move || *reader.lock().unwrap()),
             ..EmulatorConfig::default()

@@ -361,6 +361,7 @@ mod tests {
         let ctx = Context {
             now: Timestamp::UNIX_EPOCH,
             durations: Durations::default(),
+            fail_backup: false,
         };
         let mut instance = Instance::new(
             "r-test".into(),

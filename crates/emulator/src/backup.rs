@@ -1,8 +1,10 @@
 //! Backup policy, backup sets and restores.
 //!
 //! A manual backup snapshots the instance's dataset and parameters when it starts, runs for
-//! the change duration and is listed by `DescribeBackups` once it has finished, until it
-//! expires. `RestoreInstance` shows `BackupRecovering` for the change duration and then puts the
+//! the backup duration (the instance stays `Normal` meanwhile, as on the cloud) and is listed
+//! by `DescribeBackups` once it has finished, until it expires. A backup armed to fail (the
+//! `fail_backups` fault) is accepted alike and listed as `Failed` once it ends; it holds no
+//! space and is never restored. `RestoreInstance` shows `BackupRecovering` for the change duration and then puts the
 //! backup's dataset back. The emulator keeps no write log: a point-in-time restore (data
 //! flashback) restores the newest backup set taken at or before the requested time. It takes
 //! no automatic backups; the policy is stored and reported.
@@ -225,7 +227,7 @@ pub(crate) fn create(
     if running_backup(state, &instance.id, ctx.now) {
         return Err(VendorError::backup_job_exists());
     }
-    let end = ctx.now + ctx.durations.change;
+    let end = ctx.now + ctx.durations.backup;
     let (instance_id, dataset, config) = (
         instance.id.clone(),
         instance.dataset.clone(),
@@ -245,6 +247,7 @@ pub(crate) fn create(
             dataset,
             config,
             expires: keep_days.map(|days| end + SignedDuration::from_hours(days * 24)),
+            failed: ctx.fail_backup,
         },
     );
     Ok(Handled::wrote(to_body(&CreateBackupResponse {
@@ -261,12 +264,30 @@ fn running_backup(state: &State, instance_id: &str, now: Timestamp) -> bool {
         .any(|backup| backup.instance_id == instance_id && backup.end > now)
 }
 
-/// Whether a backup set can be listed and restored at `now`: finished and not expired.
-fn available(backup: &Backup, now: Timestamp) -> bool {
+/// Whether a backup set is listed at `now`: finished and not expired.
+fn listed(backup: &Backup, now: Timestamp) -> bool {
     backup.end <= now && backup.expires.is_none_or(|expires| expires > now)
 }
 
-/// The available backup sets of an instance, newest first.
+/// Whether a backup set can be restored at `now`: listed and not failed.
+fn available(backup: &Backup, now: Timestamp) -> bool {
+    !backup.failed && listed(backup, now)
+}
+
+/// The listed backup sets of an instance (failed ones included), newest first.
+fn listed_backups<'a>(
+    state: &'a State,
+    instance_id: &'a str,
+    now: Timestamp,
+) -> impl Iterator<Item = &'a Backup> + 'a {
+    state
+        .backups
+        .values()
+        .rev()
+        .filter(move |backup| backup.instance_id == instance_id && listed(backup, now))
+}
+
+/// The available (restorable) backup sets of an instance, newest first.
 fn available_backups<'a>(
     state: &'a State,
     instance_id: &'a str,
@@ -293,7 +314,7 @@ pub(crate) fn describe(
     if !BACKUP_PAGE_SIZES.contains(&request.page_size) {
         return Err(VendorError::invalid_parameter("PageSize"));
     }
-    let all: Vec<&Backup> = available_backups(state, &instance.id, ctx.now).collect();
+    let all: Vec<&Backup> = listed_backups(state, &instance.id, ctx.now).collect();
     let matching: Vec<&Backup> = all
         .iter()
         .copied()
@@ -315,15 +336,19 @@ pub(crate) fn describe(
         total_count: matching.len() as u64,
         backups: Backups { backup: page },
         free_size: 0,
-        full_storage_size: all.iter().map(|backup| backup_size(&backup.dataset)).sum(),
+        full_storage_size: all.iter().copied().map(backup_size).sum(),
         log_storage_size: 0,
         access_denied_detail: None,
     })))
 }
 
-/// The size of a backup file of `dataset`, in bytes.
-fn backup_size(dataset: &Dataset) -> i64 {
-    i64::try_from(dataset.used_memory).unwrap_or(i64::MAX)
+/// The size of a backup's file, in bytes: none for a failed backup.
+fn backup_size(backup: &Backup) -> i64 {
+    if backup.failed {
+        0
+    } else {
+        i64::try_from(backup.dataset.used_memory).unwrap_or(i64::MAX)
+    }
 }
 
 /// A backup set as `DescribeBackups` lists it.
@@ -333,11 +358,11 @@ fn backup_set(backup: &Backup, instance: &Instance) -> BackupSet {
         backup_job_id: i64::try_from(backup.job_id).unwrap_or(i64::MAX),
         backup_start_time: times::to_seconds(backup.start),
         backup_end_time: times::to_seconds(backup.end),
-        backup_status: "Success".into(),
+        backup_status: if backup.failed { "Failed" } else { "Success" }.into(),
         backup_mode: backup.mode.clone(),
         backup_method: "Physical".into(),
         backup_type: "FullBackup".into(),
-        backup_size: backup_size(&backup.dataset),
+        backup_size: backup_size(backup),
         backup_db_names: "all".into(),
         backup_download_url: String::new(),
         backup_intranet_download_url: String::new(),
@@ -450,6 +475,8 @@ fn point_in_time(
 mod tests {
     use std::collections::BTreeMap;
 
+    use serde_json::Value;
+
     use super::*;
     use crate::state::Durations;
 
@@ -543,7 +570,9 @@ mod tests {
                 create: SignedDuration::from_secs(3),
                 change: SignedDuration::from_secs(2),
                 token_memory: None,
+                backup: SignedDuration::from_secs(2),
             },
+            fail_backup: false,
         }
     }
 
@@ -654,6 +683,78 @@ mod tests {
         let listed = handle(&mut state, "DescribeBackups", &range, 12).unwrap();
         assert_eq!(listed.body["TotalCount"], 1);
         assert!(!listed.changed);
+    }
+
+    /// `DescribeBackups` over the test days at `at`.
+    fn list_backups(state: &mut State, id: &str, extra: &[(&str, &str)], at: i64) -> Value {
+        let mut params = vec![
+            ("InstanceId", id),
+            ("StartTime", "2023-11-14T00:00Z"),
+            ("EndTime", "2023-11-16T00:00Z"),
+        ];
+        params.extend_from_slice(extra);
+        handle(state, "DescribeBackups", &params, at).unwrap().body
+    }
+
+    #[test]
+    fn a_backup_runs_for_the_backup_duration_and_keeps_the_instance_normal() {
+        let mut state = State::default();
+        let id = new_instance(&mut state);
+        let slow = Context {
+            durations: Durations {
+                backup: SignedDuration::from_secs(30),
+                ..ctx(10).durations
+            },
+            ..ctx(10)
+        };
+        let wire = BTreeMap::from([("InstanceId".to_owned(), id.clone())]);
+        state.handle("CreateBackup", &wire, &slow).unwrap();
+        assert_eq!(state.instances[&id].lifecycle.status, Status::Normal);
+        assert_eq!(list_backups(&mut state, &id, &[], 39)["TotalCount"], 0);
+        let listed = list_backups(&mut state, &id, &[], 40);
+        assert_eq!(listed["TotalCount"], 1);
+        assert_eq!(
+            listed["Backups"]["Backup"][0]["BackupEndTime"],
+            times::to_seconds(ctx(40).now)
+        );
+    }
+
+    #[test]
+    fn a_failed_backup_is_listed_as_failed_with_its_job_id_and_never_restored() {
+        let mut state = State::default();
+        let id = new_instance(&mut state);
+        let failing = Context {
+            fail_backup: true,
+            ..ctx(10)
+        };
+        let wire = BTreeMap::from([("InstanceId".to_owned(), id.clone())]);
+        let created = state.handle("CreateBackup", &wire, &failing).unwrap();
+        let job = created.body["BackupJobID"].as_str().unwrap().to_owned();
+        handle(&mut state, "CreateBackup", &[("InstanceId", &id)], 20).unwrap();
+
+        let listed = list_backups(&mut state, &id, &[], 30);
+        assert_eq!(listed["TotalCount"], 2);
+        let by_job = list_backups(&mut state, &id, &[("BackupJobId", &job)], 30);
+        assert_eq!(by_job["TotalCount"], 1);
+        let set = &by_job["Backups"]["Backup"][0];
+        assert_eq!(set["BackupStatus"], "Failed");
+        assert_eq!(set["BackupJobID"].to_string(), job);
+        assert_eq!(set["BackupSize"], 0);
+        let good = &listed["Backups"]["Backup"][0];
+        assert_eq!(good["BackupStatus"], "Success");
+        assert_eq!(listed["FullStorageSize"], good["BackupSize"]);
+
+        let failed_id = set["BackupId"].to_string();
+        let by_id = list_backups(&mut state, &id, &[("BackupId", &failed_id)], 30);
+        assert_eq!(by_id["Backups"]["Backup"][0]["BackupStatus"], "Failed");
+        let err = handle(
+            &mut state,
+            "RestoreInstance",
+            &[("InstanceId", &id), ("BackupId", &failed_id)],
+            30,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "InvalidBackupSetID.NotFound");
     }
 
     #[test]

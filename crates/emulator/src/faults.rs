@@ -21,6 +21,8 @@ pub struct Faults {
     /// Requests carrying any of these parameters are refused `SignatureDoesNotMatch`, with the
     /// server's string-to-sign in the message, exactly as a real mismatch is answered.
     pub signature_faults: BTreeSet<String>,
+    /// The next this many `CreateBackup` calls are accepted, but their backups fail.
+    pub fail_backups: u64,
 }
 
 /// What to do with a request before handling it.
@@ -41,10 +43,14 @@ pub fn decide(faults: &Faults, _action: &str) -> FaultDecision {
     }
 }
 
-/// The mutable part of fault injection (remaining deterministic losses).
+/// The most backups `--fail-backups` and `/_emulator/faults?fail_backups=` may arm.
+pub const MAX_FAIL_BACKUPS: u64 = 1_000_000;
+
+/// The mutable part of fault injection (remaining deterministic losses and failures).
 #[derive(Debug, Default)]
 pub struct FaultState {
     lose_remaining: BTreeMap<String, u32>,
+    fail_backups: u64,
 }
 
 impl FaultState {
@@ -52,7 +58,28 @@ impl FaultState {
     pub fn new(faults: &Faults) -> Self {
         FaultState {
             lose_remaining: faults.lose_responses.clone(),
+            fail_backups: faults.fail_backups,
         }
+    }
+
+    /// How many of the next backups will fail.
+    pub fn fail_backups(&self) -> u64 {
+        self.fail_backups
+    }
+
+    /// Arms the next `count` backups to fail (replacing what remained).
+    pub fn set_fail_backups(&mut self, count: u64) {
+        self.fail_backups = count;
+    }
+
+    /// Whether the next backup is to fail (nothing is used up until [`Self::used_backup_failure`]).
+    pub fn backup_fails(&self) -> bool {
+        self.fail_backups > 0
+    }
+
+    /// Counts one armed backup failure as used.
+    pub fn used_backup_failure(&mut self) {
+        self.fail_backups = self.fail_backups.saturating_sub(1);
     }
 
     /// Whether this successful call of `action` loses its answer.

@@ -9,6 +9,10 @@
 //! signer) and `kvsync-secrets` only; it never uses client, planner or command code. It keeps
 //! no password, only salted digests, and its request journal (`/_emulator/requests`) shows
 //! secrets as digests.
+//!
+//! The state runs on emulated time, [`EmulatorConfig::emulated_now`]: the configured clock plus
+//! an offset that `POST /_emulator/clock?advance=SECONDS` moves at runtime. Every answer's
+//! `Date` header carries it; signatures alone are checked against the real clock.
 
 mod accounts;
 pub mod auth;
@@ -29,19 +33,22 @@ pub mod state;
 pub mod store;
 mod tags;
 mod times;
+mod window;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State as AxumState;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::map_response_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
-use jiff::Timestamp;
+use axum::routing::{any, get, post};
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tracing::info;
@@ -60,8 +67,11 @@ pub const DEFAULT_ACCESS_KEY_SECRET: &str = "testsecret";
 /// The `HostId` the emulator reports in error bodies.
 const HOST_ID: &str = "r-kvstore.aliyuncs.com";
 
-/// A clock: the emulated cloud's notion of now.
+/// A clock: the real time the emulated cloud's time is offset from.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The most the emulated clock moves in one `POST /_emulator/clock?advance=`: 7 days.
+pub const MAX_ADVANCE_SECONDS: u64 = 7 * 24 * 3600;
 
 /// How an emulator is set up.
 #[derive(Clone)]
@@ -76,6 +86,39 @@ pub struct EmulatorConfig {
     pub faults: Faults,
     /// The clock.
     pub clock: Clock,
+    /// Seconds the emulated cloud's time is ahead of `clock` (negative: behind). Shared by
+    /// clones, so a test holding a clone moves the running emulator's time.
+    pub clock_offset: Arc<AtomicI64>,
+}
+
+impl EmulatorConfig {
+    /// The emulated cloud's time: `clock` plus `clock_offset`. Every state transition,
+    /// window, backup, token memory and time in an answer uses it.
+    pub fn emulated_now(&self) -> Timestamp {
+        let real = (self.clock)();
+        real.checked_add(SignedDuration::from_secs(self.offset_seconds()))
+            .unwrap_or(real)
+    }
+
+    /// The current offset of the emulated time from `clock`, in seconds.
+    pub fn offset_seconds(&self) -> i64 {
+        self.clock_offset.load(Ordering::SeqCst)
+    }
+
+    /// Moves the emulated time forward by `seconds`; `None` (and no move) when the result
+    /// would not be a representable time.
+    pub fn advance(&self, seconds: i64) -> Option<i64> {
+        let real = (self.clock)();
+        self.clock_offset
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |offset| {
+                let next = offset.checked_add(seconds)?;
+                real.checked_add(SignedDuration::from_secs(next))
+                    .ok()
+                    .map(|_| next)
+            })
+            .ok()
+            .map(|previous| previous + seconds)
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -86,6 +129,7 @@ impl Default for EmulatorConfig {
             durations: Durations::default(),
             faults: Faults::default(),
             clock: Arc::new(Timestamp::now),
+            clock_offset: Arc::new(AtomicI64::new(0)),
         }
     }
 }
@@ -201,6 +245,10 @@ pub async fn serve(
         .route("/_emulator/stats", get(stats))
         .route("/_emulator/instances", get(instances_view))
         .route("/_emulator/requests", get(requests_view))
+        .route("/_emulator/clock", get(clock_view).post(clock_advance))
+        .route("/_emulator/faults", post(faults_set))
+        .fallback(not_found)
+        .layer(map_response_with_state(Arc::clone(&shared), date_header))
         .with_state(shared);
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -348,24 +396,31 @@ fn process(
         None => return Err(VendorError::missing_parameter("Version")),
     }
     let config = &shared.config;
-    let now = (config.clock)();
+    // Clients sign with their own real time, so the `Timestamp` freshness check (and the nonce
+    // window that goes with it) uses the real clock, not the emulated one: an emulator whose
+    // time is offset still accepts a correctly signed request made now.
     auth::verify(
         method,
         wire,
         &config.keys,
         &mut inner.nonces,
-        now,
+        (config.clock)(),
         &config.faults.signature_faults,
     )?;
     lock(&shared.journal).record(action, wire);
     if inner.faults.take_service_unavailable(&config.faults) {
         return Err(VendorError::service_unavailable());
     }
+    let fail_backup = action == "CreateBackup" && inner.faults.backup_fails();
     let ctx = Context {
-        now,
+        now: config.emulated_now(),
         durations: config.durations,
+        fail_backup,
     };
     let handled = inner.state.handle(action, wire, &ctx)?;
+    if fail_backup && handled.changed {
+        inner.faults.used_backup_failure();
+    }
     if handled.changed
         && let Some(path) = &config.state_path
         && let Err(err) = store::save(path, &inner.state)
@@ -430,7 +485,7 @@ async fn requests_view(AxumState(shared): AxumState<Arc<Shared>>) -> Response {
 }
 
 async fn instances_view(AxumState(shared): AxumState<Arc<Shared>>) -> Response {
-    let now = (shared.config.clock)();
+    let now = shared.config.emulated_now();
     let mut inner = lock(&shared.inner);
     inner.state.settle(now);
     let list: Vec<Value> = inner
@@ -451,4 +506,230 @@ async fn instances_view(AxumState(shared): AxumState<Arc<Shared>>) -> Response {
         })
         .collect();
     json_response(StatusCode::OK, &json!({ "Instances": list }))
+}
+
+/// The `Date` header value of emulated now, in IMF-fixdate (`Thu, 03 Dec 2026 12:30:04 GMT`).
+fn http_date(now: Timestamp) -> String {
+    now.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// Puts emulated now in the `Date` header of every answer; hyper then sends no `Date` of its
+/// own, so clients learn the emulated cloud's clock from it.
+async fn date_header(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    mut response: Response,
+) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&http_date(shared.config.emulated_now())) {
+        response.headers_mut().insert(header::DATE, value);
+    }
+    response
+}
+
+/// A control endpoint's refusal: `{"error": message}`.
+fn control_error(status: StatusCode, message: String) -> Response {
+    json_response(status, &json!({ "error": message }))
+}
+
+/// Any other path.
+async fn not_found(uri: Uri) -> Response {
+    control_error(
+        StatusCode::NOT_FOUND,
+        format!("no such path: {}", uri.path()),
+    )
+}
+
+/// Why a control endpoint refuses a request (answered 400 with `{"error": message}`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ControlError {
+    /// A query parameter is absent or not a whole number in range.
+    #[error("{name} must be a whole number from 0 to {max}")]
+    Count {
+        /// The parameter.
+        name: &'static str,
+        /// Its largest value.
+        max: u64,
+    },
+    /// The emulated time would leave the range of representable times.
+    #[error("the emulated time would leave the representable range")]
+    TimeOutOfRange,
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        control_error(StatusCode::BAD_REQUEST, self.to_string())
+    }
+}
+
+/// One query parameter of a control endpoint as a whole number from 0 to `max`.
+fn count_param(uri: &Uri, name: &'static str, max: u64) -> Result<u64, ControlError> {
+    let mut query = BTreeMap::new();
+    decode_form(uri.query().unwrap_or("").as_bytes(), &mut query);
+    match query.get(name).map(|text| text.parse::<u64>()) {
+        Some(Ok(value)) if value <= max => Ok(value),
+        _ => Err(ControlError::Count { name, max }),
+    }
+}
+
+/// `{"now": RFC 3339 UTC, "offset_seconds": N}`.
+fn clock_body(config: &EmulatorConfig) -> Value {
+    json!({
+        "now": config.emulated_now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "offset_seconds": config.offset_seconds(),
+    })
+}
+
+/// `GET /_emulator/clock`: the emulated time and its offset.
+async fn clock_view(AxumState(shared): AxumState<Arc<Shared>>) -> Response {
+    json_response(StatusCode::OK, &clock_body(&shared.config))
+}
+
+/// `POST /_emulator/clock?advance=SECONDS`: moves the emulated time forward (at most
+/// [`MAX_ADVANCE_SECONDS`]); what is due then settles on the next request.
+async fn clock_advance(AxumState(shared): AxumState<Arc<Shared>>, uri: Uri) -> Response {
+    let advanced = count_param(&uri, "advance", MAX_ADVANCE_SECONDS).and_then(|seconds| {
+        // At most seven days, so it fits.
+        let seconds = i64::try_from(seconds).unwrap_or(0);
+        shared
+            .config
+            .advance(seconds)
+            .ok_or(ControlError::TimeOutOfRange)
+    });
+    match advanced {
+        Ok(_) => json_response(StatusCode::OK, &clock_body(&shared.config)),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// `POST /_emulator/faults?fail_backups=N`: the next N backups fail; answers
+/// `{"fail_backups": N}`.
+async fn faults_set(AxumState(shared): AxumState<Arc<Shared>>, uri: Uri) -> Response {
+    let count = match count_param(&uri, "fail_backups", faults::MAX_FAIL_BACKUPS) {
+        Ok(count) => count,
+        Err(refused) => return refused.into_response(),
+    };
+    let mut inner = lock(&shared.inner);
+    inner.faults.set_fail_backups(count);
+    let remaining = inner.faults.fail_backups();
+    drop(inner);
+    json_response(StatusCode::OK, &json!({ "fail_backups": remaining }))
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// Sends one raw HTTP/1.1 request; returns the status line, header lines and body.
+    async fn raw(addr: SocketAddr, method: &str, target: &str) -> (String, Vec<String>, String) {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "{method} {target} HTTP/1.1\r\nHost: emu\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.lines().map(str::to_owned);
+        let status = lines.next().unwrap();
+        (status, lines.collect(), body.to_owned())
+    }
+
+    fn dates(headers: &[String]) -> Vec<String> {
+        headers
+            .iter()
+            .filter_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("date")
+                    .then(|| value.trim().to_owned())
+            })
+            .collect()
+    }
+
+    fn fixed_config(offset: i64) -> EmulatorConfig {
+        let real: Timestamp = "2026-12-03T12:30:04Z".parse().unwrap();
+        EmulatorConfig {
+            clock: Arc::new(move || real),
+            clock_offset: Arc::new(AtomicI64::new(offset)),
+            ..EmulatorConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_faults_endpoint_arms_backup_failures() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let emu = serve(listener, fixed_config(0)).await.unwrap();
+        let (status, _, body) = raw(emu.addr(), "POST", "/_emulator/faults?fail_backups=3").await;
+        assert!(status.contains(" 200 "), "{status}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body, json!({"fail_backups": 3}));
+        for bad in ["", "?fail_backups=-1", "?fail_backups=1000001"] {
+            let (status, _, _) = raw(emu.addr(), "POST", &format!("/_emulator/faults{bad}")).await;
+            assert!(status.contains(" 400 "), "{bad}: {status}");
+        }
+        emu.stop().await.unwrap();
+    }
+
+    #[test]
+    fn emulated_now_is_the_clock_plus_the_offset() {
+        let config = fixed_config(-3 * 3600);
+        assert_eq!(
+            config.emulated_now(),
+            "2026-12-03T09:30:04Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(config.advance(60), Some(-3 * 3600 + 60));
+        assert_eq!(config.clone().offset_seconds(), -3 * 3600 + 60);
+        assert_eq!(config.advance(i64::MAX), None);
+        assert_eq!(config.offset_seconds(), -3 * 3600 + 60);
+        assert_eq!(
+            http_date("2026-12-03T12:30:04.9Z".parse().unwrap()),
+            "Thu, 03 Dec 2026 12:30:04 GMT"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_clock_endpoint_reports_and_advances_emulated_time_in_every_date_header() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let emu = serve(listener, fixed_config(5400)).await.unwrap();
+        let addr = emu.addr();
+
+        let (status, headers, body) = raw(addr, "GET", "/_emulator/clock").await;
+        assert!(status.contains(" 200 "), "{status}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            body,
+            json!({"now": "2026-12-03T14:00:04Z", "offset_seconds": 5400})
+        );
+        assert_eq!(dates(&headers), ["Thu, 03 Dec 2026 14:00:04 GMT"]);
+
+        let (status, headers, body) = raw(addr, "POST", "/_emulator/clock?advance=3600").await;
+        assert!(status.contains(" 200 "), "{status}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["now"], "2026-12-03T15:00:04Z");
+        assert_eq!(body["offset_seconds"], 9000);
+        assert_eq!(dates(&headers), ["Thu, 03 Dec 2026 15:00:04 GMT"]);
+
+        for bad in [
+            "",
+            "?advance=-1",
+            "?advance=1.5",
+            "?advance=604801",
+            "?advance=x",
+        ] {
+            let (status, headers, body) =
+                raw(addr, "POST", &format!("/_emulator/clock{bad}")).await;
+            assert!(status.contains(" 400 "), "{bad}: {status}");
+            let body: Value = serde_json::from_str(&body).unwrap();
+            assert!(body["error"].is_string(), "{bad}: {body}");
+            assert_eq!(dates(&headers).len(), 1, "{bad}");
+        }
+
+        // API answers (here an error before any signature) and unknown paths too.
+        let (_, headers, _) = raw(addr, "GET", "/?Format=JSON").await;
+        assert_eq!(dates(&headers), ["Thu, 03 Dec 2026 15:00:04 GMT"]);
+        let (status, headers, _) = raw(addr, "GET", "/nowhere").await;
+        assert!(status.contains(" 404 "), "{status}");
+        assert_eq!(dates(&headers), ["Thu, 03 Dec 2026 15:00:04 GMT"]);
+        emu.stop().await.unwrap();
+    }
 }

@@ -1,7 +1,12 @@
 //! Instance management beyond create/describe/delete: spec and billing changes, network, versions, endpoints, maintenance window, flush.
 //!
 //! Rules this module keeps where the vendor reference is silent:
-//! - `EffectiveTime=MaintainTime` is accepted and treated like `Immediately`.
+//! - `EffectiveTime=MaintainTime` (on `ModifyInstanceSpec` and `ModifyInstanceMajorVersion`)
+//!   validates like `Immediately` but records a scheduled order instead of starting the change:
+//!   the instance stays `Normal` with `HasRenewChangeOrder` true until the start of its
+//!   maintenance window at or after the order (at once when ordered inside the window), then
+//!   shows the change's status for the change duration. Several orders are queued and run one
+//!   after another; an order due while the instance is busy runs once it is `Normal` again.
 //! - A maintenance window is one whole hour: `HH:00Z` to the next hour (`23:00Z`–`00:00Z`
 //!   wraps), as the reference's note on `ModifyInstanceMaintainTime` requires. It may be set in
 //!   any status.
@@ -19,7 +24,10 @@ use super::catalog;
 use super::errors::VendorError;
 use super::instances::connection_domain;
 use super::lifecycle::Status;
-use super::state::{Context, Handled, Instance, Pending, State, TokenRecord, fingerprint, to_body};
+use super::state::{
+    Context, Handled, Instance, Pending, ScheduledOrder, State, TokenRecord, fingerprint, to_body,
+};
+use super::window::Window;
 use kvsync_wire::actions::Action;
 use kvsync_wire::actions::manage::{
     DescribeDbInstanceNetInfo, DescribeDbInstanceNetInfoResponse, FlushInstance, InstanceNetInfo,
@@ -40,6 +48,40 @@ pub(crate) fn valid_client_token(token: &str) -> bool {
 /// `EffectiveTime`: absent, `Immediately` or `MaintainTime`.
 pub(crate) fn valid_effective_time(value: Option<&str>) -> bool {
     matches!(value, None | Some("Immediately" | "MaintainTime"))
+}
+
+/// Whether `EffectiveTime` asks for the maintenance window rather than now.
+fn at_maintain_time(value: Option<&str>) -> bool {
+    value == Some("MaintainTime")
+}
+
+/// When an order placed at `now` for the maintenance window runs: the window's start at or
+/// after `now` (`now` itself inside the window, or when the window cannot be read).
+pub(crate) fn maintenance_start(instance: &Instance, now: Timestamp) -> Timestamp {
+    Window::parse(&instance.maintain_start_time, &instance.maintain_end_time)
+        .map_or(now, |window| window.next_start(now))
+}
+
+/// Starts `change` under `status` for the change duration now, or, for
+/// `EffectiveTime=MaintainTime`, queues it for the instance's maintenance window.
+fn place_change(
+    instance: &mut Instance,
+    effective_time: Option<&str>,
+    status: Status,
+    ctx: &Context,
+    change: Pending,
+) {
+    if at_maintain_time(effective_time) {
+        instance.scheduled.push(ScheduledOrder {
+            at: maintenance_start(instance, ctx.now),
+            status,
+            duration: ctx.durations.change,
+            change,
+        });
+        instance.settle(ctx.now);
+    } else {
+        instance.begin(status, ctx, ctx.durations.change, vec![change]);
+    }
 }
 
 /// The hour of a whole-hour `HH:00Z` time, or `None`.
@@ -188,11 +230,12 @@ pub(crate) fn modify_spec(
         order_id: order_id(state.next_sequence()),
     });
     let instance = state.instance_mut(&request.instance_id)?;
-    instance.begin(
+    place_change(
+        instance,
+        request.effective_time.as_deref(),
         Status::Changing,
         ctx,
-        ctx.durations.change,
-        vec![Pending::InstanceClass(class.code.to_owned())],
+        Pending::InstanceClass(class.code.to_owned()),
     );
     if let Some(token) = request.client_token {
         state
@@ -472,11 +515,12 @@ pub(crate) fn modify_major_version(
         return Err(VendorError::major_version_not_upgrade());
     }
     instance.require_normal()?;
-    instance.begin(
+    place_change(
+        instance,
+        request.effective_time.as_deref(),
         Status::MajorVersionUpgrading,
         ctx,
-        ctx.durations.change,
-        vec![Pending::EngineVersion(request.major_version)],
+        Pending::EngineVersion(request.major_version),
     );
     Ok(Handled::wrote(json!({})))
 }
@@ -485,6 +529,8 @@ pub(crate) fn modify_major_version(
 mod tests {
     use std::collections::BTreeMap;
 
+    use serde_json::Value;
+
     use super::*;
     use crate::state::Dataset;
 
@@ -492,6 +538,7 @@ mod tests {
         Context {
             now: Timestamp::from_second(1_700_000_000 + seconds).unwrap(),
             durations: Default::default(),
+            fail_backup: false,
         }
     }
 
@@ -518,6 +565,236 @@ mod tests {
         let id = created.body["InstanceId"].as_str().unwrap().to_owned();
         state.settle(at(10).now);
         (state, id)
+    }
+
+    /// `at(10)` is 2023-11-14T22:13:30Z, outside the default 18:00Z–22:00Z window, whose
+    /// next start is 2023-11-15T18:00:00Z: this many seconds after `at(0)`.
+    const WINDOW_START: i64 = 71_200;
+
+    fn renew_flags(state: &mut State, id: &str, at_seconds: i64) -> (Value, Value) {
+        let listed = state
+            .handle(
+                "DescribeInstances",
+                &wire(&[("RegionId", "cn-hangzhou"), ("InstanceIds", id)]),
+                &at(at_seconds),
+            )
+            .unwrap();
+        let attribute = state
+            .handle(
+                "DescribeInstanceAttribute",
+                &wire(&[("InstanceId", id)]),
+                &at(at_seconds),
+            )
+            .unwrap();
+        (
+            listed.body["Instances"]["KVStoreInstance"][0]["HasRenewChangeOrder"].clone(),
+            attribute.body["Instances"]["DBInstanceAttribute"][0]["HasRenewChangeOrder"].clone(),
+        )
+    }
+
+    fn spec_at_maintain_time(class: &str, id: &str, token: &str) -> BTreeMap<String, String> {
+        wire(&[
+            ("InstanceId", id),
+            ("InstanceClass", class),
+            ("EffectiveTime", "MaintainTime"),
+            ("ClientToken", token),
+        ])
+    }
+
+    #[test]
+    fn the_window_start_comes_from_the_instance_window() {
+        let (state, id) = state_with_instance();
+        let instance = &state.instances[&id];
+        assert_eq!(
+            maintenance_start(instance, at(10).now),
+            at(WINDOW_START).now
+        );
+        let inside = at(WINDOW_START + 600).now;
+        assert_eq!(maintenance_start(instance, inside), inside);
+    }
+
+    #[test]
+    fn a_maintain_time_spec_change_waits_for_the_window() {
+        let (mut state, id) = state_with_instance();
+        let request = spec_at_maintain_time("redis.master.mid.default", &id, "tok");
+        let first = state
+            .handle("ModifyInstanceSpec", &request, &at(10))
+            .unwrap();
+        assert!(first.changed);
+        assert!(first.body["OrderId"].is_string());
+        let instance = &state.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::Normal);
+        assert_eq!(instance.instance_class, "redis.master.small.default");
+        assert_eq!(
+            renew_flags(&mut state, &id, 20),
+            (json!(true), json!("true"))
+        );
+
+        // The same ClientToken again: the stored answer, nothing new queued.
+        let replay = state
+            .handle("ModifyInstanceSpec", &request, &at(30))
+            .unwrap();
+        assert!(!replay.changed);
+        assert_eq!(replay.body, first.body);
+        assert_eq!(state.instances[&id].scheduled.len(), 1);
+
+        state.settle(at(WINDOW_START - 1).now);
+        let instance = &state.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::Normal);
+        assert_eq!(instance.instance_class, "redis.master.small.default");
+        assert_eq!(
+            renew_flags(&mut state, &id, WINDOW_START - 1),
+            (json!(true), json!("true"))
+        );
+
+        // First observed a second into the window: the change started at the window start.
+        state.settle(at(WINDOW_START + 1).now);
+        let instance = &state.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::Changing);
+        assert_eq!(instance.lifecycle.until, Some(at(WINDOW_START + 2).now));
+        assert_eq!(instance.instance_class, "redis.master.small.default");
+
+        state.settle(at(WINDOW_START + 2).now);
+        let instance = &state.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::Normal);
+        assert_eq!(instance.instance_class, "redis.master.mid.default");
+        assert_eq!(
+            renew_flags(&mut state, &id, WINDOW_START + 2),
+            (json!(false), json!("false"))
+        );
+    }
+
+    #[test]
+    fn a_maintain_time_order_inside_the_window_runs_at_once() {
+        let (mut state, id) = state_with_instance();
+        state
+            .handle(
+                "ModifyInstanceMaintainTime",
+                &wire(&[
+                    ("InstanceId", &id),
+                    ("MaintainStartTime", "22:00Z"),
+                    ("MaintainEndTime", "23:00Z"),
+                ]),
+                &at(10),
+            )
+            .unwrap();
+        let request = spec_at_maintain_time("redis.master.mid.default", &id, "tok");
+        state
+            .handle("ModifyInstanceSpec", &request, &at(10))
+            .unwrap();
+        let instance = &state.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::Changing);
+        assert!(!instance.has_scheduled_order());
+        state.settle(at(12).now);
+        assert_eq!(
+            state.instances[&id].instance_class,
+            "redis.master.mid.default"
+        );
+    }
+
+    #[test]
+    fn immediately_still_starts_the_change_now() {
+        let (mut state, id) = state_with_instance();
+        let request = wire(&[
+            ("InstanceId", &id),
+            ("InstanceClass", "redis.master.mid.default"),
+            ("EffectiveTime", "Immediately"),
+        ]);
+        state
+            .handle("ModifyInstanceSpec", &request, &at(10))
+            .unwrap();
+        assert_eq!(state.instances[&id].lifecycle.status, Status::Changing);
+        assert!(!state.instances[&id].has_scheduled_order());
+    }
+
+    #[test]
+    fn queued_orders_run_one_after_another_and_a_clock_jump_completes_them() {
+        let (mut state, id) = state_with_instance();
+        for (class, token) in [
+            ("redis.master.mid.default", "first"),
+            ("redis.master.stand.default", "second"),
+        ] {
+            state
+                .handle(
+                    "ModifyInstanceSpec",
+                    &spec_at_maintain_time(class, &id, token),
+                    &at(10),
+                )
+                .unwrap();
+        }
+        state
+            .handle(
+                "ModifyInstanceMajorVersion",
+                &wire(&[
+                    ("InstanceId", &id),
+                    ("MajorVersion", "6.0"),
+                    ("EffectiveTime", "MaintainTime"),
+                ]),
+                &at(11),
+            )
+            .unwrap();
+        let instance = &state.instances[&id];
+        assert_eq!(instance.scheduled.len(), 3, "a second order is not merged");
+        assert_eq!(instance.engine_version, "5.0");
+
+        let mut probe = state.clone();
+        probe.settle(at(WINDOW_START + 3).now);
+        let instance = &probe.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::Changing);
+        assert_eq!(instance.instance_class, "redis.master.mid.default");
+        probe.settle(at(WINDOW_START + 5).now);
+        let instance = &probe.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::MajorVersionUpgrading);
+        assert_eq!(instance.instance_class, "redis.master.stand.default");
+
+        // Two days later in one step: everything due has run.
+        state.settle(at(2 * 86_400).now);
+        let instance = &state.instances[&id];
+        assert_eq!(instance.lifecycle.status, Status::Normal);
+        assert_eq!(instance.instance_class, "redis.master.stand.default");
+        assert_eq!(instance.engine_version, "6.0");
+        assert!(!instance.has_scheduled_order());
+    }
+
+    #[test]
+    fn scheduled_orders_survive_the_state_file_and_old_files_load() {
+        let (mut state, id) = state_with_instance();
+        state
+            .handle(
+                "ModifyInstanceSpec",
+                &spec_at_maintain_time("redis.master.mid.default", &id, "tok"),
+                &at(10),
+            )
+            .unwrap();
+        let saved = serde_json::to_value(&state).unwrap();
+        let loaded: State = serde_json::from_value(saved.clone()).unwrap();
+        assert_eq!(loaded, state);
+        let mut old = saved;
+        old["instances"][&id]
+            .as_object_mut()
+            .unwrap()
+            .remove("scheduled");
+        let loaded: State = serde_json::from_value(old).unwrap();
+        assert!(!loaded.instances[&id].has_scheduled_order());
+    }
+
+    #[test]
+    fn a_maintain_time_order_is_validated_like_an_immediate_one() {
+        let (mut state, id) = state_with_instance();
+        let same = spec_at_maintain_time("redis.master.small.default", &id, "a");
+        let err = state
+            .handle("ModifyInstanceSpec", &same, &at(10))
+            .unwrap_err();
+        assert_eq!(err.code, VendorError::same_instance_class().code);
+        state
+            .handle("FlushInstance", &wire(&[("InstanceId", &id)]), &at(10))
+            .unwrap();
+        let busy = spec_at_maintain_time("redis.master.mid.default", &id, "b");
+        let err = state
+            .handle("ModifyInstanceSpec", &busy, &at(11))
+            .unwrap_err();
+        assert_eq!(err.code, VendorError::incorrect_state().code);
+        assert!(!state.instances[&id].has_scheduled_order());
     }
 
     #[test]
@@ -670,6 +947,7 @@ mod tests {
         let ctx = Context {
             now,
             durations: Default::default(),
+            fail_backup: false,
         };
         let mut instance = Instance::new(
             "r-abc".into(),

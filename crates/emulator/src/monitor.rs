@@ -202,6 +202,7 @@ mod tests {
         let ctx = Context {
             now: at("2024-01-01T00:00Z"),
             durations: crate::state::Durations::default(),
+            fail_backup: false,
         };
         let wire: std::collections::BTreeMap<String, String> = [
             ("RegionId", "cn-hangzhou"),

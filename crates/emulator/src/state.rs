@@ -24,6 +24,8 @@ pub struct Durations {
     pub change: SignedDuration,
     /// How long idempotency tokens are remembered (`None`: for ever).
     pub token_memory: Option<SignedDuration>,
+    /// How long a backup runs before its set is listed.
+    pub backup: SignedDuration,
 }
 
 impl Default for Durations {
@@ -32,6 +34,7 @@ impl Default for Durations {
             create: SignedDuration::from_secs(3),
             change: SignedDuration::from_secs(2),
             token_memory: None,
+            backup: SignedDuration::from_secs(2),
         }
     }
 }
@@ -43,6 +46,8 @@ pub struct Context {
     pub now: Timestamp,
     /// Transition durations.
     pub durations: Durations,
+    /// Whether a backup started by this request is to fail (an injected fault).
+    pub fail_backup: bool,
 }
 
 /// A whitelist group of an instance.
@@ -135,6 +140,10 @@ pub struct Backup {
     /// When it expires; `None` keeps it as long as its instance exists.
     #[serde(default)]
     pub expires: Option<Timestamp>,
+    /// Whether the backup job failed: such a set is listed as `Failed`, holds no space and is
+    /// never restored.
+    #[serde(default)]
+    pub failed: bool,
 }
 
 /// A change that takes effect when the current transition ends.
@@ -164,6 +173,19 @@ pub enum Pending {
     Dataset(Dataset),
     /// All data erased (`FlushInstance`).
     Flush,
+}
+
+/// A change ordered with `EffectiveTime=MaintainTime`, waiting for its time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledOrder {
+    /// When it runs: the start of the maintenance window at or after the order.
+    pub at: Timestamp,
+    /// The status shown while it runs.
+    pub status: Status,
+    /// How long it runs.
+    pub duration: SignedDuration,
+    /// The change in effect once it has run.
+    pub change: Pending,
 }
 
 /// One emulated instance.
@@ -202,6 +224,9 @@ pub struct Instance {
     /// Changes that take effect when the current transition ends.
     #[serde(default)]
     pub pending: Vec<Pending>,
+    /// Changes ordered for the maintenance window, in the order they run.
+    #[serde(default)]
+    pub scheduled: Vec<ScheduledOrder>,
     /// When it was created.
     pub created: Timestamp,
     /// Creation order, for listings (newest first).
@@ -358,6 +383,7 @@ impl Instance {
             release_protection: false,
             lifecycle: Lifecycle::transition(Status::Creating, ctx.now + ctx.durations.create),
             pending: Vec::new(),
+            scheduled: Vec::new(),
             created: ctx.now,
             sequence,
             private_ip: format!("172.16.{}.{}", (sequence / 250) % 250, sequence % 250 + 2),
@@ -403,38 +429,75 @@ impl Instance {
         self.settle(ctx.now);
     }
 
-    /// Completes the current transition if its time has come, applying its pending changes.
+    /// Whether a change ordered for the maintenance window is still waiting
+    /// (`HasRenewChangeOrder`).
+    pub fn has_scheduled_order(&self) -> bool {
+        !self.scheduled.is_empty()
+    }
+
+    /// Brings the instance to `now`: completes transitions whose time has come and runs the
+    /// scheduled orders that are due, one after another. An order starts at its time, or when
+    /// the instance became `Normal` if it was busy then, so a large jump of the clock
+    /// completes everything due in between.
     pub fn settle(&mut self, now: Timestamp) {
+        let mut idle_since = None;
+        loop {
+            if let Some(ended) = self.complete_transition(now) {
+                idle_since = Some(ended);
+            }
+            if !self.lifecycle.is_normal() {
+                return;
+            }
+            match self.scheduled.first() {
+                Some(order) if order.at <= now => {}
+                _ => return,
+            }
+            let order = self.scheduled.remove(0);
+            let start = idle_since.map_or(order.at, |idle| idle.max(order.at));
+            self.lifecycle = Lifecycle::transition(order.status, start + order.duration);
+            self.pending = vec![order.change];
+        }
+    }
+
+    /// Completes the current transition if its time has come, applying its pending changes;
+    /// returns when it ended.
+    fn complete_transition(&mut self, now: Timestamp) -> Option<Timestamp> {
         if !self.lifecycle.is_due(now) {
-            return;
+            return None;
         }
         let finished_at = self.lifecycle.until.unwrap_or(now);
         for change in std::mem::take(&mut self.pending) {
-            match change {
-                Pending::InstanceClass(class) => self.instance_class = class,
-                Pending::EngineVersion(version) => self.engine_version = version,
-                Pending::PrePaid { end_time } => {
-                    self.charge_type = "PrePaid".into();
-                    self.end_time = Some(end_time);
-                }
-                Pending::Ssl(enabled) => {
-                    self.ssl_enabled = enabled;
-                    self.ssl_since = enabled.then_some(finished_at);
-                }
-                Pending::Network {
-                    network_type,
-                    vpc_id,
-                    vswitch_id,
-                } => {
-                    self.network_type = network_type;
-                    self.vpc_id = vpc_id;
-                    self.vswitch_id = vswitch_id;
-                }
-                Pending::Dataset(dataset) => self.dataset = dataset,
-                Pending::Flush => self.dataset = Dataset::default(),
-            }
+            self.apply(change, finished_at);
         }
         self.lifecycle = self.lifecycle.settled(now);
+        Some(finished_at)
+    }
+
+    /// Puts one change into effect at `finished_at`.
+    fn apply(&mut self, change: Pending, finished_at: Timestamp) {
+        match change {
+            Pending::InstanceClass(class) => self.instance_class = class,
+            Pending::EngineVersion(version) => self.engine_version = version,
+            Pending::PrePaid { end_time } => {
+                self.charge_type = "PrePaid".into();
+                self.end_time = Some(end_time);
+            }
+            Pending::Ssl(enabled) => {
+                self.ssl_enabled = enabled;
+                self.ssl_since = enabled.then_some(finished_at);
+            }
+            Pending::Network {
+                network_type,
+                vpc_id,
+                vswitch_id,
+            } => {
+                self.network_type = network_type;
+                self.vpc_id = vpc_id;
+                self.vswitch_id = vswitch_id;
+            }
+            Pending::Dataset(dataset) => self.dataset = dataset,
+            Pending::Flush => self.dataset = Dataset::default(),
+        }
     }
 }
 
