@@ -36,4 +36,5 @@ mod resilience;
 mod secrets;
 mod snapshots;
 mod support;
+mod windows;
 mod writers;

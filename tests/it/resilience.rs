@@ -11,6 +11,11 @@ use crate::support::{EmulatorProcess, run, texts};
 
 /// `n` instances, each with two accounts and a whitelist group, in one file.
 fn write_fleet(dir: &Path, n: usize) {
+    write_fleet_of(dir, n, "redis.master.small.default", "");
+}
+
+/// [`write_fleet`] with another class and more spec lines.
+fn write_fleet_of(dir: &Path, n: usize, class: &str, extra: &str) {
     let mut text = String::from(
         "apiVersion: kvsync/v1\nkind: Stack\nmetadata: {name: fleet}\nspec: {region: cn-hangzhou}\n",
     );
@@ -21,9 +26,9 @@ apiVersion: kvsync/v1
 kind: Instance
 metadata: {{name: fleet-{i:02}}}
 spec:
-  instanceClass: redis.master.small.default
+  instanceClass: {class}
   engineVersion: \"6.0\"
-  zoneId: cn-hangzhou-h
+{extra}  zoneId: cn-hangzhou-h
   whitelists:
     app: [10.0.{i}.0/24, 10.1.0.{i}]
   accounts:
@@ -319,4 +324,116 @@ fn a_first_signal_lets_the_call_in_flight_finish_and_a_second_exits_at_once() {
         "the second signal did not exit at once"
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("exiting at once"));
+}
+
+/// Per instance name: how many changes the emulator holds for the window, read from its
+/// state file (every accepted order is persisted before it is answered).
+fn scheduled_orders(dir: &Path) -> BTreeMap<String, usize> {
+    let text = std::fs::read_to_string(dir.join("emulator-state.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    state["instances"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|instance| {
+            (
+                instance["name"].as_str().unwrap().to_owned(),
+                instance["scheduled"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect()
+}
+
+/// A fleet that exists in a fresh emulator, and manifests that resize every instance,
+/// declaring the window `spec` sets.
+fn seeded_for_resize(dir: &Path, n: usize, spec: &str) -> EmulatorProcess {
+    write_fleet_of(dir, n, "redis.master.small.default", spec);
+    let emulator = EmulatorProcess::start(dir, &[]);
+    let created = run(with_secrets(
+        emulator.kvsync(dir).args(["apply", "--auto-approve"]),
+    ));
+    assert_eq!(created.status.code(), Some(0), "{}", texts(&created).0);
+    write_fleet_of(dir, n, "redis.master.mid.default", spec);
+    emulator
+}
+
+#[test]
+fn apply_killed_while_ordering_for_the_window_orders_each_change_exactly_once() {
+    const N: usize = 10;
+    const KILLS: u32 = 8;
+    let window = crate::support::window_in(6);
+    let spec = format!(
+        "  maintenanceWindow: {{start: \"{}\", end: \"{}\"}}\n",
+        window.0, window.1
+    );
+    let full = {
+        let dir = tempfile::tempdir().unwrap();
+        let emulator = seeded_for_resize(dir.path(), N, &spec);
+        let started = Instant::now();
+        assert!(spawn_apply(&emulator, dir.path()).wait().unwrap().success());
+        started.elapsed()
+    };
+    let rounds: Vec<Duration> = (1..=KILLS)
+        .map(|k| full.mul_f64(f64::from(k) / f64::from(KILLS + 1)))
+        .collect();
+    let handles: Vec<_> = rounds
+        .into_iter()
+        .map(|moment| {
+            let window = window.clone();
+            let spec = spec.clone();
+            std::thread::spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let emulator = seeded_for_resize(dir.path(), N, &spec);
+                let mut first = spawn_apply(&emulator, dir.path());
+                std::thread::sleep(moment);
+                first.kill().unwrap(); // SIGKILL
+                first.wait().unwrap();
+                let context = format!("killed after {moment:?} of {full:?}");
+                let second = run(with_secrets(
+                    emulator
+                        .kvsync(dir.path())
+                        .args(["apply", "--auto-approve"]),
+                ));
+                let (stdout, stderr) = texts(&second);
+                assert_eq!(
+                    second.status.code(),
+                    Some(0),
+                    "{context}\n{stdout}\n{stderr}"
+                );
+                assert_exact_fleet(dir.path(), N, &context);
+                let expected: BTreeMap<String, usize> =
+                    (0..N).map(|i| (format!("fleet-{i:02}"), 1)).collect();
+                assert_eq!(
+                    scheduled_orders(dir.path()),
+                    expected,
+                    "{context}: one order per instance"
+                );
+                // The window opens: every instance is resized once, and nothing is left.
+                crate::support::advance_into_window(&emulator, &window.0, 60);
+                let classes: Vec<String> = emulator
+                    .instances()
+                    .iter()
+                    .map(|i| i["InstanceClass"].as_str().unwrap().to_owned())
+                    .collect();
+                assert!(
+                    classes.iter().all(|c| c == "redis.master.mid.default"),
+                    "{context}: {classes:?}"
+                );
+                let planned = run(with_secrets(
+                    emulator
+                        .kvsync(dir.path())
+                        .args(["plan", "--detailed-exitcode"]),
+                ));
+                assert_eq!(
+                    planned.status.code(),
+                    Some(0),
+                    "{context}: {}",
+                    texts(&planned).0
+                );
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
 }

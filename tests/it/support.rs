@@ -384,3 +384,47 @@ pub(crate) async fn start_with_durations(seconds: f64) -> emulator::RunningEmula
     };
     emulator::start("127.0.0.1:0", config).await.unwrap()
 }
+
+/// A window of one hour starting `hours` whole hours after the current one (UTC), e.g.
+/// `("15:00Z", "16:00Z")`: well away from now, so a test is outside it until it moves the
+/// emulator's clock.
+pub(crate) fn window_in(hours: i64) -> (String, String) {
+    let hour = (Timestamp::now().as_second().div_euclid(3600) + hours).rem_euclid(24);
+    (
+        format!("{hour:02}:00Z"),
+        format!("{:02}:00Z", (hour + 1) % 24),
+    )
+}
+
+/// A blocking POST on a thread of its own; the JSON answer.
+pub(crate) fn post_json(url: &str) -> Value {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let response = reqwest::blocking::Client::new().post(&url).send().unwrap();
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+        response.json().unwrap()
+    })
+    .join()
+    .unwrap()
+}
+
+/// Moves the emulator's clock to `late` seconds after `start` (`HH:00Z`) next comes.
+pub(crate) fn advance_into_window(emulator: &EmulatorProcess, start: &str, late: i64) {
+    let clock = http_get_json(&format!("{}/_emulator/clock", emulator.url));
+    let now: Timestamp = clock["now"].as_str().unwrap().parse().unwrap();
+    let hour: i64 = start[..2].parse().unwrap();
+    let second = now.as_second();
+    let mut opens = second - second.rem_euclid(86_400) + hour * 3600;
+    if opens <= second {
+        opens += 86_400;
+    }
+    let advance = opens - second + late;
+    post_json(&format!(
+        "{}/_emulator/clock?advance={advance}",
+        emulator.url
+    ));
+}
