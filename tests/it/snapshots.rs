@@ -36,7 +36,7 @@ const NEW_INSTANCE_PASSWORD: &str = "Snap-Rotated-Passw0rd-92bd";
 const CREATE: &str = r#"apiVersion: kvsync/v1
 kind: Stack
 metadata: {name: snap}
-spec: {region: cn-hangzhou}
+spec: {region: cn-hangzhou, disruption: immediate}
 ---
 apiVersion: kvsync/v1
 kind: Instance

@@ -515,3 +515,61 @@ fn a_bad_disruption_policy_is_named_with_its_place() {
         assert!(text.contains(allowed), "{text}");
     }
 }
+
+#[test]
+fn text_json_and_markdown_say_when_each_step_runs() {
+    let mut cloud_instance = existing("orders", "r-1");
+    cloud_instance.maintenance_window = Some("02:00Z-03:00Z".into());
+    cloud_instance.ssl = Some(false);
+    let observed = cloud(vec![cloud_instance]);
+    let extra = "  maintenanceWindow: {start: \"02:00Z\", end: \"03:00Z\"}\n  ssl: Enable\n";
+    let yaml = format!(
+        "{STACK}---\n{}",
+        instance_yaml("orders", extra).replace(
+            "instanceClass: redis.master.small.default",
+            "instanceClass: redis.master.mid.default"
+        )
+    );
+    let plan = plan_at(&yaml, &observed, "2026-12-03T12:00:00Z");
+
+    let text = render::text(&plan, false);
+    assert!(
+        text.contains("ModifyInstanceSpec  impact: restart  when: scheduled by the cloud for the window at 2026-12-04 02:00 UTC"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ModifyInstanceSSL  impact: restart  when: held until the window opens at 2026-12-04 02:00 UTC"),
+        "{text}"
+    );
+    assert!(text.contains("1 held, 1 scheduled by the cloud."), "{text}");
+
+    let markdown = render::markdown(&plan);
+    assert!(markdown.contains("| when |"), "{markdown}");
+    assert!(
+        markdown.contains("| ModifyInstanceSpec | **restart** | scheduled by the cloud"),
+        "{markdown}"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&render::json(&plan)).unwrap();
+    let steps = json["instances"][0]["steps"].as_array().unwrap();
+    let spec = &steps[0];
+    assert_eq!(
+        spec["request"]["parameters"]["EffectiveTime"],
+        "MaintainTime"
+    );
+    assert_eq!(spec["when"]["at"], "cloud");
+    assert_eq!(spec["when"]["opens"]["utc"], "2026-12-04T02:00:00Z");
+    assert_eq!(spec["when"]["opens"]["window"], "02:00Z-03:00Z");
+    assert_eq!(spec["restart"], true);
+    let ssl = steps
+        .iter()
+        .find(|s| s["request"]["action"] == "ModifyInstanceSSL")
+        .unwrap();
+    assert_eq!(ssl["when"]["at"], "window");
+    assert_eq!(ssl["when"]["behind"], "ModifyInstanceSpec");
+    assert_eq!(json["summary"]["held"], 1);
+    assert_eq!(json["summary"]["scheduled"], 1);
+    // A saved plan reads back with its timing.
+    let back: super::model::Plan = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(back.instances[0].steps, plan.instances[0].steps);
+}
