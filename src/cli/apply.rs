@@ -379,9 +379,15 @@ fn finish(json: bool, report: Option<&Report>, remaining: &Plan) -> ExitStatus {
         let scheduled = scheduled_lines(remaining);
         if scheduled.is_empty() || !blocked.is_empty() {
             converged_or_blocked(&blocked);
-        } else {
+        }
+        if !scheduled.is_empty() {
             println!(
-                "Done: every change is made, or ordered for the cloud to make in the maintenance window:"
+                "{}Ordered for the cloud to make in the maintenance window:",
+                if blocked.is_empty() {
+                    "Done: every other change is made. "
+                } else {
+                    ""
+                }
             );
         }
         for s in scheduled {
@@ -391,12 +397,16 @@ fn finish(json: bool, report: Option<&Report>, remaining: &Plan) -> ExitStatus {
     status
 }
 
-/// A difference kvsync will not change, as the report lists it.
+/// A difference kvsync will not change now, as the report lists it.
 #[derive(Debug, serde::Serialize)]
 struct Blocked {
     instance: String,
     field: String,
     reason: String,
+    /// `held`: a step that waits for the maintenance window (or the policy `never`);
+    /// `blocked`: a difference kvsync does not make; `scheduled`: the cloud makes it in the
+    /// window.
+    kind: &'static str,
 }
 
 /// The differences of `plan` kvsync will not change now: blocked ones, and steps held for
@@ -413,6 +423,7 @@ fn blocked_lines(plan: &Plan) -> Vec<Blocked> {
                     instance: instance.key.to_string(),
                     field: s.request.name().to_owned(),
                     reason: s.when.describe(),
+                    kind: "held",
                 });
             let blocked = instance
                 .blocked
@@ -422,6 +433,7 @@ fn blocked_lines(plan: &Plan) -> Vec<Blocked> {
                     instance: instance.key.to_string(),
                     field: b.field.clone(),
                     reason: b.reason.clone(),
+                    kind: "blocked",
                 });
             held.chain(blocked)
         })
@@ -442,6 +454,7 @@ fn scheduled_lines(plan: &Plan) -> Vec<Blocked> {
                     instance: instance.key.to_string(),
                     field: s.request.name().to_owned(),
                     reason: s.when.describe(),
+                    kind: "scheduled",
                 });
             let pending = instance
                 .blocked
@@ -451,6 +464,7 @@ fn scheduled_lines(plan: &Plan) -> Vec<Blocked> {
                     instance: instance.key.to_string(),
                     field: b.field.clone(),
                     reason: b.reason.clone(),
+                    kind: "scheduled",
                 });
             sent.chain(pending)
         })
@@ -464,13 +478,25 @@ fn converged_or_blocked(blocked: &[Blocked]) {
         println!("Converged: the cloud matches the manifests.");
         return;
     }
-    println!(
-        "\nNot converged: {} difference{} kvsync will not change:",
-        blocked.len(),
-        if blocked.len() == 1 { "" } else { "s" }
-    );
-    for b in blocked {
-        println!("  ! {} {}: {}", b.instance, b.field, b.reason);
+    let held = blocked.iter().filter(|b| b.kind == "held").count();
+    let refused = blocked.len() - held;
+    if refused > 0 {
+        println!(
+            "\nNot converged: {refused} difference{} kvsync will not change:",
+            if refused == 1 { "" } else { "s" }
+        );
+        for b in blocked.iter().filter(|b| b.kind != "held") {
+            println!("  ! {} {}: {}", b.instance, b.field, b.reason);
+        }
+    }
+    if held > 0 {
+        println!(
+            "\nNot converged yet: {held} step{} held, each until the time shown (`apply --now` runs the ones waiting for a window at once):",
+            if held == 1 { "" } else { "s" },
+        );
+        for b in blocked.iter().filter(|b| b.kind == "held") {
+            println!("  > {} {}: {}", b.instance, b.field, b.reason);
+        }
     }
 }
 
