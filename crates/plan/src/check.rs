@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::model::{Impact, NEW_INSTANCE_ID, Operation, Plan, PlannedRequest};
+use super::model::{Impact, NEW_INSTANCE_ID, Operation, Plan, PlannedRequest, When};
 use super::token::TOKEN_PREFIX;
 use crate::observed::Observed;
 use crate::values::ChargeType;
@@ -33,12 +33,17 @@ pub fn order_rank(request: &PlannedRequest) -> u8 {
         Request::DeleteAccount(_) => 13,
         Request::TagResources(_) | Request::UntagResources(_) => 14,
         Request::DeleteInstance(_) => 15,
+        // Before the first risky step that runs, wherever that is (checked on its own).
+        Request::CreateBackup(_) => BACKUP,
         _ => UNPLANNED,
     }
 }
 
 /// The rank of an action the planner never sends.
 pub const UNPLANNED: u8 = u8::MAX;
+
+/// The rank of the backup before risky steps, which has no place of its own in the order.
+const BACKUP: u8 = u8::MAX - 1;
 
 /// The instance a request names: `InstanceId`, or the one `ResourceId` of a tag request.
 fn target(request: &PlannedRequest) -> Option<String> {
@@ -129,6 +134,18 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                         }
                     }
                 }
+                Request::CreateBackup(_) => {
+                    let next = instance.steps.get(index + 1);
+                    let before_risky = next.is_some_and(|next| {
+                        next.when.runs_now()
+                            && (next.restart || next.impact >= Impact::Irreversible)
+                    });
+                    if creates || !before_risky {
+                        problems.push(format!(
+                            "{key}: CreateBackup must come right before a risky step that runs, of an existing instance"
+                        ));
+                    }
+                }
                 Request::ModifyInstanceSpec(spec)
                     if !spec.client_token.as_deref().is_some_and(|token| {
                         token.starts_with(TOKEN_PREFIX) && token.len() <= 64
@@ -165,10 +182,31 @@ pub fn check(plan: &Plan, observed: &Observed) -> Vec<String> {
                 ));
             }
         }
+        for step in &instance.steps {
+            let maintain_time = match &step.request {
+                Request::ModifyInstanceSpec(r) => r.effective_time.as_deref(),
+                Request::ModifyInstanceMajorVersion(r) => r.effective_time.as_deref(),
+                _ => None,
+            } == Some(crate::schedule::MAINTAIN_TIME);
+            let cloud = matches!(step.when, When::Cloud { .. });
+            if maintain_time != cloud {
+                problems.push(format!(
+                    "{key}: {} must send MaintainTime if and only if the cloud schedules it",
+                    step.request.name()
+                ));
+            }
+            if creates && step.when != When::Now {
+                problems.push(format!(
+                    "{key}: a new instance's {} must run now",
+                    step.request.name()
+                ));
+            }
+        }
         let ranks: Vec<u8> = instance
             .steps
             .iter()
             .map(|s| order_rank(&s.request))
+            .filter(|rank| *rank != BACKUP)
             .collect();
         if ranks.windows(2).any(|pair| pair[0] > pair[1]) {
             problems.push(format!(

@@ -573,3 +573,48 @@ fn text_json_and_markdown_say_when_each_step_runs() {
     let back: super::model::Plan = serde_json::from_value(json.clone()).unwrap();
     assert_eq!(back.instances[0].steps, plan.instances[0].steps);
 }
+
+#[test]
+fn a_plan_with_a_backup_and_scheduled_steps_keeps_every_invariant() {
+    let mut cloud_instance = existing("orders", "r-1");
+    cloud_instance.maintenance_window = Some("02:00Z-03:00Z".into());
+    cloud_instance.ssl = Some(false);
+    let observed = cloud(vec![cloud_instance]);
+    let stack = STACK.replace("prune: true", "prune: true, backupBeforeRisky: true");
+    let extra = "  maintenanceWindow: {start: \"02:00Z\", end: \"03:00Z\"}\n  ssl: Enable\n  releaseProtection: true\n";
+    let yaml = format!(
+        "{stack}---\n{}",
+        instance_yaml("orders", extra).replace(
+            "instanceClass: redis.master.small.default",
+            "instanceClass: redis.master.mid.default"
+        )
+    );
+    // plan_at runs the invariant checker on each plan.
+    for now in ["2026-12-03T02:30:00Z", "2026-12-03T12:00:00Z"] {
+        let plan = plan_at(&yaml, &observed, now);
+        let actions: Vec<&str> = plan.instances[0]
+            .steps
+            .iter()
+            .map(|s| s.request.name())
+            .collect();
+        assert_eq!(actions[0], "CreateBackup", "{now}: {actions:?}");
+        assert_eq!(actions[1], "ModifyInstanceSpec", "{now}: {actions:?}");
+    }
+    // The checker catches a backup out of place and a MaintainTime the plan does not say.
+    let mut plan = plan_at(&yaml, &observed, "2026-12-03T12:00:00Z");
+    plan.instances[0].steps.swap(0, 1);
+    assert!(
+        check::check(&plan, &observed)
+            .iter()
+            .any(|p| p.contains("CreateBackup must come right before")),
+        "{:?}",
+        check::check(&plan, &observed)
+    );
+    let mut plan = plan_at(&yaml, &observed, "2026-12-03T12:00:00Z");
+    plan.instances[0].steps[1].when = super::model::When::Now;
+    assert!(
+        check::check(&plan, &observed)
+            .iter()
+            .any(|p| p.contains("MaintainTime")),
+    );
+}
