@@ -116,7 +116,10 @@ async fn a_resize_outside_the_window_is_ordered_for_it_and_happens_when_it_opens
         .args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&applied);
     assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("Ordered for the cloud to make in the maintenance window"), "{stdout}");
+    assert!(
+        stdout.contains("Ordered for the cloud to make in the maintenance window"),
+        "{stdout}"
+    );
     let orders: Vec<Value> = received(&emulator)
         .into_iter()
         .filter(|r| r["action"] == "ModifyInstanceSpec")

@@ -162,12 +162,16 @@ pub fn arrange(
     for index in 0..steps.len() {
         let when = {
             let step = &steps[index];
-            let behind_dependency = waiting
+            let dependency = waiting
                 .iter()
                 .find(|&&earlier| depends_on(&step.request, &steps[earlier].request))
-                .map(|&earlier| steps[earlier].request.name().to_owned());
-            if let Some(behind) = behind_dependency {
-                Some(Timing::Wait(Some(behind)))
+                .map(|&earlier| &steps[earlier]);
+            if let Some(earlier) = dependency {
+                // Behind a step held for ever, it is held for ever too.
+                Some(match earlier.when {
+                    When::Held => Timing::Held,
+                    _ => Timing::Wait(Some(earlier.request.name().to_owned())),
+                })
             } else if !step.restart {
                 None
             } else {

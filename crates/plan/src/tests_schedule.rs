@@ -387,6 +387,29 @@ fn steps_planned_on_a_held_change_wait_for_it() {
 }
 
 #[test]
+fn a_step_planned_on_a_change_held_for_ever_is_held_for_ever() {
+    let vpc_auth = step(
+        Request::ModifyInstanceVpcAuthMode(ModifyInstanceVpcAuthMode {
+            instance_id: "r-1".into(),
+            vpc_auth_mode: "Close".into(),
+        }),
+        WaitFor::Normal,
+        600,
+        Vec::new(),
+    );
+    let (steps, _) = arranged(
+        vec![planned(Kind::SwitchNetwork), vpc_auth, planned(Kind::Plain)],
+        &observed(Some("02:00Z-03:00Z")),
+        policy(Disruption::Never),
+        INSIDE,
+        false,
+    );
+    assert_eq!(steps[0].when, When::Held);
+    assert_eq!(steps[1].when, When::Held);
+    assert_eq!(steps[2].when, When::Now);
+}
+
+#[test]
 fn a_pending_change_order_is_a_note_and_nothing_is_ordered_again() {
     let mut instance = observed(Some("02:00Z-03:00Z"));
     instance.change_order_pending = true;
