@@ -327,6 +327,8 @@ fn attribute(instance: &Instance) -> DbInstanceAttribute {
         qps: listed.qps,
         shard_count: listed.shard_count,
         read_only_count: 0,
+        replica_count: 1,
+        secondary_zone_id: String::new(),
         has_renew_change_order: listed.has_renew_change_order.to_string(),
         is_rds: true,
         instance_release_protection: instance.release_protection,

@@ -120,6 +120,17 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
         vswitch_id,
         password: desired.password.clone(),
         tags: tags.into_iter().collect(),
+        src_db_instance_id: None,
+        backup_id: None,
+        restore_time: None,
+        port: None,
+        private_ip_address: None,
+        connection_string_prefix: None,
+        node_type: None,
+        shard_count: None,
+        replica_count: None,
+        read_only_count: None,
+        secondary_zone_id: None,
     };
     step(
         Request::CreateInstance(request),

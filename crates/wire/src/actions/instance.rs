@@ -157,6 +157,8 @@ pub struct DbInstanceAttribute {
     pub qps: i64,
     pub shard_count: i64,
     pub read_only_count: i64,
+    pub replica_count: i64,
+    pub secondary_zone_id: String,
     /// A string here, a boolean in `DescribeInstances`: the SDK models say so.
     pub has_renew_change_order: String,
     pub is_rds: bool,

@@ -247,6 +247,30 @@ crate::actions! {
             password: Option<S> = "Password" as HiddenOpt,
             /// `Tag.N.Key` / `Tag.N.Value`.
             tags: Vec<(String, String)> = "Tag" as Pairs,
+            /// `SrcDBInstanceId`: the instance whose backup (or data at `RestoreTime`) the new
+            /// one starts from.
+            src_db_instance_id: Option<String> = "SrcDBInstanceId",
+            /// `BackupId`: the backup set of `SrcDBInstanceId` to start from.
+            backup_id: Option<String> = "BackupId",
+            /// `RestoreTime`: the point in time of `SrcDBInstanceId` to start from
+            /// (`yyyy-MM-ddTHH:mm:ssZ`, data flashback on).
+            restore_time: Option<String> = "RestoreTime",
+            /// `Port`: the service port (1024–65535).
+            port: Option<u64> = "Port",
+            /// `PrivateIpAddress`: the internal IP address, inside the vSwitch.
+            private_ip_address: Option<String> = "PrivateIpAddress",
+            /// `ConnectionStringPrefix`: the endpoint's prefix.
+            connection_string_prefix: Option<String> = "ConnectionStringPrefix",
+            /// `NodeType`: `MASTER_SLAVE`, `STAND_ALONE`, `double` or `single`.
+            node_type: Option<String> = "NodeType",
+            /// `ShardCount`: shards of a cluster instance.
+            shard_count: Option<u64> = "ShardCount",
+            /// `ReplicaCount`: secondary nodes in the primary zone.
+            replica_count: Option<u64> = "ReplicaCount",
+            /// `ReadOnlyCount`: read-only nodes in the primary zone.
+            read_only_count: Option<u64> = "ReadOnlyCount",
+            /// `SecondaryZoneId`: the secondary zone.
+            secondary_zone_id: Option<String> = "SecondaryZoneId",
         }
     }
 
@@ -354,6 +378,16 @@ crate::actions! {
             coupon_no: Option<String> = "CouponNo",
             /// `BusinessInfo`.
             business_info: Option<String> = "BusinessInfo",
+            /// `NodeType`: `MASTER_SLAVE`, `STAND_ALONE`, `double` or `single`.
+            node_type: Option<String> = "NodeType",
+            /// `ShardCount`: shards of a cluster instance.
+            shard_count: Option<u64> = "ShardCount",
+            /// `ReplicaCount`: secondary nodes in the primary zone.
+            replica_count: Option<u64> = "ReplicaCount",
+            /// `ReadOnlyCount`: read-only nodes in the primary zone.
+            read_only_count: Option<u64> = "ReadOnlyCount",
+            /// `SecondaryZoneId`: the secondary zone.
+            secondary_zone_id: Option<String> = "SecondaryZoneId",
         }
     }
 
