@@ -572,6 +572,13 @@ fn backup_policy(doc: &mut Doc, instance: &Imported) {
             flow_list(policy.period.iter().map(|day| day.as_str()))
         ),
     );
+    if let Some(days) = policy
+        .retention_days
+        .filter(|days| (7..=730).contains(days))
+    {
+        doc.line(2, &format!("retentionDays: {days}"));
+    }
+    doc.line(2, &format!("backupLog: {}", policy.backup_log));
 }
 
 fn config(doc: &mut Doc, instance: &Imported) {

@@ -206,6 +206,8 @@ pub async fn perform(client: &Client, read: &Read) -> Result<Detail, api::Error>
             Detail::BackupPolicy(ObservedBackupPolicy {
                 time: Reported::from_cloud(&response.preferred_backup_time),
                 period: parse_weekdays(&response.preferred_backup_period),
+                retention_days: response.backup_retention_period.trim().parse().ok(),
+                backup_log: response.enable_backup_log == 1,
             })
         }
         Aspect::Ssl => {

@@ -583,6 +583,25 @@ aspects! {
         ],
         gate: None,
     };
+    backup_retention: Case {
+        labels: "",
+        spec: "  backupPolicy: {time: \"02:00Z-03:00Z\", period: [Monday], retentionDays: 30, backupLog: true}\n",
+        drift: Drift::Cloud(|id| vec![
+            request("ModifyBackupPolicy", id)
+                .param("PreferredBackupTime", "02:00Z-03:00Z")
+                .param("PreferredBackupPeriod", "Monday")
+                .param("BackupRetentionPeriod", "7")
+                .param("EnableBackupLog", "0"),
+        ]),
+        steps: &[("ModifyBackupPolicy", "none")],
+        params: &[
+            ("PreferredBackupTime", "02:00Z-03:00Z"),
+            ("PreferredBackupPeriod", "Monday"),
+            ("BackupRetentionPeriod", "30"),
+            ("EnableBackupLog", "1"),
+        ],
+        gate: None,
+    };
     backup_policy_days_in_another_order: Case {
         labels: "",
         spec: "  backupPolicy: {time: \"02:00Z-03:00Z\", period: [Monday, Wednesday, Friday]}\n",

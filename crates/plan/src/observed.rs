@@ -95,6 +95,12 @@ pub struct ObservedBackupPolicy {
     pub time: Reported<HourWindow>,
     /// `PreferredBackupPeriod`, parsed.
     pub period: BTreeSet<Weekday>,
+    /// `BackupRetentionPeriod` in days, when it reads as a number.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+    /// `EnableBackupLog`.
+    #[serde(default)]
+    pub backup_log: bool,
 }
 
 /// The tag marking instances kvsync created.

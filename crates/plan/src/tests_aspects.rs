@@ -152,6 +152,8 @@ fn current() -> ObservedInstance {
         backup_policy: Some(ObservedBackupPolicy {
             time: "02:00Z-03:00Z".into(),
             period: BTreeSet::from([Weekday::Monday, Weekday::Friday]),
+            retention_days: Some(7),
+            backup_log: false,
         }),
     }
 }

@@ -103,6 +103,8 @@ fn full() -> ObservedInstance {
         backup_policy: Some(ObservedBackupPolicy {
             time: "23:00Z-00:00Z".into(),
             period: BTreeSet::from([Weekday::Friday, Weekday::Monday]),
+            retention_days: Some(7),
+            backup_log: false,
         }),
     }
 }
@@ -201,6 +203,8 @@ fn what_manifests_cannot_express_is_left_out_with_a_reason() {
     observed.backup_policy = Some(ObservedBackupPolicy {
         time: "02:30Z-03:30Z".into(),
         period: BTreeSet::from([Weekday::Monday]),
+        retention_days: Some(7),
+        backup_log: false,
     });
     let (rendered, desired) = check(&imported(observed));
     let text = &rendered.text;

@@ -343,6 +343,12 @@ pub struct BackupPolicy {
     pub time: HourWindow,
     /// `PreferredBackupPeriod`, as weekdays in week order.
     pub period: BTreeSet<Weekday>,
+    /// `BackupRetentionPeriod` in days; `None` leaves it unmanaged.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+    /// `EnableBackupLog` (incremental log backups); `None` leaves it unmanaged.
+    #[serde(default)]
+    pub backup_log: Option<bool>,
 }
 
 /// A day of the week.

@@ -162,12 +162,16 @@ pub struct AccountEntry {
 
 /// `spec.backupPolicy`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BackupPolicy {
     /// `HH:mmZ-HH:mmZ`, a one-hour window.
     pub time: Spanned<String>,
     /// Weekdays.
     pub period: Spanned<Vec<Spanned<Weekday>>>,
+    /// `BackupRetentionPeriod`: days backups are kept (7 to 730).
+    pub retention_days: Option<Spanned<StrictU32>>,
+    /// `EnableBackupLog`: incremental (AOF) log backups, for restores to a point in time.
+    pub backup_log: Option<Spanned<StrictBool>>,
 }
 
 /// A day of the week, as the API spells it.

@@ -126,7 +126,9 @@ fn instance() -> Value {
                             "type": "array",
                             "minItems": 1,
                             "items": {"enum": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]}
-                        }
+                        },
+                        "retentionDays": {"type": "integer", "minimum": 7, "maximum": 730},
+                        "backupLog": {"type": "boolean"}
                     }
                 },
                 "config": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},

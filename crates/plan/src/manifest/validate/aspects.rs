@@ -247,8 +247,29 @@ pub(super) fn backup_policy(
     c: &mut Collector<'_>,
     policy: Spanned<raw::BackupPolicy>,
 ) -> Option<BackupPolicy> {
-    let raw::BackupPolicy { time, period } = policy.value;
+    let raw::BackupPolicy {
+        time,
+        period,
+        retention_days,
+        backup_log,
+    } = policy.value;
     let mut ok = true;
+    let retention_days = retention_days.map(|days| {
+        if !(BACKUP_RETENTION_DAYS).contains(&days.value.0) {
+            c.error(
+                days.referenced,
+                "backup-retention",
+                format!(
+                    "spec.backupPolicy.retentionDays must be {} to {} days, not {}",
+                    BACKUP_RETENTION_DAYS.start(),
+                    BACKUP_RETENTION_DAYS.end(),
+                    days.value.0
+                ),
+            );
+            ok = false;
+        }
+        days.value.0
+    });
     if let Some(problem) = backup_time_problem(&time.value) {
         c.error(
             time.referenced,
@@ -267,8 +288,16 @@ pub(super) fn backup_policy(
     }
     let days: BTreeSet<Weekday> = period.value.into_iter().map(|d| weekday(d.value)).collect();
     let time = time.value.parse().ok()?;
-    ok.then_some(BackupPolicy { time, period: days })
+    ok.then_some(BackupPolicy {
+        time,
+        period: days,
+        retention_days,
+        backup_log: backup_log.map(|on| on.value.0),
+    })
 }
+
+/// The days `BackupRetentionPeriod` allows.
+const BACKUP_RETENTION_DAYS: std::ops::RangeInclusive<u32> = 7..=730;
 
 /// `spec.config`: parameter names checked, values kept as the API's strings.
 pub(super) fn config(
