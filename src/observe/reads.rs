@@ -5,7 +5,9 @@ use crate::values::{InstanceStatus, Ipv4Net, Reported};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Observed;
-use super::observed::{ObservedAccount, ObservedBackupPolicy, ObservedInstance};
+use super::observed::{
+    ObservedAccount, ObservedArchitecture, ObservedBackupPolicy, ObservedInstance,
+};
 use crate::api::actions::account::DescribeAccounts;
 use crate::api::actions::backup::DescribeBackupPolicy;
 use crate::api::actions::instance::{DbInstanceAttribute, DescribeInstanceAttribute};
@@ -67,6 +69,7 @@ fn needed(desired: &DesiredInstance, stack: &Stack) -> Vec<Aspect> {
         || desired.maintenance_window.is_some()
         || desired.vpc_auth_mode.is_some()
         || desired.config.is_some()
+        || desired.architecture.is_managed()
         || needs_window
     {
         aspects.push(Aspect::Attribute);
@@ -302,6 +305,13 @@ impl Detail {
                 instance.vpc_auth_mode = Some(attribute.vpc_auth_mode.clone());
                 instance.config = Some(parse_config(&attribute.config));
                 instance.status = InstanceStatus::from_cloud(&attribute.instance_status);
+                instance.architecture = Some(ObservedArchitecture {
+                    node_type: attribute.node_type.clone(),
+                    shard_count: attribute.shard_count,
+                    replica_count: attribute.replica_count,
+                    read_only_count: attribute.read_only_count,
+                    secondary_zone_id: attribute.secondary_zone_id.clone(),
+                });
                 instance.change_order_pending = attribute
                     .has_renew_change_order
                     .eq_ignore_ascii_case("true");

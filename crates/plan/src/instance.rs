@@ -100,6 +100,7 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
             Some(vswitch_id.clone()),
         ),
     };
+    let architecture = &desired.architecture;
     let request = CreateInstance {
         region_id: desired.key.region.clone(),
         token: Some(token::create(
@@ -126,11 +127,11 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
         port: None,
         private_ip_address: None,
         connection_string_prefix: None,
-        node_type: None,
-        shard_count: None,
-        replica_count: None,
-        read_only_count: None,
-        secondary_zone_id: None,
+        node_type: architecture.node_type.map(|n| n.as_str().to_owned()),
+        shard_count: architecture.shard_count.map(u64::from),
+        replica_count: architecture.replica_count.map(u64::from),
+        read_only_count: architecture.read_only_count.map(u64::from),
+        secondary_zone_id: architecture.secondary_zone_id.clone(),
     };
     step(
         Request::CreateInstance(request),
@@ -204,32 +205,62 @@ pub fn lifecycle(
     steps: &mut Vec<Step>,
     blocked_out: &mut Vec<Blocked>,
 ) {
-    if let Some(class) = &desired.instance_class
-        && *class != observed.instance_class
-    {
+    let class = desired
+        .instance_class
+        .as_ref()
+        .filter(|class| **class != observed.instance_class);
+    let architecture =
+        crate::architecture::diff(&desired.architecture, observed.architecture.as_ref());
+    if class.is_some() || !architecture.changes.is_empty() {
+        let target = class.unwrap_or(&observed.instance_class);
+        // The intent: the class move, and the architecture parts that change (none for a
+        // class change alone, which keeps its tokens as they were).
+        let intent = architecture.intent();
+        let (from, to) = if intent.is_empty() {
+            (observed.instance_class.clone(), target.clone())
+        } else {
+            (
+                observed.instance_class.clone(),
+                format!("{target};{intent}"),
+            )
+        };
         let client_token = token::spec(
             ctx.stack,
             &desired.key.region,
             &desired.key.name,
-            &observed.instance_class,
-            class,
+            &from,
+            &to,
             ctx.seed(&desired.key.region),
         );
-        steps.push(step(
-            Request::ModifyInstanceSpec(ModifyInstanceSpec {
-                instance_id: observed.id.clone(),
-                instance_class: Some(class.clone()),
-                client_token: Some(client_token),
-                effective_time: Some("Immediately".into()),
-                ..ModifyInstanceSpec::default()
-            }),
-            WaitFor::InstanceClass(class.clone()),
-            CHANGE_TIMEOUT_SECS,
-            vec![change(
+        let mut changes = Vec::new();
+        if let Some(class) = class {
+            changes.push(change(
                 "spec.instanceClass",
                 Some(observed.instance_class.clone()),
                 Some(class.clone()),
-            )],
+            ));
+        }
+        let until = match class {
+            Some(class) => WaitFor::InstanceClass(class.clone()),
+            None => WaitFor::Normal,
+        };
+        changes.extend(architecture.changes);
+        steps.push(step(
+            Request::ModifyInstanceSpec(ModifyInstanceSpec {
+                instance_id: observed.id.clone(),
+                instance_class: class.cloned(),
+                client_token: Some(client_token),
+                effective_time: Some("Immediately".into()),
+                node_type: architecture.node_type,
+                shard_count: architecture.shard_count,
+                replica_count: architecture.replica_count,
+                read_only_count: architecture.read_only_count,
+                secondary_zone_id: architecture.secondary_zone_id,
+                ..ModifyInstanceSpec::default()
+            }),
+            until,
+            CHANGE_TIMEOUT_SECS,
+            changes,
         ));
     }
 

@@ -11,6 +11,7 @@
 //! compares password digests computed at the edge.
 
 pub mod accounts;
+pub mod architecture;
 pub mod attributes;
 pub mod backup;
 pub mod check;
@@ -292,7 +293,25 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
             BTreeSet::from([Reported::from_cloud("127.0.0.1")]),
         )])),
         accounts: Some(BTreeMap::new()),
+        architecture: Some(created_architecture(&desired.architecture)),
         ..ObservedInstance::default()
+    }
+}
+
+/// The architecture a new instance has: what the create asked for (undeclared parts are never
+/// compared).
+fn created_architecture(
+    wanted: &crate::manifest::desired::Architecture,
+) -> crate::observed::ObservedArchitecture {
+    crate::observed::ObservedArchitecture {
+        node_type: wanted
+            .node_type
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        shard_count: wanted.shard_count.map_or(0, i64::from),
+        replica_count: wanted.replica_count.map_or(0, i64::from),
+        read_only_count: wanted.read_only_count.map_or(0, i64::from),
+        secondary_zone_id: wanted.secondary_zone_id.clone().unwrap_or_default(),
     }
 }
 

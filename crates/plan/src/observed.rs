@@ -60,6 +60,9 @@ pub struct ObservedInstance {
     pub accounts: Option<BTreeMap<String, ObservedAccount>>,
     /// The backup policy (`DescribeBackupPolicy`).
     pub backup_policy: Option<ObservedBackupPolicy>,
+    /// Node type, shards, replicas, read-only nodes, secondary zone (from the attribute).
+    #[serde(default)]
+    pub architecture: Option<ObservedArchitecture>,
     /// `HasRenewChangeOrder`: the cloud holds an order for this instance that has not taken
     /// effect yet, such as a change scheduled for the maintenance window (from the listing).
     #[serde(default)]
@@ -86,6 +89,21 @@ impl ObservedAccount {
     pub fn is_normal(&self) -> bool {
         self.account_type != "Super"
     }
+}
+
+/// An instance's architecture as `DescribeInstanceAttribute` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedArchitecture {
+    /// `NodeType`, as reported (`double`, `MASTER_SLAVE`, …).
+    pub node_type: String,
+    /// `ShardCount`.
+    pub shard_count: i64,
+    /// `ReplicaCount`.
+    pub replica_count: i64,
+    /// `ReadOnlyCount`.
+    pub read_only_count: i64,
+    /// `SecondaryZoneId` (empty when there is none).
+    pub secondary_zone_id: String,
 }
 
 /// The backup policy as the cloud reports it.

@@ -43,6 +43,7 @@ fn full() -> ObservedInstance {
         release_protection: Some(true),
         maintenance_window: Some("02:00Z-03:00Z".into()),
         change_order_pending: false,
+        architecture: None,
         vpc_auth_mode: Some("Close".into()),
         config: Some(BTreeMap::from([
             ("maxmemory-policy".into(), "allkeys-lru".into()),

@@ -51,6 +51,81 @@ pub struct Stack {
     pub backup_before_risky: bool,
 }
 
+/// An instance's architecture; each `None` is unmanaged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Architecture {
+    /// `NodeType`.
+    pub node_type: Option<NodeType>,
+    /// `ShardCount` (cluster classes).
+    pub shard_count: Option<u32>,
+    /// `ReplicaCount`: secondary nodes in the primary zone.
+    pub replica_count: Option<u32>,
+    /// `ReadOnlyCount` (read/write splitting classes).
+    pub read_only_count: Option<u32>,
+    /// `SecondaryZoneId`.
+    pub secondary_zone_id: Option<String>,
+}
+
+impl Architecture {
+    /// Whether any part is managed.
+    pub fn is_managed(&self) -> bool {
+        *self != Architecture::default()
+    }
+}
+
+/// Whether an instance has replicas. The API spells each kind two ways (`MASTER_SLAVE` and
+/// `double`, `STAND_ALONE` and `single`); they compare equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeType {
+    /// A primary with replicas.
+    MasterSlave,
+    /// A single node.
+    StandAlone,
+}
+
+impl NodeType {
+    /// The spelling kvsync sends.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeType::MasterSlave => "MASTER_SLAVE",
+            NodeType::StandAlone => "STAND_ALONE",
+        }
+    }
+
+    /// The node type the cloud reports in either spelling, if it is one.
+    pub fn from_cloud(text: &str) -> Option<Self> {
+        match text {
+            "MASTER_SLAVE" | "double" => Some(NodeType::MasterSlave),
+            "STAND_ALONE" | "single" => Some(NodeType::StandAlone),
+            _ => None,
+        }
+    }
+}
+
+/// The architecture an instance class code names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassArchitecture {
+    /// One shard (`redis.master.…`, `tair.rdb.…`).
+    Standard,
+    /// Several shards behind proxies (`….sharding.…`).
+    Cluster,
+    /// A primary with read-only replicas behind proxies (`….splitrw.…`).
+    ReadWriteSplitting,
+}
+
+impl ClassArchitecture {
+    /// The architecture of class `code`.
+    pub fn of(code: &str) -> Self {
+        if code.contains(".sharding.") {
+            ClassArchitecture::Cluster
+        } else if code.contains(".splitrw.") {
+            ClassArchitecture::ReadWriteSplitting
+        } else {
+            ClassArchitecture::Standard
+        }
+    }
+}
+
 /// When restart-class steps (those that restart an instance or disconnect its clients) may
 /// run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,6 +327,9 @@ pub struct DesiredInstance {
     pub backup_policy: Option<BackupPolicy>,
     /// Parameters to compare and set (values as the API's strings).
     pub config: Option<BTreeMap<String, String>>,
+    /// Node type, shards, replicas, read-only nodes and the secondary zone.
+    #[serde(default)]
+    pub architecture: Architecture,
     /// When restart-class steps may run (`None`: the stack's default).
     pub disruption: Option<Disruption>,
     /// Whether a backup is taken before risky steps (`None`: the stack's default).
@@ -475,6 +553,7 @@ impl DesiredInstance {
             accounts: None,
             backup_policy: None,
             config: None,
+            architecture: Architecture::default(),
             disruption: None,
             backup_before_risky: None,
         }

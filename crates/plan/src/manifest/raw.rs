@@ -85,10 +85,37 @@ pub struct InstanceSpec {
     pub backup_policy: Option<Spanned<BackupPolicy>>,
     /// Parameters: only the keys listed are compared and set.
     pub config: Option<Spanned<Entries<Spanned<ConfigValue>>>>,
+    /// `NodeType`.
+    pub node_type: Option<Spanned<NodeType>>,
+    /// `ShardCount` (cluster classes).
+    pub shard_count: Option<Spanned<StrictU32>>,
+    /// `ReplicaCount`: secondary nodes in the primary zone.
+    pub replica_count: Option<Spanned<StrictU32>>,
+    /// `ReadOnlyCount` (read/write splitting classes).
+    pub read_only_count: Option<Spanned<StrictU32>>,
+    /// `SecondaryZoneId`.
+    pub secondary_zone_id: Option<Spanned<String>>,
     /// When restart-class steps may run.
     pub disruption: Option<Spanned<Disruption>>,
     /// Whether a backup is taken before restart-class, irreversible or destructive steps.
     pub backup_before_risky: Option<Spanned<StrictBool>>,
+}
+
+/// `spec.nodeType`, as the API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum NodeType {
+    /// A primary with replicas.
+    #[serde(rename = "MASTER_SLAVE")]
+    MasterSlave,
+    /// A single node.
+    #[serde(rename = "STAND_ALONE")]
+    StandAlone,
+    /// A primary with replicas (older spelling).
+    #[serde(rename = "double")]
+    Double,
+    /// A single node (older spelling).
+    #[serde(rename = "single")]
+    Single,
 }
 
 /// `disruption`: when restart-class steps may run.

@@ -132,6 +132,11 @@ fn instance() -> Value {
                     }
                 },
                 "config": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                "nodeType": {"enum": ["MASTER_SLAVE", "STAND_ALONE", "double", "single"]},
+                "shardCount": {"type": "integer", "minimum": 2, "maximum": 256, "description": "cluster classes only"},
+                "replicaCount": {"type": "integer", "minimum": 1, "maximum": 9},
+                "readOnlyCount": {"type": "integer", "minimum": 1, "maximum": 9, "description": "read/write splitting classes only"},
+                "secondaryZoneId": {"type": "string"},
                 "disruption": {"enum": ["immediate", "window", "never"]},
                 "backupBeforeRisky": {"type": "boolean"}
             }

@@ -22,6 +22,7 @@ use super::text::{mixed_script_problem, skeleton};
 use crate::values::EngineVersion;
 use kvsync_secrets::reference::{PathResolver, SecretRoots};
 
+mod architecture;
 mod aspects;
 pub mod attached;
 
@@ -288,6 +289,19 @@ pub fn instance(
         }
         zone.value
     });
+    let architecture = architecture::validate(
+        c,
+        architecture::Written {
+            node_type: spec.node_type,
+            shard_count: spec.shard_count,
+            replica_count: spec.replica_count,
+            read_only_count: spec.read_only_count,
+            secondary_zone_id: spec.secondary_zone_id,
+        },
+        instance_class.as_deref(),
+        zone_id.as_deref(),
+        region.as_deref(),
+    );
 
     let charge = match (&spec.charge_type, &spec.period) {
         (Some(charge), period) if charge.value == raw::ChargeType::PrePaid => match period {
@@ -428,6 +442,7 @@ pub fn instance(
         accounts,
         backup_policy,
         config,
+        architecture,
         disruption: spec.disruption.map(|d| disruption(d.value)),
         backup_before_risky: spec.backup_before_risky.map(|b| b.value.0),
     };
