@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Observed;
 use super::observed::{
-    ObservedAccount, ObservedArchitecture, ObservedBackupPolicy, ObservedInstance,
+    ObservedAccount, ObservedArchitecture, ObservedBackupPolicy, ObservedEndpoint, ObservedInstance,
 };
 use crate::api::actions::account::DescribeAccounts;
 use crate::api::actions::backup::DescribeBackupPolicy;
@@ -70,6 +70,7 @@ fn needed(desired: &DesiredInstance, stack: &Stack) -> Vec<Aspect> {
         || desired.vpc_auth_mode.is_some()
         || desired.config.is_some()
         || desired.architecture.is_managed()
+        || desired.endpoint.is_some()
         || needs_window
     {
         aspects.push(Aspect::Attribute);
@@ -305,6 +306,10 @@ impl Detail {
                 instance.vpc_auth_mode = Some(attribute.vpc_auth_mode.clone());
                 instance.config = Some(parse_config(&attribute.config));
                 instance.status = InstanceStatus::from_cloud(&attribute.instance_status);
+                instance.endpoint = Some(ObservedEndpoint {
+                    connection_string: attribute.connection_domain.clone(),
+                    port: attribute.port,
+                });
                 instance.architecture = Some(ObservedArchitecture {
                     node_type: attribute.node_type.clone(),
                     shard_count: attribute.shard_count,

@@ -21,18 +21,19 @@ pub fn order_rank(request: &PlannedRequest) -> u8 {
         Request::ModifyInstanceMajorVersion(_) => 4,
         Request::ModifyInstanceAttribute(_) => 5,
         Request::ModifyInstanceMaintainTime(_) => 6,
-        Request::ModifyInstanceSsl(_) => 7,
-        Request::ModifyInstanceVpcAuthMode(_) => 8,
-        Request::ModifySecurityIps(_) => 9,
-        Request::ModifyInstanceConfig(_) => 10,
-        Request::ModifyBackupPolicy(_) => 11,
+        Request::ModifyDbInstanceConnectionString(_) => 7,
+        Request::ModifyInstanceSsl(_) => 8,
+        Request::ModifyInstanceVpcAuthMode(_) => 9,
+        Request::ModifySecurityIps(_) => 10,
+        Request::ModifyInstanceConfig(_) => 11,
+        Request::ModifyBackupPolicy(_) => 12,
         Request::CreateAccount(_)
         | Request::GrantAccountPrivilege(_)
         | Request::ModifyAccountDescription(_)
-        | Request::ResetAccountPassword(_) => 12,
-        Request::DeleteAccount(_) => 13,
-        Request::TagResources(_) | Request::UntagResources(_) => 14,
-        Request::DeleteInstance(_) => 15,
+        | Request::ResetAccountPassword(_) => 13,
+        Request::DeleteAccount(_) => 14,
+        Request::TagResources(_) | Request::UntagResources(_) => 15,
+        Request::DeleteInstance(_) => 16,
         // Before the first risky step that runs, wherever that is (checked on its own).
         Request::CreateBackup(_) => BACKUP,
         _ => UNPLANNED,

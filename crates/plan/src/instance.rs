@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::token;
 use crate::manifest::DesiredInstance;
-use crate::manifest::desired::{Charge, Network};
+use crate::manifest::desired::{Charge, Network, OriginPoint};
 use crate::observed::ObservedInstance;
 use crate::observed::{MANAGED_TAG, STACK_TAG};
 use crate::values::{ChargeType, EngineVersion, NetworkType, Reported};
@@ -75,8 +75,8 @@ pub fn blocked(field: &str, old: Option<String>, new: Option<String>, reason: &s
 }
 
 /// The `CreateInstance` step. Tags: labels, ownership, and the digest of the instance password
-/// when it is known.
-pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
+/// when it is known. `source_id` is the resolved `spec.source` instance.
+pub fn create(ctx: &Context<'_>, desired: &DesiredInstance, source_id: Option<&str>) -> Step {
     let mut tags: BTreeMap<String, String> = desired.labels.clone().unwrap_or_default();
     tags.insert(MANAGED_TAG.into(), "true".into());
     tags.insert(STACK_TAG.into(), ctx.stack.into());
@@ -101,6 +101,15 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
         ),
     };
     let architecture = &desired.architecture;
+    let endpoint = desired.endpoint.as_ref();
+    let (backup_id, restore_time) = match desired.origin.as_ref().map(|o| &o.from) {
+        Some(OriginPoint::Backup(id)) => (Some(id.clone()), None),
+        Some(OriginPoint::Time(at)) => (
+            None,
+            Some(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        ),
+        None => (None, None),
+    };
     let request = CreateInstance {
         region_id: desired.key.region.clone(),
         token: Some(token::create(
@@ -121,12 +130,12 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> Step {
         vswitch_id,
         password: desired.password.clone(),
         tags: tags.into_iter().collect(),
-        src_db_instance_id: None,
-        backup_id: None,
-        restore_time: None,
-        port: None,
-        private_ip_address: None,
-        connection_string_prefix: None,
+        src_db_instance_id: source_id.map(str::to_owned),
+        backup_id,
+        restore_time,
+        port: endpoint.and_then(|e| e.port).map(u64::from),
+        private_ip_address: desired.private_ip.map(|ip| ip.to_string()),
+        connection_string_prefix: endpoint.and_then(|e| e.prefix.clone()),
         node_type: architecture.node_type.map(|n| n.as_str().to_owned()),
         shard_count: architecture.shard_count.map(u64::from),
         replica_count: architecture.replica_count.map(u64::from),
@@ -303,7 +312,11 @@ pub fn lifecycle(
                         vpc_id: Some(vpc_id.clone()),
                         vswitch_id: Some(vswitch_id.clone()),
                         retain_classic: Some(true),
-                        classic_expired_days: Some(CLASSIC_RETENTION_DAYS),
+                        classic_expired_days: Some(
+                            desired
+                                .classic_retention_days
+                                .map_or(CLASSIC_RETENTION_DAYS, u64::from),
+                        ),
                     }),
                     WaitFor::Normal,
                     CHANGE_TIMEOUT_SECS,

@@ -16,6 +16,7 @@ pub mod attributes;
 pub mod backup;
 pub mod check;
 pub mod config;
+pub mod endpoint;
 pub mod instance;
 pub mod manifest;
 pub mod model;
@@ -207,7 +208,7 @@ pub fn diff(
 
 /// Every aspect's steps against what the instance is (or, after creation, will be), in the
 /// fixed order: spec → billing → network → major version → attributes → maintenance window →
-/// TLS → VPC auth → whitelists → config → backup policy → accounts → tags.
+/// endpoint → TLS → VPC auth → whitelists → config → backup policy → accounts → tags.
 fn aspects(
     ctx: &Context<'_>,
     desired: &DesiredInstance,
@@ -219,6 +220,7 @@ fn aspects(
     instance::lifecycle(ctx, desired, observed, steps, notes);
     attributes::attribute(ctx, desired, observed, steps, notes, &mut digest_updates);
     attributes::maintenance(desired, observed, steps);
+    endpoint::diff(desired, observed, steps);
     let engine_after = instance::engine_after(desired, observed);
     attributes::ssl(desired, observed, &engine_after, steps, notes);
     let network_after = desired
@@ -234,7 +236,14 @@ fn aspects(
 }
 
 fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> InstancePlan {
-    let create = instance::create(ctx, desired);
+    let source_id = match &desired.origin {
+        None => None,
+        Some(origin) => match source_instance(ctx, &desired.key.region, &origin.instance) {
+            Ok(id) => Some(id),
+            Err(reason) => return blocked_only(&desired.key, "spec.source", reason),
+        },
+    };
+    let create = instance::create(ctx, desired, source_id.as_deref());
     let assumed = assumed_after_create(desired, &create);
     let mut steps = vec![create];
     let mut notes = Vec::new();
@@ -246,6 +255,30 @@ fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> InstancePlan {
         candidates: Vec::new(),
         steps,
         blocked: notes,
+    }
+}
+
+/// The cloud ID of `spec.source.instance`: an ID of the region as it is, else the one live
+/// instance of that name.
+fn source_instance(ctx: &Context<'_>, region: &str, instance: &str) -> Result<String, String> {
+    if ctx.observed.by_id(region, instance).is_some() {
+        return Ok(instance.to_owned());
+    }
+    let named: Vec<&ObservedInstance> = ctx.observed.named(region, instance).collect();
+    match named.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(format!(
+            "the source instance {instance:?} is not an instance of {region} (create it first, or name it by ID)"
+        )),
+        several => Err(format!(
+            "{} instances are named {instance:?} in {region} ({}); name the source by ID",
+            several.len(),
+            several
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 
@@ -294,6 +327,14 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
         )])),
         accounts: Some(BTreeMap::new()),
         architecture: Some(created_architecture(&desired.architecture)),
+        endpoint: desired.endpoint.as_ref().map(|wanted| crate::observed::ObservedEndpoint {
+            connection_string: wanted
+                .prefix
+                .as_ref()
+                .map(|prefix| format!("{prefix}{}", endpoint::ENDPOINT_DOMAIN))
+                .unwrap_or_default(),
+            port: wanted.port.map_or(0, i64::from),
+        }),
         ..ObservedInstance::default()
     }
 }
@@ -323,6 +364,15 @@ fn update(
     let mut steps = Vec::new();
     let mut notes = Vec::new();
     aspects(ctx, desired, observed, &mut steps, &mut notes);
+    if let Some(origin) = &desired.origin {
+        notes.push(Blocked {
+            field: "spec.source".into(),
+            old: None,
+            new: Some(origin.instance.clone()),
+            reason: "the instance exists: spec.source is used only when kvsync creates it".into(),
+            kind: BlockedKind::Note,
+        });
+    }
     let policy = schedule::Policy {
         disruption: desired.disruption_policy(ctx.settings),
         backup_before_risky: desired.backs_up_before_risky(ctx.settings),

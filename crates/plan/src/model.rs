@@ -217,6 +217,9 @@ pub enum BlockedKind {
     /// A change the cloud has already been ordered to make in the maintenance window
     /// (shown with `~`); nothing more is ordered until it has taken effect.
     Scheduled,
+    /// Something worth knowing that is neither a change nor a difference, such as a
+    /// `spec.source` of an instance that exists already (shown with `i`).
+    Note,
 }
 
 /// A request as the plan holds it: every parameter that will be sent, secrets as references
@@ -321,6 +324,7 @@ impl Plan {
                     BlockedKind::Drift => summary.blocked += 1,
                     BlockedKind::Unverified => summary.unverified += 1,
                     BlockedKind::Scheduled => summary.scheduled += 1,
+                    BlockedKind::Note => {}
                 }
             }
         }

@@ -60,6 +60,9 @@ pub struct ObservedInstance {
     pub accounts: Option<BTreeMap<String, ObservedAccount>>,
     /// The backup policy (`DescribeBackupPolicy`).
     pub backup_policy: Option<ObservedBackupPolicy>,
+    /// The instance's own endpoint (from the attribute's `ConnectionDomain` and `Port`).
+    #[serde(default)]
+    pub endpoint: Option<ObservedEndpoint>,
     /// Node type, shards, replicas, read-only nodes, secondary zone (from the attribute).
     #[serde(default)]
     pub architecture: Option<ObservedArchitecture>,
@@ -89,6 +92,15 @@ impl ObservedAccount {
     pub fn is_normal(&self) -> bool {
         self.account_type != "Super"
     }
+}
+
+/// An instance's own endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedEndpoint {
+    /// `ConnectionDomain`, e.g. `r-abc.redis.rds.aliyuncs.com`.
+    pub connection_string: String,
+    /// `Port`.
+    pub port: i64,
 }
 
 /// An instance's architecture as `DescribeInstanceAttribute` reports it.

@@ -208,6 +208,7 @@ fn render_instance(out: &mut String, style: Style, instance: &InstancePlan) {
             super::model::BlockedKind::Drift => style.magenta("!"),
             super::model::BlockedKind::Unverified => style.dim("?"),
             super::model::BlockedKind::Scheduled => style.yellow("~"),
+            super::model::BlockedKind::Note => style.dim("i"),
         };
         let _ = writeln!(
             out,

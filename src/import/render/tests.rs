@@ -44,6 +44,7 @@ fn full() -> ObservedInstance {
         maintenance_window: Some("02:00Z-03:00Z".into()),
         change_order_pending: false,
         architecture: None,
+        endpoint: None,
         vpc_auth_mode: Some("Close".into()),
         config: Some(BTreeMap::from([
             ("maxmemory-policy".into(), "allkeys-lru".into()),

@@ -51,6 +51,33 @@ pub struct Stack {
     pub backup_before_risky: bool,
 }
 
+/// What a new instance starts from (`spec.source`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The source instance: a name in the same region, or a cloud ID (`r-…`).
+    pub instance: String,
+    /// A backup set of it, or a point in time.
+    pub from: OriginPoint,
+}
+
+/// The data a new instance starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OriginPoint {
+    /// `BackupId`: a backup set of the source.
+    Backup(String),
+    /// `RestoreTime`: the source's data at this moment (needs its log backups on).
+    Time(jiff::Timestamp),
+}
+
+/// The instance's own endpoint; each `None` is unmanaged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// The prefix of `<prefix>.redis.rds.aliyuncs.com`.
+    pub prefix: Option<String>,
+    /// The port.
+    pub port: Option<u16>,
+}
+
 /// An instance's architecture; each `None` is unmanaged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Architecture {
@@ -327,6 +354,18 @@ pub struct DesiredInstance {
     pub backup_policy: Option<BackupPolicy>,
     /// Parameters to compare and set (values as the API's strings).
     pub config: Option<BTreeMap<String, String>>,
+    /// What the instance is created from (`spec.source`); used only at creation.
+    #[serde(default)]
+    pub origin: Option<Origin>,
+    /// The endpoint's prefix and port; `None`: unmanaged.
+    #[serde(default)]
+    pub endpoint: Option<Endpoint>,
+    /// Days the classic endpoint stays after a switch into a VPC (`None`: 14).
+    #[serde(default)]
+    pub classic_retention_days: Option<u32>,
+    /// `PrivateIpAddress`, used when the instance is created.
+    #[serde(default)]
+    pub private_ip: Option<std::net::Ipv4Addr>,
     /// Node type, shards, replicas, read-only nodes and the secondary zone.
     #[serde(default)]
     pub architecture: Architecture,
@@ -553,6 +592,10 @@ impl DesiredInstance {
             accounts: None,
             backup_policy: None,
             config: None,
+            origin: None,
+            endpoint: None,
+            classic_retention_days: None,
+            private_ip: None,
             architecture: Architecture::default(),
             disruption: None,
             backup_before_risky: None,

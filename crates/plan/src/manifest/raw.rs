@@ -85,6 +85,12 @@ pub struct InstanceSpec {
     pub backup_policy: Option<Spanned<BackupPolicy>>,
     /// Parameters: only the keys listed are compared and set.
     pub config: Option<Spanned<Entries<Spanned<ConfigValue>>>>,
+    /// What a new instance starts from: another instance's backup or point in time.
+    pub source: Option<Spanned<Source>>,
+    /// The instance's endpoint: prefix and port.
+    pub endpoint: Option<Spanned<Endpoint>>,
+    /// `PrivateIpAddress`, at creation.
+    pub private_ip: Option<Spanned<String>>,
     /// `NodeType`.
     pub node_type: Option<Spanned<NodeType>>,
     /// `ShardCount` (cluster classes).
@@ -99,6 +105,28 @@ pub struct InstanceSpec {
     pub disruption: Option<Spanned<Disruption>>,
     /// Whether a backup is taken before restart-class, irreversible or destructive steps.
     pub backup_before_risky: Option<Spanned<StrictBool>>,
+}
+
+/// `spec.source`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Source {
+    /// The source instance: a manifest name in the same region, or a cloud ID.
+    pub instance: Spanned<String>,
+    /// A backup set of the source.
+    pub backup_id: Option<Spanned<String>>,
+    /// A point in time of the source (RFC 3339).
+    pub restore_time: Option<Spanned<String>>,
+}
+
+/// `spec.endpoint`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// The prefix of `<prefix>.redis.rds.aliyuncs.com`.
+    pub prefix: Option<Spanned<String>>,
+    /// The port.
+    pub port: Option<Spanned<StrictU32>>,
 }
 
 /// `spec.nodeType`, as the API spells it.
@@ -276,6 +304,8 @@ pub struct Network {
     /// The vSwitch.
     #[serde(rename = "vSwitchId")]
     pub vswitch_id: Option<Spanned<String>>,
+    /// Days the classic endpoint stays reachable after a switch into a VPC.
+    pub classic_retention_days: Option<Spanned<StrictU32>>,
 }
 
 /// Network type.

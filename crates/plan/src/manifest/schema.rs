@@ -101,9 +101,30 @@ fn instance() -> Value {
                     "properties": {
                         "type": {"enum": ["VPC", "Classic"]},
                         "vpcId": {"type": "string", "pattern": "^vpc-"},
-                        "vSwitchId": {"type": "string", "pattern": "^vsw-"}
+                        "vSwitchId": {"type": "string", "pattern": "^vsw-"},
+                        "classicRetentionDays": {"enum": [14, 30, 60, 120]}
                     }
                 },
+                "source": {
+                    "type": "object",
+                    "required": ["instance"],
+                    "additionalProperties": false,
+                    "description": "used only when the instance is created",
+                    "properties": {
+                        "instance": {"type": "string", "description": "a name in the region, or an instance ID"},
+                        "backupId": {"type": "string", "pattern": "^[0-9]+$"},
+                        "restoreTime": {"type": "string", "format": "date-time"}
+                    }
+                },
+                "endpoint": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "prefix": {"type": "string", "pattern": "^[a-z][a-z0-9]{7,63}$"},
+                        "port": {"type": "integer", "minimum": 1024, "maximum": 65535}
+                    }
+                },
+                "privateIp": {"type": "string", "description": "IPv4, in the vSwitch; at creation"},
                 "password": secret_ref(),
                 "releaseProtection": {"type": "boolean"},
                 "maintenanceWindow": {

@@ -24,6 +24,7 @@ use kvsync_secrets::reference::{PathResolver, SecretRoots};
 
 mod architecture;
 mod aspects;
+pub mod endpoint;
 pub mod attached;
 
 /// The only `apiVersion` this kvsync reads.
@@ -340,8 +341,12 @@ pub fn instance(
         (None, None) => None,
     };
 
+    let mut classic_retention_days = None;
     let network = spec.network.and_then(|network| {
-        let net = network.value;
+        let mut net = network.value;
+        if let Some(days) = net.classic_retention_days.take() {
+            classic_retention_days = endpoint::classic_retention(c, days, net.network_type.value);
+        }
         match net.network_type.value {
             raw::NetworkType::Vpc => match (net.vpc_id, net.vswitch_id) {
                 (Some(vpc), Some(vsw)) => {
@@ -408,6 +413,11 @@ pub fn instance(
     let accounts = spec
         .accounts
         .map(|a| aspects::accounts(c, a, files, &mut sites));
+    let origin = spec.source.and_then(|s| endpoint::source(c, s));
+    let endpoint = spec.endpoint.map(|e| endpoint::endpoint(c, e));
+    let private_ip = spec
+        .private_ip
+        .and_then(|ip| endpoint::private_ip(c, ip, network.as_ref()));
     let backup_policy = spec
         .backup_policy
         .and_then(|b| aspects::backup_policy(c, b));
@@ -442,6 +452,10 @@ pub fn instance(
         accounts,
         backup_policy,
         config,
+        origin,
+        endpoint,
+        private_ip,
+        classic_retention_days,
         architecture,
         disruption: spec.disruption.map(|d| disruption(d.value)),
         backup_before_risky: spec.backup_before_risky.map(|b| b.value.0),
