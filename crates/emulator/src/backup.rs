@@ -7,7 +7,10 @@
 //! space and is never restored. `RestoreInstance` shows `BackupRecovering` for the change duration and then puts the
 //! backup's dataset back. The emulator keeps no write log: a point-in-time restore (data
 //! flashback) restores the newest backup set taken at or before the requested time. It takes
-//! no automatic backups; the policy is stored and reported.
+//! no automatic backups; the policy is stored and reported. `CreateInstance` with
+//! `SrcDBInstanceId` and `BackupId` (or `RestoreTime`) starts a new instance with the data and
+//! parameters of the set `RestoreInstance` would restore; `RecoverConfigMode` is not declared,
+//! so parameters are always carried over and accounts and whitelists never.
 
 use jiff::civil::Weekday;
 use jiff::tz::TimeZone;

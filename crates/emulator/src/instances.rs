@@ -87,8 +87,15 @@ fn instance_id(sequence: u64, name: &str, now: Timestamp) -> String {
     format!("r-{suffix}")
 }
 
-/// The lifecycle and attribute actions of this module.
 /// `CreateInstance`.
+///
+/// Every declared parameter is either put into effect or refused: a `Period` without
+/// `PrePaid`, or a `VpcId`/`VSwitchId` on the classic network, is refused rather than
+/// ignored. `SrcDBInstanceId` with `BackupId` or `RestoreTime` starts the instance with the
+/// data and parameters of that backup set (see `backup::clone_source`); `Port`,
+/// `ConnectionStringPrefix` and `PrivateIpAddress` set its endpoint (the prefix follows the
+/// rule of `ModifyDBInstanceConnectionString`); the architecture fields follow the rules of
+/// the `architecture` module.
 pub(crate) fn create(
     state: &mut State,
     request: CreateInstance,
@@ -136,6 +143,12 @@ pub(crate) fn create(
         .clone()
         .unwrap_or_else(|| "PostPaid".into());
     let end_time = match charge_type.as_str() {
+        "PostPaid" if request.period.is_some() => {
+            return Err(VendorError::invalid_parameter_because(
+                "Period",
+                "A period applies to PrePaid instances only.",
+            ));
+        }
         "PostPaid" => None,
         "PrePaid" => {
             let months = request
@@ -163,6 +176,17 @@ pub(crate) fn create(
             (Some(vpc), Some(vsw)) => (vpc.clone(), vsw.clone()),
             _ => return Err(VendorError::vpc_required()),
         },
+        "CLASSIC" if request.vpc_id.is_some() || request.vswitch_id.is_some() => {
+            let name = if request.vpc_id.is_some() {
+                "VpcId"
+            } else {
+                "VSwitchId"
+            };
+            return Err(VendorError::invalid_parameter_because(
+                name,
+                "The classic network has no VPC.",
+            ));
+        }
         "CLASSIC" => (String::new(), String::new()),
         _ => return Err(VendorError::invalid_parameter("NetworkType")),
     };
@@ -857,5 +881,21 @@ mod tests {
             .remove("architecture");
         let loaded: State = serde_json::from_value(saved).unwrap();
         assert_eq!(loaded.instances[&id].architecture, Architecture::default());
+    }
+
+    #[test]
+    fn parameters_that_do_not_apply_are_refused_not_ignored() {
+        let mut state = State::default();
+        let err = create(&mut state, &[("Period", "1")]).unwrap_err();
+        assert!(err.message.contains("Period"), "{}", err.message);
+        let err = create(&mut state, &[("VpcId", "vpc-1")]).unwrap_err();
+        assert!(err.message.contains("VpcId"), "{}", err.message);
+        let err = create(
+            &mut state,
+            &[("NetworkType", "CLASSIC"), ("VSwitchId", "vsw-1")],
+        )
+        .unwrap_err();
+        assert!(err.message.contains("VSwitchId"), "{}", err.message);
+        assert!(state.instances.is_empty());
     }
 }

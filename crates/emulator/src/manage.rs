@@ -16,6 +16,9 @@
 //!   `ModifyInstanceNetExpireTime` sets that expiry to the given number of days from now.
 //! - `ModifyDBInstanceConnectionString` changes the instance's own (private) endpoint at once;
 //!   the emulator has no public endpoints, so `IPType=Public` names none.
+//! - An endpoint prefix is unique among all instances (the domain is shared); a port other
+//!   than the default 6379 is unique among the instances of a region. `CreateInstance` and
+//!   `ModifyDBInstanceConnectionString` both refuse a taken one.
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
