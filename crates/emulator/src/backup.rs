@@ -1083,4 +1083,36 @@ mod tests {
         let err = clone_of(&mut state, &id, &[("BackupId", &set)], 20).unwrap_err();
         assert_eq!(err.code, "InvalidBackupSetID.NotFound");
     }
+
+    #[test]
+    fn the_policy_retention_set_is_the_one_reported() {
+        let mut state = State::default();
+        let id = new_instance(&mut state);
+        let set = |state: &mut State, days: &str| {
+            handle(
+                state,
+                "ModifyBackupPolicy",
+                &[
+                    ("InstanceId", &id),
+                    ("PreferredBackupTime", "02:00Z-03:00Z"),
+                    ("PreferredBackupPeriod", "Monday"),
+                    ("BackupRetentionPeriod", days),
+                ],
+                10,
+            )
+        };
+        set(&mut state, "730").unwrap();
+        let err = set(&mut state, "731").unwrap_err();
+        assert_eq!(err.code, "InvalidBackupRetentionPeriod.Malformed");
+        let policy = handle(
+            &mut state,
+            "DescribeBackupPolicy",
+            &[("InstanceId", &id)],
+            11,
+        )
+        .unwrap()
+        .body;
+        assert_eq!(policy["BackupRetentionPeriod"], "730");
+        assert_eq!(policy["EnableBackupLog"], 0, "left as it was");
+    }
 }

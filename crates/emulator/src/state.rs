@@ -167,7 +167,8 @@ pub struct Architecture {
 /// A change that takes effect when the current transition ends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Pending {
-    /// A new instance class (`ModifyInstanceSpec`).
+    /// A new instance class (`ModifyInstanceSpec` before it took the architecture; kept so
+    /// that state files with such a change still load).
     InstanceClass(String),
     /// A new class and architecture (`ModifyInstanceSpec`).
     Spec {
