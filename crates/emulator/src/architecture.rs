@@ -183,6 +183,16 @@ pub(crate) fn shard_count(architecture: &Architecture, class: &Class) -> i64 {
     }
 }
 
+/// A class's per-instance figure (capacity, bandwidth, connections, QPS) for the shards in
+/// effect: a cluster's figures are per shard times the shards, so a declared `ShardCount`
+/// scales them.
+pub(crate) fn scaled(figure: i64, architecture: &Architecture, class: &Class) -> i64 {
+    if class.shards <= 0 {
+        return figure;
+    }
+    figure / class.shards * shard_count(architecture, class)
+}
+
 /// `ReplicaCount` in effect: none for a single node, else 1 unless set.
 pub(crate) fn replica_count(architecture: &Architecture) -> i64 {
     if architecture.stand_alone {
@@ -410,5 +420,25 @@ mod tests {
         .unwrap();
         assert_eq!(moved.shard_count, None);
         assert_eq!(shard_count(&moved, class(STANDARD)), 1);
+    }
+
+    #[test]
+    fn a_cluster_figures_scale_with_its_shards() {
+        let cluster = class(CLUSTER);
+        let default = Architecture::default();
+        assert_eq!(
+            scaled(cluster.capacity_mb, &default, cluster),
+            cluster.capacity_mb
+        );
+        let doubled = Architecture {
+            shard_count: Some(8),
+            ..Architecture::default()
+        };
+        assert_eq!(
+            scaled(cluster.capacity_mb, &doubled, cluster),
+            2 * cluster.capacity_mb
+        );
+        let standard = class(STANDARD);
+        assert_eq!(scaled(standard.qps, &doubled, standard), standard.qps);
     }
 }

@@ -300,10 +300,10 @@ pub(crate) fn create(
         vpc_id: instance.vpc_id.clone(),
         vswitch_id: instance.vswitch_id.clone(),
         node_type: architecture::created_node_type(&instance.architecture).into(),
-        bandwidth: class.bandwidth,
-        capacity: class.capacity_mb,
-        connections: class.connections,
-        qps: class.qps,
+        bandwidth: architecture::scaled(class.bandwidth, &instance.architecture, class),
+        capacity: architecture::scaled(class.capacity_mb, &instance.architecture, class),
+        connections: architecture::scaled(class.connections, &instance.architecture, class),
+        qps: architecture::scaled(class.qps, &instance.architecture, class),
         port: instance.port,
         config: config_json(&instance),
         connection_domain: connection_domain(&instance),
@@ -398,10 +398,18 @@ fn listing(instance: &Instance) -> KvStoreInstance {
         connection_mode: "Standard".into(),
         private_ip: instance.private_ip.clone(),
         port: instance.port,
-        bandwidth: class.map_or(0, |c| c.bandwidth),
-        capacity: class.map_or(0, |c| c.capacity_mb),
-        connections: class.map_or(0, |c| c.connections),
-        qps: class.map_or(0, |c| c.qps),
+        bandwidth: class.map_or(0, |c| {
+            architecture::scaled(c.bandwidth, &instance.architecture, c)
+        }),
+        capacity: class.map_or(0, |c| {
+            architecture::scaled(c.capacity_mb, &instance.architecture, c)
+        }),
+        connections: class.map_or(0, |c| {
+            architecture::scaled(c.connections, &instance.architecture, c)
+        }),
+        qps: class.map_or(0, |c| {
+            architecture::scaled(c.qps, &instance.architecture, c)
+        }),
         shard_count: class.map_or(1, |c| architecture::shard_count(&instance.architecture, c)),
         read_only_count: class
             .map_or(0, |c| {
@@ -818,6 +826,7 @@ mod tests {
             assert_eq!(body["SecondaryZoneId"], "cn-hangzhou-e");
             assert_eq!(body["NodeType"], "double");
             assert_eq!(body["ArchitectureType"], "cluster");
+            assert_eq!(body["Capacity"], 16_384, "8 shards of 2 GB");
         }
         assert_eq!(attribute["ReadOnlyCount"], 0);
         assert_eq!(listed["ReadOnlyCount"], "0");
