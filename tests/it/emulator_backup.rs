@@ -610,3 +610,76 @@ async fn every_backup_family_error_code() {
     slow.stop().await.unwrap();
     emu.stop().await.unwrap();
 }
+
+/// `DescribeInstanceConfig`'s `Config` of `id`, parsed.
+async fn config_of(url: &str, id: &str) -> Value {
+    let (status, body) = call(
+        url,
+        Request::new("DescribeInstanceConfig").param("InstanceId", id),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(body["Config"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_clone_from_a_backup_set_starts_with_the_sources_parameters() {
+    let emu = start(0.2, 0.2, None).await;
+    let url = emu.url();
+    let source = create_normal_instance(&url, "cn-hangzhou", "source").await;
+    let (status, body) = call(
+        &url,
+        Request::new("ModifyInstanceConfig")
+            .param("InstanceId", &source)
+            .param("Config", r#"{"maxmemory-policy":"allkeys-lfu"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    wait_normal(&url, &source).await;
+    let (_, set) = backup_and_wait(&url, &source).await;
+    let backup_id = set["BackupId"].to_string();
+
+    let (status, created) = call(
+        &url,
+        Request::new("CreateInstance")
+            .param("RegionId", "cn-hangzhou")
+            .param("InstanceClass", "redis.master.small.default")
+            .param("SrcDBInstanceId", &source)
+            .param("BackupId", &backup_id),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let clone = created["InstanceId"].as_str().unwrap().to_owned();
+    wait_normal(&url, &clone).await;
+    let cloned = config_of(&url, &clone).await;
+    assert_eq!(cloned["maxmemory-policy"], "allkeys-lfu");
+    assert_eq!(cloned, config_of(&url, &source).await);
+
+    let (status, body) = call(
+        &url,
+        Request::new("CreateInstance")
+            .param("RegionId", "cn-hangzhou")
+            .param("InstanceClass", "redis.master.small.default")
+            .param("BackupId", &backup_id),
+    )
+    .await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (400, Some("MissingParameter"))
+    );
+    let (status, body) = call(
+        &url,
+        Request::new("CreateInstance")
+            .param("RegionId", "cn-hangzhou")
+            .param("InstanceClass", "redis.master.small.default")
+            .param("SrcDBInstanceId", &clone)
+            .param("BackupId", &backup_id),
+    )
+    .await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (400, Some("InvalidBackupSetID.NotFound")),
+        "the set is the source's, not the clone's"
+    );
+    emu.stop().await.unwrap();
+}

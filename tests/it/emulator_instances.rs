@@ -267,3 +267,100 @@ async fn protected_and_subscription_instances_cannot_be_deleted() {
     );
     emu.stop().await.unwrap();
 }
+
+/// The attribute of `id` and its entry in `DescribeInstances`.
+async fn attribute_and_listing(url: &str, id: &str) -> (serde_json::Value, serde_json::Value) {
+    let (_, attribute) = call(
+        url,
+        Request::new("DescribeInstanceAttribute").param("InstanceId", id),
+    )
+    .await;
+    let (_, listed) = call(
+        url,
+        Request::new("DescribeInstances")
+            .param("RegionId", "cn-hangzhou")
+            .param("InstanceIds", id),
+    )
+    .await;
+    (
+        attribute["Instances"]["DBInstanceAttribute"][0].clone(),
+        listed["Instances"]["KVStoreInstance"][0].clone(),
+    )
+}
+
+#[tokio::test]
+async fn the_declared_endpoint_and_architecture_are_what_the_describes_report() {
+    let emu = start_with_durations(0.2).await;
+    let url = emu.url();
+    let (status, created) = call(
+        &url,
+        Request::new("CreateInstance")
+            .param("RegionId", "cn-hangzhou")
+            .param("ZoneId", "cn-hangzhou-h")
+            .param(
+                "InstanceClass",
+                "redis.logic.sharding.2g.4db.0rodb.4proxy.default",
+            )
+            .param("NetworkType", "VPC")
+            .param("VpcId", "vpc-1")
+            .param("VSwitchId", "vsw-1")
+            .param("Port", "6390")
+            .param("PrivateIpAddress", "10.0.0.20")
+            .param("ConnectionStringPrefix", "ordersredis")
+            .param("NodeType", "MASTER_SLAVE")
+            .param("ShardCount", "8")
+            .param("ReplicaCount", "2")
+            .param("SecondaryZoneId", "cn-hangzhou-i"),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["InstanceId"].as_str().unwrap().to_owned();
+    let (attribute, listed) = attribute_and_listing(&url, &id).await;
+    for body in [&attribute, &listed] {
+        assert_eq!(body["Port"], 6390);
+        assert_eq!(body["PrivateIp"], "10.0.0.20");
+        assert_eq!(
+            body["ConnectionDomain"],
+            "ordersredis.redis.rds.aliyuncs.com"
+        );
+        assert_eq!(body["ShardCount"], 8);
+        assert_eq!(body["ReplicaCount"], 2);
+        assert_eq!(body["SecondaryZoneId"], "cn-hangzhou-i");
+        assert_eq!(body["NodeType"], "double");
+    }
+    let (_, net) = call(
+        &url,
+        Request::new("DescribeDBInstanceNetInfo").param("InstanceId", &id),
+    )
+    .await;
+    let endpoint = &net["NetInfoItems"]["InstanceNetInfo"][0];
+    assert_eq!(endpoint["Port"], "6390");
+    assert_eq!(endpoint["IPAddress"], "10.0.0.20");
+
+    let (status, body) = call(
+        &url,
+        Request::new("CreateInstance")
+            .param("RegionId", "cn-hangzhou")
+            .param("InstanceClass", "redis.master.small.default")
+            .param("ShardCount", "4"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (400, Some("InvalidParameter"))
+    );
+    assert!(body["Message"].as_str().unwrap().contains("ShardCount"));
+    let (status, body) = call(
+        &url,
+        Request::new("CreateInstance")
+            .param("RegionId", "cn-hangzhou")
+            .param("InstanceClass", "redis.master.small.default")
+            .param("ConnectionStringPrefix", "ordersredis"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (400, Some("InvalidConnectionStringOrPort.Duplicate"))
+    );
+    emu.stop().await.unwrap();
+}

@@ -147,6 +147,29 @@ async fn modify_spec_shows_the_old_class_while_changing_and_the_new_one_after() 
 }
 
 #[tokio::test]
+async fn an_architecture_change_without_a_class_shows_changing_then_the_new_values() {
+    let emu = Emu::start().await;
+    let id = emu.create("replicas", &[("ZoneId", "cn-hangzhou-h")]).await;
+    emu.ok(Request::new("ModifyInstanceSpec")
+        .param("InstanceId", &id)
+        .param("ReplicaCount", "3")
+        .param("SecondaryZoneId", "cn-hangzhou-i"))
+        .await;
+    let during = emu.attribute(&id).await;
+    assert_eq!(during["InstanceStatus"], "Changing");
+    assert_eq!(during["ReplicaCount"], 1);
+    assert_eq!(during["SecondaryZoneId"], "");
+
+    emu.finish_transitions();
+    let after = emu.attribute(&id).await;
+    assert_eq!(after["InstanceStatus"], "Normal");
+    assert_eq!(after["ReplicaCount"], 3);
+    assert_eq!(after["SecondaryZoneId"], "cn-hangzhou-i");
+    assert_eq!(after["InstanceClass"], "redis.master.small.default");
+    emu.stop().await;
+}
+
+#[tokio::test]
 async fn the_same_client_token_twice_changes_the_instance_once() {
     let emu = Emu::start().await;
     let id = emu.create("tokened-spec", &[]).await;
@@ -579,6 +602,34 @@ async fn every_management_error_code_is_answered_with_its_status() {
             spec(&normal, "redis.master.huge.default"),
             404,
             "InvalidDBInstanceClass.NotFound",
+        ),
+        case(
+            Request::new("ModifyInstanceSpec")
+                .param("InstanceId", &normal)
+                .param("ShardCount", "4"),
+            400,
+            "InvalidParameter",
+        ),
+        case(
+            Request::new("ModifyInstanceSpec")
+                .param("InstanceId", &normal)
+                .param("ReadOnlyCount", "2"),
+            400,
+            "InvalidParameter",
+        ),
+        case(
+            Request::new("ModifyInstanceSpec")
+                .param("InstanceId", &normal)
+                .param("SecondaryZoneId", "cn-beijing-a"),
+            400,
+            "InvalidZoneId.NotFound",
+        ),
+        case(
+            Request::new("ModifyInstanceSpec")
+                .param("InstanceId", &normal)
+                .param("ReplicaCount", "1"),
+            400,
+            "InvalidDBInstanceClass.Duplicate",
         ),
         case(
             spec(&normal, "redis.master.small.default"),

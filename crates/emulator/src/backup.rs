@@ -7,7 +7,10 @@
 //! space and is never restored. `RestoreInstance` shows `BackupRecovering` for the change duration and then puts the
 //! backup's dataset back. The emulator keeps no write log: a point-in-time restore (data
 //! flashback) restores the newest backup set taken at or before the requested time. It takes
-//! no automatic backups; the policy is stored and reported.
+//! no automatic backups; the policy is stored and reported. `CreateInstance` with
+//! `SrcDBInstanceId` and `BackupId` (or `RestoreTime`) starts a new instance with the data and
+//! parameters of the set `RestoreInstance` would restore; `RecoverConfigMode` is not declared,
+//! so parameters are always carried over and accounts and whitelists never.
 
 use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
@@ -16,7 +19,7 @@ use serde_json::json;
 
 use super::errors::VendorError;
 use super::lifecycle::Status;
-use super::state::{Backup, Context, Dataset, Handled, Instance, Pending, State, to_body};
+use super::state::{Backup, Context, Handled, Instance, Pending, State, to_body};
 use super::times;
 use kvsync_wire::actions::backup::{
     BackupSet, Backups, CreateBackup, CreateBackupResponse, DescribeBackupPolicy,
@@ -414,7 +417,9 @@ pub(crate) fn restore(
         RestoreSource::Set(backup_id) => restorable_set(state, instance, backup_id, ctx.now)?
             .dataset
             .clone(),
-        RestoreSource::PointInTime(at) => point_in_time(state, instance, at, ctx.now)?,
+        RestoreSource::PointInTime(at) => {
+            point_in_time(state, instance, at, ctx.now)?.dataset.clone()
+        }
     };
     let instance = state.instance_mut(&request.instance_id)?;
     instance.begin(
@@ -443,14 +448,14 @@ fn restorable_set<'a>(
         .ok_or_else(VendorError::backup_set_not_found)
 }
 
-/// The data of `instance` at `restore_time` for a point-in-time restore: the newest available
-/// backup set taken at or before it, within the data flashback range.
-fn point_in_time(
-    state: &State,
-    instance: &Instance,
+/// The backup set that holds the data of `instance` at `restore_time` for a point-in-time
+/// restore: the newest available one taken at or before it, within the data flashback range.
+fn point_in_time<'a>(
+    state: &'a State,
+    instance: &'a Instance,
     restore_time: &str,
     now: Timestamp,
-) -> Result<Dataset, VendorError> {
+) -> Result<&'a Backup, VendorError> {
     let since = instance
         .backup_policy
         .backup_log_since
@@ -465,10 +470,51 @@ fn point_in_time(
     }
     available_backups(state, &instance.id, now)
         .find(|backup| backup.start <= at)
-        .map(|backup| backup.dataset.clone())
         .ok_or_else(|| {
             VendorError::restore_time_invalid("No backup data exists at or before that time.")
         })
+}
+
+/// The backup set a new instance starts from (`CreateInstance` with `SrcDBInstanceId` and
+/// `BackupId` or `RestoreTime`), `None` for an empty new instance. The source must be an
+/// instance of `region_id`; the set is found as `RestoreInstance` finds it.
+pub(crate) fn clone_source<'a>(
+    state: &'a State,
+    source: &CloneSource<'_>,
+    region_id: &str,
+    now: Timestamp,
+) -> Result<Option<&'a Backup>, VendorError> {
+    let Some(source_id) = source.instance_id else {
+        return match (source.backup_id, source.restore_time) {
+            (None, None) => Ok(None),
+            _ => Err(VendorError::missing_parameter("SrcDBInstanceId")),
+        };
+    };
+    let instance = state
+        .instance(source_id)
+        .ok()
+        .filter(|instance| instance.region_id == region_id)
+        .ok_or_else(VendorError::instance_not_found)?;
+    match (source.backup_id, source.restore_time) {
+        (Some(backup_id), None) => restorable_set(state, instance, backup_id, now).map(Some),
+        (None, Some(at)) => point_in_time(state, instance, at, now).map(Some),
+        (Some(_), Some(_)) => Err(VendorError::invalid_parameter_because(
+            "RestoreTime",
+            "Specify either BackupId or RestoreTime, not both.",
+        )),
+        (None, None) => Err(VendorError::missing_parameter("BackupId")),
+    }
+}
+
+/// What a new instance is cloned from, as `CreateInstance` names it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CloneSource<'a> {
+    /// `SrcDBInstanceId`.
+    pub instance_id: Option<&'a str>,
+    /// `BackupId`.
+    pub backup_id: Option<&'a str>,
+    /// `RestoreTime`.
+    pub restore_time: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -478,6 +524,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::state::Dataset;
     use crate::state::Durations;
 
     #[test]
@@ -889,5 +936,183 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code, "InvalidRestoreTime.Format");
+    }
+
+    /// `CreateInstance` of a clone of `source` with `extra` parameters, at `at`.
+    fn clone_of(
+        state: &mut State,
+        source: &str,
+        extra: &[(&str, &str)],
+        at: i64,
+    ) -> Result<Handled, VendorError> {
+        let mut params = vec![
+            ("RegionId", "cn-hangzhou"),
+            ("InstanceClass", "redis.master.small.default"),
+            ("SrcDBInstanceId", source),
+        ];
+        params.extend_from_slice(extra);
+        handle(state, "CreateInstance", &params, at)
+    }
+
+    #[test]
+    fn a_clone_from_a_backup_set_starts_with_its_data_and_parameters() {
+        let mut state = State::default();
+        let id = new_instance(&mut state);
+        state
+            .instances
+            .get_mut(&id)
+            .unwrap()
+            .config
+            .insert("maxmemory-policy".into(), "allkeys-lru".into());
+        handle(&mut state, "CreateBackup", &[("InstanceId", &id)], 10).unwrap();
+        let backup_id = state.backups.keys().next().unwrap().to_string();
+        let taken = state.instances[&id].dataset.clone();
+        // Changed after the backup: the clone has the backup's values, not these.
+        let source = state.instances.get_mut(&id).unwrap();
+        source.config.insert("timeout".into(), "300".into());
+        source.dataset = Dataset::default();
+
+        let created = clone_of(&mut state, &id, &[("BackupId", &backup_id)], 20).unwrap();
+        let clone_id = created.body["InstanceId"].as_str().unwrap();
+        let clone = &state.instances[clone_id];
+        assert_eq!(clone.dataset, taken);
+        assert_eq!(clone.config["maxmemory-policy"], "allkeys-lru");
+        assert_eq!(clone.config["timeout"], "0");
+    }
+
+    #[test]
+    fn a_clone_at_a_point_in_time_needs_data_flashback() {
+        let mut state = State::default();
+        let id = new_instance(&mut state);
+        handle(&mut state, "CreateBackup", &[("InstanceId", &id)], 10).unwrap();
+        let at = times::to_seconds(ctx(60).now);
+        let err = clone_of(&mut state, &id, &[("RestoreTime", &at)], 100).unwrap_err();
+        assert_eq!(err.code, "IncorrectBackupLogState");
+
+        handle(
+            &mut state,
+            "ModifyBackupPolicy",
+            &[
+                ("InstanceId", &id),
+                ("PreferredBackupTime", "02:00Z-03:00Z"),
+                ("PreferredBackupPeriod", "Monday"),
+                ("EnableBackupLog", "1"),
+            ],
+            5,
+        )
+        .unwrap();
+        let taken = state.instances[&id].dataset.clone();
+        let created = clone_of(&mut state, &id, &[("RestoreTime", &at)], 100).unwrap();
+        let clone_id = created.body["InstanceId"].as_str().unwrap();
+        assert_eq!(state.instances[clone_id].dataset, taken);
+    }
+
+    #[test]
+    fn a_clone_names_one_existing_source_and_one_usable_set() {
+        let mut state = State::default();
+        let id = new_instance(&mut state);
+        let other = new_instance(&mut state);
+        handle(&mut state, "CreateBackup", &[("InstanceId", &other)], 10).unwrap();
+        let others_set = state.backups.keys().next().unwrap().to_string();
+        let code = |result: Result<Handled, VendorError>| result.unwrap_err().code;
+
+        let without_source = handle(
+            &mut state,
+            "CreateInstance",
+            &[
+                ("RegionId", "cn-hangzhou"),
+                ("InstanceClass", "redis.master.small.default"),
+                ("BackupId", &others_set),
+            ],
+            20,
+        );
+        assert_eq!(code(without_source), "MissingParameter");
+        assert_eq!(
+            code(clone_of(
+                &mut state,
+                "r-nosuch",
+                &[("BackupId", &others_set)],
+                20
+            )),
+            "InvalidInstanceId.NotFound"
+        );
+        assert_eq!(
+            code(clone_of(&mut state, &id, &[("BackupId", &others_set)], 20)),
+            "InvalidBackupSetID.NotFound",
+            "a set of another instance"
+        );
+        assert_eq!(
+            code(clone_of(
+                &mut state,
+                &other,
+                &[("BackupId", &others_set)],
+                11
+            )),
+            "InvalidBackupSetID.NotFound",
+            "a set still being taken"
+        );
+        assert_eq!(
+            code(clone_of(&mut state, &other, &[("BackupId", "12345")], 20)),
+            "InvalidBackupSetID.NotFound"
+        );
+        assert_eq!(
+            code(clone_of(&mut state, &other, &[], 20)),
+            "MissingParameter"
+        );
+        let both = [
+            ("BackupId", others_set.as_str()),
+            ("RestoreTime", "2023-11-14T22:13:30Z"),
+        ];
+        let err = clone_of(&mut state, &other, &both, 20).unwrap_err();
+        assert_eq!(err.code, "InvalidParameter");
+        assert!(err.message.contains("RestoreTime"));
+        assert!(clone_of(&mut state, &other, &[("BackupId", &others_set)], 20).is_ok());
+    }
+
+    #[test]
+    fn a_failed_set_is_never_cloned() {
+        let mut state = State::default();
+        let id = new_instance(&mut state);
+        let failing = Context {
+            fail_backup: true,
+            ..ctx(10)
+        };
+        let wire: BTreeMap<String, String> = [("InstanceId".to_owned(), id.clone())].into();
+        state.handle("CreateBackup", &wire, &failing).unwrap();
+        let set = state.backups.keys().next().unwrap().to_string();
+        let err = clone_of(&mut state, &id, &[("BackupId", &set)], 20).unwrap_err();
+        assert_eq!(err.code, "InvalidBackupSetID.NotFound");
+    }
+
+    #[test]
+    fn the_policy_retention_set_is_the_one_reported() {
+        let mut state = State::default();
+        let id = new_instance(&mut state);
+        let set = |state: &mut State, days: &str| {
+            handle(
+                state,
+                "ModifyBackupPolicy",
+                &[
+                    ("InstanceId", &id),
+                    ("PreferredBackupTime", "02:00Z-03:00Z"),
+                    ("PreferredBackupPeriod", "Monday"),
+                    ("BackupRetentionPeriod", days),
+                ],
+                10,
+            )
+        };
+        set(&mut state, "730").unwrap();
+        let err = set(&mut state, "731").unwrap_err();
+        assert_eq!(err.code, "InvalidBackupRetentionPeriod.Malformed");
+        let policy = handle(
+            &mut state,
+            "DescribeBackupPolicy",
+            &[("InstanceId", &id)],
+            11,
+        )
+        .unwrap()
+        .body;
+        assert_eq!(policy["BackupRetentionPeriod"], "730");
+        assert_eq!(policy["EnableBackupLog"], 0, "left as it was");
     }
 }

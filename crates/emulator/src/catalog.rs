@@ -103,11 +103,38 @@ pub(crate) struct Class {
     pub connections: i64,
     /// Expected QPS.
     pub qps: i64,
-    /// `standard` or `cluster`.
+    /// `ArchitectureType`: `standard`, `cluster` (codes with `sharding`) or `rwsplit` (codes
+    /// with `splitrw`, read/write splitting).
     pub architecture: &'static str,
-    /// Shards (1 for standard).
+    /// Shards (1 for standard); `ShardCount` may change it on cluster classes.
     pub shards: i64,
+    /// Read-only nodes (0 but on `rwsplit`); `ReadOnlyCount` may change it on `rwsplit` classes.
+    pub read_only: i64,
 }
+
+impl Class {
+    /// Whether `ShardCount` applies.
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.architecture == "cluster"
+    }
+
+    /// Whether `ReadOnlyCount` applies.
+    pub(crate) fn is_rwsplit(&self) -> bool {
+        self.architecture == "rwsplit"
+    }
+}
+
+/// The shard counts a cluster instance may have.
+pub(crate) const SHARD_COUNTS: std::ops::RangeInclusive<u64> = 2..=256;
+
+/// The secondary (replica) nodes an instance may have in its primary zone.
+pub(crate) const REPLICA_COUNTS: std::ops::RangeInclusive<u64> = 1..=9;
+
+/// The read-only nodes a read/write splitting instance may have.
+pub(crate) const READ_ONLY_COUNTS: std::ops::RangeInclusive<u64> = 1..=9;
+
+/// At most this many replica and read-only nodes together in the primary zone.
+pub(crate) const MAX_REPLICAS_AND_READ_ONLY: u64 = 9;
 
 const fn standard(
     code: &'static str,
@@ -124,6 +151,7 @@ const fn standard(
         qps,
         architecture: "standard",
         shards: 1,
+        read_only: 0,
     }
 }
 
@@ -136,6 +164,20 @@ const fn cluster(code: &'static str, capacity_mb: i64, shards: i64) -> Class {
         qps: 100_000 * shards,
         architecture: "cluster",
         shards,
+        read_only: 0,
+    }
+}
+
+const fn splitrw(code: &'static str, capacity_mb: i64, read_only: i64) -> Class {
+    Class {
+        code,
+        capacity_mb,
+        bandwidth: 96 * (read_only + 1),
+        connections: 10_000 * (read_only + 1),
+        qps: 100_000 * (read_only + 1),
+        architecture: "rwsplit",
+        shards: 1,
+        read_only,
     }
 }
 
@@ -175,6 +217,8 @@ pub(crate) const CLASSES: &[Class] = &[
         16_384,
         8,
     ),
+    splitrw("redis.logic.splitrw.default.1db.1rodb.4proxy", 1024, 1),
+    splitrw("redis.logic.splitrw.default.1db.3rodb.4proxy", 4096, 3),
 ];
 
 /// Looks a class up by code.
@@ -202,6 +246,24 @@ pub(crate) fn valid_period(months: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn architectures_follow_the_class_codes() {
+        for class in CLASSES {
+            assert_eq!(
+                class.is_cluster(),
+                class.code.contains("sharding"),
+                "{}",
+                class.code
+            );
+            assert_eq!(
+                class.is_rwsplit(),
+                class.code.contains("splitrw"),
+                "{}",
+                class.code
+            );
+        }
+    }
 
     #[test]
     fn every_region_the_emulator_serves_is_known_to_the_client() {

@@ -42,6 +42,15 @@ impl VendorError {
         )
     }
 
+    /// A parameter is present but breaks a rule, told in `reason`.
+    pub fn invalid_parameter_because(name: &str, reason: &str) -> Self {
+        Self::new(
+            400,
+            "InvalidParameter",
+            format!("The specified parameter \"{name}\" is not valid. {reason}"),
+        )
+    }
+
     /// The action does not exist.
     pub fn action_not_found() -> Self {
         Self::new(
@@ -612,6 +621,16 @@ impl VendorError {
             400,
             "InvalidDBInstanceClass.Duplicate",
             "The specified DB instance class is the same as the current one.",
+        )
+    }
+
+    /// `ModifyInstanceSpec` asks for the class and architecture the instance already has (the
+    /// class's duplicate code, which the vendor gives for an unchanged specification).
+    pub fn spec_unchanged() -> Self {
+        Self::new(
+            400,
+            "InvalidDBInstanceClass.Duplicate",
+            "The specified specification (class and architecture) is the same as the current one.",
         )
     }
 

@@ -4,9 +4,14 @@ use jiff::Timestamp;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::architecture;
+use super::backup;
 use super::catalog;
 use super::errors::VendorError;
-use super::state::{Context, Handled, Instance, State, TokenRecord, fingerprint, to_body};
+use super::manage;
+use super::state::{
+    Architecture, Context, Handled, Instance, State, TokenRecord, fingerprint, to_body,
+};
 use kvsync_wire::actions::instance::{
     CreateInstance, CreateInstanceResponse, DESCRIBE_INSTANCES_MAX_PAGE_SIZE, DbInstanceAttribute,
     DbInstanceAttributes, DeleteInstance, DescribeInstanceAttribute,
@@ -82,8 +87,15 @@ fn instance_id(sequence: u64, name: &str, now: Timestamp) -> String {
     format!("r-{suffix}")
 }
 
-/// The lifecycle and attribute actions of this module.
 /// `CreateInstance`.
+///
+/// Every declared parameter is either put into effect or refused: a `Period` without
+/// `PrePaid`, or a `VpcId`/`VSwitchId` on the classic network, is refused rather than
+/// ignored. `SrcDBInstanceId` with `BackupId` or `RestoreTime` starts the instance with the
+/// data and parameters of that backup set (see `backup::clone_source`); `Port`,
+/// `ConnectionStringPrefix` and `PrivateIpAddress` set its endpoint (the prefix follows the
+/// rule of `ModifyDBInstanceConnectionString`); the architecture fields follow the rules of
+/// the `architecture` module.
 pub(crate) fn create(
     state: &mut State,
     request: CreateInstance,
@@ -131,6 +143,12 @@ pub(crate) fn create(
         .clone()
         .unwrap_or_else(|| "PostPaid".into());
     let end_time = match charge_type.as_str() {
+        "PostPaid" if request.period.is_some() => {
+            return Err(VendorError::invalid_parameter_because(
+                "Period",
+                "A period applies to PrePaid instances only.",
+            ));
+        }
         "PostPaid" => None,
         "PrePaid" => {
             let months = request
@@ -158,6 +176,17 @@ pub(crate) fn create(
             (Some(vpc), Some(vsw)) => (vpc.clone(), vsw.clone()),
             _ => return Err(VendorError::vpc_required()),
         },
+        "CLASSIC" if request.vpc_id.is_some() || request.vswitch_id.is_some() => {
+            let name = if request.vpc_id.is_some() {
+                "VpcId"
+            } else {
+                "VSwitchId"
+            };
+            return Err(VendorError::invalid_parameter_because(
+                name,
+                "The classic network has no VPC.",
+            ));
+        }
         "CLASSIC" => (String::new(), String::new()),
         _ => return Err(VendorError::invalid_parameter("NetworkType")),
     };
@@ -174,6 +203,52 @@ pub(crate) fn create(
     if request.tags.len() > MAX_TAGS {
         return Err(VendorError::invalid_parameter("Tag"));
     }
+    let architecture = architecture::resolve(
+        &Architecture::default(),
+        &architecture::Requested {
+            node_type: request.node_type.as_deref(),
+            shard_count: request.shard_count,
+            replica_count: request.replica_count,
+            read_only_count: request.read_only_count,
+            secondary_zone_id: request.secondary_zone_id.as_deref(),
+        },
+        class,
+        region,
+        &zone_id,
+    )?;
+    let port = match request.port {
+        None => manage::DEFAULT_PORT,
+        Some(port) if manage::valid_port(port) => {
+            i64::try_from(port).map_err(|_| VendorError::invalid_parameter("Port"))?
+        }
+        Some(_) => return Err(VendorError::invalid_parameter("Port")),
+    };
+    if let Some(prefix) = &request.connection_string_prefix
+        && !manage::valid_connection_prefix(prefix)
+    {
+        return Err(VendorError::connection_string_malformed());
+    }
+    manage::check_endpoint_free(
+        state,
+        None,
+        region.id,
+        request.connection_string_prefix.as_deref(),
+        port,
+    )?;
+    if let Some(ip) = &request.private_ip_address {
+        check_private_ip(state, ip, &network_type, &vpc_id)?;
+    }
+    let source = backup::clone_source(
+        state,
+        &backup::CloneSource {
+            instance_id: request.src_db_instance_id.as_deref(),
+            backup_id: request.backup_id.as_deref(),
+            restore_time: request.restore_time.as_deref(),
+        },
+        region.id,
+        ctx.now,
+    )?
+    .map(|backup| (backup.dataset.clone(), backup.config.clone()));
 
     let sequence = state.next_sequence();
     let id = instance_id(
@@ -202,6 +277,18 @@ pub(crate) fn create(
         .as_ref()
         .map(|password| password_digest(&id, password.expose()));
     instance.tags = request.tags.clone();
+    instance.architecture = architecture;
+    instance.port = port;
+    if let Some(prefix) = &request.connection_string_prefix {
+        instance.connection_prefix = prefix.clone();
+    }
+    if let Some(ip) = &request.private_ip_address {
+        instance.private_ip = ip.clone();
+    }
+    if let Some((dataset, config)) = source {
+        instance.dataset = dataset;
+        instance.config = config;
+    }
     let response = to_body(&CreateInstanceResponse {
         instance_id: instance.id.clone(),
         instance_name: instance.name.clone(),
@@ -212,11 +299,11 @@ pub(crate) fn create(
         network_type: instance.network_type.clone(),
         vpc_id: instance.vpc_id.clone(),
         vswitch_id: instance.vswitch_id.clone(),
-        node_type: "MASTER_SLAVE".into(),
-        bandwidth: class.bandwidth,
-        capacity: class.capacity_mb,
-        connections: class.connections,
-        qps: class.qps,
+        node_type: architecture::created_node_type(&instance.architecture).into(),
+        bandwidth: architecture::scaled(class.bandwidth, &instance.architecture, class),
+        capacity: architecture::scaled(class.capacity_mb, &instance.architecture, class),
+        connections: architecture::scaled(class.connections, &instance.architecture, class),
+        qps: architecture::scaled(class.qps, &instance.architecture, class),
         port: instance.port,
         config: config_json(&instance),
         connection_domain: connection_domain(&instance),
@@ -233,6 +320,36 @@ pub(crate) fn create(
     }
     state.instances.insert(id, instance);
     Ok(Handled::wrote(response))
+}
+
+/// Refuses a `PrivateIpAddress` that is not an IPv4 address, is asked for outside a VPC, or
+/// is already held by another instance of the VPC.
+fn check_private_ip(
+    state: &State,
+    ip: &str,
+    network_type: &str,
+    vpc_id: &str,
+) -> Result<(), VendorError> {
+    if ip.parse::<std::net::Ipv4Addr>().is_err() {
+        return Err(VendorError::invalid_parameter("PrivateIpAddress"));
+    }
+    if network_type != "VPC" {
+        return Err(VendorError::invalid_parameter_because(
+            "PrivateIpAddress",
+            "A private IP address can be chosen in a VPC only.",
+        ));
+    }
+    let taken = state
+        .instances
+        .values()
+        .any(|other| other.vpc_id == vpc_id && other.private_ip == ip);
+    if taken {
+        return Err(VendorError::invalid_parameter_because(
+            "PrivateIpAddress",
+            "Another instance of the VPC uses it.",
+        ));
+    }
+    Ok(())
 }
 
 /// The instance's connection string.
@@ -275,18 +392,32 @@ fn listing(instance: &Instance) -> KvStoreInstance {
         zone_id: instance.zone_id.clone(),
         vpc_id: instance.vpc_id.clone(),
         vswitch_id: instance.vswitch_id.clone(),
-        node_type: "double".into(),
+        node_type: architecture::listed_node_type(&instance.architecture).into(),
         package_type: "standard".into(),
         connection_domain: connection_domain(instance),
         connection_mode: "Standard".into(),
         private_ip: instance.private_ip.clone(),
         port: instance.port,
-        bandwidth: class.map_or(0, |c| c.bandwidth),
-        capacity: class.map_or(0, |c| c.capacity_mb),
-        connections: class.map_or(0, |c| c.connections),
-        qps: class.map_or(0, |c| c.qps),
-        shard_count: class.map_or(1, |c| c.shards),
-        read_only_count: "0".into(),
+        bandwidth: class.map_or(0, |c| {
+            architecture::scaled(c.bandwidth, &instance.architecture, c)
+        }),
+        capacity: class.map_or(0, |c| {
+            architecture::scaled(c.capacity_mb, &instance.architecture, c)
+        }),
+        connections: class.map_or(0, |c| {
+            architecture::scaled(c.connections, &instance.architecture, c)
+        }),
+        qps: class.map_or(0, |c| {
+            architecture::scaled(c.qps, &instance.architecture, c)
+        }),
+        shard_count: class.map_or(1, |c| architecture::shard_count(&instance.architecture, c)),
+        read_only_count: class
+            .map_or(0, |c| {
+                architecture::read_only_count(&instance.architecture, c)
+            })
+            .to_string(),
+        replica_count: architecture::replica_count(&instance.architecture),
+        secondary_zone_id: instance.architecture.secondary_zone_id.clone(),
         has_renew_change_order: instance.has_scheduled_order(),
         is_rds: true,
         create_time: instance.created.to_string(),
@@ -326,9 +457,9 @@ fn attribute(instance: &Instance) -> DbInstanceAttribute {
         connections: listed.connections,
         qps: listed.qps,
         shard_count: listed.shard_count,
-        read_only_count: 0,
-        replica_count: 1,
-        secondary_zone_id: String::new(),
+        read_only_count: listed.read_only_count.parse().unwrap_or(0),
+        replica_count: listed.replica_count,
+        secondary_zone_id: listed.secondary_zone_id,
         has_renew_change_order: listed.has_renew_change_order.to_string(),
         is_rds: true,
         instance_release_protection: instance.release_protection,
@@ -343,7 +474,12 @@ fn attribute(instance: &Instance) -> DbInstanceAttribute {
         create_time: listed.create_time,
         end_time: listed.end_time,
         resource_group_id: listed.resource_group_id,
-        zone_type: "singlezone".into(),
+        zone_type: if instance.architecture.secondary_zone_id.is_empty() {
+            "singlezone"
+        } else {
+            "doublezone"
+        }
+        .into(),
         config: config_json(instance),
         tags: listed.tags,
     }
@@ -504,4 +640,271 @@ pub(crate) fn describe_regions(_request: DescribeRegions) -> Result<Handled, Ven
             kv_store_region: regions,
         },
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn ctx(seconds: i64) -> Context {
+        Context {
+            now: Timestamp::from_second(1_700_000_000 + seconds).unwrap(),
+            durations: Default::default(),
+            fail_backup: false,
+        }
+    }
+
+    fn wire(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// `CreateInstance` of a small standard instance in `cn-hangzhou` with `extra`.
+    fn create(state: &mut State, extra: &[(&str, &str)]) -> Result<Handled, VendorError> {
+        let mut params = vec![
+            ("RegionId", "cn-hangzhou"),
+            ("InstanceClass", "redis.master.small.default"),
+        ];
+        params.extend_from_slice(extra);
+        state.handle("CreateInstance", &wire(&params), &ctx(0))
+    }
+
+    /// The attribute and the listing of an instance.
+    fn described(state: &mut State, id: &str) -> (Value, Value) {
+        let attribute = state
+            .handle(
+                "DescribeInstanceAttribute",
+                &wire(&[("InstanceId", id)]),
+                &ctx(10),
+            )
+            .unwrap()
+            .body["Instances"]["DBInstanceAttribute"][0]
+            .clone();
+        let listed = state
+            .handle(
+                "DescribeInstances",
+                &wire(&[("RegionId", "cn-hangzhou"), ("InstanceIds", id)]),
+                &ctx(10),
+            )
+            .unwrap()
+            .body["Instances"]["KVStoreInstance"][0]
+            .clone();
+        (attribute, listed)
+    }
+
+    fn id_of(handled: &Handled) -> String {
+        handled.body["InstanceId"].as_str().unwrap().to_owned()
+    }
+
+    const VPC: &[(&str, &str)] = &[
+        ("NetworkType", "VPC"),
+        ("VpcId", "vpc-1"),
+        ("VSwitchId", "vsw-1"),
+    ];
+
+    #[test]
+    fn port_prefix_and_private_ip_are_what_describe_reports() {
+        let mut state = State::default();
+        let mut params = VPC.to_vec();
+        params.extend([
+            ("Port", "6380"),
+            ("ConnectionStringPrefix", "ordersredis"),
+            ("PrivateIpAddress", "192.168.0.10"),
+        ]);
+        let created = create(&mut state, &params).unwrap();
+        assert_eq!(created.body["Port"], 6380);
+        assert_eq!(
+            created.body["ConnectionDomain"],
+            "ordersredis.redis.rds.aliyuncs.com"
+        );
+        assert_eq!(created.body["PrivateIpAddr"], "192.168.0.10");
+        let id = id_of(&created);
+        let (attribute, listed) = described(&mut state, &id);
+        for body in [&attribute, &listed] {
+            assert_eq!(body["Port"], 6380);
+            assert_eq!(
+                body["ConnectionDomain"],
+                "ordersredis.redis.rds.aliyuncs.com"
+            );
+            assert_eq!(body["PrivateIp"], "192.168.0.10");
+        }
+        let net = state
+            .handle(
+                "DescribeDBInstanceNetInfo",
+                &wire(&[("InstanceId", &id)]),
+                &ctx(10),
+            )
+            .unwrap()
+            .body;
+        let endpoint = &net["NetInfoItems"]["InstanceNetInfo"][0];
+        assert_eq!(endpoint["Port"], "6380");
+        assert_eq!(endpoint["IPAddress"], "192.168.0.10");
+        assert_eq!(
+            endpoint["ConnectionString"],
+            "ordersredis.redis.rds.aliyuncs.com"
+        );
+    }
+
+    #[test]
+    fn bad_or_taken_endpoints_are_refused() {
+        let mut state = State::default();
+        let code = |result: Result<Handled, VendorError>| result.unwrap_err();
+        for port in ["1023", "65536"] {
+            let err = code(create(&mut state, &[("Port", port)]));
+            assert_eq!(err.code, "InvalidParameter");
+            assert!(err.message.contains("Port"));
+        }
+        for prefix in ["short", "Ordersredis", "1ordersredis", "orders-redis"] {
+            let err = code(create(&mut state, &[("ConnectionStringPrefix", prefix)]));
+            assert_eq!(err.code, "InvalidConnectionString.Format", "{prefix}");
+        }
+        create(
+            &mut state,
+            &[("ConnectionStringPrefix", "ordersredis"), ("Port", "7000")],
+        )
+        .unwrap();
+        let taken = code(create(
+            &mut state,
+            &[("ConnectionStringPrefix", "ordersredis")],
+        ));
+        assert_eq!(taken.code, "InvalidConnectionStringOrPort.Duplicate");
+        let taken = code(create(&mut state, &[("Port", "7000")]));
+        assert_eq!(taken.code, "InvalidConnectionStringOrPort.Duplicate");
+        // The default port is everyone's.
+        create(&mut state, &[("Port", "6379")]).unwrap();
+        create(&mut state, &[("Port", "6379")]).unwrap();
+    }
+
+    #[test]
+    fn a_private_ip_is_an_ipv4_address_in_a_vpc_not_yet_used() {
+        let mut state = State::default();
+        let err = create(&mut state, &[("PrivateIpAddress", "192.168.0.10")]).unwrap_err();
+        assert!(err.message.contains("PrivateIpAddress"), "classic network");
+        let mut bad = VPC.to_vec();
+        bad.push(("PrivateIpAddress", "192.168.0.300"));
+        let err = create(&mut state, &bad).unwrap_err();
+        assert_eq!(err.code, "InvalidParameter");
+        let mut good = VPC.to_vec();
+        good.push(("PrivateIpAddress", "192.168.0.10"));
+        create(&mut state, &good).unwrap();
+        let err = create(&mut state, &good).unwrap_err();
+        assert!(err.message.contains("PrivateIpAddress"), "already used");
+    }
+
+    #[test]
+    fn the_declared_architecture_is_what_describe_reports() {
+        let mut state = State::default();
+        let created = state
+            .handle(
+                "CreateInstance",
+                &wire(&[
+                    ("RegionId", "cn-hangzhou"),
+                    ("ZoneId", "cn-hangzhou-b"),
+                    (
+                        "InstanceClass",
+                        "redis.logic.sharding.2g.4db.0rodb.4proxy.default",
+                    ),
+                    ("NodeType", "MASTER_SLAVE"),
+                    ("ShardCount", "8"),
+                    ("ReplicaCount", "2"),
+                    ("SecondaryZoneId", "cn-hangzhou-e"),
+                ]),
+                &ctx(0),
+            )
+            .unwrap();
+        assert_eq!(created.body["NodeType"], "MASTER_SLAVE");
+        let (attribute, listed) = described(&mut state, &id_of(&created));
+        for body in [&attribute, &listed] {
+            assert_eq!(body["ShardCount"], 8);
+            assert_eq!(body["ReplicaCount"], 2);
+            assert_eq!(body["SecondaryZoneId"], "cn-hangzhou-e");
+            assert_eq!(body["NodeType"], "double");
+            assert_eq!(body["ArchitectureType"], "cluster");
+            assert_eq!(body["Capacity"], 16_384, "8 shards of 2 GB");
+        }
+        assert_eq!(attribute["ReadOnlyCount"], 0);
+        assert_eq!(listed["ReadOnlyCount"], "0");
+        assert_eq!(attribute["ZoneType"], "doublezone");
+
+        let split = state
+            .handle(
+                "CreateInstance",
+                &wire(&[
+                    ("RegionId", "cn-hangzhou"),
+                    (
+                        "InstanceClass",
+                        "redis.logic.splitrw.default.1db.1rodb.4proxy",
+                    ),
+                    ("ReadOnlyCount", "3"),
+                ]),
+                &ctx(0),
+            )
+            .unwrap();
+        let (attribute, listed) = described(&mut state, &id_of(&split));
+        assert_eq!(attribute["ReadOnlyCount"], 3);
+        assert_eq!(listed["ReadOnlyCount"], "3");
+        assert_eq!(attribute["ArchitectureType"], "rwsplit");
+
+        let single = create(&mut state, &[("NodeType", "STAND_ALONE")]).unwrap();
+        assert_eq!(single.body["NodeType"], "STAND_ALONE");
+        let (attribute, _) = described(&mut state, &id_of(&single));
+        assert_eq!(attribute["NodeType"], "single");
+        assert_eq!(attribute["ReplicaCount"], 0);
+    }
+
+    #[test]
+    fn an_architecture_the_class_does_not_have_is_refused_on_create() {
+        let mut state = State::default();
+        for (name, value) in [
+            ("ShardCount", "4"),
+            ("ReadOnlyCount", "1"),
+            ("ReplicaCount", "10"),
+            ("NodeType", "triple"),
+            ("SecondaryZoneId", "cn-hangzhou-b"),
+        ] {
+            let mut params = vec![("ZoneId", "cn-hangzhou-b")];
+            params.push((name, value));
+            let err = create(&mut state, &params).unwrap_err();
+            assert_eq!(err.code, "InvalidParameter", "{name}");
+            assert!(err.message.contains(name), "{}", err.message);
+        }
+        let err = create(&mut state, &[("SecondaryZoneId", "cn-beijing-a")]).unwrap_err();
+        assert_eq!(err.code, "InvalidZoneId.NotFound");
+        assert!(state.instances.is_empty());
+    }
+
+    #[test]
+    fn old_state_files_load_with_the_default_architecture() {
+        let mut state = State::default();
+        let id = id_of(&create(&mut state, &[]).unwrap());
+        let mut saved = serde_json::to_value(&state).unwrap();
+        saved["instances"][&id]
+            .as_object_mut()
+            .unwrap()
+            .remove("architecture");
+        let loaded: State = serde_json::from_value(saved).unwrap();
+        assert_eq!(loaded.instances[&id].architecture, Architecture::default());
+    }
+
+    #[test]
+    fn parameters_that_do_not_apply_are_refused_not_ignored() {
+        let mut state = State::default();
+        let err = create(&mut state, &[("Period", "1")]).unwrap_err();
+        assert!(err.message.contains("Period"), "{}", err.message);
+        let err = create(&mut state, &[("VpcId", "vpc-1")]).unwrap_err();
+        assert!(err.message.contains("VpcId"), "{}", err.message);
+        let err = create(
+            &mut state,
+            &[("NetworkType", "CLASSIC"), ("VSwitchId", "vsw-1")],
+        )
+        .unwrap_err();
+        assert!(err.message.contains("VSwitchId"), "{}", err.message);
+        assert!(state.instances.is_empty());
+    }
 }

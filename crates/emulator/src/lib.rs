@@ -15,6 +15,7 @@
 //! `Date` header carries it; signatures alone are checked against the real clock.
 
 mod accounts;
+mod architecture;
 pub mod auth;
 mod backup;
 mod catalog;

@@ -16,10 +16,14 @@
 //!   `ModifyInstanceNetExpireTime` sets that expiry to the given number of days from now.
 //! - `ModifyDBInstanceConnectionString` changes the instance's own (private) endpoint at once;
 //!   the emulator has no public endpoints, so `IPType=Public` names none.
+//! - An endpoint prefix is unique among all instances (the domain is shared); a port other
+//!   than the default 6379 is unique among the instances of a region. `CreateInstance` and
+//!   `ModifyDBInstanceConnectionString` both refuse a taken one.
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
+use super::architecture;
 use super::catalog;
 use super::errors::VendorError;
 use super::instances::connection_domain;
@@ -123,6 +127,37 @@ pub(crate) fn valid_port(port: u64) -> bool {
     (1024..=65535).contains(&port)
 }
 
+/// Refuses an endpoint prefix any other instance uses (the domain is shared by all regions),
+/// or a port other than the default another instance of `region_id` listens on; `own_id` is
+/// the instance being changed, if it exists already. Many instances keep the default port,
+/// so only a chosen port must be free.
+pub(crate) fn check_endpoint_free(
+    state: &State,
+    own_id: Option<&str>,
+    region_id: &str,
+    prefix: Option<&str>,
+    port: i64,
+) -> Result<(), VendorError> {
+    let others = || {
+        state
+            .instances
+            .values()
+            .filter(move |other| Some(other.id.as_str()) != own_id)
+    };
+    let prefix_taken =
+        prefix.is_some_and(|prefix| others().any(|other| other.connection_prefix == prefix));
+    let port_taken = port != DEFAULT_PORT
+        && others().any(|other| other.region_id == region_id && other.port == port);
+    if prefix_taken || port_taken {
+        Err(VendorError::connection_string_taken())
+    } else {
+        Ok(())
+    }
+}
+
+/// The port an instance listens on unless another is chosen.
+pub(crate) const DEFAULT_PORT: i64 = 6379;
+
 /// A major version as `(major, minor)`, e.g. `6.0` → `(6, 0)`.
 pub(crate) fn parse_version(version: &str) -> Option<(u32, u32)> {
     let (major, minor) = version.split_once('.')?;
@@ -187,7 +222,14 @@ pub(crate) fn classic_remaining(instance: &Instance, now: Timestamp) -> Option<i
     (instance.network_type == "VPC" && expires > now).then(|| expires.duration_since(now).as_secs())
 }
 
-/// `ModifyInstanceSpec`: a new class after `Changing`; `ClientToken` replays the first answer.
+/// `ModifyInstanceSpec`: a new class and/or architecture after `Changing`; `ClientToken`
+/// replays the first answer.
+///
+/// Without `InstanceClass` the class stays and at least one architecture field must be
+/// given. `RegionId`, when given, must be the instance's region; `OrderType` must be
+/// `UPGRADE` or `DOWNGRADE`. Accepted as billing no-ops, since the emulator bills nothing:
+/// `OrderType` (once valid), `AutoPay`, `ForceUpgrade` (every change the emulator accepts can
+/// be made without forcing), `CouponNo` and `BusinessInfo`.
 pub(crate) fn modify_spec(
     state: &mut State,
     request: ModifyInstanceSpec,
@@ -212,16 +254,50 @@ pub(crate) fn modify_spec(
         };
     }
     let instance = state.instance(&request.instance_id)?;
+    if request
+        .region_id
+        .as_deref()
+        .is_some_and(|region| region != instance.region_id)
+    {
+        return Err(VendorError::instance_not_found());
+    }
     if !valid_effective_time(request.effective_time.as_deref()) {
         return Err(VendorError::invalid_parameter("EffectiveTime"));
     }
-    let code = request
-        .instance_class
-        .as_deref()
-        .ok_or_else(VendorError::missing_class)?;
+    if !matches!(
+        request.order_type.as_deref(),
+        None | Some("UPGRADE" | "DOWNGRADE")
+    ) {
+        return Err(VendorError::invalid_parameter("OrderType"));
+    }
+    let requested = architecture::Requested {
+        node_type: request.node_type.as_deref(),
+        shard_count: request.shard_count,
+        replica_count: request.replica_count,
+        read_only_count: request.read_only_count,
+        secondary_zone_id: request.secondary_zone_id.as_deref(),
+    };
+    let code = match request.instance_class.as_deref() {
+        Some(code) => code,
+        None if requested.is_empty() => return Err(VendorError::missing_class()),
+        None => instance.instance_class.as_str(),
+    };
     let class = catalog::class(code).ok_or_else(VendorError::class_not_found)?;
+    let region = catalog::region(&instance.region_id).ok_or_else(VendorError::region_not_found)?;
+    let target = architecture::resolve(
+        &instance.architecture,
+        &requested,
+        class,
+        region,
+        &instance.zone_id,
+    )?;
     if class.code == instance.instance_class {
-        return Err(VendorError::same_instance_class());
+        if requested.is_empty() {
+            return Err(VendorError::same_instance_class());
+        }
+        if architecture::same_in_effect(&target, &instance.architecture, class) {
+            return Err(VendorError::spec_unchanged());
+        }
     }
     instance.require_normal()?;
 
@@ -235,7 +311,10 @@ pub(crate) fn modify_spec(
         request.effective_time.as_deref(),
         Status::Changing,
         ctx,
-        Pending::InstanceClass(class.code.to_owned()),
+        Pending::Spec {
+            instance_class: class.code.to_owned(),
+            architecture: target,
+        },
     );
     if let Some(token) = request.client_token {
         state
@@ -432,13 +511,13 @@ pub(crate) fn modify_connection_string(
     if prefix == instance.connection_prefix && port == instance.port {
         return Err(VendorError::connection_unchanged());
     }
-    let taken = state
-        .instances
-        .values()
-        .any(|other| other.id != instance.id && other.connection_prefix == prefix);
-    if taken {
-        return Err(VendorError::connection_string_taken());
-    }
+    check_endpoint_free(
+        state,
+        Some(&instance.id),
+        &instance.region_id,
+        Some(&prefix),
+        port,
+    )?;
     let instance = state.instance_mut(&request.db_instance_id)?;
     instance.connection_prefix = prefix;
     instance.port = port;
@@ -970,5 +1049,244 @@ mod tests {
             classic_connection_string(&instance),
             "r-abc-classic.redis.rds.aliyuncs.com"
         );
+    }
+
+    fn attribute_of(state: &mut State, id: &str, at_seconds: i64) -> Value {
+        state
+            .handle(
+                "DescribeInstanceAttribute",
+                &wire(&[("InstanceId", id)]),
+                &at(at_seconds),
+            )
+            .unwrap()
+            .body["Instances"]["DBInstanceAttribute"][0]
+            .clone()
+    }
+
+    #[test]
+    fn an_architecture_change_without_a_class_goes_changing_then_reports_the_new_values() {
+        let (mut state, id) = state_with_instance();
+        state
+            .handle(
+                "ModifyInstanceSpec",
+                &wire(&[
+                    ("InstanceId", &id),
+                    ("ReplicaCount", "3"),
+                    ("SecondaryZoneId", "cn-hangzhou-e"),
+                ]),
+                &at(10),
+            )
+            .unwrap();
+        let changing = attribute_of(&mut state, &id, 11);
+        assert_eq!(changing["InstanceStatus"], "Changing");
+        assert_eq!(changing["ReplicaCount"], 1);
+        let changed = attribute_of(&mut state, &id, 12);
+        assert_eq!(changed["InstanceStatus"], "Normal");
+        assert_eq!(changed["ReplicaCount"], 3);
+        assert_eq!(changed["SecondaryZoneId"], "cn-hangzhou-e");
+        assert_eq!(changed["InstanceClass"], "redis.master.small.default");
+    }
+
+    #[test]
+    fn a_class_and_shard_change_together_take_effect_together() {
+        let (mut state, id) = state_with_instance();
+        state
+            .handle(
+                "ModifyInstanceSpec",
+                &wire(&[
+                    ("InstanceId", &id),
+                    (
+                        "InstanceClass",
+                        "redis.logic.sharding.2g.4db.0rodb.4proxy.default",
+                    ),
+                    ("ShardCount", "16"),
+                ]),
+                &at(10),
+            )
+            .unwrap();
+        let changed = attribute_of(&mut state, &id, 12);
+        assert_eq!(changed["ShardCount"], 16);
+        assert_eq!(changed["ArchitectureType"], "cluster");
+    }
+
+    #[test]
+    fn a_spec_change_the_vendor_forbids_is_refused() {
+        let (mut state, id) = state_with_instance();
+        let refuse = |state: &mut State, extra: &[(&str, &str)]| {
+            let mut params = vec![("InstanceId", id.as_str())];
+            params.extend_from_slice(extra);
+            state
+                .handle("ModifyInstanceSpec", &wire(&params), &at(10))
+                .unwrap_err()
+        };
+        let err = refuse(&mut state, &[("ShardCount", "4")]);
+        assert_eq!(err.code, "InvalidParameter");
+        assert!(err.message.contains("ShardCount"));
+        let err = refuse(&mut state, &[("ReadOnlyCount", "2")]);
+        assert!(err.message.contains("ReadOnlyCount"));
+        let err = refuse(&mut state, &[("SecondaryZoneId", "cn-hangzhou-b")]);
+        assert!(
+            err.message.contains("SecondaryZoneId"),
+            "the instance's zone"
+        );
+        let err = refuse(&mut state, &[("SecondaryZoneId", "cn-shanghai-b")]);
+        assert_eq!(err.code, "InvalidZoneId.NotFound");
+        let err = refuse(&mut state, &[("ReplicaCount", "1")]);
+        assert_eq!(
+            err.code, "InvalidDBInstanceClass.Duplicate",
+            "nothing changes"
+        );
+        let err = refuse(&mut state, &[("NodeType", "double")]);
+        assert_eq!(
+            err.code, "InvalidDBInstanceClass.Duplicate",
+            "nothing changes"
+        );
+        let err = refuse(&mut state, &[]);
+        assert_eq!(err.code, "MissingClassCode");
+        let err = refuse(
+            &mut state,
+            &[
+                ("InstanceClass", "redis.master.mid.default"),
+                ("OrderType", "SIDEWAYS"),
+            ],
+        );
+        assert!(err.message.contains("OrderType"));
+        let err = refuse(
+            &mut state,
+            &[
+                ("InstanceClass", "redis.master.mid.default"),
+                ("RegionId", "cn-beijing"),
+            ],
+        );
+        assert_eq!(err.code, "InvalidInstanceId.NotFound");
+        assert_eq!(state.instances[&id].lifecycle.status, Status::Normal);
+    }
+
+    #[test]
+    fn billing_options_of_a_spec_change_are_accepted() {
+        let (mut state, id) = state_with_instance();
+        state
+            .handle(
+                "ModifyInstanceSpec",
+                &wire(&[
+                    ("InstanceId", &id),
+                    ("InstanceClass", "redis.master.mid.default"),
+                    ("RegionId", "cn-hangzhou"),
+                    ("OrderType", "UPGRADE"),
+                    ("AutoPay", "true"),
+                    ("ForceUpgrade", "true"),
+                    ("CouponNo", "youhuiquan_promotion_option_id_for_blank"),
+                    ("BusinessInfo", "{}"),
+                ]),
+                &at(10),
+            )
+            .unwrap();
+        assert_eq!(
+            attribute_of(&mut state, &id, 12)["InstanceClass"],
+            "redis.master.mid.default"
+        );
+    }
+
+    #[test]
+    fn a_connection_string_change_is_what_both_describes_report() {
+        let (mut state, id) = state_with_instance();
+        let current = connection_domain(&state.instances[&id]);
+        state
+            .handle(
+                "ModifyDBInstanceConnectionString",
+                &wire(&[
+                    ("DBInstanceId", &id),
+                    ("CurrentConnectionString", &current),
+                    ("NewConnectionString", "paymentsredis"),
+                    ("Port", "6390"),
+                ]),
+                &at(10),
+            )
+            .unwrap();
+        let attribute = attribute_of(&mut state, &id, 11);
+        assert_eq!(
+            attribute["ConnectionDomain"],
+            "paymentsredis.redis.rds.aliyuncs.com"
+        );
+        assert_eq!(attribute["Port"], 6390);
+        let net = state
+            .handle(
+                "DescribeDBInstanceNetInfo",
+                &wire(&[("InstanceId", &id)]),
+                &at(11),
+            )
+            .unwrap()
+            .body;
+        let endpoint = &net["NetInfoItems"]["InstanceNetInfo"][0];
+        assert_eq!(
+            endpoint["ConnectionString"],
+            "paymentsredis.redis.rds.aliyuncs.com"
+        );
+        assert_eq!(endpoint["Port"], "6390");
+
+        // A second instance may take neither the prefix nor the chosen port.
+        let other = state
+            .handle(
+                "CreateInstance",
+                &wire(&[
+                    ("RegionId", "cn-hangzhou"),
+                    ("InstanceClass", "redis.master.small.default"),
+                    ("Port", "6390"),
+                ]),
+                &at(12),
+            )
+            .unwrap_err();
+        assert_eq!(other.code, "InvalidConnectionStringOrPort.Duplicate");
+    }
+
+    #[test]
+    fn the_retained_classic_endpoint_expiry_can_be_extended_and_shortened() {
+        let (mut state, id) = state_with_instance();
+        state
+            .handle(
+                "SwitchNetwork",
+                &wire(&[
+                    ("InstanceId", &id),
+                    ("VpcId", "vpc-1"),
+                    ("VSwitchId", "vsw-1"),
+                    ("RetainClassic", "true"),
+                    ("ClassicExpiredDays", "14"),
+                ]),
+                &at(10),
+            )
+            .unwrap();
+        state.settle(at(12).now);
+        let classic = classic_connection_string(&state.instances[&id]);
+        let remaining = |state: &mut State| {
+            let net = state
+                .handle(
+                    "DescribeDBInstanceNetInfo",
+                    &wire(&[("InstanceId", &id)]),
+                    &at(20),
+                )
+                .unwrap()
+                .body;
+            net["NetInfoItems"]["InstanceNetInfo"][1]["ExpiredTime"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        };
+        let day = 86_400;
+        assert_eq!(remaining(&mut state), 14 * day - 8);
+        for (days, left) in [("120", 120 * day), ("30", 30 * day)] {
+            state
+                .handle(
+                    "ModifyInstanceNetExpireTime",
+                    &wire(&[
+                        ("InstanceId", &id),
+                        ("ConnectionString", &classic),
+                        ("ClassicExpiredDays", days),
+                    ]),
+                    &at(20),
+                )
+                .unwrap();
+            assert_eq!(remaining(&mut state), left, "{days} days");
+        }
     }
 }

@@ -131,7 +131,9 @@ pub(crate) fn grid(
 pub(crate) fn metric(key: &str, instance: &Instance) -> Option<String> {
     let used = instance.dataset.used_memory;
     let quota = catalog::class(&instance.instance_class).map_or(0, |class| {
-        u64::try_from(class.capacity_mb).unwrap_or(0) * 1024 * 1024
+        let capacity =
+            super::architecture::scaled(class.capacity_mb, &instance.architecture, class);
+        u64::try_from(capacity).unwrap_or(0) * 1024 * 1024
     });
     match key {
         "UsedMemory" => nonzero(used),

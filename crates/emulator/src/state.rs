@@ -146,11 +146,37 @@ pub struct Backup {
     pub failed: bool,
 }
 
+/// The architecture an operator may declare besides the class: node type, shard, replica
+/// and read-only node counts, and a secondary zone. `None` counts take the class's default
+/// (the emulator's class catalogue), so a class change keeps only the overrides that fit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Architecture {
+    /// `true` for `STAND_ALONE`/`single` (no replica), `false` for `MASTER_SLAVE`/`double`.
+    pub stand_alone: bool,
+    /// `ShardCount` (cluster classes).
+    pub shard_count: Option<u64>,
+    /// `ReplicaCount`: secondary nodes in the primary zone.
+    pub replica_count: Option<u64>,
+    /// `ReadOnlyCount`: read-only nodes (read/write splitting classes).
+    pub read_only_count: Option<u64>,
+    /// `SecondaryZoneId`; empty for a single-zone instance.
+    pub secondary_zone_id: String,
+}
+
 /// A change that takes effect when the current transition ends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Pending {
-    /// A new instance class (`ModifyInstanceSpec`).
+    /// A new instance class (`ModifyInstanceSpec` before it took the architecture; kept so
+    /// that state files with such a change still load).
     InstanceClass(String),
+    /// A new class and architecture (`ModifyInstanceSpec`).
+    Spec {
+        /// The class in effect afterwards.
+        instance_class: String,
+        /// The architecture in effect afterwards.
+        architecture: Architecture,
+    },
     /// A new major version (`ModifyInstanceMajorVersion`).
     EngineVersion(String),
     /// Subscription billing until `end_time` (`TransformToPrePaid`).
@@ -276,6 +302,9 @@ pub struct Instance {
     /// `Dataset`.
     #[serde(default)]
     pub dataset: Dataset,
+    /// Node type, node counts and secondary zone.
+    #[serde(default)]
+    pub architecture: Architecture,
 }
 
 fn default_port() -> i64 {
@@ -403,6 +432,7 @@ impl Instance {
                 keys: 1000 + sequence * 37,
                 used_memory: (1000 + sequence * 37) * 96,
             },
+            architecture: Architecture::default(),
             id,
         }
     }
@@ -477,6 +507,13 @@ impl Instance {
     fn apply(&mut self, change: Pending, finished_at: Timestamp) {
         match change {
             Pending::InstanceClass(class) => self.instance_class = class,
+            Pending::Spec {
+                instance_class,
+                architecture,
+            } => {
+                self.instance_class = instance_class;
+                self.architecture = architecture;
+            }
             Pending::EngineVersion(version) => self.engine_version = version,
             Pending::PrePaid { end_time } => {
                 self.charge_type = "PrePaid".into();

@@ -98,6 +98,8 @@ pub struct KvStoreInstance {
     pub shard_count: i64,
     /// A string here, an integer elsewhere: the SDK models say so.
     pub read_only_count: String,
+    pub replica_count: i64,
+    pub secondary_zone_id: String,
     pub has_renew_change_order: bool,
     pub is_rds: bool,
     pub create_time: String,
