@@ -40,6 +40,13 @@ fn already_done<S>(request: &Request<S>, err: &api::Error) -> bool {
         Request::ModifyInstanceSpec(_) => code == "InvalidDBInstanceClass.Duplicate",
         // TLS already in the state asked for.
         Request::ModifyInstanceSsl(_) => code == "IncorrectSSLStatus",
+        // The endpoint already renamed (the old one is gone) or already on that port. A
+        // conflict with another instance answers the same; the observation at the end of the
+        // run reports it as not converged.
+        Request::ModifyDbInstanceConnectionString(_) => matches!(
+            code,
+            "InvalidConnectionString.NotFound" | "InvalidConnectionStringOrPort.Duplicate"
+        ),
         _ => false,
     }
 }

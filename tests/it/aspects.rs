@@ -602,6 +602,55 @@ aspects! {
         ],
         gate: None,
     };
+    endpoint_prefix: Case {
+        labels: "",
+        spec: "  endpoint: {prefix: aspectcache01, port: 6380}\n",
+        drift: Drift::Cloud(|id| vec![
+            Request::new("ModifyDBInstanceConnectionString")
+                .param("DBInstanceId", id)
+                .param("CurrentConnectionString", "aspectcache01.redis.rds.aliyuncs.com")
+                .param("NewConnectionString", "elsewhere01"),
+        ]),
+        steps: &[("ModifyDBInstanceConnectionString", "restart")],
+        params: &[
+            ("CurrentConnectionString", "elsewhere01.redis.rds.aliyuncs.com"),
+            ("NewConnectionString", "aspectcache01"),
+        ],
+        gate: None,
+    };
+    endpoint_port: Case {
+        labels: "",
+        spec: "  endpoint: {port: 6380}\n",
+        drift: Drift::Cloud(|id| vec![
+            Request::new("ModifyDBInstanceConnectionString")
+                .param("DBInstanceId", id)
+                .param("CurrentConnectionString", &format!("{}.redis.rds.aliyuncs.com", id))
+                .param("Port", "6390"),
+        ]),
+        steps: &[("ModifyDBInstanceConnectionString", "restart")],
+        params: &[("Port", "6380")],
+        gate: None,
+    };
+    architecture_replicas_and_zone: Case {
+        labels: "",
+        spec: "  nodeType: MASTER_SLAVE\n  replicaCount: 2\n  secondaryZoneId: cn-hangzhou-i\n",
+        drift: Drift::Cloud(|id| vec![
+            request("ModifyInstanceSpec", id)
+                .param("ReplicaCount", "1")
+                .param("SecondaryZoneId", "cn-hangzhou-g"),
+        ]),
+        steps: &[("ModifyInstanceSpec", "restart")],
+        params: &[("ReplicaCount", "2"), ("SecondaryZoneId", "cn-hangzhou-i")],
+        gate: None,
+    };
+    node_type_in_the_other_spelling: Case {
+        labels: "",
+        spec: "  nodeType: MASTER_SLAVE\n",
+        drift: Drift::Manifest("nodeType: MASTER_SLAVE", "nodeType: double"),
+        steps: &[],
+        params: &[],
+        gate: None,
+    };
     backup_policy_days_in_another_order: Case {
         labels: "",
         spec: "  backupPolicy: {time: \"02:00Z-03:00Z\", period: [Monday, Wednesday, Friday]}\n",

@@ -104,10 +104,7 @@ pub fn create(ctx: &Context<'_>, desired: &DesiredInstance, source_id: Option<&s
     let endpoint = desired.endpoint.as_ref();
     let (backup_id, restore_time) = match desired.origin.as_ref().map(|o| &o.from) {
         Some(OriginPoint::Backup(id)) => (Some(id.clone()), None),
-        Some(OriginPoint::Time(at)) => (
-            None,
-            Some(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        ),
+        Some(OriginPoint::Time(at)) => (None, Some(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())),
         None => (None, None),
     };
     let request = CreateInstance {

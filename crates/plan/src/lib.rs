@@ -327,14 +327,17 @@ fn assumed_after_create(desired: &DesiredInstance, create: &Step) -> ObservedIns
         )])),
         accounts: Some(BTreeMap::new()),
         architecture: Some(created_architecture(&desired.architecture)),
-        endpoint: desired.endpoint.as_ref().map(|wanted| crate::observed::ObservedEndpoint {
-            connection_string: wanted
-                .prefix
-                .as_ref()
-                .map(|prefix| format!("{prefix}{}", endpoint::ENDPOINT_DOMAIN))
-                .unwrap_or_default(),
-            port: wanted.port.map_or(0, i64::from),
-        }),
+        endpoint: desired
+            .endpoint
+            .as_ref()
+            .map(|wanted| crate::observed::ObservedEndpoint {
+                connection_string: wanted
+                    .prefix
+                    .as_ref()
+                    .map(|prefix| format!("{prefix}{}", endpoint::ENDPOINT_DOMAIN))
+                    .unwrap_or_default(),
+                port: wanted.port.map_or(0, i64::from),
+            }),
         ..ObservedInstance::default()
     }
 }

@@ -17,7 +17,10 @@ const PORTS: std::ops::RangeInclusive<u32> = 1024..=65_535;
 
 /// Why `prefix` is not an endpoint prefix the vendor accepts.
 pub fn prefix_problem(prefix: &str) -> Option<String> {
-    let starts_with_letter = prefix.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    let starts_with_letter = prefix
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase());
     let allowed = prefix
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());

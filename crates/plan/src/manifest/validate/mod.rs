@@ -24,8 +24,8 @@ use kvsync_secrets::reference::{PathResolver, SecretRoots};
 
 mod architecture;
 mod aspects;
-pub mod endpoint;
 pub mod attached;
+pub mod endpoint;
 
 /// The only `apiVersion` this kvsync reads.
 pub const API_VERSION: &str = "kvsync/v1";
