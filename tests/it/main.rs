@@ -11,6 +11,7 @@ mod clocked;
 mod daemon;
 mod daemon_logs;
 mod daemon_robustness;
+mod declare;
 mod emulator;
 mod emulator_accounts;
 mod emulator_backup;

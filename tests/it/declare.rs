@@ -1,0 +1,159 @@
+//! What the API lets an operator declare beyond the first aspects, end to end: an instance
+//! cloned from another's backup, and what is used only at creation.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{EmulatorProcess, Request, call, run, texts, wait_normal};
+
+fn write(dir: &std::path::Path, text: &str) {
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(dir.join("manifests/stack.yaml"), text).unwrap();
+}
+
+const STACK: &str = "apiVersion: kvsync/v1
+kind: Stack
+metadata: {name: clones}
+spec: {region: cn-hangzhou}
+";
+
+fn instance(name: &str, extra: &str) -> String {
+    format!(
+        "---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {{name: {name}}}
+spec:
+  instanceClass: redis.master.small.default
+  zoneId: cn-hangzhou-h
+{extra}"
+    )
+}
+
+async fn ok(url: &str, request: Request) -> Value {
+    let (status, body) = call(url, request).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn id_of(emulator: &EmulatorProcess, name: &str) -> String {
+    emulator
+        .instances()
+        .into_iter()
+        .find(|i| i["InstanceName"] == name)
+        .and_then(|i| i["InstanceId"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no instance {name}"))
+}
+
+#[tokio::test]
+async fn an_instance_cloned_from_a_backup_has_the_source_config_and_plans_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(dir.path(), &["--backup-seconds", "0.3"]);
+    let source = instance(
+        "orders-cache",
+        "  config:\n    maxmemory-policy: allkeys-lfu\n",
+    );
+    write(dir.path(), &format!("{STACK}{source}"));
+    let created = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
+    assert_eq!(created.status.code(), Some(0), "{}", texts(&created).0);
+    let source_id = id_of(&emulator, "orders-cache");
+
+    // A backup of the source, finished.
+    let job = ok(
+        &emulator.url,
+        Request::new("CreateBackup").param("InstanceId", &source_id),
+    )
+    .await["BackupJobID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut backup_id = String::new();
+    for _ in 0..50 {
+        let listed = ok(
+            &emulator.url,
+            Request::new("DescribeBackups")
+                .param("InstanceId", &source_id)
+                .param("StartTime", "2000-01-01T00:00Z")
+                .param("EndTime", "2100-01-01T00:00Z"),
+        )
+        .await;
+        if let Some(set) = listed["Backups"]["Backup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["BackupJobID"].to_string() == job)
+        {
+            backup_id = set["BackupId"].to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!backup_id.is_empty(), "the backup was never listed");
+
+    // The clone names its source by manifest name and takes none of its config itself.
+    let clone = instance(
+        "orders-copy",
+        &format!("  source: {{instance: orders-cache, backupId: \"{backup_id}\"}}\n"),
+    );
+    write(dir.path(), &format!("{STACK}{source}{clone}"));
+    let planned = run(emulator.kvsync(dir.path()).args(["plan", "--json"]));
+    let plan: Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let create = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["action"] == "CreateInstance")
+        .expect("a create");
+    assert_eq!(create["parameters"]["SrcDBInstanceId"], source_id.as_str());
+    assert_eq!(create["parameters"]["BackupId"], backup_id.as_str());
+
+    let applied = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
+    let (stdout, stderr) = texts(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
+    let copy_id = id_of(&emulator, "orders-copy");
+    wait_normal(&emulator.url, &copy_id).await;
+    let config = ok(
+        &emulator.url,
+        Request::new("DescribeInstanceAttribute").param("InstanceId", &copy_id),
+    )
+    .await["Instances"]["DBInstanceAttribute"][0]["Config"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config: Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["maxmemory-policy"], "allkeys-lfu", "{config}");
+
+    // Nothing is left to do, and the source is only a note now that the clone exists.
+    let again = run(emulator
+        .kvsync(dir.path())
+        .args(["plan", "--detailed-exitcode"]));
+    let (stdout, stderr) = texts(&again);
+    assert_eq!(again.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("spec.source is used only when kvsync creates it"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_does_not_exist_blocks_the_create_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let clone = instance(
+        "orders-copy",
+        "  source: {instance: nowhere-cache, backupId: \"12\"}\n",
+    );
+    write(dir.path(), &format!("{STACK}{clone}"));
+    let applied = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
+    let (stdout, stderr) = texts(&applied);
+    assert_eq!(applied.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("nowhere-cache"), "{stdout}");
+    assert_eq!(emulator.count("CreateInstance", "ok"), 0);
+}
