@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::yaml::{flow_list, scalar};
-use crate::manifest::desired::Privilege;
+use crate::manifest::desired::{ClassArchitecture, NodeType, Privilege};
+use crate::manifest::validate::endpoint::prefix_problem;
 use crate::manifest::rules::{
     MAX_WHITELIST_ENTRIES, SYSTEM_GROUPS, account_name_problem, backup_time_problem,
     description_problem, group_name_problem, parameter_name_problem, tag_text_problem,
@@ -156,6 +157,7 @@ pub fn manifest(instance: &Imported) -> Rendered {
         &format!("password: {{env: {}}}", password_variable(instance, None)),
     );
     attributes(&mut doc, instance);
+    endpoint_and_architecture(&mut doc, instance);
     whitelists(&mut doc, instance);
     accounts(&mut doc, instance);
     backup_policy(&mut doc, instance);
@@ -311,11 +313,18 @@ fn lifecycle(doc: &mut Doc, observed: &ObservedInstance) {
 
     match &observed.charge_type {
         ChargeType::PostPaid => doc.line(1, "chargeType: PostPaid"),
-        ChargeType::PrePaid => doc.left_out(
-            1,
-            "chargeType",
-            "the instance is PrePaid (subscription); a PrePaid manifest needs spec.period, which the API does not report",
-        ),
+        ChargeType::PrePaid => {
+            doc.line(1, "chargeType: PrePaid");
+            doc.comment(
+                1,
+                "The API does not report the subscription's period; kvsync uses it only to convert a",
+            );
+            doc.comment(
+                1,
+                "PostPaid instance, so on this PrePaid one it is never sent or compared.",
+            );
+            doc.line(1, "period: 1");
+        }
         ChargeType::Other(other) => doc.left_out(
             1,
             "chargeType",
@@ -409,6 +418,69 @@ fn attributes(doc: &mut Doc, instance: &Imported) {
                 &format!("{other:?} is neither Open nor Close"),
             ),
         }
+    }
+}
+
+/// The endpoint (its port, and its prefix when a manifest may carry it) and the architecture
+/// parts the class has.
+fn endpoint_and_architecture(doc: &mut Doc, instance: &Imported) {
+    if instance.unread.contains_key(&Aspect::Attribute) {
+        return;
+    }
+    let observed = &instance.observed;
+    if let Some(endpoint) = &observed.endpoint {
+        let prefix = crate::plan::endpoint::prefix_of(&endpoint.connection_string);
+        let port_ok = (1024..=65_535).contains(&endpoint.port);
+        match (prefix_problem(prefix).is_none(), port_ok) {
+            (true, true) => doc.line(
+                1,
+                &format!(
+                    "endpoint: {{prefix: {}, port: {}}}",
+                    scalar(prefix),
+                    endpoint.port
+                ),
+            ),
+            (false, true) => doc.line(1, &format!("endpoint: {{port: {}}}", endpoint.port)),
+            _ => doc.left_out(
+                1,
+                "endpoint",
+                &format!("port {} is outside 1024 to 65535", endpoint.port),
+            ),
+        }
+    }
+    let Some(architecture) = &observed.architecture else {
+        return;
+    };
+    let node_type = NodeType::from_cloud(&architecture.node_type);
+    match node_type {
+        Some(node_type) => doc.line(1, &format!("nodeType: {}", node_type.as_str())),
+        None if architecture.node_type.is_empty() => {}
+        None => doc.left_out(
+            1,
+            "nodeType",
+            &format!("{:?} is not a node type manifests accept", architecture.node_type),
+        ),
+    }
+    let kind = ClassArchitecture::of(&observed.instance_class);
+    if kind == ClassArchitecture::Cluster && (2..=256).contains(&architecture.shard_count) {
+        doc.line(1, &format!("shardCount: {}", architecture.shard_count));
+    }
+    if node_type != Some(NodeType::StandAlone) && (1..=9).contains(&architecture.replica_count) {
+        doc.line(1, &format!("replicaCount: {}", architecture.replica_count));
+    }
+    if kind == ClassArchitecture::ReadWriteSplitting
+        && (1..=9).contains(&architecture.read_only_count)
+    {
+        doc.line(1, &format!("readOnlyCount: {}", architecture.read_only_count));
+    }
+    if !architecture.secondary_zone_id.is_empty() {
+        doc.line(
+            1,
+            &format!(
+                "secondaryZoneId: {}",
+                scalar(&architecture.secondary_zone_id)
+            ),
+        );
     }
 }
 

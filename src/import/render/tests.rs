@@ -211,15 +211,16 @@ fn what_manifests_cannot_express_is_left_out_with_a_reason() {
     let (rendered, desired) = check(&imported(observed));
     let text = &rendered.text;
     let wanted = &desired.instances[0];
-    assert_eq!(wanted.charge, None);
+    // A subscription is written with a period that is never sent for it.
+    assert_eq!(
+        wanted.charge,
+        Some(crate::manifest::desired::Charge::PrePaid { period: 1 })
+    );
+    assert!(text.contains("chargeType: PrePaid"), "{text}");
     assert_eq!(wanted.maintenance_window, None);
     assert_eq!(wanted.engine_version, None);
     assert_eq!(wanted.labels, None);
     assert_eq!(wanted.backup_policy, None);
-    assert!(
-        text.contains("# chargeType: not managed: the instance is PrePaid"),
-        "{text}"
-    );
     assert!(text.contains("the window is 18:00Z-22:00Z"), "{text}");
     assert!(
         text.contains("# labels: not managed: tag \"acs:rm:rgId\""),
