@@ -68,7 +68,7 @@ pub struct LeadingArgs {
     /// Where requests go.
     #[command(
         flatten,
-        next_help_heading = "Cloud options (plan, apply, daemon, import)"
+        next_help_heading = "Cloud options (plan, apply, daemon, import, backup, backups, restore, flush, renew-cert)"
     )]
     pub connection: ConnectionArgs,
     /// The key pair.
