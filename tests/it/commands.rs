@@ -281,6 +281,35 @@ async fn flush_and_restore_refuse_without_the_gate_and_restore_brings_the_data_b
     let instances = emulator.instances();
     assert_eq!(instances[0]["InstanceStatus"], "Normal", "{instances:?}");
 
+    // A point in time is sent as such; the cloud's refusal (no data flashback) names its code,
+    // message and request ID.
+    let (code, _, stderr) = kvsync(
+        &emulator,
+        dir.path(),
+        &[
+            "restore",
+            NAME,
+            "--time",
+            "2026-01-02T03:04:05+01:00",
+            "--allow-destroy",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("IncorrectBackupLogState"), "{stderr}");
+    assert!(stderr.contains("RequestId"), "{stderr}");
+    let restores = sent(&emulator, "RestoreInstance");
+    assert_eq!(restores.len(), 2, "{restores:?}");
+    assert_eq!(restores[1]["parameters"]["RestoreType"], "1");
+    assert_eq!(
+        restores[1]["parameters"]["RestoreTime"],
+        "2026-01-02T02:04:05Z"
+    );
+    assert!(
+        restores[1]["parameters"].get("BackupId").is_none(),
+        "{restores:?}"
+    );
+
     // Exactly one of --backup and --time.
     let (code, _, stderr) = kvsync(
         &emulator,
@@ -302,7 +331,7 @@ async fn flush_and_restore_refuse_without_the_gate_and_restore_brings_the_data_b
         ],
     );
     assert_eq!(code, 64, "{stderr}");
-    assert_eq!(sent(&emulator, "RestoreInstance").len(), 1);
+    assert_eq!(sent(&emulator, "RestoreInstance").len(), 2);
 }
 
 #[tokio::test]
