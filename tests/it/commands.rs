@@ -470,3 +470,34 @@ async fn off_a_terminal_a_write_without_approval_is_refused_before_any_call() {
     let (code, stdout, stderr) = kvsync(&emulator, dir.path(), &["backups", NAME]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 }
+
+#[tokio::test]
+async fn ctrl_c_while_waiting_exits_130_and_says_the_call_was_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(dir.path(), &["--backup-seconds", "60"]);
+    seed(&emulator, dir.path(), &manifest(""));
+    let child = emulator
+        .kvsync(dir.path())
+        // The timeout bounds the test should the stop not work.
+        .args(["backup", NAME, "--auto-approve", "--timeout", "20s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting backup");
+    let started = std::time::Instant::now();
+    while sent(&emulator, "CreateBackup").is_empty() {
+        assert!(started.elapsed().as_secs() < 30, "no CreateBackup sent");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("running kill");
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("waiting for backup");
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stderr.contains("stopped while waiting"), "{stderr}");
+    assert!(stderr.contains("the call was made"), "{stderr}");
+}
