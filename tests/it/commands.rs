@@ -7,7 +7,9 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-use crate::support::{EmulatorProcess, Request, call, http_get_json, post_json, run, texts};
+use crate::support::{
+    EmulatorProcess, Request, call, create_normal_instance, http_get_json, post_json, run, texts,
+};
 
 const NAME: &str = "orders-cache";
 
@@ -201,8 +203,37 @@ async fn backup_waits_for_the_set_and_backups_lists_every_one_with_a_failed_one(
         "{document}"
     );
 
-    // A range from the future lists nothing; a bad range is a usage error with no call.
+    // A range that ends before the backups lists none; a bad range is a usage error with no
+    // call.
+    let (code, stdout, stderr) = kvsync(
+        &emulator,
+        dir.path(),
+        &[
+            "backups",
+            NAME,
+            "--from",
+            "2020-01-01T00:00:00Z",
+            "--to",
+            "2020-01-02T00:00:00Z",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("No backups of"), "{stdout}");
     let before = actions(&emulator).len();
+    let (code, _, stderr) = kvsync(
+        &emulator,
+        dir.path(),
+        &[
+            "backups",
+            NAME,
+            "--from",
+            "2020-01-02T00:00:00Z",
+            "--to",
+            "2020-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(code, 64, "{stderr}");
+    assert!(stderr.contains("must end after it starts"), "{stderr}");
     let (code, _, stderr) = kvsync(&emulator, dir.path(), &["backups", NAME, "--since", "731d"]);
     assert_eq!(code, 64, "{stderr}");
     assert!(stderr.contains("from 1m to 730d"), "{stderr}");
@@ -432,6 +463,26 @@ async fn an_id_needs_no_manifest_and_an_unknown_name_or_id_makes_no_write() {
     );
     assert!(stderr.contains(NAME), "names the known ones: {stderr}");
     assert!(sent(&emulator, "FlushInstance").is_empty());
+
+    // Two live instances of the name: both IDs named, no write; the ID still works.
+    let twin = create_normal_instance(&emulator.url, "cn-hangzhou", NAME).await;
+    let (code, _, stderr) = kvsync(
+        &emulator,
+        dir.path(),
+        &["flush", NAME, "--allow-destroy", "--auto-approve"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("2 live instances") && stderr.contains(&id) && stderr.contains(&twin),
+        "{stderr}"
+    );
+    assert!(sent(&emulator, "FlushInstance").is_empty());
+    let (code, stdout, stderr) = kvsync(&emulator, dir.path(), &["backups", "--id", &twin]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("No backups of cn-hangzhou/{NAME} ({twin})")),
+        "{stdout}"
+    );
 
     // A manifest instance with no live instance.
     write(dir.path(), &manifest("").replace(NAME, "not-created"));
