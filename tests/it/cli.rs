@@ -9,8 +9,22 @@ use std::time::{Duration, Instant};
 use crate::support::{EmulatorProcess, kvsync, repo, texts, workspace};
 
 /// Waits for `child`, killing it after a minute: a flag wrongly accepted can start a server
-/// that never ends (then the status is the kill's, which no case expects).
+/// that never ends (then the status is the kill's, which no case expects). Its piped output is
+/// read meanwhile, so a child writing more than a pipe holds does not block.
 fn finish(mut child: Child) -> Output {
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let started = Instant::now();
     while child.try_wait().expect("waiting for kvsync").is_none() {
         if started.elapsed() > Duration::from_secs(60) {
@@ -19,7 +33,11 @@ fn finish(mut child: Child) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.wait_with_output().expect("waiting for kvsync")
+    Output {
+        status: child.wait().expect("waiting for kvsync"),
+        stdout: stdout.join().expect("reading stdout"),
+        stderr: stderr.join().expect("reading stderr"),
+    }
 }
 
 /// Runs `command` to its end (bounded by [`finish`]), capturing stdout and stderr.
