@@ -155,6 +155,12 @@ fn blocked_apply(dir: &Path) -> Output {
     run(apply(kvsync(dir)).arg("--emulator"))
 }
 
+/// Creates the sample manifests' instances in the `--emulator` state of `dir`.
+fn seed(dir: &Path) {
+    let seeded = run(apply(kvsync(dir)).arg("--emulator"));
+    assert_eq!(seeded.status.code(), Some(0), "{:?}", texts(&seeded));
+}
+
 /// How a case runs, in a fresh copy of the sample manifests.
 type Runner = fn(&Path) -> Output;
 
@@ -230,6 +236,45 @@ const EXIT_CODES: &[(&str, &str, i32, Runner)] = &[
     }),
     ("import", "usage (no --region)", 64, |d| {
         run(kvsync(d).args(["import", "--emulator"]))
+    }),
+    ("backup", "success", 0, |d| {
+        seed(d);
+        run(kvsync(d).args(["backup", "orders-cache", "--emulator"]))
+    }),
+    ("backup", "error (unknown instance)", 1, |d| {
+        run(kvsync(d).args(["backup", "nope", "--emulator"]))
+    }),
+    ("backup", "usage", 64, |d| {
+        run(kvsync(d).args(["backup", "orders-cache", "--since", "1d"]))
+    }),
+    ("backups", "success", 0, |d| {
+        seed(d);
+        run(kvsync(d).args(["backups", "orders-cache", "--emulator", "--json"]))
+    }),
+    ("backups", "broken pipe", 0, |d| {
+        seed(d);
+        with_closed_stdout(kvsync(d).args(["backups", "orders-cache", "--emulator"]))
+    }),
+    ("restore", "refused (no --allow-destroy)", 1, |d| {
+        run(kvsync(d).args(["restore", "orders-cache", "--backup", "1", "--emulator"]))
+    }),
+    ("restore", "usage (neither --backup nor --time)", 64, |d| {
+        run(kvsync(d).args(["restore", "orders-cache", "--emulator", "--allow-destroy"]))
+    }),
+    ("flush", "success", 0, |d| {
+        seed(d);
+        run(kvsync(d).args(["flush", "orders-cache", "--emulator", "--allow-destroy"]))
+    }),
+    ("flush", "refused (no --allow-destroy)", 1, |d| {
+        run(kvsync(d).args(["flush", "orders-cache", "--emulator"]))
+    }),
+    ("renew-cert", "success", 0, |d| {
+        seed(d);
+        run(kvsync(d).args(["renew-cert", "sessions-cache", "--emulator"]))
+    }),
+    ("renew-cert", "error (TLS off)", 1, |d| {
+        seed(d);
+        run(kvsync(d).args(["renew-cert", "orders-cache", "--emulator"]))
     }),
     ("emulator", "success (stopped)", 0, |d| {
         let mut command = kvsync(d);
