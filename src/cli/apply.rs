@@ -63,9 +63,9 @@ pub struct ApplyArgs {
     pub json: bool,
 }
 
-/// How a plan with steps gets its approval.
+/// How a write gets its approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Approval {
+pub(super) enum Approval {
     /// Approved already: `--auto-approve`, a saved plan, or `--emulator`.
     Given,
     /// Ask on the terminal after showing the plan.
@@ -79,21 +79,46 @@ Re-run with --auto-approve, or save the plan with `kvsync plan --out FILE`, revi
 /// The message of `apply --json` without approval.
 const JSON_NEEDS_APPROVAL: &str = "error: apply --json does not ask for confirmation: add --auto-approve, or apply a saved plan with `kvsync apply --json FILE`.";
 
+/// Why a write that needs approval cannot get it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unapproved {
+    /// Stdin is not a terminal, so there is no one to ask.
+    NoTerminal,
+    /// `--json` never asks.
+    Json,
+}
+
+/// Decides how a write is approved, or why it cannot be (then it is refused before any
+/// call): `approved` already (`--auto-approve`, a saved plan), `--emulator`, or asked on a
+/// terminal, except with `--json`.
+pub(super) fn decide(
+    global: &GlobalArgs,
+    approved: bool,
+    json: bool,
+    stdin_terminal: bool,
+) -> Result<Approval, Unapproved> {
+    if approved || global.emulator {
+        Ok(Approval::Given)
+    } else if json {
+        Err(Unapproved::Json)
+    } else if stdin_terminal {
+        Ok(Approval::Ask)
+    } else {
+        Err(Unapproved::NoTerminal)
+    }
+}
+
 /// Decides how the plan is approved, or refuses (before any call).
 fn approval(
     global: &GlobalArgs,
     args: &ApplyArgs,
     stdin_terminal: bool,
 ) -> Result<Approval, &'static str> {
-    if args.auto_approve || args.plan_file.is_some() || global.emulator {
-        Ok(Approval::Given)
-    } else if args.json {
-        Err(JSON_NEEDS_APPROVAL)
-    } else if stdin_terminal {
-        Ok(Approval::Ask)
-    } else {
-        Err(NEEDS_APPROVAL)
-    }
+    let approved = args.auto_approve || args.plan_file.is_some();
+    decide(global, approved, args.json, stdin_terminal).map_err(|why| match why {
+        Unapproved::Json => JSON_NEEDS_APPROVAL,
+        Unapproved::NoTerminal => NEEDS_APPROVAL,
+    })
 }
 
 /// Asks on the terminal whether to apply `plan`: only `yes` is accepted. A stop (Ctrl-C) while
@@ -105,13 +130,20 @@ async fn confirm(plan: &Plan, stop: &apply::StopSignal) -> bool {
         .iter()
         .filter(|i| !i.steps.is_empty())
         .count();
-    print!(
-        "\nApply {} step{} to {} instance{}? Only 'yes' will be accepted: ",
+    let question = format!(
+        "Apply {} step{} to {} instance{}?",
         summary.steps,
         if summary.steps == 1 { "" } else { "s" },
         instances,
         if instances == 1 { "" } else { "s" },
     );
+    ask(&question, stop).await
+}
+
+/// Prints `question` and reads the answer on the terminal: only `yes` is accepted. A stop
+/// (Ctrl-C) while asking is a no.
+pub(super) async fn ask(question: &str, stop: &apply::StopSignal) -> bool {
+    print!("\n{question} Only 'yes' will be accepted: ");
     let _ = std::io::Write::flush(&mut std::io::stdout());
     let answer = tokio::task::spawn_blocking(|| {
         let mut line = String::new();

@@ -1,13 +1,19 @@
 //! The command line: argument structs, exit statuses, and one thin `exec` per command.
 
 pub mod apply;
+pub mod backup;
+pub mod backups;
 pub mod color;
 pub mod completions;
 pub mod daemon;
 pub mod emulator;
+pub mod flush;
 pub mod import;
+pub mod instance;
 pub mod plan;
 pub mod progress;
+pub mod renew_cert;
+pub mod restore;
 pub mod schema;
 pub mod settings;
 pub mod show;
@@ -62,7 +68,7 @@ pub struct LeadingArgs {
     /// Where requests go.
     #[command(
         flatten,
-        next_help_heading = "Cloud options (plan, apply, daemon, import)"
+        next_help_heading = "Cloud options (plan, apply, daemon, import, backup, backups, restore, flush, renew-cert)"
     )]
     pub connection: ConnectionArgs,
     /// The key pair.
@@ -513,6 +519,31 @@ pub mod values {
         duration_between(text, Duration::ZERO, 24 * HOUR)
     }
 
+    /// `--timeout` of the instance commands: 1s to 24h.
+    pub fn wait_timeout(text: &str) -> Result<Duration, String> {
+        duration_between(text, SECOND, 24 * HOUR)
+    }
+
+    /// `backups --since`: 1m to 730d, in days (`7d`) or as any other duration (`36h`).
+    pub fn since(text: &str) -> Result<Duration, String> {
+        const DAY: Duration = Duration::from_secs(24 * 3600);
+        let range = "must be a duration from 1m to 730d (such as 7d, 36h or 90m)";
+        let trimmed = text.trim();
+        let value = match trimmed.strip_suffix('d') {
+            Some(days) => days
+                .trim()
+                .parse::<u32>()
+                .map(|days| DAY * days)
+                .map_err(|_| format!("{text:?} is not a duration; {range}"))?,
+            None => duration_between(trimmed, MINUTE, 730 * DAY).map_err(|_| range.to_owned())?,
+        };
+        if value >= MINUTE && value <= 730 * DAY {
+            Ok(value)
+        } else {
+            Err(range.to_owned())
+        }
+    }
+
     /// `daemon --shutdown-grace`: 100ms to 1h.
     pub fn shutdown_grace(text: &str) -> Result<Duration, String> {
         duration_between(text, 100 * MS, HOUR)
@@ -566,6 +597,19 @@ pub mod values {
                     .contains("0 to 86400")
             );
             assert!(probability("NaN").is_err());
+        }
+
+        #[test]
+        fn since_takes_days_or_durations_up_to_730_days() {
+            assert_eq!(since("7d"), Ok(Duration::from_secs(7 * 24 * 3600)));
+            assert_eq!(since("36h"), Ok(Duration::from_secs(36 * 3600)));
+            assert_eq!(since("730d"), Ok(Duration::from_secs(730 * 24 * 3600)));
+            for bad in ["731d", "0d", "30s", "-1d", "soon", "d"] {
+                let message = since(bad).unwrap_err();
+                assert!(message.contains("from 1m to 730d"), "{bad}: {message}");
+            }
+            assert!(wait_timeout("0s").is_err());
+            assert_eq!(wait_timeout("1h"), Ok(Duration::from_secs(3600)));
         }
     }
 }
@@ -640,6 +684,41 @@ command_args!(
     }
 );
 command_args!(
+    /// `backup` with the groups it uses.
+    BackupCommand(backup::BackupArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        qps: QpsArgs => "Cloud options", region: RegionArgs => "Manifest options",
+    }
+);
+command_args!(
+    /// `backups` with the groups it uses.
+    BackupsCommand(backups::BackupsArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        qps: QpsArgs => "Cloud options", region: RegionArgs => "Manifest options",
+    }
+);
+command_args!(
+    /// `restore` with the groups it uses.
+    RestoreCommand(restore::RestoreArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        qps: QpsArgs => "Cloud options", region: RegionArgs => "Manifest options",
+    }
+);
+command_args!(
+    /// `flush` with the groups it uses.
+    FlushCommand(flush::FlushArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        qps: QpsArgs => "Cloud options", region: RegionArgs => "Manifest options",
+    }
+);
+command_args!(
+    /// `renew-cert` with the groups it uses.
+    RenewCertCommand(renew_cert::RenewCertArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        qps: QpsArgs => "Cloud options", region: RegionArgs => "Manifest options",
+    }
+);
+command_args!(
     /// `emulator` with the groups it uses.
     EmulatorCommand(emulator::EmulatorArgs) {
         keys: KeyArgs => "Emulator options", qps: QpsArgs => "Emulator options",
@@ -683,6 +762,16 @@ pub enum Command {
     Daemon(DaemonCommand),
     /// Write manifests for the existing instances of a region (--region).
     Import(ImportCommand),
+    /// Back up an instance now and wait until the backup is finished.
+    Backup(BackupCommand),
+    /// List the backups of an instance (default: those of the last 7 days).
+    Backups(BackupsCommand),
+    /// Overwrite an instance's data with a backup or a point in time (needs --allow-destroy).
+    Restore(RestoreCommand),
+    /// Erase every key of an instance (needs --allow-destroy).
+    Flush(FlushCommand),
+    /// Renew the TLS certificate of an instance with TLS on.
+    RenewCert(RenewCertCommand),
     /// Serve a local emulator of the R-KVStore API.
     Emulator(EmulatorCommand),
     /// Print the JSON Schema of the manifest format (for editors).
@@ -705,6 +794,11 @@ impl Command {
             Command::Show(_) => "show",
             Command::Daemon(_) => "daemon",
             Command::Import(_) => "import",
+            Command::Backup(_) => "backup",
+            Command::Backups(_) => "backups",
+            Command::Restore(_) => "restore",
+            Command::Flush(_) => "flush",
+            Command::RenewCert(_) => "renew-cert",
             Command::Emulator(_) => "emulator",
             Command::Schema(_) => "schema",
             Command::Completions(_) => "completions",
@@ -762,6 +856,52 @@ impl Command {
                 region: Some(region),
                 secrets: Some(secrets),
                 output,
+            },
+            Command::Backup(BackupCommand {
+                connection,
+                keys,
+                qps,
+                region,
+                output,
+                ..
+            })
+            | Command::Backups(BackupsCommand {
+                connection,
+                keys,
+                qps,
+                region,
+                output,
+                ..
+            })
+            | Command::Restore(RestoreCommand {
+                connection,
+                keys,
+                qps,
+                region,
+                output,
+                ..
+            })
+            | Command::Flush(FlushCommand {
+                connection,
+                keys,
+                qps,
+                region,
+                output,
+                ..
+            })
+            | Command::RenewCert(RenewCertCommand {
+                connection,
+                keys,
+                qps,
+                region,
+                output,
+                ..
+            }) => Groups {
+                connection: Some(connection),
+                keys: Some(keys),
+                qps: Some(qps),
+                region: Some(region),
+                ..none(output)
             },
             Command::Import(c) => Groups {
                 connection: Some(&mut c.connection),
@@ -872,6 +1012,7 @@ impl CliError {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             CliError::Usage(_) => ExitStatus::Usage,
+            CliError::Command(err) if err.is_stopped() => ExitStatus::Interrupted,
             err if err.is_broken_pipe() => ExitStatus::Success,
             _ => ExitStatus::Failure,
         }
@@ -943,6 +1084,9 @@ pub enum CliError {
     /// The emulator failed.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
+    /// An instance command (`backup`, `restore`, …) failed or was refused.
+    #[error(transparent)]
+    Command(Box<instance::CommandError>),
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),
@@ -993,6 +1137,12 @@ pub enum CliError {
     },
 }
 
+impl From<instance::CommandError> for CliError {
+    fn from(err: instance::CommandError) -> Self {
+        CliError::Command(Box::new(err))
+    }
+}
+
 impl From<crate::apply::secrets::SecretsError> for CliError {
     fn from(err: crate::apply::secrets::SecretsError) -> Self {
         CliError::Secrets(Box::new(err))
@@ -1028,6 +1178,11 @@ pub async fn run(global: GlobalArgs, command: Command) -> Result<ExitStatus, Cli
         Command::Show(c) => show::exec(&global, c.args),
         Command::Daemon(c) => daemon::exec(&global, c.args).await,
         Command::Import(c) => import::exec(&global, c.args).await,
+        Command::Backup(c) => backup::exec(&global, c.args).await,
+        Command::Backups(c) => backups::exec(&global, c.args).await,
+        Command::Restore(c) => restore::exec(&global, c.args).await,
+        Command::Flush(c) => flush::exec(&global, c.args).await,
+        Command::RenewCert(c) => renew_cert::exec(&global, c.args).await,
         Command::Emulator(c) => emulator::exec(&global, c.args).await,
         Command::Schema(c) => schema::exec(c.args),
         Command::Completions(c) => completions::exec(c.args),

@@ -9,8 +9,22 @@ use std::time::{Duration, Instant};
 use crate::support::{EmulatorProcess, kvsync, repo, texts, workspace};
 
 /// Waits for `child`, killing it after a minute: a flag wrongly accepted can start a server
-/// that never ends (then the status is the kill's, which no case expects).
+/// that never ends (then the status is the kill's, which no case expects). Its piped output is
+/// read meanwhile, so a child writing more than a pipe holds does not block.
 fn finish(mut child: Child) -> Output {
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let started = Instant::now();
     while child.try_wait().expect("waiting for kvsync").is_none() {
         if started.elapsed() > Duration::from_secs(60) {
@@ -19,7 +33,11 @@ fn finish(mut child: Child) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.wait_with_output().expect("waiting for kvsync")
+    Output {
+        status: child.wait().expect("waiting for kvsync"),
+        stdout: stdout.join().expect("reading stdout"),
+        stderr: stderr.join().expect("reading stderr"),
+    }
 }
 
 /// Runs `command` to its end (bounded by [`finish`]), capturing stdout and stderr.
@@ -137,6 +155,12 @@ fn blocked_apply(dir: &Path) -> Output {
     run(apply(kvsync(dir)).arg("--emulator"))
 }
 
+/// Creates the sample manifests' instances in the `--emulator` state of `dir`.
+fn seed(dir: &Path) {
+    let seeded = run(apply(kvsync(dir)).arg("--emulator"));
+    assert_eq!(seeded.status.code(), Some(0), "{:?}", texts(&seeded));
+}
+
 /// How a case runs, in a fresh copy of the sample manifests.
 type Runner = fn(&Path) -> Output;
 
@@ -212,6 +236,45 @@ const EXIT_CODES: &[(&str, &str, i32, Runner)] = &[
     }),
     ("import", "usage (no --region)", 64, |d| {
         run(kvsync(d).args(["import", "--emulator"]))
+    }),
+    ("backup", "success", 0, |d| {
+        seed(d);
+        run(kvsync(d).args(["backup", "orders-cache", "--emulator"]))
+    }),
+    ("backup", "error (unknown instance)", 1, |d| {
+        run(kvsync(d).args(["backup", "nope", "--emulator"]))
+    }),
+    ("backup", "usage", 64, |d| {
+        run(kvsync(d).args(["backup", "orders-cache", "--since", "1d"]))
+    }),
+    ("backups", "success", 0, |d| {
+        seed(d);
+        run(kvsync(d).args(["backups", "orders-cache", "--emulator", "--json"]))
+    }),
+    ("backups", "broken pipe", 0, |d| {
+        seed(d);
+        with_closed_stdout(kvsync(d).args(["backups", "orders-cache", "--emulator"]))
+    }),
+    ("restore", "refused (no --allow-destroy)", 1, |d| {
+        run(kvsync(d).args(["restore", "orders-cache", "--backup", "1", "--emulator"]))
+    }),
+    ("restore", "usage (neither --backup nor --time)", 64, |d| {
+        run(kvsync(d).args(["restore", "orders-cache", "--emulator", "--allow-destroy"]))
+    }),
+    ("flush", "success", 0, |d| {
+        seed(d);
+        run(kvsync(d).args(["flush", "orders-cache", "--emulator", "--allow-destroy"]))
+    }),
+    ("flush", "refused (no --allow-destroy)", 1, |d| {
+        run(kvsync(d).args(["flush", "orders-cache", "--emulator"]))
+    }),
+    ("renew-cert", "success", 0, |d| {
+        seed(d);
+        run(kvsync(d).args(["renew-cert", "sessions-cache", "--emulator"]))
+    }),
+    ("renew-cert", "error (TLS off)", 1, |d| {
+        seed(d);
+        run(kvsync(d).args(["renew-cert", "orders-cache", "--emulator"]))
     }),
     ("emulator", "success (stopped)", 0, |d| {
         let mut command = kvsync(d);

@@ -8,6 +8,7 @@ mod aspects;
 mod cli;
 mod client;
 mod clocked;
+mod commands;
 mod daemon;
 mod daemon_logs;
 mod daemon_robustness;
