@@ -12,11 +12,11 @@ use std::fmt::Write as _;
 
 use super::yaml::{flow_list, scalar};
 use crate::manifest::desired::{ClassArchitecture, NodeType, Privilege};
-use crate::manifest::validate::endpoint::prefix_problem;
 use crate::manifest::rules::{
     MAX_WHITELIST_ENTRIES, SYSTEM_GROUPS, account_name_problem, backup_time_problem,
     description_problem, group_name_problem, parameter_name_problem, tag_text_problem,
 };
+use crate::manifest::validate::endpoint::prefix_problem;
 use crate::manifest::validate::{API_VERSION, ENGINE_VERSIONS, MAX_LABELS, RESERVED_TAG_PREFIX};
 use crate::observe::Aspect;
 use crate::observe::observed::{MANAGED_TAG, ObservedInstance, STACK_TAG};
@@ -458,7 +458,10 @@ fn endpoint_and_architecture(doc: &mut Doc, instance: &Imported) {
         None => doc.left_out(
             1,
             "nodeType",
-            &format!("{:?} is not a node type manifests accept", architecture.node_type),
+            &format!(
+                "{:?} is not a node type manifests accept",
+                architecture.node_type
+            ),
         ),
     }
     let kind = ClassArchitecture::of(&observed.instance_class);
@@ -471,7 +474,10 @@ fn endpoint_and_architecture(doc: &mut Doc, instance: &Imported) {
     if kind == ClassArchitecture::ReadWriteSplitting
         && (1..=9).contains(&architecture.read_only_count)
     {
-        doc.line(1, &format!("readOnlyCount: {}", architecture.read_only_count));
+        doc.line(
+            1,
+            &format!("readOnlyCount: {}", architecture.read_only_count),
+        );
     }
     if !architecture.secondary_zone_id.is_empty() {
         doc.line(

@@ -84,7 +84,9 @@ async fn an_instance_cloned_from_a_backup_has_the_source_config_and_plans_empty(
             .as_array()
             .unwrap()
             .iter()
-            .find(|s| s["BackupJobID"].to_string() == job)
+            .find(|s| {
+                s["BackupJobID"].as_i64().map(|n| n.to_string()).as_deref() == Some(job.as_str())
+            })
         {
             backup_id = set["BackupId"].to_string();
             break;

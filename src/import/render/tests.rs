@@ -43,8 +43,17 @@ fn full() -> ObservedInstance {
         release_protection: Some(true),
         maintenance_window: Some("02:00Z-03:00Z".into()),
         change_order_pending: false,
-        architecture: None,
-        endpoint: None,
+        architecture: Some(crate::observe::observed::ObservedArchitecture {
+            node_type: "double".into(),
+            shard_count: 1,
+            replica_count: 1,
+            read_only_count: 0,
+            secondary_zone_id: "cn-hangzhou-i".into(),
+        }),
+        endpoint: Some(crate::observe::observed::ObservedEndpoint {
+            connection_string: "ordersmain01.redis.rds.aliyuncs.com".into(),
+            port: 6380,
+        }),
         vpc_auth_mode: Some("Close".into()),
         config: Some(BTreeMap::from([
             ("maxmemory-policy".into(), "allkeys-lru".into()),
@@ -158,6 +167,17 @@ fn a_full_instance_round_trips_to_an_empty_plan() {
     assert!(text.contains("app: [10.0.1.0/24, 10.0.2.15]\n"), "{text}");
     assert!(text.contains("vpcAuthMode: Close\n"), "{text}");
     assert!(text.contains("ssl: Enable\n"), "{text}");
+    assert!(
+        text.contains("endpoint: {prefix: ordersmain01, port: 6380}\n"),
+        "{text}"
+    );
+    assert!(text.contains("nodeType: MASTER_SLAVE\n"), "{text}");
+    assert!(text.contains("replicaCount: 1\n"), "{text}");
+    assert!(text.contains("secondaryZoneId: cn-hangzhou-i\n"), "{text}");
+    assert!(
+        !text.contains("shardCount"),
+        "a standard class has no shards: {text}"
+    );
     assert!(!text.contains("ali_dms_group:"), "{text}");
     assert_eq!(
         wanted
