@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 use super::architecture;
 use super::backup;
 use super::catalog;
+use super::endpoints::{self, connection_domain};
 use super::errors::VendorError;
-use super::manage;
 use super::state::{
     Architecture, Context, Handled, Instance, State, TokenRecord, fingerprint, to_body,
 };
@@ -217,18 +217,18 @@ pub(crate) fn create(
         &zone_id,
     )?;
     let port = match request.port {
-        None => manage::DEFAULT_PORT,
-        Some(port) if manage::valid_port(port) => {
+        None => endpoints::DEFAULT_PORT,
+        Some(port) if endpoints::valid_port(port) => {
             i64::try_from(port).map_err(|_| VendorError::invalid_parameter("Port"))?
         }
         Some(_) => return Err(VendorError::invalid_parameter("Port")),
     };
     if let Some(prefix) = &request.connection_string_prefix
-        && !manage::valid_connection_prefix(prefix)
+        && !endpoints::valid_connection_prefix(prefix)
     {
         return Err(VendorError::connection_string_malformed());
     }
-    manage::check_endpoint_free(
+    endpoints::check_endpoint_free(
         state,
         None,
         region.id,
@@ -350,11 +350,6 @@ fn check_private_ip(
         ));
     }
     Ok(())
-}
-
-/// The instance's connection string.
-pub(crate) fn connection_domain(instance: &Instance) -> String {
-    format!("{}.redis.rds.aliyuncs.com", instance.connection_prefix)
 }
 
 /// The parameters as the JSON **string** the API returns in `Config`.

@@ -20,6 +20,7 @@ pub mod auth;
 mod backup;
 mod catalog;
 mod config;
+mod endpoints;
 mod errors;
 pub mod faults;
 mod handler;

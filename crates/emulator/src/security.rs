@@ -10,8 +10,8 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use super::catalog;
+use super::endpoints::connection_domain;
 use super::errors::VendorError;
-use super::instances::connection_domain;
 use super::lifecycle::Status;
 use super::state::{
     Context, Handled, Instance, Pending, SYSTEM_IP_GROUPS, SecurityIpGroup, State, to_body,
