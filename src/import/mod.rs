@@ -34,6 +34,8 @@ pub const ASPECTS: [Aspect; 5] = [
     Aspect::BackupPolicy,
     Aspect::Ssl,
 ];
+// `Aspect::NetInfo` is not imported: a retained classic endpoint's retention is written only by
+// whoever switches the instance.
 
 /// The directory `--out` defaults to.
 pub const DEFAULT_OUT: &str = "imported";

@@ -6,11 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Observed;
 use super::observed::{
-    ObservedAccount, ObservedArchitecture, ObservedBackupPolicy, ObservedEndpoint, ObservedInstance,
+    ObservedAccount, ObservedArchitecture, ObservedBackupPolicy, ObservedClassicEndpoint,
+    ObservedEndpoint, ObservedInstance,
 };
 use crate::api::actions::account::DescribeAccounts;
 use crate::api::actions::backup::DescribeBackupPolicy;
 use crate::api::actions::instance::{DbInstanceAttribute, DescribeInstanceAttribute};
+use crate::api::actions::manage::DescribeDbInstanceNetInfo;
 use crate::api::actions::security::{DescribeInstanceSsl, DescribeSecurityIps, SecurityIpGroup};
 use crate::api::{self, Client};
 use crate::manifest::desired::{Disruption, Privilege, Stack, Weekday};
@@ -29,6 +31,8 @@ pub enum Aspect {
     BackupPolicy,
     /// `DescribeInstanceSSL`: TLS.
     Ssl,
+    /// `DescribeDBInstanceNetInfo`: a classic endpoint kept after a switch into a VPC.
+    NetInfo,
 }
 
 impl Aspect {
@@ -40,6 +44,7 @@ impl Aspect {
             Aspect::Accounts => "accounts",
             Aspect::BackupPolicy => "backup policy",
             Aspect::Ssl => "TLS settings",
+            Aspect::NetInfo => "endpoints",
         }
     }
 }
@@ -86,6 +91,9 @@ fn needed(desired: &DesiredInstance, stack: &Stack) -> Vec<Aspect> {
     }
     if desired.ssl.is_some() {
         aspects.push(Aspect::Ssl);
+    }
+    if desired.classic_retention_days.is_some() {
+        aspects.push(Aspect::NetInfo);
     }
     aspects
 }
@@ -145,6 +153,8 @@ pub enum Detail {
     BackupPolicy(ObservedBackupPolicy),
     /// From `DescribeInstanceSSL`.
     Ssl(bool),
+    /// From `DescribeDBInstanceNetInfo`: the retained classic endpoint, if any.
+    NetInfo(Option<ObservedClassicEndpoint>),
 }
 
 /// Makes one detail call.
@@ -224,6 +234,31 @@ pub async fn perform(client: &Client, read: &Read) -> Result<Detail, api::Error>
                 Err(err) if err.code() == Some(NO_TLS_ENGINE) => Detail::Ssl(false),
                 Err(err) => return Err(err),
             }
+        }
+        Aspect::NetInfo => {
+            let response = client
+                .call(
+                    region,
+                    &DescribeDbInstanceNetInfo {
+                        instance_id: id,
+                        net_type: None,
+                    },
+                )
+                .await?;
+            Detail::NetInfo(
+                response
+                    .net_info_items
+                    .instance_net_info
+                    .into_iter()
+                    // `1`: the classic network, kept beside the VPC endpoint.
+                    .find(|item| {
+                        item.db_instance_net_type == "1" && response.instance_network_type == "VPC"
+                    })
+                    .map(|item| ObservedClassicEndpoint {
+                        connection_string: item.connection_string,
+                        remaining_secs: item.expired_time.trim().parse().unwrap_or(0),
+                    }),
+            )
         }
     })
 }
@@ -325,6 +360,7 @@ impl Detail {
             Detail::Accounts(accounts) => instance.accounts = Some(accounts),
             Detail::BackupPolicy(policy) => instance.backup_policy = Some(policy),
             Detail::Ssl(enabled) => instance.ssl = Some(enabled),
+            Detail::NetInfo(classic) => instance.classic_endpoint = Some(classic),
         }
     }
 }

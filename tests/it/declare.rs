@@ -159,3 +159,83 @@ async fn a_source_that_does_not_exist_blocks_the_create_and_sends_nothing() {
     assert!(stdout.contains("nowhere-cache"), "{stdout}");
     assert_eq!(emulator.count("CreateInstance", "ok"), 0);
 }
+
+#[tokio::test]
+async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let classic = instance("legacy-cache", "  network: {type: Classic}\n");
+    write(dir.path(), &format!("{STACK}{classic}"));
+    let created = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
+    assert_eq!(created.status.code(), Some(0), "{}", texts(&created).0);
+    let id = id_of(&emulator, "legacy-cache");
+
+    let vpc = |days: u32| {
+        instance(
+            "legacy-cache",
+            &format!(
+                "  network: {{type: VPC, vpcId: vpc-bp1legacy0001, vSwitchId: vsw-bp1legacy0001, classicRetentionDays: {days}}}\n"
+            ),
+        )
+    };
+    let remaining_days = || async {
+        let info = ok(
+            &emulator.url,
+            Request::new("DescribeDBInstanceNetInfo").param("InstanceId", &id),
+        )
+        .await;
+        let classic = info["NetInfoItems"]["InstanceNetInfo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["DBInstanceNetType"] == "1")
+            .cloned()
+            .expect("a retained classic endpoint");
+        let seconds: f64 = classic["ExpiredTime"].as_str().unwrap().parse().unwrap();
+        (seconds / 86_400.0).round() as i64
+    };
+
+    // The switch keeps the classic endpoint for the declared 30 days.
+    write(dir.path(), &format!("{STACK}{}", vpc(30)));
+    let switched =
+        run(emulator
+            .kvsync(dir.path())
+            .args(["apply", "--auto-approve", "--allow-irreversible"]));
+    let (stdout, stderr) = texts(&switched);
+    assert_eq!(switched.status.code(), Some(0), "{stdout}\n{stderr}");
+    wait_normal(&emulator.url, &id).await;
+    assert_eq!(remaining_days().await, 30);
+    let again = run(emulator
+        .kvsync(dir.path())
+        .args(["plan", "--detailed-exitcode"]));
+    assert_eq!(again.status.code(), Some(0), "{}", texts(&again).0);
+
+    // Declaring 60 extends it once; nothing is left afterwards.
+    write(dir.path(), &format!("{STACK}{}", vpc(60)));
+    let planned = run(emulator.kvsync(dir.path()).args(["plan", "--json"]));
+    let plan: Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let actions: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["ModifyInstanceNetExpireTime", "TagResources"],
+        "{plan:#}"
+    );
+    assert_eq!(plan["steps"][0]["parameters"]["ClassicExpiredDays"], "60");
+    let extended = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
+    let (stdout, stderr) = texts(&extended);
+    assert_eq!(extended.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(remaining_days().await, 60);
+    let done = run(emulator
+        .kvsync(dir.path())
+        .args(["plan", "--detailed-exitcode"]));
+    assert_eq!(done.status.code(), Some(0), "{}", texts(&done).0);
+}

@@ -17,7 +17,7 @@ pub fn order_rank(request: &PlannedRequest) -> u8 {
         Request::CreateInstance(_) => 0,
         Request::ModifyInstanceSpec(_) => 1,
         Request::TransformToPrePaid(_) => 2,
-        Request::SwitchNetwork(_) => 3,
+        Request::SwitchNetwork(_) | Request::ModifyInstanceNetExpireTime(_) => 3,
         Request::ModifyInstanceMajorVersion(_) => 4,
         Request::ModifyInstanceAttribute(_) => 5,
         Request::ModifyInstanceMaintainTime(_) => 6,

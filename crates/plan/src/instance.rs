@@ -12,12 +12,12 @@ use super::token;
 use crate::manifest::DesiredInstance;
 use crate::manifest::desired::{Charge, Network, OriginPoint};
 use crate::observed::ObservedInstance;
-use crate::observed::{MANAGED_TAG, STACK_TAG};
+use crate::observed::{CLASSIC_DAYS_TAG, MANAGED_TAG, STACK_TAG};
 use crate::values::{ChargeType, EngineVersion, NetworkType, Reported};
 use kvsync_secrets::digest as passwords;
 use kvsync_wire::actions::{
-    Class, CreateInstance, DeleteInstance, ModifyInstanceMajorVersion, ModifyInstanceSpec, Request,
-    SwitchNetwork, TransformToPrePaid,
+    Class, CreateInstance, DeleteInstance, ModifyInstanceMajorVersion, ModifyInstanceNetExpireTime,
+    ModifyInstanceSpec, Request, SwitchNetwork, TransformToPrePaid,
 };
 
 /// How long creating an instance may take.
@@ -329,6 +329,8 @@ pub fn lifecycle(
         }
     }
 
+    classic_retention(desired, observed, steps);
+
     if let Some(version) = &desired.engine_version
         && observed.engine_version.known() != Some(version)
     {
@@ -371,6 +373,59 @@ pub fn lifecycle(
             "kvsync never moves an instance between zones (a migration with downtime); do it deliberately in the console",
         ));
     }
+}
+
+/// A declared retention for the classic endpoint kept after a switch into a VPC: extended or
+/// shortened with `ModifyInstanceNetExpireTime` when it differs from the retention kvsync last
+/// set ([`CLASSIC_DAYS_TAG`]). Nothing happens without a retained endpoint.
+fn classic_retention(
+    desired: &DesiredInstance,
+    observed: &ObservedInstance,
+    steps: &mut Vec<Step>,
+) {
+    let Some(days) = desired.classic_retention_days else {
+        return;
+    };
+    let Some(Some(classic)) = &observed.classic_endpoint else {
+        return;
+    };
+    let recorded = observed.tags.get(CLASSIC_DAYS_TAG);
+    if recorded.map(String::as_str) == Some(days.to_string().as_str()) {
+        return;
+    }
+    steps.push(step(
+        Request::ModifyInstanceNetExpireTime(ModifyInstanceNetExpireTime {
+            instance_id: observed.id.clone(),
+            connection_string: classic.connection_string.clone(),
+            classic_expired_days: u64::from(days),
+        }),
+        WaitFor::Normal,
+        MODIFY_TIMEOUT_SECS,
+        vec![change(
+            "spec.network.classicRetentionDays",
+            recorded.cloned(),
+            Some(days.to_string()),
+        )],
+    ));
+}
+
+/// The kvsync tags that record what the plan's steps set: the classic endpoint's retention
+/// after a `SwitchNetwork` or `ModifyInstanceNetExpireTime` that sets a declared one.
+pub fn recorded_tags(desired: &DesiredInstance, steps: &[Step]) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::new();
+    let Some(days) = desired.classic_retention_days else {
+        return tags;
+    };
+    let sets_retention = steps.iter().any(|step| {
+        matches!(
+            step.request,
+            Request::SwitchNetwork(_) | Request::ModifyInstanceNetExpireTime(_)
+        )
+    });
+    if sets_retention {
+        tags.insert(CLASSIC_DAYS_TAG.to_owned(), days.to_string());
+    }
+    tags
 }
 
 /// The engine version the instance runs once the plan's version step is done: the desired

@@ -232,7 +232,8 @@ fn aspects(
     config::diff(desired, observed, steps);
     backup::diff(desired, observed, steps);
     accounts::diff(ctx, desired, observed, steps, notes, &mut digest_updates);
-    tags::diff(desired, observed, &digest_updates, steps);
+    let recorded = instance::recorded_tags(desired, steps);
+    tags::diff(desired, observed, &digest_updates, &recorded, steps);
 }
 
 fn create(ctx: &Context<'_>, desired: &DesiredInstance) -> InstancePlan {

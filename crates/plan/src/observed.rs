@@ -60,6 +60,10 @@ pub struct ObservedInstance {
     pub accounts: Option<BTreeMap<String, ObservedAccount>>,
     /// The backup policy (`DescribeBackupPolicy`).
     pub backup_policy: Option<ObservedBackupPolicy>,
+    /// The classic endpoint kept after a switch into a VPC (`DescribeDBInstanceNetInfo`):
+    /// `None` when not read, `Some(None)` when there is none.
+    #[serde(default)]
+    pub classic_endpoint: Option<Option<ObservedClassicEndpoint>>,
     /// The instance's own endpoint (from the attribute's `ConnectionDomain` and `Port`).
     #[serde(default)]
     pub endpoint: Option<ObservedEndpoint>,
@@ -93,6 +97,20 @@ impl ObservedAccount {
         self.account_type != "Super"
     }
 }
+
+/// A classic-network endpoint kept after a switch into a VPC.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedClassicEndpoint {
+    /// Its connection string.
+    pub connection_string: String,
+    /// Seconds until it expires.
+    pub remaining_secs: i64,
+}
+
+/// The tag recording the retention last set for the classic endpoint, in days: the cloud
+/// reports only the time left, which shrinks every day, so kvsync compares the manifest with
+/// what it last asked for.
+pub const CLASSIC_DAYS_TAG: &str = "kvsync:classic-days";
 
 /// An instance's own endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ pub fn diff(
     desired: &DesiredInstance,
     observed: &ObservedInstance,
     updates: &DigestUpdates,
+    recorded: &BTreeMap<String, String>,
     steps: &mut Vec<Step>,
 ) {
     let current_labels = observed.labels();
@@ -52,6 +53,16 @@ pub fn diff(
             };
             changes.push(change(
                 &field,
+                observed.tags.get(key).cloned(),
+                Some(value.clone()),
+            ));
+        }
+    }
+    for (key, value) in recorded {
+        if observed.tags.get(key) != Some(value) {
+            set.insert(key.clone(), value.clone());
+            changes.push(change(
+                &format!("tags.{key}"),
                 observed.tags.get(key).cloned(),
                 Some(value.clone()),
             ));

@@ -117,6 +117,7 @@ fn current() -> ObservedInstance {
         maintenance_window: Some("02:00Z-03:00Z".into()),
         change_order_pending: false,
         architecture: None,
+        classic_endpoint: None,
         endpoint: None,
         vpc_auth_mode: Some("Open".into()),
         config: Some(BTreeMap::from([

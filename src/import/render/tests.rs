@@ -50,6 +50,7 @@ fn full() -> ObservedInstance {
             read_only_count: 0,
             secondary_zone_id: "cn-hangzhou-i".into(),
         }),
+        classic_endpoint: None,
         endpoint: Some(crate::observe::observed::ObservedEndpoint {
             connection_string: "ordersmain01.redis.rds.aliyuncs.com".into(),
             port: 6380,
