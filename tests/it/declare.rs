@@ -239,3 +239,47 @@ async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty(
         .args(["plan", "--detailed-exitcode"]));
     assert_eq!(done.status.code(), Some(0), "{}", texts(&done).0);
 }
+
+#[tokio::test]
+async fn what_is_set_at_creation_is_what_the_cloud_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let made = instance(
+        "placed-cache",
+        "  network: {type: VPC, vpcId: vpc-bp1placed0001, vSwitchId: vsw-bp1placed0001}
+  privateIp: 172.16.9.20
+  endpoint: {prefix: placedcache, port: 6390}
+  nodeType: MASTER_SLAVE
+  replicaCount: 2
+  secondaryZoneId: cn-hangzhou-i
+",
+    );
+    write(dir.path(), &format!("{STACK}{made}"));
+    let created = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
+    let (stdout, stderr) = texts(&created);
+    assert_eq!(created.status.code(), Some(0), "{stdout}\n{stderr}");
+    let id = id_of(&emulator, "placed-cache");
+    let attribute = ok(
+        &emulator.url,
+        Request::new("DescribeInstanceAttribute").param("InstanceId", &id),
+    )
+    .await["Instances"]["DBInstanceAttribute"][0]
+        .clone();
+    assert_eq!(attribute["PrivateIp"], "172.16.9.20", "{attribute:#}");
+    assert_eq!(
+        attribute["ConnectionDomain"],
+        "placedcache.redis.rds.aliyuncs.com"
+    );
+    assert_eq!(attribute["Port"], 6390);
+    assert_eq!(attribute["ReplicaCount"], 2);
+    assert_eq!(attribute["SecondaryZoneId"], "cn-hangzhou-i");
+    // Every one of them was sent with the create, none afterwards.
+    assert_eq!(emulator.count("ModifyInstanceSpec", "ok"), 0);
+    assert_eq!(emulator.count("ModifyDBInstanceConnectionString", "ok"), 0);
+    let again = run(emulator
+        .kvsync(dir.path())
+        .args(["plan", "--detailed-exitcode"]));
+    assert_eq!(again.status.code(), Some(0), "{}", texts(&again).0);
+}
