@@ -14,8 +14,14 @@ use crate::support::{EmulatorProcess, Request, call, run, texts, wait_normal};
 /// The instance every row manages.
 const NAME: &str = "aspect-cache";
 
-/// The stack document and the head of the instance document; a row adds `labels` and `spec`.
+/// The stack document and the head of the instance document; a row adds `labels` and `spec`
+/// (a `spec` that starts with its own `instanceClass` replaces the default one).
 fn manifest(labels: &str, spec: &str) -> String {
+    let class = if spec.starts_with("  instanceClass:") {
+        ""
+    } else {
+        "  instanceClass: redis.master.small.default\n"
+    };
     format!(
         "apiVersion: kvsync/v1
 kind: Stack
@@ -30,8 +36,7 @@ kind: Instance
 metadata:
   name: {NAME}
 {labels}spec:
-  instanceClass: redis.master.small.default
-  zoneId: cn-hangzhou-h
+{class}  zoneId: cn-hangzhou-h
 {spec}"
     )
 }
@@ -641,6 +646,22 @@ aspects! {
         ]),
         steps: &[("ModifyInstanceSpec", "restart")],
         params: &[("ReplicaCount", "2"), ("SecondaryZoneId", "cn-hangzhou-i")],
+        gate: None,
+    };
+    cluster_shards: Case {
+        labels: "",
+        spec: "  instanceClass: redis.logic.sharding.2g.4db.0rodb.4proxy.default\n  shardCount: 4\n",
+        drift: Drift::Cloud(|id| vec![request("ModifyInstanceSpec", id).param("ShardCount", "8")]),
+        steps: &[("ModifyInstanceSpec", "restart")],
+        params: &[("ShardCount", "4")],
+        gate: None,
+    };
+    read_only_nodes: Case {
+        labels: "",
+        spec: "  instanceClass: redis.logic.splitrw.default.1db.3rodb.4proxy\n  readOnlyCount: 3\n",
+        drift: Drift::Cloud(|id| vec![request("ModifyInstanceSpec", id).param("ReadOnlyCount", "1")]),
+        steps: &[("ModifyInstanceSpec", "restart")],
+        params: &[("ReadOnlyCount", "3")],
         gate: None,
     };
     node_type_in_the_other_spelling: Case {

@@ -180,23 +180,6 @@ async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty(
             ),
         )
     };
-    let remaining_days = || async {
-        let info = ok(
-            &emulator.url,
-            Request::new("DescribeDBInstanceNetInfo").param("InstanceId", &id),
-        )
-        .await;
-        let classic = info["NetInfoItems"]["InstanceNetInfo"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|item| item["DBInstanceNetType"] == "1")
-            .cloned()
-            .expect("a retained classic endpoint");
-        let seconds: f64 = classic["ExpiredTime"].as_str().unwrap().parse().unwrap();
-        (seconds / 86_400.0).round() as i64
-    };
-
     // The switch keeps the classic endpoint for the declared 30 days.
     write(dir.path(), &format!("{STACK}{}", vpc(30)));
     let switched =
@@ -206,7 +189,7 @@ async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty(
     let (stdout, stderr) = texts(&switched);
     assert_eq!(switched.status.code(), Some(0), "{stdout}\n{stderr}");
     wait_normal(&emulator.url, &id).await;
-    assert_eq!(remaining_days().await, 30);
+    assert_eq!(remaining_days(&emulator.url, &id).await, 30);
     let again = run(emulator
         .kvsync(dir.path())
         .args(["plan", "--detailed-exitcode"]));
@@ -233,11 +216,49 @@ async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty(
         .args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&extended);
     assert_eq!(extended.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert_eq!(remaining_days().await, 60);
+    assert_eq!(remaining_days(&emulator.url, &id).await, 60);
     let done = run(emulator
         .kvsync(dir.path())
         .args(["plan", "--detailed-exitcode"]));
     assert_eq!(done.status.code(), Some(0), "{}", texts(&done).0);
+
+    // Shortened to 14 with the answer lost: the retry sets it again, nothing is left.
+    drop(emulator);
+    let lossy = EmulatorProcess::start(
+        dir.path(),
+        &["--lose-response", "ModifyInstanceNetExpireTime:1"],
+    );
+    write(dir.path(), &format!("{STACK}{}", vpc(14)));
+    let shortened = run(lossy.kvsync(dir.path()).args(["apply", "--auto-approve"]));
+    let (stdout, stderr) = texts(&shortened);
+    assert_eq!(shortened.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        lossy.count("ModifyInstanceNetExpireTime", "lost-response"),
+        1
+    );
+    assert_eq!(remaining_days(&lossy.url, &id).await, 14);
+    let done = run(lossy
+        .kvsync(dir.path())
+        .args(["plan", "--detailed-exitcode"]));
+    assert_eq!(done.status.code(), Some(0), "{}", texts(&done).0);
+}
+
+/// Whole days until the retained classic endpoint of `id` expires.
+async fn remaining_days(url: &str, id: &str) -> i64 {
+    let info = ok(
+        url,
+        Request::new("DescribeDBInstanceNetInfo").param("InstanceId", id),
+    )
+    .await;
+    let classic = info["NetInfoItems"]["InstanceNetInfo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["DBInstanceNetType"] == "1")
+        .cloned()
+        .expect("a retained classic endpoint");
+    let seconds: f64 = classic["ExpiredTime"].as_str().unwrap().parse().unwrap();
+    (seconds / 86_400.0).round() as i64
 }
 
 #[tokio::test]
