@@ -257,6 +257,24 @@ pub fn markdown(plan: &Plan) -> String {
     let _ = writeln!(out, "### kvsync plan for stack `{}`\n", cell(&plan.stack));
     if plan.is_empty() {
         let _ = writeln!(out, "No changes: the cloud matches the manifests.");
+        // Changes the cloud has scheduled, and notes, are still worth a reviewer's eye.
+        for instance in &plan.instances {
+            for note in instance.blocked.iter().filter(|b| {
+                matches!(
+                    b.kind,
+                    super::model::BlockedKind::Scheduled | super::model::BlockedKind::Note
+                )
+            }) {
+                let _ = writeln!(
+                    out,
+                    "- `{}` `{}`: {} — {}",
+                    cell(&instance.key.to_string()),
+                    cell(&note.field),
+                    cell(&old_new(note.old.as_deref(), note.new.as_deref())),
+                    cell(&note.reason)
+                );
+            }
+        }
         return out;
     }
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));

@@ -618,3 +618,28 @@ fn a_plan_with_a_backup_and_scheduled_steps_keeps_every_invariant() {
             .any(|p| p.contains("MaintainTime")),
     );
 }
+
+#[test]
+fn a_change_pending_in_the_cloud_is_no_change_but_is_shown() {
+    let mut cloud_instance = existing("orders", "r-1");
+    cloud_instance.maintenance_window = Some("02:00Z-03:00Z".into());
+    cloud_instance.change_order_pending = true;
+    let observed = cloud(vec![cloud_instance]);
+    let extra = "  maintenanceWindow: {start: \"02:00Z\", end: \"03:00Z\"}\n";
+    let yaml = format!(
+        "{STACK}---\n{}",
+        instance_yaml("orders", extra).replace(
+            "instanceClass: redis.master.small.default",
+            "instanceClass: redis.master.mid.default"
+        )
+    );
+    let plan = plan_at(&yaml, &observed, "2026-12-03T12:00:00Z");
+    assert!(plan.is_empty(), "{plan:?}");
+    assert_eq!(plan.summary().scheduled, 1);
+    let markdown = render::markdown(&plan);
+    assert!(markdown.contains("No changes"), "{markdown}");
+    assert!(markdown.contains("`spec.instanceClass`"), "{markdown}");
+    assert!(markdown.contains("HasRenewChangeOrder"), "{markdown}");
+    let text = render::text(&plan, false);
+    assert!(text.contains("~ spec.instanceClass"), "{text}");
+}
