@@ -40,15 +40,40 @@ fn already_done<S>(request: &Request<S>, err: &api::Error) -> bool {
         Request::ModifyInstanceSpec(_) => code == "InvalidDBInstanceClass.Duplicate",
         // TLS already in the state asked for.
         Request::ModifyInstanceSsl(_) => code == "IncorrectSSLStatus",
-        // The endpoint already renamed (the old one is gone) or already on that port. A
-        // conflict with another instance answers the same; the observation at the end of the
-        // run reports it as not converged.
+        // Possibly already renamed (the old string is gone) or already on that port; a
+        // conflict with another instance answers the same, so `endpoint_in_place` decides.
         Request::ModifyDbInstanceConnectionString(_) => matches!(
             code,
             "InvalidConnectionString.NotFound" | "InvalidConnectionStringOrPort.Duplicate"
         ),
         _ => false,
     }
+}
+
+/// Whether the instance's endpoint already has the prefix and port `change` asks for: then a
+/// refusal of the repeated call means it was made before (its answer lost), not a conflict.
+async fn endpoint_in_place(
+    client: &Client,
+    region: &str,
+    change: &crate::api::actions::ModifyDbInstanceConnectionString,
+) -> bool {
+    let request = crate::api::actions::instance::DescribeInstanceAttribute {
+        instance_id: change.db_instance_id.clone(),
+    };
+    let Ok(response) = client.call(region, &request).await else {
+        return false;
+    };
+    let Some(attribute) = response.instances.db_instance_attribute.first() else {
+        return false;
+    };
+    let prefix = crate::plan::endpoint::prefix_of(&attribute.connection_domain);
+    change
+        .new_connection_string
+        .as_deref()
+        .is_none_or(|wanted| wanted == prefix)
+        && change
+            .port
+            .is_none_or(|wanted| i64::try_from(wanted).ok() == Some(attribute.port))
 }
 
 /// The account a request concerns, if any.
@@ -124,6 +149,11 @@ pub async fn run(
         match send.when_idle(&request).await {
             Ok(()) => {}
             Err(StepError::Api(err)) if already_done(&request, &err) => {
+                if let Request::ModifyDbInstanceConnectionString(change) = &request
+                    && !endpoint_in_place(client, region, change).await
+                {
+                    return Err(StepError::Api(err));
+                }
                 info!(instance = %key, action, "already done");
             }
             Err(err) => return Err(err),

@@ -304,3 +304,28 @@ async fn what_is_set_at_creation_is_what_the_cloud_reports() {
         .args(["plan", "--detailed-exitcode"]));
     assert_eq!(again.status.code(), Some(0), "{}", texts(&again).0);
 }
+
+#[test]
+fn an_endpoint_prefix_another_instance_has_fails_with_the_cloud_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let first = instance("first-cache", "  endpoint: {prefix: sharedprefix1}\n");
+    let second = instance("second-cache", "");
+    write(dir.path(), &format!("{STACK}{first}{second}"));
+    let created = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
+    assert_eq!(created.status.code(), Some(0), "{}", texts(&created).0);
+
+    let taken = instance("second-cache", "  endpoint: {prefix: sharedprefix1}\n");
+    write(dir.path(), &format!("{STACK}{first}{taken}"));
+    let refused = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
+    let (stdout, stderr) = texts(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("InvalidConnectionStringOrPort.Duplicate"),
+        "the cloud's reason, not a silent success: {stdout}"
+    );
+}
