@@ -15,11 +15,12 @@ use std::collections::BTreeSet;
 use super::progress::Mode;
 use crate::apply::secrets::{Checked, Need};
 use crate::apply::{self, ApplyOptions, Report};
+use crate::coordination::{self, Coordinator, Guard, Shard};
 use crate::plan::Plan;
 use crate::plan::model::{BlockedKind, PLAN_FORMAT_VERSION, When};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
-use crate::{journal, lock, manifest, session};
+use crate::{journal, manifest, session};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -53,6 +54,9 @@ pub struct ApplyArgs {
     /// Locking against other runs on this machine.
     #[command(flatten)]
     pub lock: super::LockArgs,
+    /// Coordination with runs on other machines.
+    #[command(flatten)]
+    pub coordination: super::CoordinationArgs,
     /// Apply without asking for confirmation (needed off a terminal, unless a PLANFILE is
     /// given or `--emulator` is used).
     #[arg(long)]
@@ -226,18 +230,42 @@ async fn run(
     approval: Approval,
     stop: &apply::StopSignal,
 ) -> Result<ExitStatus, CliError> {
-    let json = args.json;
     // One writer per stack and region on this machine, from before the observation until after
     // the last one; the seeds of an unfinished run are taken over, so its tokens are sent again.
     let regions: BTreeSet<String> = desired.regions().into_iter().collect();
-    let _locks = lock::acquire(
-        &args.lock.lock_dir,
-        &desired.stack.name,
-        &regions,
-        args.lock.lock_timeout,
-        "kvsync apply",
+    let coordinator = Coordinator::new(&coordination::Settings {
+        mechanism: args.coordination.coordination.clone(),
+        lock_dir: args.lock.lock_dir.clone(),
+        ttl: args.coordination.coordination_ttl,
+    });
+    let held = coordinator
+        .acquire(
+            &Shard::of(&desired.stack.name, &regions),
+            args.lock.lock_timeout,
+            "kvsync apply",
+        )
+        .await?;
+    let result = held_run(
+        target, desired, checked, args, approval, stop, &regions, &held,
     )
-    .await?;
+    .await;
+    held.release().await;
+    result
+}
+
+/// [`run`] once the shards are held.
+#[allow(clippy::too_many_arguments)]
+async fn held_run(
+    target: &settings::Target,
+    desired: &manifest::Desired,
+    checked: Checked,
+    args: &ApplyArgs,
+    approval: Approval,
+    stop: &apply::StopSignal,
+    regions: &BTreeSet<String>,
+    held: &Guard,
+) -> Result<ExitStatus, CliError> {
+    let json = args.json;
     let seeds = journal::begin(
         &args.lock.lock_dir,
         &desired.stack.name,
@@ -300,6 +328,10 @@ async fn run(
     if approval == Approval::Ask && !confirm(&plan, stop).await {
         println!("\nApply cancelled.");
         return Ok(ExitStatus::Failure);
+    }
+    // Fencing: no write once the hold is gone.
+    if !held.still_held().await {
+        return Err(coordination::CoordinationError::Lost.into());
     }
     if !json {
         println!("\nApplying...");
