@@ -329,6 +329,7 @@ async fn held_run(
         println!("\nApply cancelled.");
         return Ok(ExitStatus::Failure);
     }
+    let (fence, fence_stop) = apply::stop_pair();
     // Fencing: no write once the hold is gone.
     if !held.still_held().await {
         return Err(coordination::CoordinationError::Lost.into());
@@ -350,19 +351,27 @@ async fn held_run(
         Mode::Lines
     };
     let (progress, display) = super::progress::display(mode, super::progress::heartbeat_period());
-    let report = apply::execute(
-        &target.client,
-        &plan,
-        &options,
-        &resolved.values,
-        progress,
-        stop.clone(),
+    let (report, lost) = fenced(
+        apply::execute(
+            &target.client,
+            &plan,
+            &options,
+            &resolved.values,
+            progress,
+            fence_stop,
+        ),
+        &fence,
+        stop,
+        held,
     )
     .await;
     display.finish();
     let report = report?;
     if !json {
         println!("\n{}", report.text().trim_end());
+    }
+    if lost {
+        return Err(coordination::CoordinationError::Lost.into());
     }
     if report.stopped {
         if json {
@@ -391,6 +400,40 @@ async fn held_run(
         return Ok(ExitStatus::Failure);
     }
     Ok(finish(json, Some(&report), &remaining))
+}
+
+/// How often a running apply checks that it still holds its shards.
+const FENCE_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs `execute` (whose stop signal `fence` sets) while checking the hold every
+/// [`FENCE_PERIOD`]: a stop asked of the run, or a hold found lost, stops new steps (calls in
+/// flight finish). Returns the run's result and whether the hold was lost.
+async fn fenced<F: std::future::Future>(
+    execute: F,
+    fence: &apply::StopHandle,
+    stop: &apply::StopSignal,
+    held: &Guard,
+) -> (F::Output, bool) {
+    tokio::pin!(execute);
+    let mut stopped = false;
+    let mut lost = false;
+    loop {
+        tokio::select! {
+            output = &mut execute => return (output, lost),
+            () = stop.stopped(), if !stopped => {
+                stopped = true;
+                fence.stop();
+            }
+            () = tokio::time::sleep(FENCE_PERIOD), if !stopped => {
+                if !held.still_held().await {
+                    eprintln!("\nthe hold on the stack was lost: no new step starts; calls in flight finish");
+                    lost = true;
+                    stopped = true;
+                    fence.stop();
+                }
+            }
+        }
+    }
 }
 
 /// Steps of `plan` that apply sends in this run (held ones aside).

@@ -254,3 +254,47 @@ fn coordination_flags_refuse_bad_values_as_usage_errors() {
         assert!(stderr.contains(flag), "{stderr}");
     }
 }
+
+#[test]
+fn coordination_etcd_an_apply_that_loses_its_hold_starts_no_new_step() {
+    let etcd = EtcdMember::start();
+    let root = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(root.path(), &["--create-seconds", "2"]);
+    manifests(root.path());
+    let run = emulator
+        .kvsync(root.path())
+        .args([
+            "apply",
+            "--auto-approve",
+            "--parallelism",
+            "1",
+            "--coordination",
+        ])
+        .arg(etcd.flag())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_key(&etcd);
+    // An operator revokes the run's lease while it creates the first instance.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut client = etcd_client::Client::connect([etcd.endpoint()], None)
+            .await
+            .unwrap();
+        let key = client
+            .get("/kvsync/v1/shards/_/writers/cn-hangzhou", None)
+            .await
+            .unwrap();
+        client.lease_revoke(key.kvs()[0].lease()).await.unwrap();
+    });
+    let output = run.wait_with_output().unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("hold on the stack was lost"), "{stderr}");
+    let created = emulator.count("CreateInstance", "ok");
+    assert!(
+        created < 3,
+        "{created} created after the hold was lost\n{stdout}"
+    );
+}
