@@ -19,9 +19,9 @@ use super::status::{InstanceResult, InstanceStatus, Mode, Revision, SharedStatus
 use crate::api::Client;
 use crate::apply::secrets::{self, DigestMemo, Need};
 use crate::apply::{self, ApplyOptions, InstanceOutcome, StopSignal, error_chain};
-use crate::journal;
 use crate::coordination::local::LocalCoordinator;
 use crate::coordination::{Coordinator, Shard};
+use crate::journal;
 use crate::lock::LockSettings;
 use crate::manifest::{Desired, InstanceKey};
 use crate::plan::model::{BlockedKind, Impact, InstancePlan, Plan, When};
