@@ -269,7 +269,7 @@ async fn held_run(
     let seeds = journal::begin(
         &args.lock.lock_dir,
         &desired.stack.name,
-        &regions,
+        regions,
         jiff::Timestamp::now(),
         rand::random,
     )?;
@@ -310,7 +310,7 @@ async fn held_run(
         print!("{}", render::text(&plan, use_color()));
     }
     if runnable_steps(&plan) == 0 {
-        journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
+        journal::finish(&args.lock.lock_dir, &desired.stack.name, regions)?;
         return Ok(finish(json, None, &plan));
     }
     let options = ApplyOptions {
@@ -380,7 +380,7 @@ async fn held_run(
         return Ok(ExitStatus::Interrupted);
     }
     if !report.has_failures() {
-        journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
+        journal::finish(&args.lock.lock_dir, &desired.stack.name, regions)?;
     }
 
     let (_, remaining) = session::replan(&target.client, desired, resolved, diff_options).await?;

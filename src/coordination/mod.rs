@@ -100,8 +100,7 @@ impl std::str::FromStr for Mechanism {
             .split(',')
             .map(|endpoint| {
                 let endpoint = endpoint.trim();
-                let port = endpoint.rsplit_once(':').map(|(host, port)| (host, port));
-                match port {
+                match endpoint.rsplit_once(':') {
                     Some((host, port))
                         if !host.is_empty()
                             && !host.contains('/')
@@ -205,7 +204,10 @@ impl Coordinator {
             Coordinator::Local(local) => {
                 local.acquire(shards, timeout, who).await.map(Guard::Local)
             }
-            Coordinator::Etcd(etcd) => etcd.acquire(shards, timeout, who).await.map(Guard::Etcd),
+            Coordinator::Etcd(etcd) => etcd
+                .acquire(shards, timeout, who)
+                .await
+                .map(|guard| Guard::Etcd(Box::new(guard))),
         }
     }
 }
@@ -216,7 +218,7 @@ pub enum Guard {
     /// Local file locks.
     Local(local::LocalGuard),
     /// etcd keys under a lease.
-    Etcd(etcd::EtcdGuard),
+    Etcd(Box<etcd::EtcdGuard>),
 }
 
 impl Guard {
@@ -232,7 +234,7 @@ impl Guard {
     pub async fn release(self) {
         match self {
             Guard::Local(local) => drop(local),
-            Guard::Etcd(etcd) => etcd.release().await,
+            Guard::Etcd(etcd) => (*etcd).release().await,
         }
     }
 }
