@@ -298,3 +298,36 @@ fn coordination_etcd_an_apply_that_loses_its_hold_starts_no_new_step() {
         "{created} created after the hold was lost\n{stdout}"
     );
 }
+
+#[test]
+fn coordination_etcd_unreachable_refuses_before_any_call() {
+    let root = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(root.path(), &[]);
+    manifests(root.path());
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = emulator
+        .kvsync(root.path())
+        .args([
+            "apply",
+            "--auto-approve",
+            "--lock-timeout",
+            "1s",
+            "--coordination",
+        ])
+        .arg(format!("etcd://127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("etcd at http://127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert_eq!(emulator.count("CreateInstance", "ok"), 0);
+    assert!(emulator.instances().is_empty());
+}
