@@ -10,6 +10,7 @@
 //! - [`import`]: write manifests for existing instances that plan empty.
 //! - [`secrets`]: secret values that cannot print, references to them, reading, digests.
 //! - [`values`]: network type, status, charge type, hour window, IPv4 net, engine version.
+//! - [`coordination`]: one writer per shard (stack, region): local file locks or etcd.
 //! - [`lock`]: one writer per stack and region on this machine.
 //! - [`journal`]: the seed of an unfinished run's intent tokens.
 //! - [`emulator`]: a local R-KVStore server for tests and trials.
@@ -25,6 +26,7 @@ pub use kvsync_wire::env_vars;
 
 pub mod apply;
 pub mod cli;
+pub mod coordination;
 pub mod daemon;
 pub mod import;
 pub mod journal;

@@ -154,16 +154,21 @@ pub async fn acquire(
     Ok(Locks { files })
 }
 
-/// Writes who holds the lock into its file.
-fn describe_holder(file: &mut File, command: &str) -> std::io::Result<()> {
-    let text = format!(
-        "pid {} on {} since {} ({command})\n",
+/// How this process describes itself as a holder: `pid N on HOST since TIME (command)`.
+pub fn holder_line(command: &str) -> String {
+    format!(
+        "pid {} on {} since {} ({command})",
         std::process::id(),
         hostname(),
         jiff::Timestamp::now()
             .round(jiff::Unit::Second)
             .unwrap_or_else(|_| jiff::Timestamp::now()),
-    );
+    )
+}
+
+/// Writes who holds the lock into its file.
+fn describe_holder(file: &mut File, command: &str) -> std::io::Result<()> {
+    let text = format!("{}\n", holder_line(command));
     file.set_len(0)?;
     file.seek(SeekFrom::Start(0))?;
     file.write_all(text.as_bytes())?;

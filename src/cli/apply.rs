@@ -15,11 +15,12 @@ use std::collections::BTreeSet;
 use super::progress::Mode;
 use crate::apply::secrets::{Checked, Need};
 use crate::apply::{self, ApplyOptions, Report};
+use crate::coordination::{self, Coordinator, Guard, Shard};
 use crate::plan::Plan;
 use crate::plan::model::{BlockedKind, PLAN_FORMAT_VERSION, When};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
-use crate::{journal, lock, manifest, session};
+use crate::{journal, manifest, session};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -53,6 +54,9 @@ pub struct ApplyArgs {
     /// Locking against other runs on this machine.
     #[command(flatten)]
     pub lock: super::LockArgs,
+    /// Coordination with runs on other machines.
+    #[command(flatten)]
+    pub coordination: super::CoordinationArgs,
     /// Apply without asking for confirmation (needed off a terminal, unless a PLANFILE is
     /// given or `--emulator` is used).
     #[arg(long)]
@@ -226,22 +230,46 @@ async fn run(
     approval: Approval,
     stop: &apply::StopSignal,
 ) -> Result<ExitStatus, CliError> {
-    let json = args.json;
     // One writer per stack and region on this machine, from before the observation until after
     // the last one; the seeds of an unfinished run are taken over, so its tokens are sent again.
     let regions: BTreeSet<String> = desired.regions().into_iter().collect();
-    let _locks = lock::acquire(
-        &args.lock.lock_dir,
-        &desired.stack.name,
-        &regions,
-        args.lock.lock_timeout,
-        "kvsync apply",
+    let coordinator = Coordinator::new(&coordination::Settings {
+        mechanism: args.coordination.coordination.clone(),
+        lock_dir: args.lock.lock_dir.clone(),
+        ttl: args.coordination.coordination_ttl,
+    });
+    let held = coordinator
+        .acquire(
+            &Shard::of(&desired.stack.name, &regions),
+            args.lock.lock_timeout,
+            "kvsync apply",
+        )
+        .await?;
+    let result = held_run(
+        target, desired, checked, args, approval, stop, &regions, &held,
     )
-    .await?;
+    .await;
+    held.release().await;
+    result
+}
+
+/// [`run`] once the shards are held.
+#[allow(clippy::too_many_arguments)]
+async fn held_run(
+    target: &settings::Target,
+    desired: &manifest::Desired,
+    checked: Checked,
+    args: &ApplyArgs,
+    approval: Approval,
+    stop: &apply::StopSignal,
+    regions: &BTreeSet<String>,
+    held: &Guard,
+) -> Result<ExitStatus, CliError> {
+    let json = args.json;
     let seeds = journal::begin(
         &args.lock.lock_dir,
         &desired.stack.name,
-        &regions,
+        regions,
         jiff::Timestamp::now(),
         rand::random,
     )?;
@@ -282,7 +310,7 @@ async fn run(
         print!("{}", render::text(&plan, use_color()));
     }
     if runnable_steps(&plan) == 0 {
-        journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
+        journal::finish(&args.lock.lock_dir, &desired.stack.name, regions)?;
         return Ok(finish(json, None, &plan));
     }
     let options = ApplyOptions {
@@ -301,6 +329,11 @@ async fn run(
         println!("\nApply cancelled.");
         return Ok(ExitStatus::Failure);
     }
+    let (fence, fence_stop) = apply::stop_pair();
+    // Fencing: no write once the hold is gone.
+    if !held.still_held().await {
+        return Err(coordination::CoordinationError::Lost.into());
+    }
     if !json {
         println!("\nApplying...");
     }
@@ -318,19 +351,27 @@ async fn run(
         Mode::Lines
     };
     let (progress, display) = super::progress::display(mode, super::progress::heartbeat_period());
-    let report = apply::execute(
-        &target.client,
-        &plan,
-        &options,
-        &resolved.values,
-        progress,
-        stop.clone(),
+    let (report, lost) = fenced(
+        apply::execute(
+            &target.client,
+            &plan,
+            &options,
+            &resolved.values,
+            progress,
+            fence_stop,
+        ),
+        &fence,
+        stop,
+        held,
     )
     .await;
     display.finish();
     let report = report?;
     if !json {
         println!("\n{}", report.text().trim_end());
+    }
+    if lost {
+        return Err(coordination::CoordinationError::Lost.into());
     }
     if report.stopped {
         if json {
@@ -339,7 +380,7 @@ async fn run(
         return Ok(ExitStatus::Interrupted);
     }
     if !report.has_failures() {
-        journal::finish(&args.lock.lock_dir, &desired.stack.name, &regions)?;
+        journal::finish(&args.lock.lock_dir, &desired.stack.name, regions)?;
     }
 
     let (_, remaining) = session::replan(&target.client, desired, resolved, diff_options).await?;
@@ -359,6 +400,40 @@ async fn run(
         return Ok(ExitStatus::Failure);
     }
     Ok(finish(json, Some(&report), &remaining))
+}
+
+/// How often a running apply checks that it still holds its shards.
+const FENCE_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs `execute` (whose stop signal `fence` sets) while checking the hold every
+/// [`FENCE_PERIOD`]: a stop asked of the run, or a hold found lost, stops new steps (calls in
+/// flight finish). Returns the run's result and whether the hold was lost.
+async fn fenced<F: std::future::Future>(
+    execute: F,
+    fence: &apply::StopHandle,
+    stop: &apply::StopSignal,
+    held: &Guard,
+) -> (F::Output, bool) {
+    tokio::pin!(execute);
+    let mut stopped = false;
+    let mut lost = false;
+    loop {
+        tokio::select! {
+            output = &mut execute => return (output, lost),
+            () = stop.stopped(), if !stopped => {
+                stopped = true;
+                fence.stop();
+            }
+            () = tokio::time::sleep(FENCE_PERIOD), if !stopped => {
+                if !held.still_held().await {
+                    eprintln!("\nthe hold on the stack was lost: no new step starts; calls in flight finish");
+                    lost = true;
+                    stopped = true;
+                    fence.stop();
+                }
+            }
+        }
+    }
 }
 
 /// Steps of `plan` that apply sends in this run (held ones aside).

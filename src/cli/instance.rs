@@ -20,7 +20,8 @@ use crate::api::{self, Client};
 use crate::apply::error::StepError;
 use crate::apply::wait::{Pace, PollPolicy, WaitError, wait_for};
 use crate::apply::{self, StopSignal};
-use crate::lock;
+use crate::coordination::local::LocalCoordinator;
+use crate::coordination::{self, Coordinator, Shard};
 use crate::observe::ObserveError;
 use crate::plan::model::{PLAN_FORMAT_VERSION, WaitFor};
 
@@ -282,7 +283,7 @@ pub(super) struct Session {
     pub instance: Instance,
     stop: StopSignal,
     signals: tokio::task::JoinHandle<()>,
-    _locks: Option<lock::Locks>,
+    _locks: Option<coordination::Guard>,
     command: &'static str,
 }
 
@@ -334,14 +335,13 @@ impl Session {
         let locks = match (write, &desired) {
             (Some(write), Some(desired)) => {
                 let regions = BTreeSet::from([instance.region.clone()]);
-                let taken = lock::acquire(
-                    &write.lock.lock_dir,
-                    &desired.stack.name,
-                    &regions,
-                    write.lock.lock_timeout,
-                    &format!("kvsync {command}"),
-                )
-                .await;
+                let taken = Coordinator::Local(LocalCoordinator::new(&write.lock.lock_dir))
+                    .acquire(
+                        &Shard::of(&desired.stack.name, &regions),
+                        write.lock.lock_timeout,
+                        &format!("kvsync {command}"),
+                    )
+                    .await;
                 match taken {
                     Ok(locks) => Some(locks),
                     Err(err) => {

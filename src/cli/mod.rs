@@ -519,6 +519,23 @@ pub mod values {
         duration_between(text, Duration::ZERO, 24 * HOUR)
     }
 
+    /// `--coordination`: `local` or `etcd://HOST:PORT[,HOST:PORT…]`.
+    pub fn coordination(text: &str) -> Result<crate::coordination::Mechanism, String> {
+        text.parse().map_err(|err| format!("{err}"))
+    }
+
+    /// `--coordination-ttl`: whole seconds (`15`) or a duration (`15s`), 2s to 1h.
+    pub fn coordination_ttl(text: &str) -> Result<Duration, String> {
+        let value = match text.trim().parse::<u64>() {
+            Ok(secs) => Duration::from_secs(secs),
+            Err(_) => duration_between(text, Duration::ZERO, HOUR)?,
+        };
+        if value < 2 * SECOND || value > HOUR || value.subsec_nanos() != 0 {
+            return Err("must be whole seconds from 2s to 1h (such as 15 or 30s)".to_owned());
+        }
+        Ok(value)
+    }
+
     /// `--timeout` of the instance commands: 1s to 24h.
     pub fn wait_timeout(text: &str) -> Result<Duration, String> {
         duration_between(text, SECOND, 24 * HOUR)
@@ -971,6 +988,20 @@ pub struct LockArgs {
     pub lock_timeout: std::time::Duration,
 }
 
+/// How a writer coordinates with other runs (`apply`).
+#[derive(Debug, Args)]
+pub struct CoordinationArgs {
+    /// Who holds a stack in a region while this run writes: `local` (file locks in
+    /// --lock-dir, for runs on this machine) or `etcd://HOST:PORT[,HOST:PORT…]` (a leased key
+    /// per stack and region in etcd, for runs on any machine); --lock-timeout bounds the wait.
+    #[arg(long, value_name = "MECHANISM", default_value = "local", value_parser = values::coordination)]
+    pub coordination: crate::coordination::Mechanism,
+    /// The lease TTL of an etcd hold, in seconds or as a duration (2s to 1h): a run that dies
+    /// holds its stack for at most this long.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = values::coordination_ttl, allow_hyphen_values = true)]
+    pub coordination_ttl: std::time::Duration,
+}
+
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -1075,6 +1106,9 @@ pub enum CliError {
     /// Another run holds the stack's lock, or the lock could not be taken.
     #[error("taking the stack's lock")]
     Lock(#[from] crate::lock::LockError),
+    /// Another run holds the stack, or coordination failed.
+    #[error("holding the stack")]
+    Coordination(#[from] crate::coordination::CoordinationError),
     /// The run journal could not be written.
     #[error("recording the run")]
     Journal(#[from] crate::journal::JournalError),

@@ -70,7 +70,7 @@ pub enum CycleError {
     Observe(#[source] ObserveError),
     /// Another kvsync run on this machine holds the stack's lock.
     #[error("taking the stack's lock")]
-    Lock(#[source] crate::lock::LockError),
+    Lock(#[source] crate::coordination::CoordinationError),
     /// The run journal could not be written.
     #[error("recording the run")]
     Journal(#[source] crate::journal::JournalError),

@@ -19,8 +19,10 @@ use super::status::{InstanceResult, InstanceStatus, Mode, Revision, SharedStatus
 use crate::api::Client;
 use crate::apply::secrets::{self, DigestMemo, Need};
 use crate::apply::{self, ApplyOptions, InstanceOutcome, StopSignal, error_chain};
+use crate::coordination::local::LocalCoordinator;
+use crate::coordination::{Coordinator, Shard};
 use crate::journal;
-use crate::lock::{self, LockSettings};
+use crate::lock::LockSettings;
 use crate::manifest::{Desired, InstanceKey};
 use crate::plan::model::{BlockedKind, Impact, InstancePlan, Plan, When};
 use crate::plan::{DiffOptions, Seeds, render};
@@ -345,11 +347,11 @@ impl Reconciler<'_> {
         let (_locks, seeds) = match self.mode {
             Mode::Observe => (None, Seeds::new()),
             Mode::Apply => {
+                let coordinator = Coordinator::Local(LocalCoordinator::new(&self.lock.dir));
+                let shards = Shard::of(&desired.stack.name, &regions);
                 let locks = tokio::select! {
-                    locks = lock::acquire(
-                        &self.lock.dir,
-                        &desired.stack.name,
-                        &regions,
+                    locks = coordinator.acquire(
+                        &shards,
                         self.lock.timeout,
                         "kvsync daemon",
                     ) => locks.map_err(CycleError::Lock)?,
