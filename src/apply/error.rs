@@ -15,6 +15,9 @@ pub enum StepError {
     /// The backup before a risky step did not finish.
     #[error(transparent)]
     Backup(#[from] BackupError),
+    /// The hold on the stack was lost before the step's call: it was not sent.
+    #[error("the hold on the stack was lost (another writer may have it); the call was not sent")]
+    Fenced,
     /// The instance stayed busy.
     #[error("the instance stayed busy for {0} s")]
     Busy(u64),

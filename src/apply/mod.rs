@@ -26,6 +26,7 @@ pub use self::progress::{Event, Progress, StopHandle, StopSignal, stop_pair};
 pub use self::report::{Failure, Held, InstanceOutcome, Report};
 use self::wait::{Pace, PollPolicy};
 use crate::api::Client;
+use crate::coordination::Guard;
 use crate::manifest::InstanceKey;
 use crate::plan::model::{Impact, InstancePlan, Plan};
 use crate::secrets::Secret;
@@ -42,6 +43,9 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// Status polling.
     pub poll: PollPolicy,
+    /// The hold on the run's shards, checked before every write call: once it is lost, no
+    /// further call is sent (`None`: nothing to check).
+    pub fence: Option<Arc<Guard>>,
 }
 
 impl Default for ApplyOptions {
@@ -51,6 +55,7 @@ impl Default for ApplyOptions {
             allow_irreversible: false,
             parallelism: 8,
             poll: PollPolicy::default(),
+            fence: None,
         }
     }
 }
@@ -172,6 +177,7 @@ pub async fn execute(
         let permits = permits.clone();
         let progress = progress.clone();
         let stack = plan.stack.clone();
+        let fence = options.fence.clone();
         let pace = Pace {
             poll: options.poll,
             stop: stop.clone(),
@@ -179,7 +185,11 @@ pub async fn execute(
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = permits.acquire_owned().await.ok();
-            run_instance(&client, &stack, &instance, &secrets, &pace, &progress).await
+            let fence = fence.as_deref();
+            run_instance(
+                &client, &stack, &instance, &secrets, &pace, &progress, fence,
+            )
+            .await
         });
     }
     let mut report = Report::default();
@@ -201,6 +211,7 @@ async fn run_instance(
     secrets: &BTreeMap<SecretRef, Secret>,
     pace: &Pace,
     progress: &Progress,
+    fence: Option<&Guard>,
 ) -> InstanceOutcome {
     let mut outcome = InstanceOutcome {
         key: plan.key.clone(),
@@ -247,6 +258,7 @@ async fn run_instance(
             secrets,
             pace,
             progress,
+            fence,
         };
         match step::run(&runner, &plan.key, &mut outcome.instance_id, step).await {
             Ok(backup) => {

@@ -16,6 +16,7 @@ use crate::api::{self, Client};
 use crate::apply::backup::{self, BackupTaken};
 use crate::apply::create;
 pub use crate::apply::error::StepError;
+use crate::coordination::Guard;
 use crate::manifest::InstanceKey;
 use crate::plan::model::{PlannedRequest, Step, WaitFor};
 use crate::secrets::Secret;
@@ -100,6 +101,8 @@ pub struct Runner<'a> {
     pub pace: &'a Pace,
     /// Where events go.
     pub progress: &'a Progress,
+    /// The hold on the shard, checked before the step's write call.
+    pub fence: Option<&'a Guard>,
 }
 
 /// Runs one step against `instance_id` (set by `CreateInstance`); a backup step returns the
@@ -116,7 +119,14 @@ pub async fn run(
         secrets,
         pace,
         progress,
+        fence,
     } = *runner;
+    // Fencing: a writer that may have lost its shard to another sends nothing more.
+    if let Some(fence) = fence
+        && !fence.still_held().await
+    {
+        return Err(StepError::Fenced);
+    }
     let region = key.region.as_str();
     let timeout = Duration::from_secs(step.wait.timeout_secs);
     let action = step.request.name();

@@ -245,11 +245,17 @@ async fn run(
             "kvsync apply",
         )
         .await?;
+    // Shared with the executor, which checks it before every write call.
+    let held = std::sync::Arc::new(held);
     let result = held_run(
         target, desired, checked, args, approval, stop, &regions, &held,
     )
     .await;
-    held.release().await;
+    // Every task of the run has ended, so this is the last reference (else dropping it
+    // releases the shards as well).
+    if let Ok(held) = std::sync::Arc::try_unwrap(held) {
+        held.release().await;
+    }
     result
 }
 
@@ -263,7 +269,7 @@ async fn held_run(
     approval: Approval,
     stop: &apply::StopSignal,
     regions: &BTreeSet<String>,
-    held: &Guard,
+    held: &std::sync::Arc<Guard>,
 ) -> Result<ExitStatus, CliError> {
     let json = args.json;
     let seeds = journal::begin(
@@ -320,6 +326,7 @@ async fn held_run(
             .parallelism
             .or(desired.stack.parallelism.map(|p| p as usize))
             .unwrap_or(8),
+        fence: Some(held.clone()),
         ..ApplyOptions::default()
     };
     // Refuse a gated plan before asking, so no one approves what will not run.
@@ -370,6 +377,8 @@ async fn held_run(
     if !json {
         println!("\n{}", report.text().trim_end());
     }
+    // The executor's own check before each call may have found it first.
+    let lost = lost || !held.still_held().await;
     if lost {
         return Err(coordination::CoordinationError::Lost.into());
     }
