@@ -528,63 +528,54 @@ struct Blocked {
 /// The differences of `plan` kvsync will not change now: blocked ones, and steps held for
 /// the maintenance window or by the policy `never` (named with when they run).
 fn blocked_lines(plan: &Plan) -> Vec<Blocked> {
-    plan.instances
-        .iter()
-        .flat_map(|instance| {
-            let held = instance
-                .steps
-                .iter()
-                .filter(|s| !s.when.runs_now())
-                .map(move |s| Blocked {
-                    instance: instance.key.to_string(),
-                    field: s.request.name().to_owned(),
-                    reason: s.when.describe(),
-                    kind: "held",
-                });
-            let blocked = instance
-                .blocked
-                .iter()
-                .filter(|b| b.kind == BlockedKind::Drift)
-                .map(move |b| Blocked {
-                    instance: instance.key.to_string(),
-                    field: b.field.clone(),
-                    reason: b.reason.clone(),
-                    kind: "blocked",
-                });
-            held.chain(blocked)
-        })
-        .collect()
+    report_lines(
+        plan,
+        |step| !step.when.runs_now(),
+        BlockedKind::Drift,
+        ("held", "blocked"),
+    )
 }
 
-/// Changes the cloud has been ordered to make in the maintenance window, as `(instance,
-/// field, when)`: steps sent as `MaintainTime` and orders found pending.
+/// Changes the cloud has been ordered to make in the maintenance window: steps sent as
+/// `MaintainTime` and orders found pending.
 fn scheduled_lines(plan: &Plan) -> Vec<Blocked> {
-    plan.instances
-        .iter()
-        .flat_map(|instance| {
-            let sent = instance
-                .steps
-                .iter()
-                .filter(|s| matches!(s.when, When::Cloud { .. }))
-                .map(move |s| Blocked {
-                    instance: instance.key.to_string(),
-                    field: s.request.name().to_owned(),
-                    reason: s.when.describe(),
-                    kind: "scheduled",
-                });
-            let pending = instance
-                .blocked
-                .iter()
-                .filter(|b| b.kind == BlockedKind::Scheduled)
-                .map(move |b| Blocked {
-                    instance: instance.key.to_string(),
-                    field: b.field.clone(),
-                    reason: b.reason.clone(),
-                    kind: "scheduled",
-                });
-            sent.chain(pending)
-        })
-        .collect()
+    report_lines(
+        plan,
+        |step| matches!(step.when, When::Cloud { .. }),
+        BlockedKind::Scheduled,
+        ("scheduled", "scheduled"),
+    )
+}
+
+/// Per instance, the steps `step_matches` selects (named by action, with when they run) and
+/// then the notes of kind `note_kind`; `kinds` labels the two.
+fn report_lines(
+    plan: &Plan,
+    step_matches: impl Fn(&crate::plan::Step) -> bool,
+    note_kind: BlockedKind,
+    kinds: (&'static str, &'static str),
+) -> Vec<Blocked> {
+    let mut lines = Vec::new();
+    for instance in &plan.instances {
+        let name = instance.key.to_string();
+        for step in instance.steps.iter().filter(|s| step_matches(s)) {
+            lines.push(Blocked {
+                instance: name.clone(),
+                field: step.request.name().to_owned(),
+                reason: step.when.describe(),
+                kind: kinds.0,
+            });
+        }
+        for note in instance.blocked.iter().filter(|b| b.kind == note_kind) {
+            lines.push(Blocked {
+                instance: name.clone(),
+                field: note.field.clone(),
+                reason: note.reason.clone(),
+                kind: kinds.1,
+            });
+        }
+    }
+    lines
 }
 
 /// For a plan with no step left: says whether the cloud matches the manifests, or names each

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::support::{
     EmulatorProcess, Request, call, create_normal_instance, http_get_json, post_json, run, texts,
+    write_manifest,
 };
 
 const NAME: &str = "orders-cache";
@@ -31,14 +32,9 @@ spec:
     )
 }
 
-fn write(dir: &Path, text: &str) {
-    std::fs::create_dir_all(dir.join("manifests")).unwrap();
-    std::fs::write(dir.join("manifests/stack.yaml"), text).unwrap();
-}
-
 /// Applies `text` and returns the one instance's ID.
 fn seed(emulator: &EmulatorProcess, dir: &Path, text: &str) -> String {
-    write(dir, text);
+    write_manifest(dir, text);
     let created = run(emulator.kvsync(dir).args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&created);
     assert_eq!(created.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -380,7 +376,7 @@ async fn renew_cert_is_refused_while_tls_is_off_and_sends_update_once_it_is_on()
     assert!(stderr.contains("TLS is off"), "{stderr}");
     assert!(sent(&emulator, "ModifyInstanceSSL").is_empty());
 
-    write(dir.path(), &manifest("  ssl: Enable\n"));
+    write_manifest(dir.path(), &manifest("  ssl: Enable\n"));
     let (code, stdout, stderr) = kvsync(&emulator, dir.path(), &["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert_eq!(sent(&emulator, "ModifyInstanceSSL").len(), 1);
@@ -485,7 +481,7 @@ async fn an_id_needs_no_manifest_and_an_unknown_name_or_id_makes_no_write() {
     );
 
     // A manifest instance with no live instance.
-    write(dir.path(), &manifest("").replace(NAME, "not-created"));
+    write_manifest(dir.path(), &manifest("").replace(NAME, "not-created"));
     let (code, _, stderr) = kvsync(
         &emulator,
         dir.path(),

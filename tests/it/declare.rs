@@ -5,12 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{EmulatorProcess, Request, call, run, texts, wait_normal};
-
-fn write(dir: &std::path::Path, text: &str) {
-    std::fs::create_dir_all(dir.join("manifests")).unwrap();
-    std::fs::write(dir.join("manifests/stack.yaml"), text).unwrap();
-}
+use crate::support::{EmulatorProcess, Request, call_ok, run, texts, wait_normal, write_manifest};
 
 const STACK: &str = "apiVersion: kvsync/v1
 kind: Stack
@@ -31,12 +26,6 @@ spec:
     )
 }
 
-async fn ok(url: &str, request: Request) -> Value {
-    let (status, body) = call(url, request).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 fn id_of(emulator: &EmulatorProcess, name: &str) -> String {
     emulator
         .instances()
@@ -54,7 +43,7 @@ async fn an_instance_cloned_from_a_backup_has_the_source_config_and_plans_empty(
         "orders-cache",
         "  config:\n    maxmemory-policy: allkeys-lfu\n",
     );
-    write(dir.path(), &format!("{STACK}{source}"));
+    write_manifest(dir.path(), &format!("{STACK}{source}"));
     let created = run(emulator
         .kvsync(dir.path())
         .args(["apply", "--auto-approve"]));
@@ -62,7 +51,7 @@ async fn an_instance_cloned_from_a_backup_has_the_source_config_and_plans_empty(
     let source_id = id_of(&emulator, "orders-cache");
 
     // A backup of the source, finished.
-    let job = ok(
+    let job = call_ok(
         &emulator.url,
         Request::new("CreateBackup").param("InstanceId", &source_id),
     )
@@ -72,7 +61,7 @@ async fn an_instance_cloned_from_a_backup_has_the_source_config_and_plans_empty(
         .to_owned();
     let mut backup_id = String::new();
     for _ in 0..50 {
-        let listed = ok(
+        let listed = call_ok(
             &emulator.url,
             Request::new("DescribeBackups")
                 .param("InstanceId", &source_id)
@@ -100,7 +89,7 @@ async fn an_instance_cloned_from_a_backup_has_the_source_config_and_plans_empty(
         "orders-copy",
         &format!("  source: {{instance: orders-cache, backupId: \"{backup_id}\"}}\n"),
     );
-    write(dir.path(), &format!("{STACK}{source}{clone}"));
+    write_manifest(dir.path(), &format!("{STACK}{source}{clone}"));
     let planned = run(emulator.kvsync(dir.path()).args(["plan", "--json"]));
     let plan: Value = serde_json::from_slice(&planned.stdout).unwrap();
     let create = plan["steps"]
@@ -119,7 +108,7 @@ async fn an_instance_cloned_from_a_backup_has_the_source_config_and_plans_empty(
     assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
     let copy_id = id_of(&emulator, "orders-copy");
     wait_normal(&emulator.url, &copy_id).await;
-    let config = ok(
+    let config = call_ok(
         &emulator.url,
         Request::new("DescribeInstanceAttribute").param("InstanceId", &copy_id),
     )
@@ -150,7 +139,7 @@ async fn a_source_that_does_not_exist_blocks_the_create_and_sends_nothing() {
         "orders-copy",
         "  source: {instance: nowhere-cache, backupId: \"12\"}\n",
     );
-    write(dir.path(), &format!("{STACK}{clone}"));
+    write_manifest(dir.path(), &format!("{STACK}{clone}"));
     let applied = run(emulator
         .kvsync(dir.path())
         .args(["apply", "--auto-approve"]));
@@ -165,7 +154,7 @@ async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty(
     let dir = tempfile::tempdir().unwrap();
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let classic = instance("legacy-cache", "  network: {type: Classic}\n");
-    write(dir.path(), &format!("{STACK}{classic}"));
+    write_manifest(dir.path(), &format!("{STACK}{classic}"));
     let created = run(emulator
         .kvsync(dir.path())
         .args(["apply", "--auto-approve"]));
@@ -181,7 +170,7 @@ async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty(
         )
     };
     // The switch keeps the classic endpoint for the declared 30 days.
-    write(dir.path(), &format!("{STACK}{}", vpc(30)));
+    write_manifest(dir.path(), &format!("{STACK}{}", vpc(30)));
     let switched =
         run(emulator
             .kvsync(dir.path())
@@ -196,7 +185,7 @@ async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty(
     assert_eq!(again.status.code(), Some(0), "{}", texts(&again).0);
 
     // Declaring 60 extends it once; nothing is left afterwards.
-    write(dir.path(), &format!("{STACK}{}", vpc(60)));
+    write_manifest(dir.path(), &format!("{STACK}{}", vpc(60)));
     let planned = run(emulator.kvsync(dir.path()).args(["plan", "--json"]));
     let plan: Value = serde_json::from_slice(&planned.stdout).unwrap();
     let actions: Vec<&str> = plan["steps"]
@@ -228,7 +217,7 @@ async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty(
         dir.path(),
         &["--lose-response", "ModifyInstanceNetExpireTime:1"],
     );
-    write(dir.path(), &format!("{STACK}{}", vpc(14)));
+    write_manifest(dir.path(), &format!("{STACK}{}", vpc(14)));
     let shortened = run(lossy.kvsync(dir.path()).args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&shortened);
     assert_eq!(shortened.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -245,7 +234,7 @@ async fn the_classic_endpoint_is_kept_as_declared_then_extended_and_plans_empty(
 
 /// Whole days until the retained classic endpoint of `id` expires.
 async fn remaining_days(url: &str, id: &str) -> i64 {
-    let info = ok(
+    let info = call_ok(
         url,
         Request::new("DescribeDBInstanceNetInfo").param("InstanceId", id),
     )
@@ -275,14 +264,14 @@ async fn what_is_set_at_creation_is_what_the_cloud_reports() {
   secondaryZoneId: cn-hangzhou-i
 ",
     );
-    write(dir.path(), &format!("{STACK}{made}"));
+    write_manifest(dir.path(), &format!("{STACK}{made}"));
     let created = run(emulator
         .kvsync(dir.path())
         .args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&created);
     assert_eq!(created.status.code(), Some(0), "{stdout}\n{stderr}");
     let id = id_of(&emulator, "placed-cache");
-    let attribute = ok(
+    let attribute = call_ok(
         &emulator.url,
         Request::new("DescribeInstanceAttribute").param("InstanceId", &id),
     )
@@ -311,14 +300,14 @@ fn an_endpoint_prefix_another_instance_has_fails_with_the_cloud_reason() {
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let first = instance("first-cache", "  endpoint: {prefix: sharedprefix1}\n");
     let second = instance("second-cache", "");
-    write(dir.path(), &format!("{STACK}{first}{second}"));
+    write_manifest(dir.path(), &format!("{STACK}{first}{second}"));
     let created = run(emulator
         .kvsync(dir.path())
         .args(["apply", "--auto-approve"]));
     assert_eq!(created.status.code(), Some(0), "{}", texts(&created).0);
 
     let taken = instance("second-cache", "  endpoint: {prefix: sharedprefix1}\n");
-    write(dir.path(), &format!("{STACK}{first}{taken}"));
+    write_manifest(dir.path(), &format!("{STACK}{first}{taken}"));
     let refused = run(emulator
         .kvsync(dir.path())
         .args(["apply", "--auto-approve"]));

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Request, call, start};
+use crate::support::{Request, call, call_ok, start};
 
 /// Creates an instance in `region` (tags do not need it to be `Normal`); returns its ID.
 async fn create(url: &str, region: &str, name: &str) -> String {
@@ -40,12 +40,6 @@ fn with_tags(mut request: Request, tags: &[(&str, &str)]) -> Request {
     request
 }
 
-async fn ok(url: &str, request: Request) -> Value {
-    let (status, body) = call(url, request).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 /// The rows of one `ListTagResources` page as `(ResourceId, TagKey, TagValue)`, and its token.
 fn rows(body: &Value) -> (Vec<(String, String, String)>, String) {
     let rows = body["TagResources"]["TagResource"]
@@ -70,7 +64,7 @@ fn row(id: &str, key: &str, value: &str) -> (String, String, String) {
 
 /// The tags `DescribeInstanceAttribute` reports, in order.
 async fn attribute_tags(url: &str, id: &str) -> Vec<(String, String)> {
-    let body = ok(
+    let body = call_ok(
         url,
         Request::new("DescribeInstanceAttribute").param("InstanceId", id),
     )
@@ -95,7 +89,7 @@ async fn tags_are_added_replaced_in_place_and_listed() {
     let first = create(&url, "cn-hangzhou", "first").await;
     let second = create(&url, "cn-hangzhou", "second").await;
 
-    let body = ok(
+    let body = call_ok(
         &url,
         with_tags(
             tag_request("TagResources", &[&first, &second]),
@@ -105,7 +99,7 @@ async fn tags_are_added_replaced_in_place_and_listed() {
     .await;
     assert_eq!(body.as_object().unwrap().len(), 1, "only RequestId: {body}");
 
-    ok(
+    call_ok(
         &url,
         with_tags(tag_request("TagResources", &[&first]), &[("env", "prod")]),
     )
@@ -115,7 +109,7 @@ async fn tags_are_added_replaced_in_place_and_listed() {
         vec![("team".into(), "a".into()), ("env".into(), "prod".into())]
     );
 
-    let body = ok(&url, tag_request("ListTagResources", &[&first])).await;
+    let body = call_ok(&url, tag_request("ListTagResources", &[&first])).await;
     let (listed, token) = rows(&body);
     assert_eq!(
         listed,
@@ -124,7 +118,7 @@ async fn tags_are_added_replaced_in_place_and_listed() {
     assert_eq!(token, "");
 
     // By tag: every tag of each instance carrying it, oldest instance first.
-    let body = ok(
+    let body = call_ok(
         &url,
         with_tags(tag_request("ListTagResources", &[]), &[("team", "a")]),
     )
@@ -138,7 +132,7 @@ async fn tags_are_added_replaced_in_place_and_listed() {
             row(&second, "env", "dev"),
         ]
     );
-    let body = ok(
+    let body = call_ok(
         &url,
         with_tags(tag_request("ListTagResources", &[]), &[("env", "dev")]),
     )
@@ -155,7 +149,7 @@ async fn untag_removes_named_keys_or_all_of_them() {
     let emu = start().await;
     let url = emu.url();
     let id = create(&url, "cn-hangzhou", "untagged").await;
-    ok(
+    call_ok(
         &url,
         with_tags(
             tag_request("TagResources", &[&id]),
@@ -164,7 +158,7 @@ async fn untag_removes_named_keys_or_all_of_them() {
     )
     .await;
 
-    ok(
+    call_ok(
         &url,
         tag_request("UntagResources", &[&id])
             .param("TagKey.1", "b")
@@ -176,13 +170,13 @@ async fn untag_removes_named_keys_or_all_of_them() {
         vec![("a".into(), "1".into()), ("c".into(), "3".into())]
     );
 
-    ok(
+    call_ok(
         &url,
         tag_request("UntagResources", &[&id]).param("All", "True"),
     )
     .await;
     assert!(attribute_tags(&url, &id).await.is_empty());
-    let body = ok(&url, tag_request("ListTagResources", &[&id])).await;
+    let body = call_ok(&url, tag_request("ListTagResources", &[&id])).await;
     assert!(rows(&body).0.is_empty());
     emu.stop().await.unwrap();
 }
@@ -198,16 +192,16 @@ async fn listings_page_fifty_rows_at_a_time() {
             .map(|t| (format!("key{t:02}"), format!("{n}-{t}")))
             .collect();
         let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        ok(&url, with_tags(tag_request("TagResources", &[&id]), &pairs)).await;
+        call_ok(&url, with_tags(tag_request("TagResources", &[&id]), &pairs)).await;
         ids.push(id);
     }
     let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
 
-    let first = ok(&url, tag_request("ListTagResources", &id_refs)).await;
+    let first = call_ok(&url, tag_request("ListTagResources", &id_refs)).await;
     let (first_rows, token) = rows(&first);
     assert_eq!(first_rows.len(), 50);
     assert!(!token.is_empty());
-    let second = ok(
+    let second = call_ok(
         &url,
         tag_request("ListTagResources", &id_refs).param("NextToken", &token),
     )
@@ -235,7 +229,7 @@ async fn a_request_over_the_per_instance_limit_changes_nothing() {
     let full = create(&url, "cn-hangzhou", "full").await;
     let keys: Vec<String> = (0..19).map(|n| format!("k{n}")).collect();
     let pairs: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "v")).collect();
-    ok(
+    call_ok(
         &url,
         with_tags(tag_request("TagResources", &[&full]), &pairs),
     )
@@ -257,7 +251,7 @@ async fn a_request_over_the_per_instance_limit_changes_nothing() {
     assert_eq!(attribute_tags(&url, &full).await.len(), 19);
 
     // Replacing existing keys does not count against the limit.
-    ok(
+    call_ok(
         &url,
         with_tags(
             tag_request("TagResources", &[&full]),
@@ -280,7 +274,7 @@ async fn every_tag_error_code_is_answered_with_its_status() {
     let full = create(&url, "cn-hangzhou", "full").await;
     let keys: Vec<String> = (0..20).map(|n| format!("k{n}")).collect();
     let pairs: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "v")).collect();
-    ok(
+    call_ok(
         &url,
         with_tags(tag_request("TagResources", &[&full]), &pairs),
     )

@@ -3,19 +3,11 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
-use crate::support::{EmulatorProcess, Request, call, run, texts, wait_normal};
+use crate::support::{EmulatorProcess, Request, call_ok, run, texts, wait_normal};
 
 const REGION: &str = "cn-hangzhou";
 
 /// Sends a signed request and insists on success.
-async fn ok(url: &str, request: Request) -> Value {
-    let (status, body) = call(url, request).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 /// Creates an instance with `params` and waits until it is `Normal`.
 async fn create(url: &str, name: &str, params: &[(&str, &str)]) -> String {
     let mut request = Request::new("CreateInstance")
@@ -24,7 +16,7 @@ async fn create(url: &str, name: &str, params: &[(&str, &str)]) -> String {
     for (key, value) in params {
         request = request.param(key, value);
     }
-    let body = ok(url, request).await;
+    let body = call_ok(url, request).await;
     let id = body["InstanceId"].as_str().unwrap().to_owned();
     wait_normal(url, &id).await;
     id
@@ -36,7 +28,7 @@ async fn change(url: &str, id: &str, action: &str, params: &[(&str, &str)]) {
     for (key, value) in params {
         request = request.param(key, value);
     }
-    ok(url, request).await;
+    call_ok(url, request).await;
     wait_normal(url, id).await;
 }
 
@@ -424,7 +416,7 @@ async fn a_region_of_more_than_one_page_is_imported_whole() {
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let mut ids = Vec::new();
     for n in 0..53 {
-        let body = ok(
+        let body = call_ok(
             &emulator.url,
             Request::new("CreateInstance")
                 .param("RegionId", REGION)
@@ -435,7 +427,7 @@ async fn a_region_of_more_than_one_page_is_imported_whole() {
         ids.push(body["InstanceId"].as_str().unwrap().to_owned());
     }
     // Two share a name: each file still pins its own instance.
-    let twin = ok(
+    let twin = call_ok(
         &emulator.url,
         Request::new("CreateInstance")
             .param("RegionId", REGION)

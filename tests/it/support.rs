@@ -428,3 +428,16 @@ pub(crate) fn advance_into_window(emulator: &EmulatorProcess, start: &str, late:
         emulator.url
     ));
 }
+
+/// Writes `text` as the only manifest file, `manifests/stack.yaml`, under `dir`.
+pub(crate) fn write_manifest(dir: &Path, text: &str) {
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(dir.join("manifests/stack.yaml"), text).unwrap();
+}
+
+/// Sends a signed request and requires success; returns the JSON body.
+pub(crate) async fn call_ok(url: &str, request: Request) -> Value {
+    let (status, body) = call(url, request).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::daemon::{Daemon, wait_until};
 use crate::support::{
     EmulatorProcess, Request, advance_into_window, call, http_get_json, post_json, run, texts,
-    window_in,
+    window_in, write_manifest,
 };
 
 fn manifest(stack_extra: &str, window: &(String, String), spec_extra: &str) -> String {
@@ -31,11 +31,6 @@ spec:
 {spec_extra}",
         window.0, window.1
     )
-}
-
-fn write(dir: &Path, text: &str) {
-    std::fs::create_dir_all(dir.join("manifests")).unwrap();
-    std::fs::write(dir.join("manifests/stack.yaml"), text).unwrap();
 }
 
 /// The instance's attribute as the API reports it.
@@ -82,7 +77,7 @@ fn actions(emulator: &EmulatorProcess) -> Vec<String> {
 
 /// Creates the instance of `text` (every step of a new instance runs at once).
 fn seed(emulator: &EmulatorProcess, dir: &Path, text: &str) -> String {
-    write(dir, text);
+    write_manifest(dir, text);
     let created = run(emulator.kvsync(dir).args(["apply", "--auto-approve"]));
     let (stdout, stderr) = texts(&created);
     assert_eq!(created.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -99,7 +94,7 @@ async fn a_resize_outside_the_window_is_ordered_for_it_and_happens_when_it_opens
     let mid = "  instanceClass: redis.master.mid.default\n";
     let id = seed(&emulator, dir.path(), &manifest("", &window, small));
 
-    write(dir.path(), &manifest("", &window, mid));
+    write_manifest(dir.path(), &manifest("", &window, mid));
     let planned = run(emulator.kvsync(dir.path()).args(["plan"]));
     let (stdout, _) = texts(&planned);
     assert!(
@@ -183,7 +178,7 @@ async fn apply_outside_the_window_holds_tls_names_it_and_exits_3_and_now_applies
     let id = seed(&emulator, dir.path(), &manifest("", &window, base));
 
     let changed = "  instanceClass: redis.master.small.default\n  ssl: Enable\n  whitelists:\n    app: [10.0.9.0/24]\n";
-    write(dir.path(), &manifest("", &window, changed));
+    write_manifest(dir.path(), &manifest("", &window, changed));
     let applied = run(emulator
         .kvsync(dir.path())
         .args(["apply", "--auto-approve"]));
@@ -241,7 +236,7 @@ fn the_daemon_holds_tls_until_the_window_opens_and_applies_the_whitelist_at_once
     let id = seed(&emulator, dir.path(), &manifest("", &window, base));
 
     let changed = "  instanceClass: redis.master.small.default\n  ssl: Enable\n  whitelists:\n    app: [10.0.9.0/24]\n";
-    write(dir.path(), &manifest("", &window, changed));
+    write_manifest(dir.path(), &manifest("", &window, changed));
     let daemon = Daemon::start(
         dir.path(),
         &emulator,
@@ -300,7 +295,7 @@ async fn a_backup_before_a_risky_step_finishes_first_and_a_failed_one_stops_it()
 
     // A failing backup: the resize is never sent.
     post_json(&format!("{}/_emulator/faults?fail_backups=1", emulator.url));
-    write(
+    write_manifest(
         dir.path(),
         &manifest(
             stack,
