@@ -86,6 +86,18 @@ pub enum Error {
         /// The limit, in bytes ([`MAX_BODY_BYTES`](super::transport::MAX_BODY_BYTES)).
         limit: usize,
     },
+    /// The writer's fence refused the request before it was sent: the hold on the region's
+    /// shard was lost, or may have been.
+    #[error(
+        "{action} in {region} was not sent: the hold on this stack and region was lost (or may \
+         have been); another writer may have it"
+    )]
+    Fenced {
+        /// The action.
+        action: &'static str,
+        /// The region.
+        region: String,
+    },
     /// The endpoint URL is not usable.
     #[error("invalid endpoint {endpoint:?}: {reason}")]
     Endpoint {

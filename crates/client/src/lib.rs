@@ -79,6 +79,16 @@ pub struct Client {
     limiter: Arc<RateLimiter>,
     stats: Arc<CallStats>,
     clock: Arc<CloudClock>,
+    fence: Option<Arc<dyn WriteFence>>,
+}
+
+/// A check every request of a fenced client passes right before it leaves — after the rate
+/// limiter's wait and before signing — so that a writer that lost its hold while it waited
+/// sends nothing more.
+pub trait WriteFence: Send + Sync {
+    /// Whether a request to `region` may leave now. It runs on every attempt and must not
+    /// block: a local check of what is already known.
+    fn allows(&self, region: &str) -> bool;
 }
 
 impl std::fmt::Debug for Client {
@@ -122,6 +132,7 @@ impl Client {
             config: Arc::new(config),
             stats: Arc::new(CallStats::default()),
             clock: Arc::new(CloudClock::default()),
+            fence: None,
         })
     }
 
@@ -152,6 +163,16 @@ impl Client {
             config: Arc::new(config),
             stats: self.stats.clone(),
             clock: self.clock.clone(),
+            fence: self.fence.clone(),
+        }
+    }
+
+    /// The same client whose every request first asks `fence` and, refused, fails with
+    /// [`Error::Fenced`] without being sent (nor retried).
+    pub fn fenced(&self, fence: Arc<dyn WriteFence>) -> Client {
+        Client {
+            fence: Some(fence),
+            ..self.clone()
         }
     }
 
@@ -205,6 +226,17 @@ impl Client {
         loop {
             attempt += 1;
             self.limiter.acquire().await;
+            // The last moment before the request leaves: what remains is signing and the
+            // write to the socket.
+            if let Some(fence) = &self.fence
+                && !fence.allows(region)
+            {
+                self.stats.record(action, "fenced");
+                return Err(Error::Fenced {
+                    action,
+                    region: region.to_owned(),
+                });
+            }
             let started = std::time::Instant::now();
             let first_sent = *first_sent.get_or_insert(started);
             let signed = self.sign(action, wire.clone());

@@ -49,9 +49,10 @@ pub fn classify(error: &Error) -> Class {
         Error::Decode { status, .. } if *status >= 500 => Class::Transient,
         // An endless or oversized answer comes from something that is not the API (a
         // misconfigured endpoint or proxy): asking again would read as much again.
-        Error::Decode { .. } | Error::BodyTooLarge { .. } | Error::Endpoint { .. } => {
-            Class::Terminal
-        }
+        Error::Decode { .. }
+        | Error::BodyTooLarge { .. }
+        | Error::Endpoint { .. }
+        | Error::Fenced { .. } => Class::Terminal,
         Error::Api(api) => classify_code(&api.code, api.status),
     }
 }
