@@ -159,7 +159,7 @@ pub fn holder_line(command: &str) -> String {
     format!(
         "pid {} on {} since {} ({command})",
         std::process::id(),
-        hostname(),
+        host_name(),
         jiff::Timestamp::now()
             .round(jiff::Unit::Second)
             .unwrap_or_else(|_| jiff::Timestamp::now()),
@@ -193,7 +193,8 @@ fn holder(file: &mut File) -> String {
     }
 }
 
-fn hostname() -> String {
+/// This machine's host name (`unknown host` when it cannot be read).
+pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|name| name.trim().to_owned())

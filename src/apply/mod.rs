@@ -169,6 +169,12 @@ pub async fn execute(
     check_secrets(plan, secrets)?;
     let secrets = Arc::new(secrets.clone());
     let permits = Arc::new(Semaphore::new(options.parallelism.max(1)));
+    // Every request of a fenced run, retries and polls included, asks the hold right
+    // before it leaves.
+    let client = match &options.fence {
+        Some(guard) => client.fenced(Arc::new(crate::coordination::ClientFence(guard.clone()))),
+        None => client.clone(),
+    };
     let mut tasks = JoinSet::new();
     for instance in plan.instances.iter().filter(|i| !i.steps.is_empty()) {
         let client = client.clone();

@@ -123,7 +123,7 @@ pub async fn run(
     } = *runner;
     // Fencing: a writer that may have lost its shard to another sends nothing more.
     if let Some(fence) = fence
-        && !fence.still_held().await
+        && !fence.still_held(Some(&key.region)).await
     {
         return Err(StepError::Fenced);
     }

@@ -338,7 +338,7 @@ async fn held_run(
     }
     let (fence, fence_stop) = apply::stop_pair();
     // Fencing: no write once the hold is gone.
-    if !held.still_held().await {
+    if !held.still_held(None).await {
         return Err(coordination::CoordinationError::Lost.into());
     }
     if !json {
@@ -378,7 +378,7 @@ async fn held_run(
         println!("\n{}", report.text().trim_end());
     }
     // The executor's own check before each call may have found it first.
-    let lost = lost || !held.still_held().await;
+    let lost = lost || !held.still_held(None).await;
     if lost {
         return Err(coordination::CoordinationError::Lost.into());
     }
@@ -434,7 +434,7 @@ async fn fenced<F: std::future::Future>(
                 fence.stop();
             }
             () = tokio::time::sleep(FENCE_PERIOD), if !stopped => {
-                if !held.still_held().await {
+                if !held.still_held(None).await {
                     eprintln!("\nthe hold on the stack was lost: no new step starts; calls in flight finish");
                     lost = true;
                     stopped = true;

@@ -10,7 +10,6 @@
 //! the TTL runs out.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use etcd_client::{
@@ -19,6 +18,7 @@ use etcd_client::{
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::lease::{Renewal, keep_alive};
 use super::{CoordinationError, Shard};
 
 /// Takes shards as keys in one etcd cluster.
@@ -33,7 +33,7 @@ pub struct EtcdGuard {
     client: Client,
     endpoints: String,
     lease: i64,
-    keys: Vec<String>,
+    keys: Vec<(Shard, String)>,
     renewal: Arc<Renewal>,
     keeper: Option<JoinHandle<()>>,
 }
@@ -45,33 +45,6 @@ impl std::fmt::Debug for EtcdGuard {
             .field("lease", &self.lease)
             .field("keys", &self.keys)
             .finish_non_exhaustive()
-    }
-}
-
-/// When the lease was last renewed, and whether etcd said it is gone.
-#[derive(Debug)]
-struct Renewal {
-    /// The reference point of `renewed_ms`.
-    base: Instant,
-    /// Milliseconds from `base` to the start of the last successful renewal (or the grant).
-    renewed_ms: AtomicU64,
-    /// etcd answered that the lease no longer exists.
-    lost: AtomicBool,
-    /// The TTL.
-    ttl: Duration,
-}
-
-impl Renewal {
-    /// Whether the last renewal is recent enough to write: younger than TTL − TTL/3.
-    fn fresh(&self) -> bool {
-        let renewed = Duration::from_millis(self.renewed_ms.load(Ordering::SeqCst));
-        let age = self.base.elapsed().saturating_sub(renewed);
-        !self.lost.load(Ordering::SeqCst) && age < self.ttl - self.ttl / 3
-    }
-
-    fn record(&self, at: Instant) {
-        let ms = u64::try_from(at.duration_since(self.base).as_millis()).unwrap_or(u64::MAX);
-        self.renewed_ms.store(ms, Ordering::SeqCst);
     }
 }
 
@@ -116,12 +89,7 @@ impl EtcdCoordinator {
             .await
             .map_err(self.error("granting a lease"))?
             .id();
-        let renewal = Arc::new(Renewal {
-            base: granted_at,
-            renewed_ms: AtomicU64::new(0),
-            lost: AtomicBool::new(false),
-            ttl: self.ttl,
-        });
+        let renewal = Arc::new(Renewal::new(self.ttl, granted_at));
         let mut guard = EtcdGuard {
             keeper: Some(tokio::spawn(keep_alive(
                 client.clone(),
@@ -155,7 +123,7 @@ impl EtcdCoordinator {
                 guard.release().await;
                 return Err(err);
             }
-            guard.keys.push(key);
+            guard.keys.push((shard.clone(), key));
         }
         Ok(guard)
     }
@@ -221,43 +189,20 @@ impl EtcdCoordinator {
     }
 }
 
-/// Renews `lease` every third of the TTL, recording each success, until etcd says the lease
-/// is gone; a broken stream is opened again.
-async fn keep_alive(mut client: Client, lease: i64, renewal: Arc<Renewal>) {
-    let period = renewal.ttl / 3;
-    loop {
-        let Ok((mut keeper, mut stream)) = client.lease_keep_alive(lease).await else {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            continue;
-        };
-        loop {
-            let sent = Instant::now();
-            if keeper.keep_alive().await.is_err() {
-                break;
-            }
-            match stream.message().await {
-                Ok(Some(answer)) if answer.ttl() > 0 => renewal.record(sent),
-                Ok(Some(_)) => {
-                    renewal.lost.store(true, Ordering::SeqCst);
-                    return;
-                }
-                Ok(None) | Err(_) => break,
-            }
-            tokio::time::sleep(period).await;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 impl EtcdGuard {
-    /// Whether every key is still ours: the last renewal is younger than TTL − TTL/3, etcd has
-    /// not said the lease is gone, and each key still carries the lease.
-    pub async fn still_held(&self) -> bool {
+    /// Whether the shard of `region` (every shard, for `None`) is still ours: the last renewal
+    /// is younger than TTL − TTL/3, etcd has not said the lease is gone, and its key still
+    /// carries the lease.
+    pub async fn still_held(&self, region: Option<&str>) -> bool {
         if !self.renewal.fresh() {
             return false;
         }
         let mut client = self.client.clone();
-        for key in &self.keys {
+        let keys = self
+            .keys
+            .iter()
+            .filter(|(shard, _)| region.is_none_or(|region| shard.region == region));
+        for (_, key) in keys {
             match client.get(key.as_str(), None).await {
                 Ok(answer)
                     if answer
@@ -271,8 +216,14 @@ impl EtcdGuard {
     }
 
     /// The keys held.
-    pub fn keys(&self) -> &[String] {
-        &self.keys
+    pub fn keys(&self) -> Vec<&str> {
+        self.keys.iter().map(|(_, key)| key.as_str()).collect()
+    }
+
+    /// Whether a write may go out now, as far as is known without asking etcd: the lease's
+    /// last renewal is younger than TTL − TTL/3 and etcd has not said it is gone.
+    pub fn fresh(&self) -> bool {
+        self.renewal.fresh()
     }
 
     /// Stops renewing and revokes the lease, which deletes the keys at once.

@@ -13,7 +13,10 @@
 //! safety margin, or when its key no longer carries the lease (fencing).
 
 pub mod etcd;
+pub mod lease;
 pub mod local;
+pub mod replica;
+pub mod share;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -219,14 +222,29 @@ pub enum Guard {
     Local(local::LocalGuard),
     /// etcd keys under a lease.
     Etcd(Box<etcd::EtcdGuard>),
+    /// The shards a daemon replica holds this cycle.
+    Replica(replica::ReplicaFence),
 }
 
 impl Guard {
-    /// Whether the shards are still held, so a write may go out now (ask before each write).
-    pub async fn still_held(&self) -> bool {
+    /// Whether the shard of `region` (every shard, for `None`) is still held, so a write may
+    /// go out now: ask before each step. An etcd hold asks etcd that its key still carries
+    /// the lease.
+    pub async fn still_held(&self, region: Option<&str>) -> bool {
         match self {
             Guard::Local(local) => local.still_held(),
-            Guard::Etcd(etcd) => etcd.still_held().await,
+            Guard::Etcd(etcd) => etcd.still_held(region).await,
+            Guard::Replica(fence) => region.is_none_or(|region| fence.allows(region)),
+        }
+    }
+
+    /// Whether a request to `region` may leave now, as far as is known without asking
+    /// anyone: checked by the client right before each request is sent.
+    pub fn allows_now(&self, region: &str) -> bool {
+        match self {
+            Guard::Local(local) => local.still_held(),
+            Guard::Etcd(etcd) => etcd.fresh(),
+            Guard::Replica(fence) => fence.allows(region),
         }
     }
 
@@ -235,7 +253,19 @@ impl Guard {
         match self {
             Guard::Local(local) => drop(local),
             Guard::Etcd(etcd) => (*etcd).release().await,
+            // A replica's shards outlive a cycle: its membership hands them over.
+            Guard::Replica(_) => {}
         }
+    }
+}
+
+/// The client's last check before each request: the guard's [`Guard::allows_now`].
+#[derive(Debug)]
+pub struct ClientFence(pub std::sync::Arc<Guard>);
+
+impl crate::api::WriteFence for ClientFence {
+    fn allows(&self, region: &str) -> bool {
+        self.0.allows_now(region)
     }
 }
 

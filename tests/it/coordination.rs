@@ -63,7 +63,7 @@ async fn coordination_etcd_second_acquirer_waits_until_the_first_releases() {
         "the second got the shard while the first held it"
     );
     assert!(
-        first.still_held().await,
+        first.still_held(None).await,
         "renewal did not keep the first hold"
     );
     first.release().await;
@@ -71,7 +71,7 @@ async fn coordination_etcd_second_acquirer_waits_until_the_first_releases() {
     let second = second.unwrap();
     assert!(waited >= TTL * 2, "{waited:?}");
     assert!(waited < TTL * 2 + Duration::from_secs(2), "{waited:?}");
-    assert!(second.still_held().await);
+    assert!(second.still_held(None).await);
     second.release().await;
 }
 
@@ -83,7 +83,7 @@ async fn coordination_etcd_a_revoked_lease_is_no_longer_held() {
         .acquire(&shards(), Duration::ZERO, "holder")
         .await
         .unwrap();
-    assert!(guard.still_held().await);
+    assert!(guard.still_held(None).await);
     // Someone else (an operator, or etcd itself) revokes the lease behind the holder's back.
     let mut other = etcd_client::Client::connect([etcd.endpoint()], None)
         .await
@@ -96,7 +96,7 @@ async fn coordination_etcd_a_revoked_lease_is_no_longer_held() {
     assert_ne!(lease, 0);
     other.lease_revoke(lease).await.unwrap();
     assert!(
-        !guard.still_held().await,
+        !guard.still_held(None).await,
         "a revoked hold still reports held"
     );
     // And another run can take the shard at once.
@@ -104,8 +104,8 @@ async fn coordination_etcd_a_revoked_lease_is_no_longer_held() {
         .acquire(&shards(), Duration::ZERO, "next")
         .await
         .unwrap();
-    assert!(next.still_held().await);
-    assert!(!guard.still_held().await);
+    assert!(next.still_held(None).await);
+    assert!(!guard.still_held(None).await);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -129,7 +129,7 @@ async fn coordination_etcd_a_dead_holders_shard_frees_within_the_ttl() {
         "the dead holder's key was gone at once: {waited:?}"
     );
     assert!(waited <= TTL + Duration::from_secs(2), "{waited:?}");
-    assert!(next.still_held().await);
+    assert!(next.still_held(None).await);
 }
 
 /// A stack of three instances.
