@@ -60,6 +60,21 @@ pub struct DaemonArgs {
     /// Locking against other runs on this machine (apply mode).
     #[command(flatten)]
     pub lock: super::LockArgs,
+    /// How replicas share the work: `local` (this daemon reconciles every shard, holding
+    /// file locks in --lock-dir while it writes) or `etcd://HOST:PORT[,HOST:PORT…]` (replicas
+    /// register in etcd, each holds about shards ÷ replicas of the stack's regions under a
+    /// lease, and takes over those of a replica whose lease ended).
+    #[arg(long, value_name = "MECHANISM", default_value = "local", value_parser = values::coordination)]
+    pub coordination: crate::coordination::Mechanism,
+    /// The lease TTL of the replica's etcd hold (2s to 1h): a replica that dies holds its
+    /// shards for at most this long, and one that cannot renew stops writing after two
+    /// thirds of it.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = values::coordination_ttl, allow_hyphen_values = true)]
+    pub coordination_ttl: Duration,
+    /// This replica's name in etcd, unique among the live replicas (1 to 64 of A-Za-z0-9._-;
+    /// default: the host name and the process ID). With etcd only.
+    #[arg(long, value_name = "NAME", value_parser = values::replica_name)]
+    pub replica: Option<String>,
     /// How long reading the manifests and the secrets they name may take before the cycle
     /// fails (10ms to 1h).
     #[arg(long, default_value = "30s", value_parser = values::load_timeout, allow_hyphen_values = true)]
@@ -77,6 +92,11 @@ pub struct DaemonArgs {
 pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, CliError> {
     // Paths that do not exist are refused before anything starts.
     let regions = settings::regions(global)?;
+    if args.replica.is_some() && matches!(args.coordination, crate::coordination::Mechanism::Local) {
+        return Err(CliError::Usage(
+            "--replica names this daemon among etcd replicas: it needs --coordination etcd://…".into(),
+        ));
+    }
     let config = DaemonConfig {
         paths: args.manifests.files.clone(),
         region: regions.flag,
@@ -100,6 +120,19 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
             timeout: args.lock.lock_timeout,
         },
         backoff: (Duration::from_secs(30), Duration::from_secs(30 * 60)),
+        coordination: match &args.coordination {
+            crate::coordination::Mechanism::Local => None,
+            crate::coordination::Mechanism::Etcd { endpoints } => {
+                Some(crate::coordination::replica::ReplicaSettings {
+                    endpoints: endpoints.clone(),
+                    ttl: args.coordination_ttl,
+                    name: args
+                        .replica
+                        .clone()
+                        .unwrap_or_else(crate::coordination::replica::default_name),
+                })
+            }
+        },
         git: match (&args.git, &args.branch) {
             (Some(url), Some(branch)) => Some(GitConfig {
                 url: url.clone(),

@@ -524,6 +524,13 @@ pub mod values {
         text.parse().map_err(|err| format!("{err}"))
     }
 
+    /// `--replica`: a replica name.
+    pub fn replica_name(text: &str) -> Result<String, String> {
+        crate::coordination::replica::check_name(text)
+            .map(|()| text.to_owned())
+            .map_err(|err| err.to_string())
+    }
+
     /// `--coordination-ttl`: whole seconds (`15`) or a duration (`15s`), 2s to 1h.
     pub fn coordination_ttl(text: &str) -> Result<Duration, String> {
         let value = match text.trim().parse::<u64>() {

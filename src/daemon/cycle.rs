@@ -111,10 +111,12 @@ pub struct Spread {
 /// Decides what a wake-up does. `triggers` are everything that woke it (coalesced);
 /// `next_slice` is the slice an interval tick refreshes.
 pub fn decide(triggers: &[Trigger], change: &Change, spread: Spread, next_slice: usize) -> Cycle {
-    if triggers
-        .iter()
-        .any(|t| matches!(t, Trigger::Startup | Trigger::Hangup | Trigger::Window))
-    {
+    if triggers.iter().any(|t| {
+        matches!(
+            t,
+            Trigger::Startup | Trigger::Hangup | Trigger::Window | Trigger::Shards
+        )
+    }) {
         return Cycle::Full(Freshness::Fresh);
     }
     if triggers.contains(&Trigger::Interval) {

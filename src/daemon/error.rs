@@ -71,6 +71,10 @@ pub enum CycleError {
     /// Another kvsync run on this machine holds the stack's lock.
     #[error("taking the stack's lock")]
     Lock(#[source] crate::coordination::CoordinationError),
+    /// The replica may not write (its etcd lease was not renewed in time, or etcd could not be
+    /// read): the cycle observed and planned, and wrote nothing.
+    #[error("no changes were sent: {0}")]
+    Coordination(String),
     /// The run journal could not be written.
     #[error("recording the run")]
     Journal(#[source] crate::journal::JournalError),

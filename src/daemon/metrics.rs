@@ -17,6 +17,15 @@
 //! | `kvsync_instance_consecutive_failures` | gauge | `instance` |
 //! | `kvsync_api_calls_total` | counter | `action`, `outcome` = `ok` \| `throttled` \| `transient` \| `busy` \| `terminal` |
 //! | `kvsync_api_throttled_total` | counter | |
+//! | `kvsync_coordination_healthy` | gauge (etcd only, as are the rest) | `replica` |
+//! | `kvsync_coordination_shards_held` | gauge | `replica` |
+//! | `kvsync_coordination_lease_age_seconds` | gauge | `replica` |
+//! | `kvsync_coordination_lease_renewals_total` | counter | `replica` |
+//! | `kvsync_coordination_lease_renewal_failures_total` | counter | `replica` |
+//! | `kvsync_coordination_takeovers_total` | counter | `replica` |
+//! | `kvsync_coordination_last_takeover_seconds` | gauge (absent before one) | `replica` |
+//! | `kvsync_coordination_handovers_total` | counter | `replica` |
+//! | `kvsync_coordination_shard_holder` | gauge (always 1) | `shard` = `stack/region`, `holder` |
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -156,9 +165,78 @@ pub fn render(
         counter(throttled),
     );
 
+    if let Some(coordination) = &status.coordination {
+        register_coordination(&mut registry, coordination);
+    }
+
     let mut text = String::new();
     prometheus_text::encode(&mut text, &registry)?;
     Ok(text)
+}
+
+/// The etcd replica's families, labelled with its name.
+fn register_coordination(
+    registry: &mut Registry,
+    report: &crate::coordination::replica::ReplicaReport,
+) {
+    let me = || labels([("replica", report.replica.as_str())]);
+    let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    registry.register(
+        "kvsync_coordination_healthy",
+        "1 while this replica may write: its etcd lease renewed in time and etcd readable.",
+        Series::new([(me(), flag(report.healthy))]),
+    );
+    registry.register(
+        "kvsync_coordination_shards_held",
+        "Shards (a stack in a region) this replica holds.",
+        Series::new([(me(), gauge(count(report.shards_held.len())))]),
+    );
+    registry.register(
+        "kvsync_coordination_lease_age_seconds",
+        "Seconds since the replica's last confirmed lease renewal was sent (writes stop at TTL less a third).",
+        Series::new([(me(), seconds(report.lease_age_secs))]),
+    );
+    registry.register(
+        "kvsync_coordination_lease_renewals",
+        "Lease renewals etcd confirmed.",
+        Series::new([(me(), counter(report.lease_renewals))]),
+    );
+    registry.register(
+        "kvsync_coordination_lease_renewal_failures",
+        "Lease renewals that failed (no answer, a broken stream, no quorum).",
+        Series::new([(me(), counter(report.lease_renewal_failures))]),
+    );
+    registry.register(
+        "kvsync_coordination_takeovers",
+        "Shards taken from a replica whose lease ended.",
+        Series::new([(me(), counter(report.takeovers))]),
+    );
+    registry.register(
+        "kvsync_coordination_last_takeover_seconds",
+        "From first seeing a shard's previous holder gone to holding it, for the last takeover.",
+        Series::new(report.last_takeover_secs.map(|secs| (me(), seconds(secs)))),
+    );
+    registry.register(
+        "kvsync_coordination_handovers",
+        "Shards handed over to another replica at the end of a cycle.",
+        Series::new([(me(), counter(report.handovers))]),
+    );
+    registry.register(
+        "kvsync_coordination_shard_holder",
+        "Who holds each shard of the stack, as this replica last read etcd.",
+        Series::new(report.holders.iter().map(|(shard, holder)| {
+            (
+                labels([("shard", shard.as_str()), ("holder", holder.as_str())]),
+                gauge(1),
+            )
+        })),
+    );
+}
+
+fn seconds(value: f64) -> Gauge<f64, AtomicU64> {
+    let gauge = Gauge::<f64, AtomicU64>::default();
+    gauge.set(value);
+    gauge
 }
 
 fn labels<const N: usize>(pairs: [(&'static str, &str); N]) -> Labels {

@@ -30,6 +30,8 @@ pub mod source;
 pub mod status;
 pub mod triggers;
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,6 +53,8 @@ use self::triggers::{Trigger, next_delay, watch_files, watch_hangup};
 use crate::api::Client;
 use crate::apply::secrets::DigestMemo;
 use crate::apply::{StopSignal, stop_pair};
+use crate::coordination::Shard;
+use crate::coordination::replica::{Hooks, Replica, ReplicaSettings};
 use crate::manifest;
 
 /// Instances changed at once when neither `--parallelism` nor the Stack document says.
@@ -92,6 +96,9 @@ pub struct DaemonConfig {
     pub backoff: (Duration, Duration),
     /// Follow a git branch instead of reading local files.
     pub git: Option<GitConfig>,
+    /// Share the shards with other replicas through etcd (`None`: reconcile every shard,
+    /// with local locks).
+    pub coordination: Option<crate::coordination::replica::ReplicaSettings>,
 }
 
 /// `--git URL --branch B`.
@@ -352,6 +359,10 @@ pub async fn run(
         }
     };
     watch_hangup(triggers.clone());
+    let replica = config
+        .coordination
+        .clone()
+        .map(|settings| start_replica(settings, &triggers, &status));
 
     let env: reconcile::Env = Arc::new(|name: &str| std::env::var(name).ok());
     let mut backoff = Backoff::new(
@@ -433,6 +444,44 @@ pub async fn run(
             );
             continue;
         };
+        // With etcd, only the shards this replica holds.
+        let (manifests, _cycle) = match &replica {
+            None => (Cow::Borrowed(manifests), None),
+            Some(replica) => {
+                let stack = &manifests.desired.stack.name;
+                let regions = manifests.desired.regions().into_iter().collect();
+                replica
+                    .describe(stack, Shard::of(stack, &regions).into_iter().collect())
+                    .await;
+                let guard = replica.cycle().await;
+                let held: BTreeSet<String> = replica
+                    .held()
+                    .into_iter()
+                    .map(|shard| shard.region)
+                    .collect();
+                let part = InForce {
+                    desired: manifests.desired.in_regions(&held),
+                    ..manifests.clone()
+                };
+                (Cow::Owned(part), Some(guard))
+            }
+        };
+        let manifests = manifests.as_ref();
+        if replica.is_some()
+            && manifests.desired.instances.is_empty()
+            && manifests.desired.regions().is_empty()
+        {
+            // A standby: it holds no shard (or none with instances) this cycle.
+            let trouble = replica.as_ref().and_then(Replica::trouble);
+            status.lock().instances.clear();
+            finish_cycle(
+                &status,
+                started,
+                next_tick,
+                trouble.map_or(Ok(()), |t| Err(CycleError::Coordination(t))),
+            );
+            continue;
+        }
         let change = cycle::change(before.as_ref().map(|b| &b.desired), &manifests.desired);
         let cycle = cycle::decide(&woken_by, &change, spread, next_slice);
         if woken_by.contains(&Trigger::Interval) {
@@ -459,6 +508,7 @@ pub async fn run(
             deadlines: config.deadlines,
             lock: &config.lock,
             next_tick,
+            replica: replica.as_ref(),
         };
         let result = match &cycle {
             Cycle::Skip => {
@@ -488,9 +538,45 @@ pub async fn run(
         window_opens = next_window_opening(&status, &client);
         finish_cycle(&status, started, next_tick, result);
     }
+    if let Some(replica) = &replica {
+        replica.leave().await;
+    }
     let last = status.snapshot();
     info!(summary = %summary(&last), "daemon stopped");
     Ok(last)
+}
+
+/// Starts this replica's etcd membership: taking shards triggers a cycle, and every report
+/// goes into the status.
+fn start_replica(
+    settings: ReplicaSettings,
+    triggers: &mpsc::UnboundedSender<Trigger>,
+    status: &SharedStatus,
+) -> Replica {
+    info!(replica = %settings.name, endpoints = %settings.endpoints.join(","), ttl_secs = settings.ttl.as_secs(), "coordinating through etcd");
+    let gained = triggers.clone();
+    let reports = status.clone();
+    let replica = Replica::start(
+        settings,
+        Hooks {
+            gained: Box::new(move || {
+                let _ = gained.send(Trigger::Shards);
+            }),
+            report: Box::new(move |report| reports.lock().coordination = Some(report)),
+        },
+    );
+    // The lease's age moves even while etcd does not answer: the status follows it each
+    // second, not only after each pass.
+    let reporting = replica.clone();
+    let reports = status.clone();
+    let closed = triggers.clone();
+    tokio::spawn(async move {
+        while !closed.is_closed() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            reports.lock().coordination = Some(reporting.report());
+        }
+    });
+    replica
 }
 
 /// The client at the rate in force: `--qps`, else the Stack document's `qps`, else the
@@ -770,6 +856,7 @@ mod tests {
                 cache_dir: PathBuf::from("c"),
                 poll_interval: Duration::from_secs(60),
             }),
+            coordination: None,
         }
     }
 

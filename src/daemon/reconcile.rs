@@ -20,7 +20,8 @@ use crate::api::Client;
 use crate::apply::secrets::{self, DigestMemo, Need};
 use crate::apply::{self, ApplyOptions, InstanceOutcome, StopSignal, error_chain};
 use crate::coordination::local::LocalCoordinator;
-use crate::coordination::{Coordinator, Shard};
+use crate::coordination::replica::{Replica, ReplicaFence};
+use crate::coordination::{Coordinator, Guard, Shard};
 use crate::journal;
 use crate::lock::LockSettings;
 use crate::manifest::{Desired, InstanceKey};
@@ -141,6 +142,8 @@ pub struct Reconciler<'a> {
     /// When the next interval tick is due: every instance looked at is next read then, unless
     /// it is backing off for longer.
     pub next_tick: tokio::time::Instant,
+    /// The etcd membership whose shards this cycle holds, instead of local locks.
+    pub replica: Option<&'a Replica>,
 }
 
 /// The wall-clock time of `tick`, never earlier than now.
@@ -344,9 +347,27 @@ impl Reconciler<'_> {
         // In apply mode, one writer per stack and region on this machine from before the
         // observation until the apply ends; an unfinished run's seeds are taken over.
         let regions: BTreeSet<String> = desired.regions().into_iter().collect();
-        let (_locks, seeds) = match self.mode {
-            Mode::Observe => (None, Seeds::new()),
-            Mode::Apply => {
+        // A replica that may not write observes and plans, and sends nothing.
+        let mut refused = None;
+        let (_locks, seeds, fence) = match (self.mode, self.replica) {
+            (Mode::Observe, _) => (None, Seeds::new(), None),
+            (Mode::Apply, Some(replica)) => {
+                refused = replica.trouble();
+                let seeds = journal::begin(
+                    &self.lock.dir,
+                    &desired.stack.name,
+                    &regions,
+                    Timestamp::now(),
+                    rand::random,
+                )
+                .map_err(CycleError::Journal)?;
+                let fence = Guard::Replica(ReplicaFence {
+                    replica: replica.clone(),
+                    stack: desired.stack.name.clone(),
+                });
+                (None, seeds, Some(Arc::new(fence)))
+            }
+            (Mode::Apply, None) => {
                 let coordinator = Coordinator::Local(LocalCoordinator::new(&self.lock.dir));
                 let shards = Shard::of(&desired.stack.name, &regions);
                 let locks = tokio::select! {
@@ -365,7 +386,7 @@ impl Reconciler<'_> {
                     rand::random,
                 )
                 .map_err(CycleError::Journal)?;
-                (Some(locks), seeds)
+                (Some(locks), seeds, None)
             }
         };
         let need = match self.mode {
@@ -424,9 +445,12 @@ impl Reconciler<'_> {
         );
         log_drift(&plan, self.mode);
         let now = Timestamp::now();
-        let results = match self.mode {
-            Mode::Observe => BTreeMap::new(),
-            Mode::Apply => self.apply(&desired, &plan, &resolved.values, now).await,
+        let results = match (self.mode, &refused) {
+            (Mode::Apply, None) => {
+                self.apply(&desired, &plan, &resolved.values, now, fence)
+                    .await
+            }
+            _ => BTreeMap::new(),
         };
         let finished = results
             .values()
@@ -443,7 +467,7 @@ impl Reconciler<'_> {
             }
         }
         self.record(&in_force.desired, &desired, &plan, &results, now);
-        Ok(())
+        refused.map_or(Ok(()), |trouble| Err(CycleError::Coordination(trouble)))
     }
 
     /// The listing and detail reads `desired` needs, taking from `cache` what `freshness`
@@ -494,6 +518,7 @@ impl Reconciler<'_> {
         plan: &Plan,
         secrets: &BTreeMap<crate::secrets::SecretRef, crate::secrets::Secret>,
         now: Timestamp,
+        fence: Option<Arc<Guard>>,
     ) -> BTreeMap<InstanceKey, (InstanceOutcome, usize)> {
         let mut runnable = Plan {
             instances: Vec::new(),
@@ -523,6 +548,7 @@ impl Reconciler<'_> {
             allow_destroy: true,
             allow_irreversible: true,
             parallelism: self.parallelism,
+            fence,
             ..ApplyOptions::default()
         };
         let progress: apply::Progress = std::sync::Arc::new(log_progress);

@@ -204,6 +204,8 @@ pub struct DaemonStatus {
     pub next_cycle_at: Option<Timestamp>,
     /// Per instance, keyed `region/name`.
     pub instances: BTreeMap<String, InstanceStatus>,
+    /// The replica's view of etcd coordination (`None` with local coordination).
+    pub coordination: Option<crate::coordination::replica::ReplicaReport>,
 }
 
 impl DaemonStatus {
@@ -227,6 +229,7 @@ impl DaemonStatus {
             last_cycle_at: None,
             next_cycle_at: None,
             instances: BTreeMap::new(),
+            coordination: None,
         }
     }
 }
@@ -239,11 +242,23 @@ fn seconds_between(earlier: Timestamp, later: Timestamp) -> i64 {
 impl DaemonStatus {
     /// What `/readyz` answers at `now`: `Err` with the reason when the daemon is not ready.
     ///
-    /// Not ready: before the first successful reconcile; while a blocking read that overran
+    /// Not ready: while an etcd replica may not write (its lease not renewed in time, etcd
+    /// unreadable); before the first successful reconcile; while a blocking read that overran
     /// its deadline has not returned; while the running cycle is past the deadline of its
     /// phase; and when no reconcile has succeeded for longer than
     /// `success_expected_within_secs` (unless an apply is running within its deadline).
     pub fn readiness(&self, now: Timestamp) -> Result<(), String> {
+        if let Some(coordination) = &self.coordination
+            && !coordination.healthy
+        {
+            return Err(format!(
+                "coordination: {}",
+                coordination
+                    .error
+                    .as_deref()
+                    .unwrap_or("this replica may not write")
+            ));
+        }
         if let Some(read) = self.blocked_reads.first() {
             return Err(format!(
                 "{} has been blocked for {} s, past its deadline of {} s ({} such read(s) outstanding; a FIFO or a hung file system?)",

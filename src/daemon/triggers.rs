@@ -23,6 +23,8 @@ pub enum Trigger {
     Git,
     /// A maintenance window that held steps wait for has opened.
     Window,
+    /// This replica took shards (etcd coordination): they are reconciled afresh.
+    Shards,
 }
 
 impl Trigger {
@@ -36,6 +38,7 @@ impl Trigger {
             Trigger::Hangup => "sighup",
             Trigger::Git => "git",
             Trigger::Window => "window",
+            Trigger::Shards => "shards",
         }
     }
 }

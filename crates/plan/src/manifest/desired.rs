@@ -651,6 +651,30 @@ impl Desired {
         Ok(self)
     }
 
+    /// The part of the stack in `regions`: their instances, and the stack's own region (where
+    /// pruning looks) only if it is one of them. A replica reconciles this part for the
+    /// shards it holds; pruning stays whole within each region.
+    pub fn in_regions(&self, regions: &BTreeSet<String>) -> Desired {
+        let mut part = Desired {
+            stack: self.stack.clone(),
+            instances: self
+                .instances
+                .iter()
+                .filter(|instance| regions.contains(&instance.key.region))
+                .cloned()
+                .collect(),
+        };
+        if part
+            .stack
+            .region
+            .as_ref()
+            .is_some_and(|r| !regions.contains(r))
+        {
+            part.stack.region = None;
+        }
+        part
+    }
+
     /// The regions any instance lives in, plus the stack's region.
     pub fn regions(&self) -> Vec<String> {
         // The stack's own region matters only for finding instances to prune there.
@@ -691,6 +715,23 @@ mod tests {
             .iter()
             .map(|i| i.key.name.as_str())
             .collect()
+    }
+
+    #[test]
+    fn a_part_by_regions_keeps_their_instances_and_lists_the_stack_region_only_if_held() {
+        let mut all = desired(&["a", "b"]);
+        all.instances[1].key.region = "cn-beijing".into();
+        let beijing = all.in_regions(&["cn-beijing".to_owned()].into());
+        assert_eq!(names(&beijing), ["b"]);
+        assert_eq!(
+            beijing.regions(),
+            ["cn-beijing"],
+            "the stack's region is not held"
+        );
+        let hangzhou = all.in_regions(&["cn-hangzhou".to_owned()].into());
+        assert_eq!(names(&hangzhou), ["a"]);
+        assert_eq!(hangzhou.regions(), ["cn-hangzhou"]);
+        assert!(all.in_regions(&BTreeSet::new()).regions().is_empty());
     }
 
     #[test]
