@@ -9,15 +9,14 @@
 //! lease. Release revokes the lease, which deletes the keys; a run that dies leaves them until
 //! the TTL runs out.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, PutOptions, Txn, TxnOp, TxnOpResponse,
-};
+use etcd_client::{Client, Compare, CompareOp, PutOptions, Txn, TxnOp, TxnOpResponse};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::cluster::{Cluster, is_member_failure};
 use super::lease::{Renewal, keep_alive};
 use super::{CoordinationError, Shard};
 
@@ -25,12 +24,15 @@ use super::{CoordinationError, Shard};
 #[derive(Debug, Clone)]
 pub struct EtcdCoordinator {
     endpoints: Vec<String>,
+    cluster: Cluster,
     ttl: Duration,
 }
 
 /// Keys held under one lease, renewed in the background until released or dropped.
 pub struct EtcdGuard {
-    client: Client,
+    /// The client of the member in use; replaced when that member stops answering.
+    client: std::sync::Mutex<Client>,
+    cluster: Cluster,
     endpoints: String,
     lease: i64,
     keys: Vec<(Shard, String)>,
@@ -53,6 +55,7 @@ impl EtcdCoordinator {
     /// (whole seconds, at least one).
     pub fn new(endpoints: Vec<String>, ttl: Duration) -> EtcdCoordinator {
         EtcdCoordinator {
+            cluster: Cluster::new(endpoints.clone()),
             endpoints,
             ttl: Duration::from_secs(ttl.as_secs().max(1)),
         }
@@ -76,10 +79,9 @@ impl EtcdCoordinator {
         who: &str,
     ) -> Result<EtcdGuard, CoordinationError> {
         let started = Instant::now();
-        let options = ConnectOptions::new()
-            .with_connect_timeout(Duration::from_secs(5))
-            .with_timeout(Duration::from_secs(5));
-        let mut client = Client::connect(&self.endpoints, Some(options))
+        let mut client = self
+            .cluster
+            .connect()
             .await
             .map_err(self.error("connecting"))?;
         let ttl_secs = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
@@ -93,10 +95,12 @@ impl EtcdCoordinator {
         let mut guard = EtcdGuard {
             keeper: Some(tokio::spawn(keep_alive(
                 client.clone(),
+                self.cluster.clone(),
                 lease,
                 Arc::clone(&renewal),
             ))),
-            client,
+            client: std::sync::Mutex::new(client.clone()),
+            cluster: self.cluster.clone(),
             endpoints: self.endpoints.join(","),
             lease,
             keys: Vec::new(),
@@ -109,15 +113,7 @@ impl EtcdCoordinator {
         for shard in &sorted {
             let key = shard.key();
             if let Err(err) = self
-                .take(
-                    &mut guard.client,
-                    lease,
-                    &key,
-                    &holder,
-                    shard,
-                    started,
-                    timeout,
-                )
+                .take(&mut client, lease, &key, &holder, shard, started, timeout)
                 .await
             {
                 guard.release().await;
@@ -197,13 +193,12 @@ impl EtcdGuard {
         if !self.renewal.fresh() {
             return false;
         }
-        let mut client = self.client.clone();
         let keys = self
             .keys
             .iter()
             .filter(|(shard, _)| region.is_none_or(|region| shard.region == region));
         for (_, key) in keys {
-            match client.get(key.as_str(), None).await {
+            match self.get(key).await {
                 Ok(answer)
                     if answer
                         .kvs()
@@ -213,6 +208,30 @@ impl EtcdGuard {
             }
         }
         self.renewal.fresh()
+    }
+
+    /// Reads `key`, on the next member when the one in use does not answer.
+    async fn get(&self, key: &str) -> Result<etcd_client::GetResponse, etcd_client::Error> {
+        let mut attempts = 0;
+        loop {
+            let mut client = self.client();
+            match client.get(key, None).await {
+                Err(err) if is_member_failure(&err) && attempts < 2 => {
+                    attempts += 1;
+                    self.cluster.member_failed();
+                    let next = self.cluster.connect().await?;
+                    *self.client.lock().unwrap_or_else(PoisonError::into_inner) = next;
+                }
+                answer => return answer,
+            }
+        }
+    }
+
+    fn client(&self) -> Client {
+        self.client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The keys held.
@@ -231,7 +250,7 @@ impl EtcdGuard {
         if let Some(keeper) = self.keeper.take() {
             keeper.abort();
         }
-        let _ = self.client.lease_revoke(self.lease).await;
+        let _ = self.client().lease_revoke(self.lease).await;
     }
 
     /// Stops renewing without revoking, as when the process dies: the keys stay held until
@@ -250,7 +269,7 @@ impl Drop for EtcdGuard {
             return;
         };
         keeper.abort();
-        let mut client = self.client.clone();
+        let mut client = self.client();
         let lease = self.lease;
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {

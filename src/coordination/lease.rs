@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use etcd_client::Client;
+
+use super::cluster::Cluster;
 use tokio::time::Instant;
 
 /// When a lease was last renewed, whether etcd said it is gone, and how renewals went.
@@ -102,16 +104,29 @@ pub fn is_lease_gone(err: &etcd_client::Error) -> bool {
 }
 
 /// Renews `lease` every third of the TTL, recording each confirmed renewal, until etcd says
-/// the lease is gone; a broken stream is opened again. Run it as a task and abort it to stop.
-pub async fn keep_alive(mut client: Client, lease: i64, renewal: Arc<Renewal>) {
+/// the lease is gone. A broken stream is opened again, on the next member of `cluster` when
+/// the one of `client` stopped answering. Run it as a task and abort it to stop.
+pub async fn keep_alive(mut client: Client, cluster: Cluster, lease: i64, renewal: Arc<Renewal>) {
     let period = renewal.ttl / 3;
+    let mut broken = false;
     loop {
+        if broken {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            cluster.member_failed();
+            match cluster.connect().await {
+                Ok(next) => client = next,
+                Err(_) => {
+                    renewal.failed();
+                    continue;
+                }
+            }
+        }
+        broken = true;
         let (mut keeper, mut stream) = match client.lease_keep_alive(lease).await {
             Ok(opened) => opened,
             Err(err) if is_lease_gone(&err) => return renewal.mark_lost(),
             Err(_) => {
                 renewal.failed();
-                tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
         };
@@ -135,7 +150,6 @@ pub async fn keep_alive(mut client: Client, lease: i64, renewal: Arc<Renewal>) {
             }
             tokio::time::sleep(period).await;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

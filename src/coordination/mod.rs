@@ -12,6 +12,7 @@
 //! lives; an etcd hold ends when its lease could not be renewed for longer than the TTL less a
 //! safety margin, or when its key no longer carries the lease (fencing).
 
+pub mod cluster;
 pub mod etcd;
 pub mod lease;
 pub mod local;

@@ -26,16 +26,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp, WatchOptions,
-};
+use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp, WatchOptions};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::Shard;
+use super::cluster::{Cluster, is_member_failure};
 use super::lease::{Renewal, keep_alive};
 use super::share::{self, Holder};
 
@@ -140,6 +139,11 @@ struct State {
 
 struct Inner {
     settings: ReplicaSettings,
+    /// The etcd members, one in use at a time.
+    cluster: Cluster,
+    /// Set when an etcd call of the current pass failed for want of a member (not by etcd's
+    /// refusal): the pass is tried again on the next member.
+    member_failed: AtomicBool,
     holder: String,
     state: Mutex<State>,
     wake: Notify,
@@ -210,6 +214,8 @@ impl Replica {
         let holder = super::holder_text("kvsync daemon");
         let replica = Replica {
             inner: Arc::new(Inner {
+                cluster: Cluster::new(settings.endpoints.clone()),
+                member_failed: AtomicBool::new(false),
                 settings,
                 holder,
                 state: Mutex::new(State::default()),
@@ -397,21 +403,58 @@ impl Replica {
         if self.inner.left.load(Ordering::SeqCst) {
             return Ok(false);
         }
+        // A member that stopped answering is replaced by the next one within the same pass,
+        // so a member dying while quorum holds is not seen as trouble.
+        let attempts = self.inner.settings.endpoints.len().max(1);
+        let mut attempt = 1;
+        loop {
+            self.inner.member_failed.store(false, Ordering::SeqCst);
+            match self.pass_on_one_member().await {
+                Err(err)
+                    if attempt < attempts && self.inner.member_failed.load(Ordering::SeqCst) =>
+                {
+                    debug!(replica = %self.name(), error = %err, "an etcd member failed; trying the next");
+                    self.drop_member();
+                    attempt += 1;
+                }
+                Err(err) => {
+                    if self.inner.member_failed.load(Ordering::SeqCst) {
+                        self.drop_member();
+                    }
+                    return Err(err);
+                }
+                Ok(gained) => {
+                    lock(&self.inner.state).error = None;
+                    return Ok(gained);
+                }
+            }
+        }
+    }
+
+    async fn pass_on_one_member(&self) -> Result<bool, String> {
         let client = self.connect().await?;
         self.register(&client).await?;
-        let gained = self.rebalance(&client).await?;
-        lock(&self.inner.state).error = None;
-        Ok(gained)
+        self.rebalance(&client).await
+    }
+
+    /// Forgets the member in use (and its watch): the next call connects to the next member.
+    fn drop_member(&self) {
+        self.inner.cluster.member_failed();
+        let mut state = lock(&self.inner.state);
+        state.client = None;
+        if let Some(watcher) = state.watcher.take() {
+            watcher.abort();
+        }
     }
 
     async fn connect(&self) -> Result<Client, String> {
         if let Some(client) = lock(&self.inner.state).client.clone() {
             return Ok(client);
         }
-        let options = ConnectOptions::new()
-            .with_connect_timeout(Duration::from_secs(3))
-            .with_timeout(Duration::from_secs(3));
-        let client = Client::connect(&self.inner.settings.endpoints, Some(options))
+        let client = self
+            .inner
+            .cluster
+            .connect()
             .await
             .map_err(|err| self.etcd_error("connecting", &err))?;
         let mut state = lock(&self.inner.state);
@@ -421,6 +464,9 @@ impl Replica {
     }
 
     fn etcd_error(&self, action: &str, err: &etcd_client::Error) -> String {
+        if is_member_failure(err) {
+            self.inner.member_failed.store(true, Ordering::SeqCst);
+        }
         if super::lease::is_lease_gone(err)
             && let Some(lease) = lock(&self.inner.state).lease.as_ref()
         {
@@ -504,7 +550,12 @@ impl Replica {
                     ));
                 }
                 let renewal = Arc::new(Renewal::new(self.inner.settings.ttl, granted_at));
-                let keeper = tokio::spawn(keep_alive(client.clone(), id, Arc::clone(&renewal)));
+                let keeper = tokio::spawn(keep_alive(
+                    client.clone(),
+                    self.inner.cluster.clone(),
+                    id,
+                    Arc::clone(&renewal),
+                ));
                 lock(&self.inner.state).lease = Some(Lease {
                     id,
                     renewal,
