@@ -83,6 +83,41 @@ pub(crate) const REGIONS: &[Region] = &[
         local_name: "Germany (Frankfurt)",
         zones: &["eu-central-1a", "eu-central-1b", "eu-central-1c"],
     },
+    Region {
+        id: "cn-qingdao",
+        local_name: "China (Qingdao)",
+        zones: &["cn-qingdao-b", "cn-qingdao-c"],
+    },
+    Region {
+        id: "cn-zhangjiakou",
+        local_name: "China (Zhangjiakou)",
+        zones: &["cn-zhangjiakou-a", "cn-zhangjiakou-b", "cn-zhangjiakou-c"],
+    },
+    Region {
+        id: "cn-huhehaote",
+        local_name: "China (Hohhot)",
+        zones: &["cn-huhehaote-a", "cn-huhehaote-b"],
+    },
+    Region {
+        id: "cn-chengdu",
+        local_name: "China (Chengdu)",
+        zones: &["cn-chengdu-a", "cn-chengdu-b"],
+    },
+    Region {
+        id: "ap-northeast-1",
+        local_name: "Japan (Tokyo)",
+        zones: &["ap-northeast-1a", "ap-northeast-1b", "ap-northeast-1c"],
+    },
+    Region {
+        id: "us-east-1",
+        local_name: "US (Virginia)",
+        zones: &["us-east-1a", "us-east-1b"],
+    },
+    Region {
+        id: "eu-west-1",
+        local_name: "UK (London)",
+        zones: &["eu-west-1a", "eu-west-1b"],
+    },
 ];
 
 /// Looks a region up by ID.

@@ -24,6 +24,8 @@ pub(crate) const CAPACITY: usize = 10_000;
 pub(crate) struct Received {
     /// The `Action` parameter.
     pub action: String,
+    /// The `AccessKeyId` that signed it: which caller (a replica, a pipeline) made the call.
+    pub access_key_id: String,
     /// Every other parameter that is not a protocol parameter, secrets as digests.
     pub parameters: BTreeMap<String, String>,
 }
@@ -69,6 +71,7 @@ pub(crate) fn received(action: &str, wire: &BTreeMap<String, String>) -> Receive
         .collect();
     Received {
         action: action.to_owned(),
+        access_key_id: wire.get("AccessKeyId").cloned().unwrap_or_default(),
         parameters,
     }
 }
@@ -93,6 +96,7 @@ mod tests {
     fn secrets_and_protocol_parameters_never_enter_the_journal() {
         let sent = wire(&[
             ("Action", "CreateAccount"),
+            ("AccessKeyId", "LTAI-replica-2"),
             ("Signature", "sig"),
             ("SignatureNonce", "n"),
             ("InstanceId", "r-1"),
@@ -103,6 +107,9 @@ mod tests {
         assert_eq!(got.parameters["InstanceId"], "r-1");
         assert_eq!(got.parameters["AccountPassword"], digest("Hunter2!x"));
         assert!(!got.parameters.contains_key("Signature"));
+        // Who signed it is kept beside the parameters, not among them.
+        assert_eq!(got.access_key_id, "LTAI-replica-2");
+        assert!(!got.parameters.contains_key("AccessKeyId"));
         assert!(!format!("{got:?}").contains("Hunter2"));
         // A request that does not parse is still kept without its password.
         let broken = received("CreateAccount", &wire(&[("AccountPassword", "Hunter2!x")]));

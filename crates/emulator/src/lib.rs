@@ -504,6 +504,7 @@ async fn instances_view(AxumState(shared): AxumState<Arc<Shared>>) -> Response {
                 "ChargeType": i.charge_type,
                 "InstanceReleaseProtection": i.release_protection,
                 "Tags": i.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
+                "SecurityIpGroups": i.security_ip_groups.keys().collect::<Vec<_>>(),
             })
         })
         .collect();
