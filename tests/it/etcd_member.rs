@@ -115,3 +115,143 @@ impl Drop for EtcdMember {
         let _ = self.child.wait();
     }
 }
+
+/// One member's fixed identity within an [`EtcdCluster`]: it keeps its ports and data across a
+/// stop and a restart, as a machine that reboots would.
+struct ClusterMember {
+    name: String,
+    client_port: u16,
+    peer_port: u16,
+    child: Option<Child>,
+}
+
+/// A real etcd cluster of several members on loopback ports, data in one temp dir; every member
+/// is killed on drop.
+pub(crate) struct EtcdCluster {
+    members: Vec<ClusterMember>,
+    initial_cluster: String,
+    data: tempfile::TempDir,
+}
+
+impl EtcdCluster {
+    /// Starts `size` members and waits until each answers healthy (which needs a leader).
+    pub(crate) fn start(size: usize) -> EtcdCluster {
+        let data = tempfile::tempdir().unwrap();
+        let members: Vec<ClusterMember> = (0..size)
+            .map(|index| ClusterMember {
+                name: format!("m{index}"),
+                client_port: free_port(),
+                peer_port: free_port(),
+                child: None,
+            })
+            .collect();
+        let initial_cluster = members
+            .iter()
+            .map(|member| format!("{}=http://127.0.0.1:{}", member.name, member.peer_port))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut cluster = EtcdCluster {
+            members,
+            initial_cluster,
+            data,
+        };
+        for index in 0..size {
+            cluster.spawn(index);
+        }
+        for index in 0..size {
+            cluster.wait_healthy(index, Duration::from_secs(30));
+        }
+        cluster
+    }
+
+    fn spawn(&mut self, index: usize) {
+        let member = &self.members[index];
+        let client_url = format!("http://127.0.0.1:{}", member.client_port);
+        let peer_url = format!("http://127.0.0.1:{}", member.peer_port);
+        let child = Command::new(binary())
+            .arg("--data-dir")
+            .arg(self.data.path().join(&member.name))
+            .args(["--name", &member.name])
+            .args(["--listen-client-urls", &client_url])
+            .args(["--advertise-client-urls", &client_url])
+            .args(["--listen-peer-urls", &peer_url])
+            .args(["--initial-advertise-peer-urls", &peer_url])
+            .args(["--initial-cluster", &self.initial_cluster])
+            .args(["--initial-cluster-token", "kvsync-test"])
+            .args(["--initial-cluster-state", "new"])
+            // Loopback: short heartbeats make elections (after a member stops) quick.
+            .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting etcd");
+        self.members[index].child = Some(child);
+    }
+
+    fn wait_healthy(&mut self, index: usize, timeout: Duration) {
+        let started = Instant::now();
+        while !self.healthy(index) {
+            if let Some(child) = self.members[index].child.as_mut()
+                && let Some(status) = child.try_wait().unwrap()
+            {
+                panic!("etcd member {index} exited: {status}");
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "etcd member {index} did not become healthy within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `--coordination` naming every member.
+    pub(crate) fn flag(&self) -> String {
+        let hosts: Vec<String> = self
+            .members
+            .iter()
+            .map(|member| format!("127.0.0.1:{}", member.client_port))
+            .collect();
+        format!("etcd://{}", hosts.join(","))
+    }
+
+    /// Kills member `index` (SIGKILL); its data stays for [`restart`](Self::restart).
+    pub(crate) fn stop(&mut self, index: usize) {
+        if let Some(mut child) = self.members[index].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts member `index` again on its data (it rejoins the cluster it was in).
+    pub(crate) fn restart(&mut self, index: usize) {
+        assert!(self.members[index].child.is_none(), "member {index} runs");
+        self.spawn(index);
+    }
+
+    /// Whether member `index` answers healthy (it is up and sees a leader).
+    pub(crate) fn healthy(&self, index: usize) -> bool {
+        self.members[index].child.is_some() && healthy(self.members[index].client_port)
+    }
+
+    /// Whether any running member sees a leader.
+    pub(crate) fn has_quorum(&self) -> bool {
+        (0..self.members.len()).any(|index| self.healthy(index))
+    }
+
+    /// Waits until every running member is healthy again.
+    pub(crate) fn wait_quorum(&mut self, timeout: Duration) {
+        for index in 0..self.members.len() {
+            if self.members[index].child.is_some() {
+                self.wait_healthy(index, timeout);
+            }
+        }
+    }
+}
+
+impl Drop for EtcdCluster {
+    fn drop(&mut self) {
+        for index in 0..self.members.len() {
+            self.stop(index);
+        }
+    }
+}

@@ -9,15 +9,18 @@ use serde_json::Value;
 
 use crate::support::{copy_dir, kvsync, repo, run, texts};
 
-/// `examples/daemon` holds deployment files for `kvsync daemon` (a systemd unit, Kubernetes
-/// objects), not a manifest set; its Kubernetes file is checked on its own below.
-const DEPLOYMENT_EXAMPLES: &str = "daemon";
+/// `examples/daemon` and `examples/ha` hold deployment files for `kvsync daemon` (systemd units,
+/// Kubernetes objects), not manifest sets; they are checked on their own (below, and in
+/// `examples_ha.rs`).
+const DEPLOYMENT_EXAMPLES: [&str; 2] = ["daemon", "ha"];
 
 fn example_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<_> = std::fs::read_dir(repo().join("examples"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.is_dir() && !path.ends_with(DEPLOYMENT_EXAMPLES))
+        .filter(|path| {
+            path.is_dir() && !DEPLOYMENT_EXAMPLES.iter().any(|name| path.ends_with(name))
+        })
         .collect();
     dirs.sort();
     assert!(!dirs.is_empty());

@@ -27,6 +27,8 @@ mod emulator_security;
 mod emulator_tags;
 mod etcd_member;
 mod examples;
+mod examples_ha;
+mod ha;
 mod import;
 mod inputs;
 mod invalid_manifests;
