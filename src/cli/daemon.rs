@@ -92,9 +92,11 @@ pub struct DaemonArgs {
 pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, CliError> {
     // Paths that do not exist are refused before anything starts.
     let regions = settings::regions(global)?;
-    if args.replica.is_some() && matches!(args.coordination, crate::coordination::Mechanism::Local) {
+    if args.replica.is_some() && matches!(args.coordination, crate::coordination::Mechanism::Local)
+    {
         return Err(CliError::Usage(
-            "--replica names this daemon among etcd replicas: it needs --coordination etcd://…".into(),
+            "--replica names this daemon among etcd replicas: it needs --coordination etcd://…"
+                .into(),
         ));
     }
     let config = DaemonConfig {

@@ -253,6 +253,34 @@ fn coordination_flags_refuse_bad_values_as_usage_errors() {
         assert_eq!(output.status.code(), Some(64), "{flag} {value}: {stderr}");
         assert!(stderr.contains(flag), "{stderr}");
     }
+    // Replica names: bad ones, and a name without etcd to register it in.
+    for args in [
+        &[
+            "daemon",
+            "--emulator",
+            "--coordination",
+            "etcd://h:1",
+            "--replica",
+            "a/b",
+        ][..],
+        &[
+            "daemon",
+            "--emulator",
+            "--coordination",
+            "etcd://h:1",
+            "--replica",
+            "",
+        ][..],
+        &["daemon", "--emulator", "--replica", "r1"][..],
+    ] {
+        let output = crate::support::kvsync(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let (_, stderr) = texts(&output);
+        assert_eq!(output.status.code(), Some(64), "{args:?}: {stderr}");
+        assert!(stderr.contains("--replica"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]

@@ -337,6 +337,29 @@ fn ha_three_replicas_share_twelve_shards_and_take_over_a_killed_ones() {
         assert!(["r1", "r3"].contains(&holder), "{shard} held by {holder}");
     }
     eprintln!("takeover {takeover:?} after SIGKILL (TTL {TTL:?})");
+    // Any replica's metrics name every shard's holder, and count the takeovers.
+    let (code, metrics) = http_get(&format!("{}/metrics", replicas[0].daemon.url));
+    assert_eq!(code, 200);
+    let holder_lines: Vec<&str> = metrics
+        .lines()
+        .filter(|line| line.starts_with("kvsync_coordination_shard_holder{"))
+        .collect();
+    assert_eq!(holder_lines.len(), 12, "{metrics}");
+    for shard in &victim_shards {
+        assert!(
+            holder_lines
+                .iter()
+                .any(|line| line.contains(&format!("shard=\"{shard}\""))
+                    && !line.contains("holder=\"r2\"")),
+            "{shard}: {holder_lines:#?}"
+        );
+    }
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("kvsync_coordination_takeovers_total")),
+        "{metrics}"
+    );
 
     // Everything converges, once: no duplicate instance, whoever created it.
     wait_until("convergence", Duration::from_secs(120), || {
