@@ -530,15 +530,8 @@ impl Replica {
                     .await
                     .map_err(|err| self.etcd_error("granting a lease", &err))?
                     .id();
-                let txn = Txn::new()
-                    .when([Compare::create_revision(key.as_str(), CompareOp::Equal, 0)])
-                    .and_then([TxnOp::put(
-                        key.as_str(),
-                        value,
-                        Some(PutOptions::new().with_lease(id)),
-                    )]);
                 let answer = client
-                    .txn(txn)
+                    .txn(put_if_absent(&key, value, id))
                     .await
                     .map_err(|err| self.etcd_error("registering the replica", &err))?;
                 if !answer.succeeded() {
@@ -635,15 +628,8 @@ impl Replica {
         for shard in claim {
             let key = shard.key();
             let value = format!("replica {me}: {}", self.inner.holder);
-            let txn = Txn::new()
-                .when([Compare::create_revision(key.as_str(), CompareOp::Equal, 0)])
-                .and_then([TxnOp::put(
-                    key.as_str(),
-                    value,
-                    Some(PutOptions::new().with_lease(my_lease)),
-                )]);
             let taken = client
-                .txn(txn)
+                .txn(put_if_absent(&key, value, my_lease))
                 .await
                 .map_err(|err| self.etcd_error("taking a shard", &err))?
                 .succeeded();
@@ -758,6 +744,18 @@ fn parse_key(key: &str) -> Option<Shard> {
         stack: stack.to_owned(),
         region: region.to_owned(),
     })
+}
+
+/// A transaction that puts `key` under `lease` only if the key does not exist: how a replica
+/// registers and how it takes a shard, so a key is never taken from a live holder.
+fn put_if_absent(key: &str, value: String, lease: i64) -> Txn {
+    Txn::new()
+        .when([Compare::create_revision(key, CompareOp::Equal, 0)])
+        .and_then([TxnOp::put(
+            key,
+            value,
+            Some(PutOptions::new().with_lease(lease)),
+        )])
 }
 
 /// Wakes the membership loop at every change under the prefix; a broken watch is opened

@@ -349,23 +349,15 @@ impl Reconciler<'_> {
         let regions: BTreeSet<String> = desired.regions().into_iter().collect();
         // A replica that may not write observes and plans, and sends nothing.
         let mut refused = None;
-        let (_locks, seeds, fence) = match (self.mode, self.replica) {
-            (Mode::Observe, _) => (None, Seeds::new(), None),
+        let (_locks, fence) = match (self.mode, self.replica) {
+            (Mode::Observe, _) => (None, None),
             (Mode::Apply, Some(replica)) => {
                 refused = replica.trouble();
-                let seeds = journal::begin(
-                    &self.lock.dir,
-                    &desired.stack.name,
-                    &regions,
-                    Timestamp::now(),
-                    rand::random,
-                )
-                .map_err(CycleError::Journal)?;
                 let fence = Guard::Replica(ReplicaFence {
                     replica: replica.clone(),
                     stack: desired.stack.name.clone(),
                 });
-                (None, seeds, Some(Arc::new(fence)))
+                (None, Some(Arc::new(fence)))
             }
             (Mode::Apply, None) => {
                 let coordinator = Coordinator::Local(LocalCoordinator::new(&self.lock.dir));
@@ -378,16 +370,21 @@ impl Reconciler<'_> {
                     ) => locks.map_err(CycleError::Lock)?,
                     () = self.stop.stopped() => return Err(CycleError::Stopped),
                 };
-                let seeds = journal::begin(
-                    &self.lock.dir,
-                    &desired.stack.name,
-                    &regions,
-                    Timestamp::now(),
-                    rand::random,
-                )
-                .map_err(CycleError::Journal)?;
-                (Some(locks), seeds, None)
+                (Some(locks), None)
             }
+        };
+        // The run's token seeds, begun once this process may write the stack (under its locks,
+        // or holding its shards).
+        let seeds = match self.mode {
+            Mode::Observe => Seeds::new(),
+            Mode::Apply => journal::begin(
+                &self.lock.dir,
+                &desired.stack.name,
+                &regions,
+                Timestamp::now(),
+                rand::random,
+            )
+            .map_err(CycleError::Journal)?,
         };
         let need = match self.mode {
             Mode::Apply => Need::Required,
