@@ -278,13 +278,13 @@ async fn run_instance(
                 outcome.applied.push(action);
             }
             Err(err) => {
-                let error = failure_text(action, &err);
+                let failure = Failure::new(action, &err);
                 progress(Event::Failed {
                     key: plan.key.clone(),
                     action,
-                    error: error.clone(),
+                    error: failure.error.clone(),
                 });
-                outcome.failed = Some(Failure { action, error });
+                outcome.failed = Some(failure);
                 outcome.not_run = plan.steps[index + 1..]
                     .iter()
                     .filter(|s| s.when.runs_now())
@@ -343,10 +343,7 @@ mod tests {
             },
             instance_id: None,
             applied: Vec::new(),
-            failed: Some(Failure {
-                action: "CreateInstance",
-                error: failure_text("CreateInstance", &err),
-            }),
+            failed: Some(Failure::new("CreateInstance", &err)),
             not_run: Vec::new(),
             held: Vec::new(),
             backups: Vec::new(),

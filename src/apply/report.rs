@@ -43,6 +43,31 @@ pub struct Failure {
     pub action: &'static str,
     /// The error with its causes.
     pub error: String,
+    /// The cloud's error `Code`, when the cloud refused the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The cloud's `RequestId` of that refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl Failure {
+    /// The failure of `action` with `err`, keeping the cloud's Code and RequestId when the
+    /// cloud refused the call.
+    pub fn new(action: &'static str, err: &super::step::StepError) -> Failure {
+        let cloud = match err {
+            super::step::StepError::Api(crate::api::Error::Api(refusal)) => Some(refusal),
+            _ => None,
+        };
+        Failure {
+            action,
+            error: super::failure_text(action, err),
+            code: cloud.map(|refusal| refusal.code.clone()),
+            request_id: cloud
+                .map(|refusal| refusal.request_id.clone())
+                .filter(|id| !id.is_empty()),
+        }
+    }
 }
 
 /// The outcome of an apply.

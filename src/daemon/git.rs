@@ -129,6 +129,8 @@ pub struct GitSource {
     branch: String,
     checkout_dir: PathBuf,
     applied: Option<String>,
+    /// The applied commit's author and subject, as `git log` shows them.
+    applied_by: Option<(String, String)>,
     timeout: Duration,
     redactor: Redactor,
     /// Whether this value has checked the branch name and the clone's remote URL.
@@ -162,6 +164,7 @@ impl GitSource {
             branch,
             checkout_dir,
             applied: None,
+            applied_by: None,
             timeout: DEFAULT_COMMAND_TIMEOUT,
             redactor,
             prepared: false,
@@ -200,6 +203,8 @@ impl GitSource {
         self.applied.as_ref().map(|id| Revision {
             source: "git".to_owned(),
             id: id.clone(),
+            author: self.applied_by.as_ref().map(|(author, _)| author.clone()),
+            subject: self.applied_by.as_ref().map(|(_, subject)| subject.clone()),
         })
     }
 
@@ -258,6 +263,18 @@ impl GitSource {
                 "checked out manifests"
             );
         }
+        // Who made it, for the console; a commit that cannot be described still applies.
+        self.applied_by = self
+            .git_in(&["show", "-s", "--format=%an <%ae>%n%s", &commit])
+            .await
+            .ok()
+            .map(|out| {
+                let text = String::from_utf8_lossy(&out).into_owned();
+                let mut lines = text.lines();
+                let author = lines.next().unwrap_or_default().chars().take(200).collect();
+                let subject = lines.next().unwrap_or_default().chars().take(200).collect();
+                (author, subject)
+            });
         self.applied = Some(commit);
         Ok(())
     }
@@ -935,7 +952,9 @@ mod tests {
                 source.revision(),
                 Some(Revision {
                     source: "git".to_owned(),
-                    id: first.clone()
+                    id: first.clone(),
+                    author: Some("kvsync test <test@kvsync.invalid>".to_owned()),
+                    subject: Some("first".to_owned()),
                 })
             );
             assert_eq!(

@@ -6,6 +6,8 @@
 //! | `GET /readyz` | `200 ready`, or `503 not ready: <why>` ([`DaemonStatus::readiness`]) |
 //! | `GET /metrics` | Prometheus text format 0.0.4 ([`super::metrics`]) |
 //! | `GET /status` | the [`DaemonStatus`] as JSON |
+//! | `GET /`, `/instances/{region}/{name}`, `/history` | the console's pages ([`super::console`]) |
+//! | `GET /api/v1/…` | the console's JSON views |
 //!
 //! Served with hyper directly (HTTP/1.1), so that clients cannot exhaust it: a request's
 //! headers must arrive within [`Limits::header_read_timeout`] (which also ends a kept-alive
@@ -27,7 +29,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -40,8 +42,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::metrics;
 use super::status::{DaemonStatus, SharedStatus};
+use super::{console, metrics};
 use crate::api::Client;
 use crate::apply::progress::StopSignal;
 
@@ -405,6 +407,14 @@ fn router(shared: Shared) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/status", get(status_json))
+        .route("/", get(console_overview))
+        .route("/history", get(console_history))
+        .route("/instances/{region}/{name}", get(console_instance))
+        .route("/console.css", get(console_css))
+        .route("/api/v1/overview", get(api_overview))
+        .route("/api/v1/instances", get(api_instances))
+        .route("/api/v1/instances/{region}/{name}", get(api_instance))
+        .route("/api/v1/history", get(api_history))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -428,7 +438,8 @@ async fn readyz(State(shared): State<Shared>) -> Response {
 async fn metrics_text(State(shared): State<Shared>) -> Response {
     let status = shared.status.snapshot();
     let calls = shared.client.stats().snapshot();
-    match metrics::render(&status, &calls, jiff::Timestamp::now()) {
+    let process = super::process::read();
+    match metrics::render(&status, &calls, process.as_ref(), jiff::Timestamp::now()) {
         Ok(body) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response(),
         Err(error) => {
             tracing::error!(%error, "rendering /metrics");
@@ -439,6 +450,91 @@ async fn metrics_text(State(shared): State<Shared>) -> Response {
 
 async fn status_json(State(shared): State<Shared>) -> axum::Json<DaemonStatus> {
     axum::Json(shared.status.snapshot())
+}
+
+/// A console page: HTML that loads nothing but `/console.css` and runs no script.
+fn html(code: StatusCode, body: String) -> Response {
+    (
+        code,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn console_overview(
+    State(shared): State<Shared>,
+    Query(query): Query<console::ListQuery>,
+) -> Response {
+    let status = shared.status.snapshot();
+    let overview = console::overview(&status, jiff::Timestamp::now());
+    let list = console::instances(&status, &query);
+    let history = console::history(&status);
+    html(
+        StatusCode::OK,
+        console::html::overview_page(&overview, &list, &history),
+    )
+}
+
+async fn console_history(State(shared): State<Shared>) -> Response {
+    let history = console::history(&shared.status.snapshot());
+    html(StatusCode::OK, console::html::history_page(&history))
+}
+
+async fn console_instance(
+    State(shared): State<Shared>,
+    Path((region, name)): Path<(String, String)>,
+) -> Response {
+    match console::instance(&shared.status.snapshot(), &region, &name) {
+        Some(detail) => html(StatusCode::OK, console::html::instance_page(&detail)),
+        None => html(
+            StatusCode::NOT_FOUND,
+            console::html::not_found_page(&format!("No instance {region}/{name} is managed here.")),
+        ),
+    }
+}
+
+async fn console_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        console::html::STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn api_overview(State(shared): State<Shared>) -> axum::Json<console::Overview> {
+    axum::Json(console::overview(
+        &shared.status.snapshot(),
+        jiff::Timestamp::now(),
+    ))
+}
+
+async fn api_instances(
+    State(shared): State<Shared>,
+    Query(query): Query<console::ListQuery>,
+) -> axum::Json<console::InstanceList> {
+    axum::Json(console::instances(&shared.status.snapshot(), &query))
+}
+
+async fn api_instance(
+    State(shared): State<Shared>,
+    Path((region, name)): Path<(String, String)>,
+) -> Response {
+    match console::instance(&shared.status.snapshot(), &region, &name) {
+        Some(detail) => axum::Json(detail).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such instance").into_response(),
+    }
+}
+
+async fn api_history(State(shared): State<Shared>) -> axum::Json<console::HistoryView> {
+    axum::Json(console::history(&shared.status.snapshot()))
 }
 
 async fn not_found() -> (StatusCode, &'static str) {
@@ -488,6 +584,7 @@ mod tests {
                 consecutive_failures: 0,
                 held: Vec::new(),
                 scheduled: Vec::new(),
+                ..InstanceStatus::default()
             },
         );
         SharedStatus::new(status)
@@ -605,6 +702,8 @@ mod tests {
             status.cycles = 1;
             status.cycle_seconds.observe(1.5);
             status.revision = Some(Revision {
+                author: None,
+                subject: None,
                 source: "dir".into(),
                 id: "sha256:abc".into(),
             });
@@ -612,15 +711,28 @@ mod tests {
         let (code, content_type, body) = server.get("/metrics").await;
         assert_eq!(code, 200);
         assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+        // The process figures move between two readings; the rest is the rendering of the
+        // status and the counters.
+        let without_process = |text: &str| -> String {
+            text.lines()
+                .filter(|line| !line.contains("process_"))
+                .map(|line| format!("{line}\n"))
+                .collect()
+        };
         assert_eq!(
-            body,
-            metrics::render(
-                &server.status.snapshot(),
-                &server.client.stats().snapshot(),
-                jiff::Timestamp::now()
+            without_process(&body),
+            without_process(
+                &metrics::render(
+                    &server.status.snapshot(),
+                    &server.client.stats().snapshot(),
+                    None,
+                    jiff::Timestamp::now()
+                )
+                .unwrap()
             )
-            .unwrap()
         );
+        assert!(body.contains("\nprocess_resident_memory_bytes "), "{body}");
+        assert!(body.contains("\nprocess_open_fds "), "{body}");
         for line in [
             "kvsync_ready 1\n",
             "kvsync_reconcile_total{result=\"ok\"} 1\n",
@@ -659,12 +771,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_console_renders_the_status_as_pages_and_json() {
+        let server = Running::start(SHUTDOWN_GRACE).await;
+        let (code, content_type, body) = server.get("/").await;
+        assert_eq!(code, 200);
+        assert_eq!(content_type, "text/html; charset=utf-8");
+        assert!(
+            body.contains("href=\"/instances/cn-hangzhou/orders\""),
+            "{body}"
+        );
+        assert!(body.contains("<svg class=\"chart\""), "{body}");
+        let (code, _, body) = server.get("/instances/cn-hangzhou/orders").await;
+        assert_eq!(code, 200);
+        assert!(body.contains("id=\"instance-name\">orders<"), "{body}");
+        let (code, content_type, body) = server.get("/api/v1/overview").await;
+        assert_eq!((code, content_type.as_str()), (200, "application/json"));
+        let overview: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(overview["counts"]["drifted"], 1);
+        let (_, _, body) = server.get("/api/v1/instances?state=drift").await;
+        let list: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(list["instances"][0]["key"], "cn-hangzhou/orders");
+        let (_, _, body) = server.get("/api/v1/instances?state=failed").await;
+        let list: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(list["instances"], Value::Array(Vec::new()));
+        let (code, content_type, _) = server.get("/console.css").await;
+        assert_eq!(
+            (code, content_type.as_str()),
+            (200, "text/css; charset=utf-8")
+        );
+        let (_, _, body) = server.get("/api/v1/history").await;
+        let history: Value = serde_json::from_str(&body).unwrap();
+        assert!(history["cycles"].is_array());
+        server.stop().await;
+    }
+
+    #[tokio::test]
     async fn unknown_paths_are_not_found_and_other_methods_not_allowed() {
         let server = Running::start(SHUTDOWN_GRACE).await;
-        for path in ["/", "/metrics/", "/nope", "/status.json"] {
+        for path in ["/metrics/", "/nope", "/status.json", "/api/v1/nope"] {
             let (code, _, body) = server.get(path).await;
             assert_eq!((code, body.as_str()), (404, "not found"), "{path}");
         }
+        let (code, _, _) = server.get("/instances/cn-hangzhou/nope").await;
+        assert_eq!(code, 404);
+        let (code, _, _) = server.get("/api/v1/instances/cn-hangzhou/nope").await;
+        assert_eq!(code, 404);
         let response = server
             .http
             .post(format!("http://{}/readyz", server.addr))

@@ -26,6 +26,8 @@
 //! | `kvsync_coordination_last_takeover_seconds` | gauge (absent before one) | `replica` |
 //! | `kvsync_coordination_handovers_total` | counter | `replica` |
 //! | `kvsync_coordination_shard_holder` | gauge (always 1) | `shard` = `stack/region`, `holder` |
+//! | `kvsync_build_info` | gauge (always 1) | `version`, `commit` |
+//! | `process_resident_memory_bytes`, `process_cpu_seconds_total`, `process_open_fds`, `process_max_fds`, `process_start_time_seconds` | gauge / counter (Linux) | |
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -38,6 +40,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
+use super::process::ProcessStats;
 use super::status::{DaemonStatus, Histogram, InstanceStatus};
 
 /// The `Content-Type` of [`render`]'s output: the Prometheus text format, version 0.0.4.
@@ -67,6 +70,7 @@ type Labels = Vec<(&'static str, String)>;
 pub fn render(
     status: &DaemonStatus,
     calls: &BTreeMap<(&str, &str), u64>,
+    process: Option<&ProcessStats>,
     now: Timestamp,
 ) -> Result<String, MetricsError> {
     let mut registry = Registry::default();
@@ -169,6 +173,20 @@ pub fn render(
         register_coordination(&mut registry, coordination);
     }
 
+    registry.register(
+        "kvsync_build_info",
+        "The kvsync build serving these metrics (always 1).",
+        Series::new([(
+            labels([
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("commit", env!("KVSYNC_GIT_COMMIT")),
+            ]),
+            gauge(1),
+        )]),
+    );
+    if let Some(process) = process {
+        register_process(&mut registry, process);
+    }
     let mut text = String::new();
     prometheus_text::encode(&mut text, &registry)?;
     Ok(text)
@@ -231,6 +249,41 @@ fn register_coordination(
             )
         })),
     );
+}
+
+/// The process collector's usual families, from a reading of `/proc/self`.
+fn register_process(registry: &mut Registry, process: &ProcessStats) {
+    registry.register(
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        gauge(process.resident_bytes),
+    );
+    let cpu = Counter::<f64, AtomicU64>::default();
+    cpu.inc_by(process.cpu_seconds);
+    registry.register(
+        "process_cpu_seconds",
+        "Total user and system CPU time spent in seconds.",
+        cpu,
+    );
+    registry.register(
+        "process_open_fds",
+        "Number of open file descriptors.",
+        gauge(process.open_fds),
+    );
+    if let Some(max) = process.max_fds {
+        registry.register(
+            "process_max_fds",
+            "Maximum number of open file descriptors.",
+            gauge(max),
+        );
+    }
+    if let Some(start) = process.start_time_seconds {
+        registry.register(
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            seconds(start),
+        );
+    }
 }
 
 fn seconds(value: f64) -> Gauge<f64, AtomicU64> {
@@ -346,6 +399,7 @@ mod tests {
             consecutive_failures: failures,
             held: Vec::new(),
             scheduled: Vec::new(),
+            ..InstanceStatus::default()
         }
     }
 
@@ -359,6 +413,8 @@ mod tests {
             status.cycle_seconds.observe(seconds);
         }
         status.revision = Some(Revision {
+            author: None,
+            subject: None,
             source: "git".into(),
             id: "0123abc".into(),
         });
@@ -397,8 +453,38 @@ mod tests {
     }
 
     #[test]
+    fn the_build_and_the_process_are_described() {
+        let process = ProcessStats {
+            resident_bytes: 12_345_678,
+            cpu_seconds: 1.5,
+            open_fds: 17,
+            max_fds: Some(1024),
+            start_time_seconds: Some(1_700_000_000.5),
+        };
+        let text = render(&status(), &calls(), Some(&process), Timestamp::UNIX_EPOCH).unwrap();
+        let build = format!(
+            "kvsync_build_info{{version=\"{}\",commit=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION"),
+            env!("KVSYNC_GIT_COMMIT")
+        );
+        assert!(text.contains(&build), "{text}");
+        for line in [
+            "process_resident_memory_bytes 12345678\n",
+            "process_cpu_seconds_total 1.5\n",
+            "process_open_fds 17\n",
+            "process_max_fds 1024\n",
+            "# TYPE process_cpu_seconds_total counter\n",
+        ] {
+            assert!(text.contains(line), "{line}: {text}");
+        }
+        let without = render(&status(), &calls(), None, Timestamp::UNIX_EPOCH).unwrap();
+        assert!(!without.contains("process_"));
+        assert!(without.contains("kvsync_build_info{"));
+    }
+
+    #[test]
     fn renders_every_family_with_help_and_type() {
-        let text = render(&status(), &calls(), Timestamp::UNIX_EPOCH).unwrap();
+        let text = render(&status(), &calls(), None, Timestamp::UNIX_EPOCH).unwrap();
         for (name, kind) in [
             ("kvsync_reconcile_total", "counter"),
             ("kvsync_reconcile_duration_seconds", "histogram"),
@@ -466,7 +552,7 @@ mod tests {
 
     #[test]
     fn histogram_buckets_are_cumulative_and_end_with_inf_equal_to_count() {
-        let text = render(&status(), &BTreeMap::new(), Timestamp::UNIX_EPOCH).unwrap();
+        let text = render(&status(), &BTreeMap::new(), None, Timestamp::UNIX_EPOCH).unwrap();
         let buckets: Vec<(String, u64)> = text
             .lines()
             .filter_map(|line| line.strip_prefix("kvsync_reconcile_duration_seconds_bucket{le=\""))
@@ -500,6 +586,8 @@ mod tests {
     fn label_values_are_escaped() {
         let mut status = status();
         status.revision = Some(Revision {
+            author: None,
+            subject: None,
             source: "dir".into(),
             id: "a\\b\"c\nd".into(),
         });
@@ -508,7 +596,7 @@ mod tests {
             instance(InstanceResult::Drift, &["x"], 0),
         );
         let calls = BTreeMap::from([(("Odd\"Action", "ok"), 1)]);
-        let text = render(&status, &calls, Timestamp::UNIX_EPOCH).unwrap();
+        let text = render(&status, &calls, None, Timestamp::UNIX_EPOCH).unwrap();
         assert_eq!(
             value(
                 &text,
@@ -543,7 +631,7 @@ mod tests {
     fn a_fresh_daemon_has_no_revision_and_zero_counters() {
         let mut status = DaemonStatus::new(Mode::Observe, Timestamp::UNIX_EPOCH);
         status.manifest_error = Some("instances.yaml:3:1: unknown field".into());
-        let text = render(&status, &BTreeMap::new(), Timestamp::UNIX_EPOCH).unwrap();
+        let text = render(&status, &BTreeMap::new(), None, Timestamp::UNIX_EPOCH).unwrap();
         assert!(!text.contains("kvsync_revision_info{"), "{text}");
         assert!(!text.contains("kvsync_instance_drift{"), "{text}");
         assert!(!text.contains("kvsync_api_calls_total{"), "{text}");

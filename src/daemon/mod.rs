@@ -18,13 +18,17 @@
 
 pub mod backoff;
 pub mod cache;
+pub mod console;
 pub mod cycle;
 pub mod deadline;
+pub mod detail;
 pub mod error;
 pub mod git;
+pub mod history;
 pub mod http;
 pub mod metrics;
 pub mod phase;
+pub mod process;
 pub mod reconcile;
 pub mod source;
 pub mod status;
@@ -178,6 +182,8 @@ async fn git_refresh(
         .map_err(|_| missed())?
         .map_err(CycleError::Git)?;
     let revision = Revision {
+        author: None,
+        subject: None,
         source: "git".into(),
         id: fetched,
     };
@@ -215,6 +221,8 @@ fn read_manifests(
     let survey = source::survey(paths);
     let revision = revision.or_else(|| {
         survey.as_ref().ok().map(|survey| Revision {
+            author: None,
+            subject: None,
             source: "dir".into(),
             id: survey.digest.clone(),
         })
@@ -373,7 +381,7 @@ pub async fn run(
     let mut cache = ObservationCache::default();
     let mut digests = DigestMemo::default();
     let mut reads = BlockingReads::new(status.clone());
-    let mut rate = Rate::new(client, config.qps);
+    let mut rate = Rate::new(client.clone(), config.qps);
     let spread = Spread {
         slices: config.refresh_slices.max(1),
         max_age: config.cache_max_age,
@@ -438,6 +446,7 @@ pub async fn run(
             let cause = refused.unwrap_or(CycleError::NoInstances);
             finish_cycle(
                 &status,
+                &client,
                 started,
                 next_tick,
                 Err(CycleError::NothingInForce(Box::new(cause))),
@@ -476,6 +485,7 @@ pub async fn run(
             status.lock().instances.clear();
             finish_cycle(
                 &status,
+                &client,
                 started,
                 next_tick,
                 trouble.map_or(Ok(()), |t| Err(CycleError::Coordination(t))),
@@ -514,7 +524,7 @@ pub async fn run(
             Cycle::Skip => {
                 info!("the manifests changed nothing any instance depends on");
                 if let Some(refused) = refused {
-                    finish_cycle(&status, started, next_tick, Err(refused));
+                    finish_cycle(&status, &client, started, next_tick, Err(refused));
                 } else {
                     status.lock().phase = None;
                 }
@@ -536,7 +546,7 @@ pub async fn run(
         // not load.
         let result = result.and(refused.map_or(Ok(()), Err));
         window_opens = next_window_opening(&status, &client);
-        finish_cycle(&status, started, next_tick, result);
+        finish_cycle(&status, &client, started, next_tick, result);
     }
     if let Some(replica) = &replica {
         replica.leave().await;
@@ -645,18 +655,27 @@ fn next_window_opening(status: &SharedStatus, client: &Client) -> Option<tokio::
 
 fn finish_cycle(
     status: &SharedStatus,
+    client: &Client,
     started: Instant,
     next_tick: tokio::time::Instant,
     result: Result<(), CycleError>,
 ) {
     let now = Timestamp::now();
     let until_next = next_tick.saturating_duration_since(tokio::time::Instant::now());
+    let counts = client.stats().snapshot();
     let mut current = status.lock();
     current.phase = None;
     current.cycles += 1;
+    let seconds = started.elapsed().as_secs_f64();
+    current.cycle_seconds.observe(seconds);
+    let drift = current
+        .instances
+        .values()
+        .filter(|instance| !instance.drift.is_empty())
+        .count();
     current
-        .cycle_seconds
-        .observe(started.elapsed().as_secs_f64());
+        .history
+        .record(now, seconds, result.is_ok(), drift, &counts);
     current.last_cycle_at = Some(now);
     current.next_cycle_at = now
         .checked_add(SignedDuration::try_from(until_next).unwrap_or_default())

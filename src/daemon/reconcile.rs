@@ -253,6 +253,80 @@ fn drift_lines(instance: &InstancePlan) -> Vec<String> {
     lines
 }
 
+/// Fills in what the console shows of an instance after its reconcile: the differences with
+/// their values, the pending steps, the cloud's view, every managed aspect, and the run.
+fn describe(
+    entry: &mut InstanceStatus,
+    desired: Option<&crate::manifest::DesiredInstance>,
+    observed: &crate::plan::observed::Observed,
+    plan: Option<&InstancePlan>,
+    outcome: Option<&InstanceOutcome>,
+    now: Timestamp,
+) {
+    use super::detail;
+    let settled = matches!(
+        entry.last_result,
+        InstanceResult::Applied | InstanceResult::InSync
+    );
+    if entry.last_result != InstanceResult::BackingOff {
+        let mut values = plan.map(detail::drift_values).unwrap_or_default();
+        if settled {
+            // What was applied is done; what kvsync will not change still differs.
+            values.retain(|value| value.blocked.is_some());
+        }
+        entry.drift_values = values;
+        entry.pending = plan
+            .map(detail::pending)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|step| !settled || step.when != When::Now.describe())
+            .collect();
+    }
+    entry.instance_id = outcome
+        .and_then(|o| o.instance_id.clone())
+        .or_else(|| plan.and_then(|p| p.instance_id.clone()))
+        .or_else(|| entry.instance_id.clone());
+    if let Some(id) = &entry.instance_id
+        && let Some(found) = observed
+            .regions
+            .values()
+            .flatten()
+            .find(|instance| &instance.id == id)
+    {
+        entry.cloud = Some(detail::cloud_view(found));
+    }
+    if let Some(desired) = desired {
+        entry.aspects = detail::aspects(desired, &entry.drift_values);
+    }
+    let applied: Vec<String> = outcome
+        .map(|o| o.applied.iter().map(|a| (*a).to_owned()).collect())
+        .unwrap_or_default();
+    if !applied.is_empty() {
+        entry.last_applied = Some(now);
+    }
+    match outcome.and_then(|o| o.failed.as_ref()) {
+        Some(failure) => {
+            entry.last_error_code = failure.code.clone();
+            entry.last_error_request_id = failure.request_id.clone();
+        }
+        None if entry.last_error.is_none() => {
+            entry.last_error_code = None;
+            entry.last_error_request_id = None;
+        }
+        None => {}
+    }
+    if entry.runs.len() == super::status::RUNS_KEPT {
+        entry.runs.pop_front();
+    }
+    entry.runs.push_back(super::status::InstanceRun {
+        at: now,
+        result: entry.last_result,
+        drift: entry.drift_values.len(),
+        applied,
+        error: entry.last_error.clone(),
+    });
+}
+
 /// The steps of an instance's plan that do not run now (held for the window or by the policy
 /// `never`) and the changes the cloud makes in the window (sent as `MaintainTime` this cycle,
 /// or pending already).
@@ -463,7 +537,7 @@ impl Reconciler<'_> {
                 None => cache.forget_listing(),
             }
         }
-        self.record(&in_force.desired, &desired, &plan, &results, now);
+        self.record(&in_force.desired, &desired, &observed, &plan, &results, now);
         refused.map_or(Ok(()), |trouble| Err(CycleError::Coordination(trouble)))
     }
 
@@ -594,6 +668,7 @@ impl Reconciler<'_> {
         &mut self,
         all: &Desired,
         looked: &Desired,
+        observed: &crate::plan::observed::Observed,
         plan: &Plan,
         results: &BTreeMap<InstanceKey, (InstanceOutcome, usize)>,
         now: Timestamp,
@@ -602,6 +677,7 @@ impl Reconciler<'_> {
         let planned: BTreeMap<&InstanceKey, &InstancePlan> =
             plan.instances.iter().map(|i| (&i.key, i)).collect();
         let mut status = self.status.lock();
+        status.stack = Some(all.stack.name.clone());
         let previous = std::mem::take(&mut status.instances);
         let keys: Vec<InstanceKey> = looked
             .instances
@@ -615,16 +691,7 @@ impl Reconciler<'_> {
                 .get(&key)
                 .map(|p| drift_lines(p))
                 .unwrap_or_default();
-            let mut entry = previous.get(&name).cloned().unwrap_or(InstanceStatus {
-                last_result: InstanceResult::InSync,
-                drift: Vec::new(),
-                last_error: None,
-                last_run: None,
-                next_run: None,
-                consecutive_failures: 0,
-                held: Vec::new(),
-                scheduled: Vec::new(),
-            });
+            let mut entry = previous.get(&name).cloned().unwrap_or_default();
             entry.last_run = Some(now);
             entry.next_run = Some(next.max(now));
             (entry.held, entry.scheduled) = planned.get(&key).map(|p| timed(p)).unwrap_or_default();
@@ -678,6 +745,14 @@ impl Reconciler<'_> {
                 }
             }
             entry.consecutive_failures = self.backoff.failures(&key);
+            describe(
+                &mut entry,
+                looked.instances.iter().find(|d| d.key == key),
+                observed,
+                planned.get(&key).copied(),
+                results.get(&key).map(|(outcome, _)| outcome),
+                now,
+            );
             status.instances.insert(name, entry);
         }
         for instance in &all.instances {
@@ -764,6 +839,8 @@ mod tests {
 
     fn revision(id: &str) -> Revision {
         Revision {
+            author: None,
+            subject: None,
             source: "dir".into(),
             id: id.into(),
         }

@@ -56,6 +56,8 @@ impl LocalSource {
     /// so the status shows when what is in force changed.
     pub fn revision(&self) -> Result<Revision, LoadError> {
         Ok(Revision {
+            author: None,
+            subject: None,
             source: "dir".into(),
             id: survey(&self.paths)?.digest,
         })

@@ -31,10 +31,11 @@ impl std::fmt::Display for Mode {
 }
 
 /// The outcome of an instance's last reconcile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InstanceResult {
     /// Matches the manifests.
+    #[default]
     InSync,
     /// Differs; reported only (observe mode, or steps the gates hold back).
     Drift,
@@ -50,7 +51,7 @@ pub enum InstanceResult {
 }
 
 /// One instance's status.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct InstanceStatus {
     /// The last outcome.
     pub last_result: InstanceResult,
@@ -70,6 +71,95 @@ pub struct InstanceStatus {
     /// Changes the cloud makes in the maintenance window: ordered this cycle, or found pending.
     #[serde(default)]
     pub scheduled: Vec<TimedStep>,
+    /// The differences with their values, field by field (secrets only as "differs").
+    pub drift_values: Vec<DriftValue>,
+    /// The cloud's ID of the instance, once it exists.
+    pub instance_id: Option<String>,
+    /// What the cloud last reported of it.
+    pub cloud: Option<CloudView>,
+    /// The steps the plan has for it, with their impact and when each runs.
+    pub pending: Vec<PendingStep>,
+    /// When kvsync last changed it.
+    pub last_applied: Option<Timestamp>,
+    /// The cloud's error `Code` of the last failure, when the cloud refused a call.
+    pub last_error_code: Option<String>,
+    /// The cloud's `RequestId` of that refusal.
+    pub last_error_request_id: Option<String>,
+    /// Every managed aspect: the desired value, and whether the cloud matches it.
+    #[serde(skip)]
+    pub aspects: Vec<Aspect>,
+    /// The last reconciles of this instance, oldest first (at most [`RUNS_KEPT`]).
+    #[serde(skip)]
+    pub runs: std::collections::VecDeque<InstanceRun>,
+}
+
+/// How many reconciles of each instance the status keeps.
+pub const RUNS_KEPT: usize = 20;
+
+/// One difference: the field, what the cloud has, what the manifests want.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftValue {
+    /// The manifest field, e.g. `spec.config.maxmemory-policy`.
+    pub field: String,
+    /// The observed value (`None`: unset, or the instance does not exist).
+    pub observed: Option<String>,
+    /// The desired value (`None`: removed).
+    pub desired: Option<String>,
+    /// Why kvsync does not change it, when it will not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+}
+
+/// The cloud's description of an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CloudView {
+    /// `InstanceStatus`, e.g. `Normal`.
+    pub status: String,
+    /// `InstanceClass`.
+    pub class: String,
+    /// `ZoneId`.
+    pub zone: String,
+    /// `EngineVersion`, as reported.
+    pub engine_version: String,
+}
+
+/// A step of the current plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingStep {
+    /// The action.
+    pub action: String,
+    /// The fields it changes.
+    pub fields: Vec<String>,
+    /// `none`, `restart`, `irreversible` or `destructive`.
+    pub impact: String,
+    /// When it runs, in words.
+    pub when: String,
+}
+
+/// One managed aspect of an instance, for the console's detail view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Aspect {
+    /// The manifest field.
+    pub field: String,
+    /// What the manifests want (a secret as a reference, never its value).
+    pub desired: String,
+    /// Whether the cloud matches it.
+    pub in_sync: bool,
+}
+
+/// One reconcile of one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceRun {
+    /// When it ran.
+    pub at: Timestamp,
+    /// Its outcome.
+    pub result: InstanceResult,
+    /// How many differences it found.
+    pub drift: usize,
+    /// The steps it applied.
+    pub applied: Vec<String>,
+    /// Its error, if it failed.
+    pub error: Option<String>,
 }
 
 /// A step (or pending change) that does not run now, and when it does.
@@ -138,6 +228,12 @@ pub struct Revision {
     pub source: String,
     /// A commit ID for git; a content digest of the manifest files for a directory.
     pub id: String,
+    /// The commit's author (`Name <email>`), for git.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The commit's subject line, for git.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// The phase the running cycle is in.
@@ -206,6 +302,11 @@ pub struct DaemonStatus {
     pub instances: BTreeMap<String, InstanceStatus>,
     /// The replica's view of etcd coordination (`None` with local coordination).
     pub coordination: Option<crate::coordination::replica::ReplicaReport>,
+    /// The stack in force.
+    pub stack: Option<String>,
+    /// The last cycles, for the console's charts.
+    #[serde(skip)]
+    pub history: super::history::History,
 }
 
 impl DaemonStatus {
@@ -230,6 +331,8 @@ impl DaemonStatus {
             next_cycle_at: None,
             instances: BTreeMap::new(),
             coordination: None,
+            stack: None,
+            history: super::history::History::default(),
         }
     }
 }
@@ -412,13 +515,7 @@ mod tests {
     fn readiness_follows_the_last_result() {
         let mut status = InstanceStatus {
             last_result: InstanceResult::Applied,
-            drift: Vec::new(),
-            last_error: None,
-            last_run: None,
-            next_run: None,
-            consecutive_failures: 0,
-            held: Vec::new(),
-            scheduled: Vec::new(),
+            ..InstanceStatus::default()
         };
         assert!(status.ready());
         status.last_result = InstanceResult::Drift;
