@@ -6,6 +6,7 @@
 //! | `GET /readyz` | `200 ready`, or `503 not ready: <why>` ([`DaemonStatus::readiness`]) |
 //! | `GET /metrics` | Prometheus text format 0.0.4 ([`super::metrics`]) |
 //! | `GET /status` | the [`DaemonStatus`] as JSON |
+//! | `GET /events` | the last notification events ([`crate::notify::RING_CAPACITY`]) as a JSON array, oldest first |
 //!
 //! Served with hyper directly (HTTP/1.1), so that clients cannot exhaust it: a request's
 //! headers must arrive within [`Limits::header_read_timeout`] (which also ends a kept-alive
@@ -116,6 +117,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
 struct Shared {
     status: SharedStatus,
     client: Client,
+    events: crate::notify::Notifier,
 }
 
 /// Serves until `stop` fires (or its handle is dropped), then stops accepting, lets requests in
@@ -124,10 +126,15 @@ pub async fn serve(
     listener: TcpListener,
     status: SharedStatus,
     client: Client,
+    events: crate::notify::Notifier,
     stop: StopSignal,
     limits: Limits,
 ) -> Result<(), io::Error> {
-    let router = router(Shared { status, client });
+    let router = router(Shared {
+        status,
+        client,
+        events,
+    });
     let connections = Arc::new(Mutex::new(Connections::default()));
     let mut tasks = JoinSet::new();
     let mut next_id = 0_u64;
@@ -405,6 +412,7 @@ fn router(shared: Shared) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/status", get(status_json))
+        .route("/events", get(events_json))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -439,6 +447,10 @@ async fn metrics_text(State(shared): State<Shared>) -> Response {
 
 async fn status_json(State(shared): State<Shared>) -> axum::Json<DaemonStatus> {
     axum::Json(shared.status.snapshot())
+}
+
+async fn events_json(State(shared): State<Shared>) -> axum::Json<Vec<crate::notify::Event>> {
+    axum::Json(shared.events.recent_events())
 }
 
 async fn not_found() -> (StatusCode, &'static str) {
@@ -488,6 +500,7 @@ mod tests {
                 consecutive_failures: 0,
                 held: Vec::new(),
                 scheduled: Vec::new(),
+                corrected: Vec::new(),
             },
         );
         SharedStatus::new(status)
@@ -521,6 +534,7 @@ mod tests {
                 listener,
                 status.clone(),
                 client.clone(),
+                crate::notify::Notifier::default(),
                 signal,
                 limits,
             ));

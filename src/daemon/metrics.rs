@@ -346,6 +346,7 @@ mod tests {
             consecutive_failures: failures,
             held: Vec::new(),
             scheduled: Vec::new(),
+            corrected: Vec::new(),
         }
     }
 

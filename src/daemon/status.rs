@@ -70,6 +70,9 @@ pub struct InstanceStatus {
     /// Changes the cloud makes in the maintenance window: ordered this cycle, or found pending.
     #[serde(default)]
     pub scheduled: Vec<TimedStep>,
+    /// The differences the last cycle corrected, one line each (empty unless it applied).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrected: Vec<String>,
 }
 
 /// A step (or pending change) that does not run now, and when it does.
@@ -419,6 +422,7 @@ mod tests {
             consecutive_failures: 0,
             held: Vec::new(),
             scheduled: Vec::new(),
+            corrected: Vec::new(),
         };
         assert!(status.ready());
         status.last_result = InstanceResult::Drift;
