@@ -142,21 +142,26 @@ fn instance_events(
     events
 }
 
-/// The cloud's error code and RequestId in an error text, as `kvsync-client`'s `ApiError`
-/// writes them: `ACTION failed: CODE: MESSAGE (RequestId: ID, HTTP STATUS)`.
+/// The cloud's error code and RequestId in an error text, as the status keeps a failed
+/// step's error: `ACTION: CODE: MESSAGE (RequestId: ID, HTTP STATUS)` (or `ACTION failed:
+/// CODE: …`, as `kvsync-client`'s `ApiError` writes it). The code is the first segment after
+/// the action that looks like one (letters, digits, `.` and `_`); both are `None` without a
+/// RequestId.
 pub fn cloud_error(text: &str) -> (Option<String>, Option<String>) {
-    let code = text.split_once(" failed: ").and_then(|(_, rest)| {
-        let code = rest.split_once(": ")?.0;
-        (!code.is_empty() && !code.contains(char::is_whitespace)).then(|| code.to_owned())
-    });
-    let request_id = text.rsplit_once("(RequestId: ").and_then(|(_, rest)| {
+    let Some(request_id) = text.rsplit_once("(RequestId: ").and_then(|(_, rest)| {
         let id = rest.split([',', ')']).next()?.trim();
         (!id.is_empty() && id != "-").then(|| id.to_owned())
-    });
-    match request_id {
-        Some(id) => (code, Some(id)),
-        None => (None, None),
-    }
+    }) else {
+        return (None, None);
+    };
+    let code_like = |segment: &&str| {
+        segment.starts_with(|c: char| c.is_ascii_alphabetic())
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+    };
+    let code = text.split(": ").skip(1).find(code_like).map(str::to_owned);
+    (code, Some(request_id))
 }
 
 /// The shards taken and lost between two replica reports (`None`: before the first).
@@ -355,7 +360,7 @@ mod tests {
     fn a_failure_carries_the_clouds_code_and_request_id_once_per_new_failure() {
         let mut failed = instance(InstanceResult::Failed, &["CreateInstance"], 1);
         failed.consecutive_failures = 1;
-        failed.last_error = Some("CreateInstance: CreateInstance failed: InvalidDBInstanceClass.NotFound: Specified DB instance class is not found. (RequestId: 0A1B-2C, HTTP 404)".into());
+        failed.last_error = Some("CreateInstance: InvalidDBInstanceClass.NotFound: Specified DB instance class is not found. (RequestId: 0A1B-2C, HTTP 404)".into());
         let first = status(Mode::Apply, &[("r/a", failed.clone())]);
         let events = events_between(None, &first, None, at(1));
         assert_eq!(kinds(&events), [Kind::ApplyFailed]);
@@ -399,10 +404,35 @@ mod tests {
             cloud_error("X: X failed: Code.A: msg: more (RequestId: R-1, HTTP 400)"),
             (Some("Code.A".into()), Some("R-1".into()))
         );
+        assert_eq!(
+            cloud_error(
+                "CreateInstance: SignatureDoesNotMatch: not matched. server string to sign is:POST&%2F (RequestId: R-2, HTTP 400)"
+            ),
+            (Some("SignatureDoesNotMatch".into()), Some("R-2".into()))
+        );
         assert_eq!(cloud_error("waiting for Normal timed out"), (None, None));
         assert_eq!(
             cloud_error("X failed: C: m (RequestId: -, HTTP 500)"),
             (None, None)
         );
+    }
+
+    #[test]
+    fn shards_taken_and_lost_between_reports() {
+        let report = |held: &[&str]| ReplicaReport {
+            replica: "r1".into(),
+            shards_held: held.iter().map(|s| s.to_string()).collect(),
+            ..ReplicaReport::default()
+        };
+        let first = report(&["web/cn-hangzhou"]);
+        let events = shard_events(None, &first, at(1));
+        assert_eq!(kinds(&events), [Kind::ShardTaken]);
+        assert_eq!(events[0].stack.as_deref(), Some("web"));
+        assert_eq!(events[0].fields, ["web/cn-hangzhou"]);
+        let second = report(&["web/cn-beijing"]);
+        let events = shard_events(Some(&first), &second, at(2));
+        assert_eq!(kinds(&events), [Kind::ShardTaken, Kind::ShardLost]);
+        assert_eq!(events[1].fields, ["web/cn-hangzhou"]);
+        assert!(shard_events(Some(&second), &second, at(3)).is_empty());
     }
 }

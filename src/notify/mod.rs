@@ -155,9 +155,9 @@ impl Event {
 /// The body a receiver gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// The [`Event`] as JSON (Slack webhook URLs still get the Slack body).
+    /// The event as JSON (hooks.slack.com URLs still get the Slack body).
     Json,
-    /// Slack's incoming-webhook body, `{"text": …, "blocks": […]}`.
+    /// Slack's incoming-webhook body: `text` and one mrkdwn section block.
     Slack,
 }
 
