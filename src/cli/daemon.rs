@@ -162,7 +162,12 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
             }),
             _ => None,
         },
-        notify: crate::notify::Notifier::without_receivers(args.notify_dedup),
+        // One sender task per receiver; they idle until the first event.
+        notify: crate::notify::Notifier::start(crate::notify::Settings {
+            targets,
+            dedup: args.notify_dedup,
+            retry: Default::default(),
+        }),
     };
     daemon::check_paths(&config).map_err(CliError::Daemon)?;
     let open_files = http::raise_open_files_limit();
@@ -201,15 +206,6 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         args.mode
     );
     let status = SharedStatus::new(DaemonStatus::new(args.mode, jiff::Timestamp::now()));
-    // Started inside the runtime, once the command line is known to be good.
-    let config = DaemonConfig {
-        notify: crate::notify::Notifier::start(crate::notify::Settings {
-            targets,
-            dedup: args.notify_dedup,
-            retry: Default::default(),
-        }),
-        ..config
-    };
     let limits = http::Limits {
         // Connections get part of the grace period; the rest is the loop's.
         grace: http::Limits::default().grace.min(grace / 2),
