@@ -7,7 +7,8 @@
 //! de-duplication window to repeat at most once per window: drift found (an instance
 //! reconciled this cycle with differences), apply failed (a new failure), steps held, steps
 //! blocked, manifests broken. Recoveries are transitions: drift corrected (the cycle applied
-//! changes), manifests fixed (an error was cleared). Never decides anything the daemon
+//! changes, with the lines it corrected, also when a blocked difference remains), manifests
+//! fixed (an error was cleared). Never decides anything the daemon
 //! does, and never calls out: emitting is the notifier's.
 
 use std::collections::BTreeSet;
@@ -77,11 +78,20 @@ fn instance_events(
     };
     match now.last_result {
         InstanceResult::Drift => {
+            // In apply mode, what the cycle could correct it did; the rest is blocked.
+            let found: Vec<String> = now.corrected.iter().chain(&now.drift).cloned().collect();
             events.push(with_fields(
                 Kind::DriftFound,
                 format!("{name} differs from its manifest"),
-                now.drift.clone(),
+                found,
             ));
+            if !now.corrected.is_empty() {
+                events.push(with_fields(
+                    Kind::DriftCorrected,
+                    format!("{name}: what kvsync may change was brought in line with its manifest"),
+                    now.corrected.clone(),
+                ));
+            }
             if mode == Mode::Apply {
                 events.push(with_fields(
                     Kind::StepBlocked,
@@ -354,6 +364,18 @@ mod tests {
         );
         let events = events_between(None, &blocked, None, at(1));
         assert_eq!(kinds(&events), [Kind::DriftFound, Kind::StepBlocked]);
+        // What could be corrected was, and is told as such.
+        let mut partly = instance(InstanceResult::Drift, &["! zone"], 2);
+        partly.corrected = vec!["ModifySecurityIps".into()];
+        let partly = status(Mode::Apply, &[("r/a", partly)]);
+        let events = events_between(Some(&blocked), &partly, None, at(2));
+        assert_eq!(
+            kinds(&events),
+            [Kind::DriftFound, Kind::DriftCorrected, Kind::StepBlocked]
+        );
+        assert_eq!(events[0].fields, ["ModifySecurityIps", "! zone"]);
+        assert_eq!(events[1].fields, ["ModifySecurityIps"]);
+        assert_eq!(events[2].fields, ["! zone"]);
     }
 
     #[test]

@@ -451,6 +451,53 @@ fn events_lists_the_last_events_and_slack_gets_its_body() {
     assert!(bodies.iter().all(|b| b["blocks"][0]["type"] == "section"));
 }
 
+#[test]
+fn a_blocked_difference_is_told_beside_what_was_corrected() {
+    let dir = workspace(INSTANCE);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let receiver = Receiver::start(Answer::Ok);
+    let daemon = daemon(
+        dir.path(),
+        &emulator,
+        &[
+            "--mode",
+            "apply",
+            "--interval",
+            "1h",
+            "--notify",
+            &receiver.url,
+        ],
+        &[],
+    );
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        Daemon::instance(s, "watched-cache")["last_result"] == "applied"
+    });
+    // A change kvsync makes (the whitelist) beside one it will not (the zone).
+    std::fs::write(
+        dir.path().join("manifests/stack.yaml"),
+        INSTANCE
+            .replace("zoneId: cn-hangzhou-h", "zoneId: cn-hangzhou-b")
+            .replace("10.0.1.0/24", "10.0.9.0/24"),
+    )
+    .unwrap();
+    wait_until("the blocked step", Duration::from_secs(20), || {
+        !receiver.delivered_of("step_blocked").is_empty()
+    });
+    let blocked = &receiver.delivered_of("step_blocked")[0];
+    assert!(
+        blocked["fields"].to_string().contains("! spec.zoneId"),
+        "{blocked:#}"
+    );
+    let corrected = receiver.delivered_of("drift_corrected");
+    let whitelist = corrected.last().unwrap();
+    assert!(
+        whitelist["fields"]
+            .to_string()
+            .contains("ModifySecurityIps"),
+        "{corrected:#?}"
+    );
+}
+
 /// The instance password, an account password and the key secret: canaries.
 const PASSWORD: &str = "Nq8-Notify-Canary-Passw0rd-1";
 const ACCOUNT_PASSWORD: &str = "Nq8!Notify@Canary#Passw0rd2";
