@@ -7,9 +7,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -290,7 +290,7 @@ fn a_hanging_receiver_does_not_delay_reconciles() {
     let dir = workspace(INSTANCE);
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let receiver = Receiver::start(Answer::Hang(Duration::from_secs(30)));
-    let daemon = daemon(
+    let mut daemon = daemon(
         dir.path(),
         &emulator,
         &[
@@ -320,6 +320,25 @@ fn a_hanging_receiver_does_not_delay_reconciles() {
     assert!(status["ready"] == true, "{status:#}");
     // Every cycle's event is in /events, whatever the receiver does.
     assert!(events(&daemon).len() >= 5);
+
+    // Nor does it hold up a stop: SIGTERM ends the daemon while the receiver still hangs.
+    let stopping = Instant::now();
+    let pid = daemon.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = daemon.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        stopping.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(receiver.delivered().len(), 0);
     receiver.set(Answer::Ok);
 }
 
