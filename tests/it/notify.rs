@@ -1,8 +1,9 @@
 //! `kvsync daemon --notify`: the real daemon against the real emulator, posting to a small
 //! receiver in the test that records every body and can be told to answer 500 or to hang.
-//! Checked: the events of drift found, corrected and a failed apply; retries of a failing
-//! receiver; a hanging receiver that does not hold up reconciles; de-duplication; `/events`;
-//! and that no secret reaches an event.
+//! Checked: the events of drift found, corrected and a failed apply, a blocked difference, a
+//! step held for the window, broken and fixed manifests; retries of a failing receiver; a
+//! hanging receiver that holds up neither reconciles nor a stop; de-duplication; `/events`;
+//! Slack bodies; a refused URL; and that no secret reaches an event.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::daemon::{Daemon, INSTANCE, wait_until, workspace};
-use crate::support::{EmulatorProcess, http_get_json, run, texts};
+use crate::support::{EmulatorProcess, http_get_json, run, texts, window_in, write_manifest};
 
 /// How the receiver answers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -515,6 +516,71 @@ fn a_blocked_difference_is_told_beside_what_was_corrected() {
             .contains("ModifySecurityIps"),
         "{corrected:#?}"
     );
+}
+
+/// A TLS change outside the maintenance window: the daemon holds it and says so.
+fn windowed(window: &(String, String), ssl: bool) -> String {
+    format!(
+        "apiVersion: kvsync/v1
+kind: Stack
+metadata: {{name: windows}}
+spec: {{region: cn-hangzhou}}
+---
+apiVersion: kvsync/v1
+kind: Instance
+metadata: {{name: windowed-cache}}
+spec:
+  zoneId: cn-hangzhou-h
+  engineVersion: \"6.0\"
+  maintenanceWindow: {{start: \"{}\", end: \"{}\"}}
+  instanceClass: redis.master.small.default
+{}",
+        window.0,
+        window.1,
+        if ssl { "  ssl: Enable\n" } else { "" }
+    )
+}
+
+#[test]
+fn a_step_held_for_the_window_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let window = window_in(9);
+    write_manifest(dir.path(), &windowed(&window, false));
+    let created = run(emulator
+        .kvsync(dir.path())
+        .args(["apply", "--auto-approve"]));
+    assert_eq!(created.status.code(), Some(0), "{:?}", texts(&created));
+    write_manifest(dir.path(), &windowed(&window, true));
+    let receiver = Receiver::start(Answer::Ok);
+    let _daemon = daemon(
+        dir.path(),
+        &emulator,
+        &[
+            "--mode",
+            "apply",
+            "--interval",
+            "1s",
+            "--notify",
+            &receiver.url,
+        ],
+        &[],
+    );
+    wait_until("the held step", Duration::from_secs(30), || {
+        !receiver.delivered_of("step_held").is_empty()
+    });
+    let held = &receiver.delivered_of("step_held")[0];
+    assert_eq!(held["instance"], "cn-hangzhou/windowed-cache");
+    assert!(
+        held["fields"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("ModifyInstanceSSL"),
+        "{held:#}"
+    );
+    // Held on every cycle, told once within the window.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(receiver.delivered_of("step_held").len(), 1);
 }
 
 /// The instance password, an account password and the key secret: canaries.
