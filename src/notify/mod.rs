@@ -407,6 +407,15 @@ impl Notifier {
     pub fn suppressed(&self) -> u64 {
         self.recent().suppressed
     }
+
+    /// Per receiver (scheme and host only), its counters.
+    pub fn counters(&self) -> Vec<(String, Arc<Counters>)> {
+        self.0
+            .receivers
+            .iter()
+            .map(|r| (r.shown.clone(), r.counters.clone()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -504,6 +513,38 @@ mod tests {
             Target::parse("http:///path", Format::Json),
             Ok(_) | Err(TargetError::NoHost)
         ));
+    }
+
+    /// A receiver that accepts connections and never answers.
+    fn silent_receiver() -> (String, std::net::TcpListener) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        (
+            format!("http://{}/hook", listener.local_addr().unwrap()),
+            listener,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_events_and_emit_never_waits() {
+        let (url, _listener) = silent_receiver();
+        let notifier = Notifier::start(Settings {
+            targets: vec![Target::parse(&url, Format::Json).unwrap()],
+            dedup: Duration::ZERO,
+            retry: send::Retry::default(),
+        });
+        let started = Instant::now();
+        let total = QUEUE_CAPACITY + 50;
+        for n in 0..total {
+            assert!(notifier.emit(drift(&n.to_string())));
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let (shown, counters) = &notifier.counters()[0];
+        assert!(!shown.contains("hook"), "{shown}");
+        let dropped = counters.dropped.load(Ordering::Relaxed);
+        // The queue holds QUEUE_CAPACITY; the sender may have taken one.
+        assert!((49..=50).contains(&dropped), "{dropped}");
+        // Every event is still listed.
+        assert_eq!(notifier.recent_events().len(), RING_CAPACITY);
     }
 
     #[test]

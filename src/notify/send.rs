@@ -208,4 +208,82 @@ mod tests {
         assert_eq!(json["instance"], "cn-hangzhou/a");
         assert!(json.get("request_id").is_none());
     }
+
+    /// Answers every request with `status` and counts them.
+    fn answering(status: u16) -> (String, Arc<std::sync::atomic::AtomicU64>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let counted = counted.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut stream = stream;
+                    loop {
+                        let mut length = 0;
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            let mut header = String::new();
+                            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let header = header.trim_end().to_ascii_lowercase();
+                            if header.is_empty() {
+                                break;
+                            }
+                            if let Some(value) = header.strip_prefix("content-length:") {
+                                length = value.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+                        if stream.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, count)
+    }
+
+    #[tokio::test]
+    async fn an_event_is_given_up_after_the_last_attempt() {
+        let (url, requests) = answering(503);
+        let retry = Retry {
+            attempts: 3,
+            first_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            timeout: Duration::from_secs(5),
+        };
+        let (queue, events) = mpsc::channel(4);
+        let counters = Arc::new(Counters::default());
+        let task = tokio::spawn(run(
+            http_client(),
+            Target::parse(&url, Format::Json).unwrap(),
+            retry,
+            events,
+            counters.clone(),
+        ));
+        let event = Event::new(Kind::DriftFound, jiff::Timestamp::UNIX_EPOCH, "x");
+        queue.send(Arc::new(event)).await.unwrap();
+        drop(queue);
+        tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(requests.load(Ordering::SeqCst), 3);
+        assert_eq!(counters.failed.load(Ordering::Relaxed), 1);
+        assert_eq!(counters.delivered.load(Ordering::Relaxed), 0);
+    }
 }
