@@ -313,31 +313,53 @@ impl Notifier {
         }))
     }
 
-    /// Starts one sender task per receiver (on the current tokio runtime).
+    /// Starts one sender task per receiver on the current tokio runtime (outside one, or when
+    /// no HTTP client can be built, no receiver is started and a warning says so: events are
+    /// still kept for `/events`).
     pub fn start(settings: Settings) -> Self {
-        let client = send::http_client();
-        let receivers = settings
-            .targets
-            .into_iter()
-            .map(|target| {
-                let (queue, events) = mpsc::channel(QUEUE_CAPACITY);
-                let counters = Arc::new(Counters::default());
-                let shown = target.shown();
-                info!(receiver = %shown, format = ?target.format(), "sending notifications");
-                tokio::spawn(send::run(
-                    client.clone(),
-                    target,
-                    settings.retry,
-                    events,
-                    counters.clone(),
-                ));
-                Receiver {
-                    shown,
-                    queue,
-                    counters,
-                }
+        let runtime = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => Some(runtime),
+            Err(_) if settings.targets.is_empty() => None,
+            Err(_) => {
+                warn!("notifications are not sent: no runtime to send them on");
+                None
+            }
+        };
+        let client = match send::http_client() {
+            Ok(client) => Some(client),
+            Err(_) if settings.targets.is_empty() => None,
+            Err(err) => {
+                warn!(error = %crate::apply::error_chain(&err), "notifications are not sent: no HTTP client");
+                None
+            }
+        };
+        let receivers = runtime
+            .zip(client)
+            .map(|(runtime, client)| {
+                settings
+                    .targets
+                    .into_iter()
+                    .map(|target| {
+                        let (queue, events) = mpsc::channel(QUEUE_CAPACITY);
+                        let counters = Arc::new(Counters::default());
+                        let shown = target.shown();
+                        info!(receiver = %shown, format = ?target.format(), "sending notifications");
+                        runtime.spawn(send::run(
+                            client.clone(),
+                            target,
+                            settings.retry,
+                            events,
+                            counters.clone(),
+                        ));
+                        Receiver {
+                            shown,
+                            queue,
+                            counters,
+                        }
+                    })
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         Notifier(Arc::new(Inner {
             dedup: settings.dedup,
             recent: Mutex::new(Recent::default()),

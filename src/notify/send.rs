@@ -58,12 +58,11 @@ impl Retry {
 
 /// The HTTP client every receiver shares: no redirects (a redirect could carry the event
 /// elsewhere), rustls.
-pub fn http_client() -> reqwest::Client {
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("kvsync/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 /// The body of `event` in `format`.
@@ -269,7 +268,7 @@ mod tests {
         let (queue, events) = mpsc::channel(4);
         let counters = Arc::new(Counters::default());
         let task = tokio::spawn(run(
-            http_client(),
+            http_client().unwrap(),
             Target::parse(&url, Format::Json).unwrap(),
             retry,
             events,
