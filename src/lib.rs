@@ -15,6 +15,7 @@
 //! - [`journal`]: the seed of an unfinished run's intent tokens.
 //! - [`emulator`]: a local R-KVStore server for tests and trials.
 //! - [`signals`]: the stop signals and SIGHUP, registered in one place.
+//! - [`notify`]: the daemon's notification events, receivers, de-duplication, recent events.
 //! - [`cli`]: the command line.
 
 pub use kvsync_client as api;
@@ -31,6 +32,7 @@ pub mod daemon;
 pub mod import;
 pub mod journal;
 pub mod lock;
+pub mod notify;
 pub mod observe;
 pub mod session;
 pub mod signals;

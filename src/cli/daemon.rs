@@ -29,7 +29,7 @@ pub struct DaemonArgs {
     /// `observe` reports drift; `apply` corrects it within the gates the Stack document opens.
     #[arg(long, value_enum, default_value_t = Mode::Observe)]
     pub mode: Mode,
-    /// Address of /healthz, /readyz, /metrics and /status.
+    /// Address of /healthz, /readyz, /metrics, /status and /events.
     #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
     pub listen: String,
     /// Quiet time after manifest changes before a reconcile (0s to 10m).
@@ -86,6 +86,18 @@ pub struct DaemonArgs {
     /// finishing, with its retries) before it exits regardless (100ms to 1h).
     #[arg(long, default_value = "100s", value_parser = values::shutdown_grace, allow_hyphen_values = true)]
     pub shutdown_grace: Duration,
+    /// Post an event to this http or https URL when drift is found or corrected, an apply
+    /// fails, steps are held or blocked, the manifests break or are fixed, or a coordination
+    /// shard is taken or lost (repeatable; retried with backoff, never delaying a reconcile).
+    #[arg(long, value_name = "URL")]
+    pub notify: Vec<String>,
+    /// The body posted: the event as JSON, or Slack's webhook body (always used for
+    /// hooks.slack.com).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value = "json")]
+    pub notify_format: crate::notify::Format,
+    /// Identical events within this window are sent once (0s: every time; up to 24h).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = values::notify_dedup, allow_hyphen_values = true)]
+    pub notify_dedup: Duration,
 }
 
 /// Serves and reconciles until SIGTERM or Ctrl-C.
@@ -99,6 +111,12 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
                 .into(),
         ));
     }
+    let targets = args
+        .notify
+        .iter()
+        .map(|url| crate::notify::Target::parse(url, args.notify_format))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| CliError::Usage(err.to_string()))?;
     let config = DaemonConfig {
         paths: args.manifests.files.clone(),
         region: regions.flag,
@@ -144,6 +162,12 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
             }),
             _ => None,
         },
+        // One sender task per receiver; they idle until the first event.
+        notify: crate::notify::Notifier::start(crate::notify::Settings {
+            targets,
+            dedup: args.notify_dedup,
+            retry: Default::default(),
+        }),
     };
     daemon::check_paths(&config).map_err(CliError::Daemon)?;
     let open_files = http::raise_open_files_limit();
@@ -191,6 +215,7 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         listener,
         status.clone(),
         target.client.clone(),
+        config.notify.clone(),
         stop.clone(),
         limits,
     ));

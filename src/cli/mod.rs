@@ -494,6 +494,11 @@ pub mod values {
         duration_between(text, Duration::ZERO, 10 * MINUTE)
     }
 
+    /// `daemon --notify-dedup`: 0s to 24h.
+    pub fn notify_dedup(text: &str) -> Result<Duration, String> {
+        duration_between(text, Duration::ZERO, 24 * HOUR)
+    }
+
     /// `daemon --git-interval`: 100ms to 24h (zero would fetch without pause).
     pub fn git_interval(text: &str) -> Result<Duration, String> {
         duration_between(text, 100 * MS, 24 * HOUR)

@@ -8,6 +8,7 @@
 //! | `GET /status` | the [`DaemonStatus`] as JSON |
 //! | `GET /`, `/instances/{region}/{name}`, `/history` | the console's pages ([`super::console`]) |
 //! | `GET /api/v1/…` | the console's JSON views |
+//! | `GET /events` | the last notification events ([`crate::notify::RING_CAPACITY`]) as a JSON array, oldest first |
 //!
 //! Served with hyper directly (HTTP/1.1), so that clients cannot exhaust it: a request's
 //! headers must arrive within [`Limits::header_read_timeout`] (which also ends a kept-alive
@@ -118,6 +119,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
 struct Shared {
     status: SharedStatus,
     client: Client,
+    events: crate::notify::Notifier,
 }
 
 /// Serves until `stop` fires (or its handle is dropped), then stops accepting, lets requests in
@@ -126,10 +128,15 @@ pub async fn serve(
     listener: TcpListener,
     status: SharedStatus,
     client: Client,
+    events: crate::notify::Notifier,
     stop: StopSignal,
     limits: Limits,
 ) -> Result<(), io::Error> {
-    let router = router(Shared { status, client });
+    let router = router(Shared {
+        status,
+        client,
+        events,
+    });
     let connections = Arc::new(Mutex::new(Connections::default()));
     let mut tasks = JoinSet::new();
     let mut next_id = 0_u64;
@@ -415,6 +422,7 @@ fn router(shared: Shared) -> Router {
         .route("/api/v1/instances", get(api_instances))
         .route("/api/v1/instances/{region}/{name}", get(api_instance))
         .route("/api/v1/history", get(api_history))
+        .route("/events", get(events_json))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -537,6 +545,10 @@ async fn api_history(State(shared): State<Shared>) -> axum::Json<console::Histor
     axum::Json(console::history(&shared.status.snapshot()))
 }
 
+async fn events_json(State(shared): State<Shared>) -> axum::Json<Vec<crate::notify::Event>> {
+    axum::Json(shared.events.recent_events())
+}
+
 async fn not_found() -> (StatusCode, &'static str) {
     (StatusCode::NOT_FOUND, "not found")
 }
@@ -618,6 +630,7 @@ mod tests {
                 listener,
                 status.clone(),
                 client.clone(),
+                crate::notify::Notifier::default(),
                 signal,
                 limits,
             ));

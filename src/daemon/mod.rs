@@ -23,6 +23,7 @@ pub mod cycle;
 pub mod deadline;
 pub mod detail;
 pub mod error;
+pub mod events;
 pub mod git;
 pub mod history;
 pub mod http;
@@ -103,6 +104,8 @@ pub struct DaemonConfig {
     /// Share the shards with other replicas through etcd (`None`: reconcile every shard,
     /// with local locks).
     pub coordination: Option<crate::coordination::replica::ReplicaSettings>,
+    /// Where the events of each cycle go (`--notify`), and the ring `/events` serves.
+    pub notify: crate::notify::Notifier,
 }
 
 /// `--git URL --branch B`.
@@ -370,7 +373,8 @@ pub async fn run(
     let replica = config
         .coordination
         .clone()
-        .map(|settings| start_replica(settings, &triggers, &status));
+        .map(|settings| start_replica(settings, &triggers, &status, &config.notify));
+    let mut watch = events::Watch::new(config.notify.clone());
 
     let env: reconcile::Env = Arc::new(|name: &str| std::env::var(name).ok());
     let mut backoff = Backoff::new(
@@ -447,6 +451,7 @@ pub async fn run(
             finish_cycle(
                 &status,
                 &client,
+                &mut watch,
                 started,
                 next_tick,
                 Err(CycleError::NothingInForce(Box::new(cause))),
@@ -486,6 +491,7 @@ pub async fn run(
             finish_cycle(
                 &status,
                 &client,
+                &mut watch,
                 started,
                 next_tick,
                 trouble.map_or(Ok(()), |t| Err(CycleError::Coordination(t))),
@@ -504,6 +510,7 @@ pub async fn run(
             "reconcile started"
         );
         let stack = &manifests.desired.stack;
+        watch.stack(&stack.name);
         let client = rate.for_stack(stack.qps);
         let mut reconciler = Reconciler {
             client: &client,
@@ -524,7 +531,14 @@ pub async fn run(
             Cycle::Skip => {
                 info!("the manifests changed nothing any instance depends on");
                 if let Some(refused) = refused {
-                    finish_cycle(&status, &client, started, next_tick, Err(refused));
+                    finish_cycle(
+                        &status,
+                        &client,
+                        &mut watch,
+                        started,
+                        next_tick,
+                        Err(refused),
+                    );
                 } else {
                     status.lock().phase = None;
                 }
@@ -546,7 +560,7 @@ pub async fn run(
         // not load.
         let result = result.and(refused.map_or(Ok(()), Err));
         window_opens = next_window_opening(&status, &client);
-        finish_cycle(&status, &client, started, next_tick, result);
+        finish_cycle(&status, &client, &mut watch, started, next_tick, result);
     }
     if let Some(replica) = &replica {
         replica.leave().await;
@@ -562,17 +576,22 @@ fn start_replica(
     settings: ReplicaSettings,
     triggers: &mpsc::UnboundedSender<Trigger>,
     status: &SharedStatus,
+    notifier: &crate::notify::Notifier,
 ) -> Replica {
     info!(replica = %settings.name, endpoints = %settings.endpoints.join(","), ttl_secs = settings.ttl.as_secs(), "coordinating through etcd");
     let gained = triggers.clone();
     let reports = status.clone();
+    let shards = events::ShardWatch::new(notifier.clone());
     let replica = Replica::start(
         settings,
         Hooks {
             gained: Box::new(move || {
                 let _ = gained.send(Trigger::Shards);
             }),
-            report: Box::new(move |report| reports.lock().coordination = Some(report)),
+            report: Box::new(move |report| {
+                shards.report(&report);
+                reports.lock().coordination = Some(report);
+            }),
         },
     );
     // The lease's age moves even while etcd does not answer: the status follows it each
@@ -656,6 +675,7 @@ fn next_window_opening(status: &SharedStatus, client: &Client) -> Option<tokio::
 fn finish_cycle(
     status: &SharedStatus,
     client: &Client,
+    watch: &mut events::Watch,
     started: Instant,
     next_tick: tokio::time::Instant,
     result: Result<(), CycleError>,
@@ -694,6 +714,9 @@ fn finish_cycle(
             current.cycle_error = Some(error);
         }
     }
+    let finished = current.clone();
+    drop(current);
+    watch.after_cycle(finished);
 }
 
 /// Fetches the branch every `interval`; a new commit triggers a reconcile (which checks it out).
@@ -876,6 +899,7 @@ mod tests {
                 poll_interval: Duration::from_secs(60),
             }),
             coordination: None,
+            notify: Default::default(),
         }
     }
 

@@ -693,6 +693,7 @@ impl Reconciler<'_> {
                 .unwrap_or_default();
             let mut entry = previous.get(&name).cloned().unwrap_or_default();
             entry.last_run = Some(now);
+            entry.corrected = Vec::new();
             entry.next_run = Some(next.max(now));
             (entry.held, entry.scheduled) = planned.get(&key).map(|p| timed(p)).unwrap_or_default();
             match results.get(&key) {
@@ -717,6 +718,11 @@ impl Reconciler<'_> {
                     None => {
                         self.backoff.succeeded(&key);
                         entry.last_error = None;
+                        entry.corrected = drift
+                            .iter()
+                            .filter(|line| !line.starts_with("! "))
+                            .cloned()
+                            .collect();
                         // What kvsync will not change still keeps the instance out of sync.
                         let blocked: Vec<String> = drift
                             .into_iter()

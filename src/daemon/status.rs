@@ -71,6 +71,9 @@ pub struct InstanceStatus {
     /// Changes the cloud makes in the maintenance window: ordered this cycle, or found pending.
     #[serde(default)]
     pub scheduled: Vec<TimedStep>,
+    /// The differences the last cycle corrected, one line each (empty unless it applied).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrected: Vec<String>,
     /// The differences with their values, field by field (secrets only as "differs").
     pub drift_values: Vec<DriftValue>,
     /// The cloud's ID of the instance, once it exists.

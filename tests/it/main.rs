@@ -33,6 +33,7 @@ mod import;
 mod inputs;
 mod invalid_manifests;
 mod manifests;
+mod notify;
 mod numeric_flags;
 mod plan_is_sent;
 mod python_sdk;

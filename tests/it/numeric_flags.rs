@@ -126,6 +126,11 @@ const BAD_VALUES: &[(&[&str], &str, &str)] = &[
         "--shutdown-grace",
         "100ms to 1h",
     ),
+    (
+        &["daemon", "--notify-dedup", "25h"],
+        "--notify-dedup",
+        "0s to 24h",
+    ),
     (&["emulator", "--qps", "1e-300"], "--qps", "0.01 to 10000"),
     (
         &["emulator", "--create-seconds", "1e300"],
