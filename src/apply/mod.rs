@@ -192,10 +192,15 @@ pub async fn execute(
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = permits.acquire_owned().await.ok();
             let fence = fence.as_deref();
-            run_instance(
+            // The audit log names the stack and instance of every write call the steps make.
+            let scope = crate::audit::Scope {
+                stack: stack.clone(),
+                instance: instance.key.to_string(),
+            };
+            let steps = run_instance(
                 &client, &stack, &instance, &secrets, &pace, &progress, fence,
-            )
-            .await
+            );
+            crate::audit::scoped(scope, steps).await
         });
     }
     let mut report = Report::default();
