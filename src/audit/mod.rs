@@ -125,6 +125,7 @@ pub struct AuditSink {
     log: Arc<AuditLog>,
     who: String,
     stack: Option<String>,
+    instance: Option<String>,
     warned: AtomicBool,
 }
 
@@ -135,7 +136,17 @@ impl AuditSink {
             log,
             who,
             stack,
+            instance: None,
             warned: AtomicBool::new(false),
+        }
+    }
+
+    /// The same sink naming `instance` (as `region/name`) for calls made outside a scope: the
+    /// instance commands work on one instance.
+    pub fn for_instance(self, instance: String) -> Self {
+        AuditSink {
+            instance: Some(instance),
+            ..self
         }
     }
 
@@ -154,6 +165,7 @@ impl AuditSink {
             region: call.region.to_owned(),
             instance: scope
                 .map(|s| s.instance)
+                .or_else(|| self.instance.clone())
                 .or_else(|| instance_of(&call.params)),
             action: call.action.to_owned(),
             params: call

@@ -1024,21 +1024,31 @@ pub struct AuditLogArgs {
 }
 
 impl AuditLogArgs {
-    /// The sink recording write calls in the audit log (`--audit-log`, else `default`) as
-    /// made by `who` for `stack`; `None` when there is no log. The file is opened now, so an
-    /// unwritable log stops the command before its first call.
+    /// The audit log (`--audit-log`, else `default`), opened now so that an unwritable log
+    /// stops the command before its first call; `None` when there is none.
+    pub fn open(
+        &self,
+        default: Option<&std::path::Path>,
+    ) -> Result<Option<std::sync::Arc<crate::audit::AuditLog>>, CliError> {
+        let Some(path) = self.audit_log.as_deref().or(default) else {
+            return Ok(None);
+        };
+        let log = crate::audit::AuditLog::open(path.to_owned(), self.audit_max_bytes)?;
+        Ok(Some(std::sync::Arc::new(log)))
+    }
+
+    /// The sink recording write calls in the audit log (see [`AuditLogArgs::open`]) as made
+    /// by `who` for `stack`; `None` when there is no log.
     pub fn sink(
         &self,
         default: Option<&std::path::Path>,
         who: String,
         stack: Option<String>,
     ) -> Result<Option<std::sync::Arc<dyn crate::api::CallAudit>>, CliError> {
-        let Some(path) = self.audit_log.as_deref().or(default) else {
-            return Ok(None);
-        };
-        let log = crate::audit::AuditLog::open(path.to_owned(), self.audit_max_bytes)?;
-        let sink = crate::audit::AuditSink::new(std::sync::Arc::new(log), who, stack);
-        Ok(Some(std::sync::Arc::new(sink)))
+        Ok(self.open(default)?.map(|log| {
+            let sink = crate::audit::AuditSink::new(log, who, stack);
+            std::sync::Arc::new(sink) as std::sync::Arc<dyn crate::api::CallAudit>
+        }))
     }
 }
 

@@ -387,3 +387,32 @@ fn audit_filters_by_time_and_instance() {
     let (code, _, stderr) = audit(dir.path(), &["--since", "soon"]);
     assert_eq!(code, 64, "{stderr}");
 }
+
+#[test]
+fn instance_commands_record_their_writes_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    write_manifest(dir.path(), &manifest(&["orders-cache"], "first"));
+    let (code, stdout, stderr) = apply(&emulator, dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let output = run(emulator.kvsync(dir.path()).args([
+        "backup",
+        "orders-cache",
+        "--auto-approve",
+        "--audit-log",
+        "audit.jsonl",
+    ]));
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let recorded = records(dir.path(), &["--instance", "orders-cache"]);
+    assert_eq!(actions(&recorded), actions(&journal_writes(&emulator)));
+    let backup = recorded.last().unwrap();
+    assert_eq!(backup["action"], "CreateBackup", "{recorded:#?}");
+    assert_eq!(backup["instance"], "cn-hangzhou/orders-cache");
+    assert_eq!(backup["stack"], "audited");
+    assert!(
+        backup["who"].as_str().unwrap().starts_with("backup:"),
+        "{backup}"
+    );
+    assert!(!backup["request_id"].as_str().unwrap().is_empty());
+}
