@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use kvsync::api::actions::{Class, class_of};
 use serde_json::Value;
 
+use crate::daemon::{Daemon, INSTANCE as WATCHED, workspace};
 use crate::secrets::{
     ALL, APP_RO, APP_RW, APP_RW_CHANGED, INSTANCE, INSTANCE_CHANGED, MANIFEST, REPL_FILE,
     assert_free_of,
@@ -57,11 +58,15 @@ fn apply(emulator: &EmulatorProcess, dir: &Path, extra: &[&str]) -> (i32, String
     (output.status.code().unwrap_or(-1), stdout, stderr)
 }
 
-/// `kvsync audit` plus `args`; the exit code, stdout and stderr.
+/// `kvsync audit` plus `args` (the log `audit.jsonl` unless they name one); the exit code,
+/// stdout and stderr.
 fn audit(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = run(crate::support::kvsync(dir)
-        .args(["audit", "--audit-log", "audit.jsonl"])
-        .args(args));
+    let mut command = crate::support::kvsync(dir);
+    command.arg("audit");
+    if !args.contains(&"--audit-log") {
+        command.args(["--audit-log", "audit.jsonl"]);
+    }
+    let output = run(command.args(args));
     let (stdout, stderr) = texts(&output);
     (output.status.code().unwrap_or(-1), stdout, stderr)
 }
@@ -415,4 +420,33 @@ fn instance_commands_record_their_writes_too() {
         "{backup}"
     );
     assert!(!backup["request_id"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn the_daemon_audits_by_default_under_its_state_directory() {
+    let dir = workspace(WATCHED);
+    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let daemon = Daemon::start(
+        dir.path(),
+        &emulator,
+        &["--mode", "apply", "--interval", "1h"],
+    );
+    daemon.wait_for("the first reconcile", Duration::from_secs(20), |s| {
+        s["ready"] == true
+    });
+    drop(daemon);
+    let log = dir.path().join(".kvsync/audit.jsonl");
+    assert!(log.exists());
+    let recorded = records(dir.path(), &["--audit-log", ".kvsync/audit.jsonl"]);
+    assert_eq!(actions(&recorded), actions(&journal_writes(&emulator)));
+    assert!(actions(&recorded).contains(&"CreateInstance".to_owned()));
+    for record in &recorded {
+        assert!(
+            record["who"].as_str().unwrap().starts_with("daemon:"),
+            "{record}"
+        );
+        assert_eq!(record["stack"], "watched");
+        assert_eq!(record["instance"], "cn-hangzhou/watched-cache");
+        assert_eq!(record["outcome"], "ok");
+    }
 }
