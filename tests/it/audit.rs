@@ -450,3 +450,28 @@ fn the_daemon_audits_by_default_under_its_state_directory() {
         assert_eq!(record["outcome"], "ok");
     }
 }
+
+#[test]
+fn a_retried_write_is_one_record_with_its_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first CreateInstance commits, then its answer is lost: the client sends it again.
+    let emulator = EmulatorProcess::start(dir.path(), &["--lose-response", "CreateInstance:1"]);
+    write_manifest(dir.path(), &manifest(&["orders-cache"], "first"));
+    let (code, stdout, stderr) = apply(&emulator, dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let sent = actions(&journal_writes(&emulator));
+    assert_eq!(
+        sent.iter().filter(|a| *a == "CreateInstance").count(),
+        2,
+        "{sent:?}"
+    );
+    let recorded = records(dir.path(), &[]);
+    let creates: Vec<&Value> = recorded
+        .iter()
+        .filter(|r| r["action"] == "CreateInstance")
+        .collect();
+    assert_eq!(creates.len(), 1, "{recorded:#?}");
+    assert_eq!(creates[0]["attempts"], 2);
+    assert_eq!(creates[0]["outcome"], "ok");
+    assert!(!creates[0]["request_id"].as_str().unwrap().is_empty());
+}
