@@ -187,7 +187,13 @@ impl CallAudit for AuditSink {
         if let Err(err) = self.log.append(&record) {
             // The call is made; failing it now would hide that. Warn (once loudly).
             if !self.warned.swap(true, Ordering::Relaxed) {
-                tracing::error!(error = %crate::apply::error_chain(&err), "the audit log could not be written");
+                let mut error = err.to_string();
+                let mut source = std::error::Error::source(&err);
+                while let Some(cause) = source {
+                    error.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                tracing::error!(error, "the audit log could not be written");
             } else {
                 tracing::warn!(error = %err, action = call.action, "an audit record was not written");
             }
