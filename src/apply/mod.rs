@@ -4,7 +4,8 @@
 //! so a plan either starts whole or not at all. Every step is safe to repeat: `CreateInstance` carries the plan's
 //! deterministic token, the other calls set absolute values, and a release of an instance that
 //! is already gone, or a one-way change the cloud refuses as already made, counts as done. One
-//! instance failing never stops the others.
+//! instance failing never stops the others. Each instance's steps run inside
+//! [`crate::audit::scoped`], so an audited client's records name their stack and instance.
 
 pub mod backup;
 pub mod create;
