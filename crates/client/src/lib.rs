@@ -111,8 +111,9 @@ pub struct AuditedCall<'a> {
     pub action: &'static str,
     /// The request's own parameters (common and signature parameters aside), sorted by name.
     pub params: Vec<(&'a str, String)>,
-    /// The cloud's `RequestId`: from the answer's body on success, from the error otherwise;
-    /// empty when there was none (not sent, no answer, not a vendor body).
+    /// The cloud's `RequestId`: from the answer's body on success (or on an answer that did
+    /// not decode), from the vendor error otherwise; empty when the last attempt got no answer
+    /// or the answer carried none.
     pub request_id: &'a str,
     /// `ok`, the cloud's error code, `fenced` (not sent), `transport` (no answer), `decode`
     /// (an answer that did not decode) or `body_too_large`.
@@ -273,11 +274,25 @@ impl Client {
                 request_id = api.request_id.clone();
                 api.code.as_str()
             }
-            Err(Error::Fenced { .. }) => "fenced",
-            Err(Error::Transport { .. }) => "transport",
+            // The last answer's body (a success that did not decode may still have acted).
             Err(Error::Decode { .. }) => "decode",
-            Err(Error::BodyTooLarge { .. }) => "body_too_large",
-            Err(Error::Endpoint { .. }) => "endpoint",
+            // No answer to this attempt: an ID an earlier attempt's answer carried is not its.
+            Err(Error::Fenced { .. }) => {
+                request_id.clear();
+                "fenced"
+            }
+            Err(Error::Transport { .. }) => {
+                request_id.clear();
+                "transport"
+            }
+            Err(Error::BodyTooLarge { .. }) => {
+                request_id.clear();
+                "body_too_large"
+            }
+            Err(Error::Endpoint { .. }) => {
+                request_id.clear();
+                "endpoint"
+            }
         };
         let secrets = self.in_flight(&params);
         let shown = params
