@@ -179,6 +179,18 @@ fn every_write_of_an_apply_is_recorded_with_its_request_id() {
         assert!(table.contains(id.as_str()), "{table}");
     }
     assert!(stderr.is_empty(), "{stderr}");
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]");
+    settings.add_filter(r"apply:\S+", "apply:[host-pid]");
+    settings.add_filter(
+        r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}",
+        "[request-id]",
+    );
+    settings.add_filter(r"\b\d+(\.\d)?m?s\b", "[duration]");
+    settings.set_prepend_module_to_snapshot(false);
+    // Column widths follow the host name and process ID.
+    settings.add_filter(r"  +", "  ");
+    settings.bind(|| insta::assert_snapshot!("audit_table", table));
 }
 
 #[test]
