@@ -7,6 +7,7 @@
 //! - [`plan`]: the pure diff from desired and observed state to a [`plan::Plan`], and its renderers.
 //! - [`session`]: observe while the password digests are computed, then diff.
 //! - [`apply`]: execute a plan, wait for instances, report.
+//! - [`audit`]: the audit log of write calls: records, the client's sink, rotation, reading.
 //! - [`import`]: write manifests for existing instances that plan empty.
 //! - [`secrets`]: secret values that cannot print, references to them, reading, digests.
 //! - [`values`]: network type, status, charge type, hour window, IPv4 net, engine version.
@@ -26,6 +27,7 @@ pub use kvsync_secrets as secrets;
 pub use kvsync_wire::env_vars;
 
 pub mod apply;
+pub mod audit;
 pub mod cli;
 pub mod coordination;
 pub mod daemon;

@@ -4,7 +4,8 @@
 //! so a plan either starts whole or not at all. Every step is safe to repeat: `CreateInstance` carries the plan's
 //! deterministic token, the other calls set absolute values, and a release of an instance that
 //! is already gone, or a one-way change the cloud refuses as already made, counts as done. One
-//! instance failing never stops the others.
+//! instance failing never stops the others. Each instance's steps run inside
+//! [`crate::audit::scoped`], so an audited client's records name their stack and instance.
 
 pub mod backup;
 pub mod create;
@@ -192,10 +193,15 @@ pub async fn execute(
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = permits.acquire_owned().await.ok();
             let fence = fence.as_deref();
-            run_instance(
+            // The audit log names the stack and instance of every write call the steps make.
+            let scope = crate::audit::Scope {
+                stack: stack.clone(),
+                instance: instance.key.to_string(),
+            };
+            let steps = run_instance(
                 &client, &stack, &instance, &secrets, &pace, &progress, fence,
-            )
-            .await
+            );
+            crate::audit::scoped(scope, steps).await
         });
     }
     let mut report = Report::default();

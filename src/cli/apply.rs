@@ -57,6 +57,9 @@ pub struct ApplyArgs {
     /// Coordination with runs on other machines.
     #[command(flatten)]
     pub coordination: super::CoordinationArgs,
+    /// The audit log of write calls (none unless --audit-log is given).
+    #[command(flatten)]
+    pub audit: super::AuditLogArgs,
     /// Apply without asking for confirmation (needed off a terminal, unless a PLANFILE is
     /// given or `--emulator` is used).
     #[arg(long)]
@@ -179,7 +182,15 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
     };
     let desired = super::load_manifests(global, &args.manifests)?.scoped(&args.scope.scope())?;
     let checked = read_secrets(&desired, Need::Required)?;
-    let target = settings::connect_for(global, Some(&desired.stack)).await?;
+    let audit = args.audit.sink(
+        None,
+        crate::audit::who("apply"),
+        Some(desired.stack.name.clone()),
+    )?;
+    let mut target = settings::connect_for(global, Some(&desired.stack)).await?;
+    if let Some(audit) = audit {
+        target.client = target.client.audited(audit);
+    }
     let (stop_handle, stop) = apply::stop_pair();
     let signals = tokio::spawn(watch_signals(
         crate::signals::StopSignals::new(),

@@ -75,6 +75,9 @@ pub struct DaemonArgs {
     /// default: the host name and the process ID). With etcd only.
     #[arg(long, value_name = "NAME", value_parser = values::replica_name)]
     pub replica: Option<String>,
+    /// The audit log of write calls (default: .kvsync/audit.jsonl).
+    #[command(flatten)]
+    pub audit: super::AuditLogArgs,
     /// How long reading the manifests and the secrets they name may take before the cycle
     /// fails (10ms to 1h).
     #[arg(long, default_value = "30s", value_parser = values::load_timeout, allow_hyphen_values = true)]
@@ -171,7 +174,17 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
     };
     daemon::check_paths(&config).map_err(CliError::Daemon)?;
     let open_files = http::raise_open_files_limit();
-    let target = settings::connect(global).await?;
+    // Every write call of every cycle is audited; the executor names stack and instance.
+    let who = match &config.coordination {
+        Some(replica) => replica.name.clone(),
+        None => crate::audit::who("daemon"),
+    };
+    let default_log = std::path::Path::new(crate::audit::DEFAULT_PATH);
+    let audit = args.audit.sink(Some(default_log), who, None)?;
+    let mut target = settings::connect(global).await?;
+    if let Some(audit) = audit {
+        target.client = target.client.audited(audit);
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|source| CliError::Listen {

@@ -57,6 +57,9 @@ pub struct WriteArgs {
     /// Locking against other runs on this machine (taken when the manifests name the stack).
     #[command(flatten)]
     pub lock: LockArgs,
+    /// The audit log of write calls (none unless --audit-log is given).
+    #[command(flatten)]
+    pub audit: super::AuditLogArgs,
 }
 
 /// Why an instance command failed.
@@ -319,7 +322,11 @@ impl Session {
         if args.id && region.is_none() {
             return Err(CommandError::NoRegion.into());
         }
-        let target = settings::connect_for(global, desired.as_ref().map(|d| &d.stack)).await?;
+        let audit_log = match write {
+            Some(write) => write.audit.open(None)?,
+            None => None,
+        };
+        let mut target = settings::connect_for(global, desired.as_ref().map(|d| &d.stack)).await?;
         let found = match (&desired, region) {
             (_, Some(region)) if args.id => by_id(&target.client, &region, &args.instance).await,
             (Some(desired), _) => by_name(&target.client, desired, &args.instance).await,
@@ -332,6 +339,12 @@ impl Session {
                 return Err(err.into());
             }
         };
+        if let Some(log) = audit_log {
+            let stack = desired.as_ref().map(|d| d.stack.name.clone());
+            let sink = crate::audit::AuditSink::new(log, crate::audit::who(command), stack)
+                .for_instance(format!("{}/{}", instance.region, instance.name));
+            target.client = target.client.audited(std::sync::Arc::new(sink));
+        }
         let locks = match (write, &desired) {
             (Some(write), Some(desired)) => {
                 let regions = BTreeSet::from([instance.region.clone()]);

@@ -1,6 +1,7 @@
 //! The command line: argument structs, exit statuses, and one thin `exec` per command.
 
 pub mod apply;
+pub mod audit;
 pub mod backup;
 pub mod backups;
 pub mod color;
@@ -427,6 +428,11 @@ pub mod values {
     const MINUTE: Duration = Duration::from_secs(60);
     const HOUR: Duration = Duration::from_secs(3600);
 
+    /// `--audit-max-bytes`: 1 byte to 1 TiB.
+    pub fn audit_max_bytes(text: &str) -> Result<u64, String> {
+        between(text, 1, 1 << 40, "bytes")
+    }
+
     /// `--qps`: 0.01 to 10000 requests per second.
     pub fn qps(text: &str) -> Result<f64, String> {
         between(text, 0.01, 10_000.0, "requests per second")
@@ -748,6 +754,10 @@ command_args!(
     }
 );
 command_args!(
+    /// `audit`.
+    AuditCommand(audit::AuditArgs) {}
+);
+command_args!(
     /// `emulator` with the groups it uses.
     EmulatorCommand(emulator::EmulatorArgs) {
         keys: KeyArgs => "Emulator options", qps: QpsArgs => "Emulator options",
@@ -801,6 +811,8 @@ pub enum Command {
     Flush(FlushCommand),
     /// Renew the TLS certificate of an instance with TLS on.
     RenewCert(RenewCertCommand),
+    /// Print the audit log of write calls (default .kvsync/audit.jsonl) as a table or JSON lines.
+    Audit(AuditCommand),
     /// Serve a local emulator of the R-KVStore API.
     Emulator(EmulatorCommand),
     /// Print the JSON Schema of the manifest format (for editors).
@@ -828,6 +840,7 @@ impl Command {
             Command::Restore(_) => "restore",
             Command::Flush(_) => "flush",
             Command::RenewCert(_) => "renew-cert",
+            Command::Audit(_) => "audit",
             Command::Emulator(_) => "emulator",
             Command::Schema(_) => "schema",
             Command::Completions(_) => "completions",
@@ -945,6 +958,7 @@ impl Command {
                 ..none(&mut c.output)
             },
             Command::Schema(SchemaCommand { output, .. })
+            | Command::Audit(AuditCommand { output, .. })
             | Command::Show(ShowCommand { output, .. })
             | Command::Completions(CompletionsCommand { output, .. })
             | Command::Man(ManCommand { output, .. })
@@ -998,6 +1012,49 @@ pub struct LockArgs {
     /// before refusing.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = values::lock_timeout, allow_hyphen_values = true)]
     pub lock_timeout: std::time::Duration,
+}
+
+/// `--audit-log` / `--audit-max-bytes`, shared by the commands that change the cloud.
+#[derive(Debug, Clone, Args)]
+pub struct AuditLogArgs {
+    /// Append one JSON line per write call to FILE: who, stack, instance, action, parameters
+    /// (secrets as "(secret)"), RequestId, outcome, duration (the daemon's default:
+    /// .kvsync/audit.jsonl; the other commands keep none unless given).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// Rotate the audit log once a record would take it past this size in bytes, keeping
+    /// FILE.1 (newest) to FILE.5.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::audit::DEFAULT_MAX_BYTES, value_parser = values::audit_max_bytes)]
+    pub audit_max_bytes: u64,
+}
+
+impl AuditLogArgs {
+    /// The audit log (`--audit-log`, else `default`), opened now so that an unwritable log
+    /// stops the command before its first call; `None` when there is none.
+    pub fn open(
+        &self,
+        default: Option<&std::path::Path>,
+    ) -> Result<Option<std::sync::Arc<crate::audit::AuditLog>>, CliError> {
+        let Some(path) = self.audit_log.as_deref().or(default) else {
+            return Ok(None);
+        };
+        let log = crate::audit::AuditLog::open(path.to_owned(), self.audit_max_bytes)?;
+        Ok(Some(std::sync::Arc::new(log)))
+    }
+
+    /// The sink recording write calls in the audit log (see [`AuditLogArgs::open`]) as made
+    /// by `who` for `stack`; `None` when there is no log.
+    pub fn sink(
+        &self,
+        default: Option<&std::path::Path>,
+        who: String,
+        stack: Option<String>,
+    ) -> Result<Option<std::sync::Arc<dyn crate::api::CallAudit>>, CliError> {
+        Ok(self.open(default)?.map(|log| {
+            let sink = crate::audit::AuditSink::new(log, who, stack);
+            std::sync::Arc::new(sink) as std::sync::Arc<dyn crate::api::CallAudit>
+        }))
+    }
 }
 
 /// How a writer coordinates with other runs (`apply`).
@@ -1127,6 +1184,9 @@ pub enum CliError {
     /// The import failed.
     #[error("importing instances")]
     Import(#[from] crate::import::ImportError),
+    /// The audit log could not be opened or read.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// The emulator failed.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
@@ -1229,6 +1289,7 @@ pub async fn run(global: GlobalArgs, command: Command) -> Result<ExitStatus, Cli
         Command::Restore(c) => restore::exec(&global, c.args).await,
         Command::Flush(c) => flush::exec(&global, c.args).await,
         Command::RenewCert(c) => renew_cert::exec(&global, c.args).await,
+        Command::Audit(c) => audit::exec(c.args),
         Command::Emulator(c) => emulator::exec(&global, c.args).await,
         Command::Schema(c) => schema::exec(c.args),
         Command::Completions(c) => completions::exec(c.args),

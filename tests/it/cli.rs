@@ -332,6 +332,25 @@ const EXIT_CODES: &[(&str, &str, i32, Runner)] = &[
     ("version", "broken pipe", 0, |d| {
         with_closed_stdout(kvsync(d).args(["version", "--json"]))
     }),
+    ("audit", "success", 0, |d| {
+        let audited = ["--emulator", "--audit-log", ".kvsync/audit.jsonl"];
+        run(apply(kvsync(d)).args(audited));
+        run(kvsync(d).arg("audit"))
+    }),
+    (
+        "audit",
+        "error (no log)",
+        1,
+        |d| run(kvsync(d).arg("audit")),
+    ),
+    ("audit", "usage", 64, |d| {
+        run(kvsync(d).args(["audit", "--qps", "1"]))
+    }),
+    ("audit", "broken pipe", 0, |d| {
+        let audited = ["--emulator", "--audit-log", ".kvsync/audit.jsonl"];
+        run(apply(kvsync(d)).args(audited));
+        with_closed_stdout(kvsync(d).args(["audit", "--json"]))
+    }),
     ("(none)", "usage", 64, |d| run(&mut kvsync(d))),
     ("(unknown)", "usage", 64, |d| run(kvsync(d).arg("destroy"))),
     ("--help", "success", 0, |d| run(kvsync(d).arg("--help"))),

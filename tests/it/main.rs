@@ -5,6 +5,7 @@ mod apply;
 mod apply_ux;
 mod architecture;
 mod aspects;
+mod audit;
 mod cli;
 mod client;
 mod clocked;

@@ -13,19 +13,19 @@ use crate::aspects::Fixture;
 use crate::support::{EmulatorProcess, http_get_json, kvsync, run, texts};
 
 /// The passwords, each by the environment variable (or file) that holds it.
-const INSTANCE: (&str, &str) = ("SECRET_INSTANCE_PASSWORD", "Zq7-Unique-Passw0rd-1");
-const APP_RW: (&str, &str) = ("SECRET_APP_RW_PASSWORD", "Zq7!Unique@Passw0rd#2");
-const APP_RO: (&str, &str) = ("SECRET_APP_RO_PASSWORD", "Zq7$Unique%Passw0rd^3");
+pub(crate) const INSTANCE: (&str, &str) = ("SECRET_INSTANCE_PASSWORD", "Zq7-Unique-Passw0rd-1");
+pub(crate) const APP_RW: (&str, &str) = ("SECRET_APP_RW_PASSWORD", "Zq7!Unique@Passw0rd#2");
+pub(crate) const APP_RO: (&str, &str) = ("SECRET_APP_RO_PASSWORD", "Zq7$Unique%Passw0rd^3");
 /// Read from a file beside the manifest.
-const REPL_FILE: &str = "Zq7(Unique)Passw0rd=4";
+pub(crate) const REPL_FILE: &str = "Zq7(Unique)Passw0rd=4";
 /// The instance password after the change.
-const INSTANCE_CHANGED: &str = "Zq7+Unique*Passw0rd&5";
+pub(crate) const INSTANCE_CHANGED: &str = "Zq7+Unique*Passw0rd&5";
 /// The account password after the change.
-const APP_RW_CHANGED: &str = "Zq7_Unique-Passw0rd!6";
+pub(crate) const APP_RW_CHANGED: &str = "Zq7_Unique-Passw0rd!6";
 /// Breaks the vendor's rules (too long): refused before any call, still never shown.
 const TOO_LONG: &str = "Zq7-Unique-Passw0rd-Far-Too-Long-7";
 
-const ALL: &[&str] = &[
+pub(crate) const ALL: &[&str] = &[
     INSTANCE.1,
     APP_RW.1,
     APP_RO.1,
@@ -35,7 +35,7 @@ const ALL: &[&str] = &[
     TOO_LONG,
 ];
 
-const MANIFEST: &str = "apiVersion: kvsync/v1
+pub(crate) const MANIFEST: &str = "apiVersion: kvsync/v1
 kind: Stack
 metadata:
   name: secrets
@@ -93,7 +93,7 @@ fn lower_hex(encoded: &str) -> String {
 }
 
 /// Fails when `text` (called `what`) holds any of `secrets` in any form.
-fn assert_free_of(secrets: &[&str], what: &str, text: &str) {
+pub(crate) fn assert_free_of(secrets: &[&str], what: &str, text: &str) {
     for secret in secrets {
         for form in forms(secret) {
             assert!(

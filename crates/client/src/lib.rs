@@ -80,6 +80,7 @@ pub struct Client {
     stats: Arc<CallStats>,
     clock: Arc<CloudClock>,
     fence: Option<Arc<dyn WriteFence>>,
+    audit: Option<Arc<dyn CallAudit>>,
 }
 
 /// A check every request of a fenced client passes right before it leaves — after the rate
@@ -90,6 +91,45 @@ pub trait WriteFence: Send + Sync {
     /// block: a local check of what is already known.
     fn allows(&self, region: &str) -> bool;
 }
+
+/// Where an audited client reports its write calls: once per write call, with its final
+/// outcome (after the client's own retries), never for a read. The sink must not block for
+/// long: it runs on the caller's task before the call returns.
+pub trait CallAudit: Send + Sync {
+    /// Records one finished write call.
+    fn record(&self, call: &AuditedCall<'_>);
+}
+
+/// One finished write call, as [`CallAudit::record`] sees it. It holds no secret value: a
+/// secret parameter appears by name with the value [`SECRET_PLACEHOLDER`], and plain values
+/// pass through the scrubber.
+#[derive(Debug, Clone)]
+pub struct AuditedCall<'a> {
+    /// The region the call was sent to.
+    pub region: &'a str,
+    /// The `Action` parameter.
+    pub action: &'static str,
+    /// The request's own parameters (common and signature parameters aside), sorted by name.
+    pub params: Vec<(&'a str, String)>,
+    /// The cloud's `RequestId`: from the answer's body on success (or on an answer that did
+    /// not decode), from the vendor error otherwise; empty when the last attempt got no answer
+    /// or the answer carried none.
+    pub request_id: &'a str,
+    /// `ok`, the cloud's error code, `fenced` (not sent), `transport` (no answer), `decode`
+    /// (an answer that did not decode) or `body_too_large`.
+    pub outcome: &'a str,
+    /// When the call started (before the rate limiter's wait).
+    pub started: Timestamp,
+    /// How long the whole call took, retries and their waits included.
+    pub duration: Duration,
+    /// How many attempts were made (0 when the fence refused the first).
+    pub attempts: u32,
+    /// The AccessKeyId the call was signed with (an identifier, not a secret).
+    pub access_key_id: &'a str,
+}
+
+/// The value an [`AuditedCall`] shows for a secret parameter.
+pub const SECRET_PLACEHOLDER: &str = "(secret)";
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -133,6 +173,7 @@ impl Client {
             stats: Arc::new(CallStats::default()),
             clock: Arc::new(CloudClock::default()),
             fence: None,
+            audit: None,
         })
     }
 
@@ -164,6 +205,7 @@ impl Client {
             stats: self.stats.clone(),
             clock: self.clock.clone(),
             fence: self.fence.clone(),
+            audit: self.audit.clone(),
         }
     }
 
@@ -176,6 +218,15 @@ impl Client {
         }
     }
 
+    /// The same client that reports every write call to `audit` once it has finished, with
+    /// its final outcome; reads are not reported.
+    pub fn audited(&self, audit: Arc<dyn CallAudit>) -> Client {
+        Client {
+            audit: Some(audit),
+            ..self.clone()
+        }
+    }
+
     /// Calls `action` in `region`, retrying throttled and transient failures with jittered
     /// exponential backoff. Every attempt is signed anew (fresh `Timestamp` and
     /// `SignatureNonce`) while idempotency tokens in the parameters stay the same.
@@ -184,29 +235,92 @@ impl Client {
         region: &str,
         action: &A,
     ) -> Result<A::Response, Error> {
-        self.call_params(region, A::NAME, action.params()).await
+        self.call_params(region, A::NAME, A::MUTATING, action.params())
+            .await
     }
 
     /// Sends `request` exactly as it is (a plan's step, its secrets resolved), adding only the
     /// common and signature parameters; the answer is checked to be a well-formed success and
     /// otherwise not kept.
     pub async fn send(&self, region: &str, request: &Request<Secret>) -> Result<(), Error> {
-        self.call_params::<serde::de::IgnoredAny>(region, request.name(), request.params())
+        let write = matches!(request.class(), actions::Class::Write(_));
+        self.call_params::<serde::de::IgnoredAny>(region, request.name(), write, request.params())
             .await
             .map(|_| ())
     }
 
-    /// Calls `action` with `params`, decoding a success into `T`; see [`Client::call`].
+    /// Calls `action` with `params`, decoding a success into `T`; see [`Client::call`]. A
+    /// `write` call of an audited client is reported once, when it has finished.
     async fn call_params<T: serde::de::DeserializeOwned>(
         &self,
         region: &str,
         action: &'static str,
+        write: bool,
         params: params::Params,
     ) -> Result<T, Error> {
+        let audit = self.audit.as_ref().filter(|_| write);
+        let Some(audit) = audit else {
+            return self.attempts(region, action, &params, None).await.0;
+        };
+        let started = Timestamp::now();
+        let clock = std::time::Instant::now();
+        let mut request_id = String::new();
+        let (result, attempts) = self
+            .attempts(region, action, &params, Some(&mut request_id))
+            .await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(Error::Api(api)) => {
+                request_id = api.request_id.clone();
+                api.code.as_str()
+            }
+            // The last answer's body (a success that did not decode may still have acted).
+            Err(Error::Decode { .. }) => "decode",
+            // No answer to this attempt: an ID an earlier attempt's answer carried is not its.
+            Err(Error::Fenced { .. }) => {
+                request_id.clear();
+                "fenced"
+            }
+            Err(Error::Transport { .. }) => {
+                request_id.clear();
+                "transport"
+            }
+            Err(Error::BodyTooLarge { .. }) => {
+                request_id.clear();
+                "body_too_large"
+            }
+            Err(Error::Endpoint { .. }) => {
+                request_id.clear();
+                "endpoint"
+            }
+        };
+        let secrets = self.in_flight(&params);
+        let shown = params
+            .iter()
+            .map(|(name, value)| match value {
+                params::ParamValue::Plain(text) => (name, scrub::scrub(text, &secrets)),
+                params::ParamValue::Secret(_) => (name, SECRET_PLACEHOLDER.to_owned()),
+            })
+            .collect();
+        audit.record(&AuditedCall {
+            region,
+            action,
+            params: shown,
+            request_id: &request_id,
+            outcome,
+            started,
+            duration: clock.elapsed(),
+            attempts,
+            access_key_id: &self.config.credentials.access_key_id,
+        });
+        result
+    }
+
+    /// What an answer might quote back and must not keep: the call's secret parameters and
+    /// the key it is signed with.
+    fn in_flight<'a>(&'a self, params: &'a params::Params) -> Vec<&'a Secret> {
         let credentials = &self.config.credentials;
-        // What an answer might quote back and must not keep: the call's secret parameters
-        // and the key it is signed with.
-        let in_flight: Vec<&kvsync_secrets::Secret> = params
+        params
             .iter()
             .filter_map(|(_, value)| match value {
                 params::ParamValue::Secret(secret) => Some(secret),
@@ -214,7 +328,19 @@ impl Client {
             })
             .chain([&credentials.access_key_secret])
             .chain(credentials.security_token.as_ref())
-            .collect();
+            .collect()
+    }
+
+    /// The attempts of one call, retried as the policy says; with how many were made. The
+    /// `RequestId` of a successful answer goes to `request_id` when asked for.
+    async fn attempts<T: serde::de::DeserializeOwned>(
+        &self,
+        region: &str,
+        action: &'static str,
+        params: &params::Params,
+        mut request_id: Option<&mut String>,
+    ) -> (Result<T, Error>, u32) {
+        let in_flight = self.in_flight(params);
         let mut wire = params.expose();
         wire.entry("RegionId".to_owned())
             .or_insert_with(|| region.to_owned());
@@ -232,10 +358,11 @@ impl Client {
                 && !fence.allows(region)
             {
                 self.stats.record(action, "fenced");
-                return Err(Error::Fenced {
+                let not_sent = Error::Fenced {
                     action,
                     region: region.to_owned(),
-                });
+                };
+                return (Err(not_sent), attempt - 1);
             }
             let started = std::time::Instant::now();
             let first_sent = *first_sent.get_or_insert(started);
@@ -245,6 +372,9 @@ impl Client {
                 .and_then(|answer| {
                     if let Some(date) = &answer.date {
                         self.clock.observe(date, Timestamp::now());
+                    }
+                    if let Some(request_id) = request_id.as_deref_mut() {
+                        *request_id = transport::request_id(&answer, &in_flight);
                     }
                     transport::decode::<T>(action, &answer, &in_flight)
                 });
@@ -256,7 +386,7 @@ impl Client {
                         action = action,
                         region, attempt, elapsed_ms, "call succeeded"
                     );
-                    return Ok(response);
+                    return (Ok(response), attempt);
                 }
                 Err(err) => {
                     let class = classify(&err);
@@ -267,7 +397,7 @@ impl Client {
                         .should_retry(class, attempt, first_sent.elapsed())
                     {
                         debug!(action = action, region, attempt, ?class, error = %err, "call failed");
-                        return Err(err);
+                        return (Err(err), attempt);
                     }
                     let delay = self.config.retry.backoff(attempt, rand::random::<f64>());
                     warn!(

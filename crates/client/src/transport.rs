@@ -106,6 +106,19 @@ pub async fn send(
     Ok(RawAnswer { status, body, date })
 }
 
+/// The `RequestId` of an answer's JSON body, scrubbed and with invisible characters escaped;
+/// empty when the body has none.
+pub fn request_id(answer: &RawAnswer, in_flight: &[&Secret]) -> String {
+    #[derive(Deserialize)]
+    struct WithRequestId {
+        #[serde(rename = "RequestId", alias = "requestId", default)]
+        request_id: String,
+    }
+    serde_json::from_str::<WithRequestId>(&answer.body)
+        .map(|body| escape_invisible(&scrub(&body.request_id, in_flight)).into_owned())
+        .unwrap_or_default()
+}
+
 /// Turns an answer into the action's response, or into the vendor's error. Every text the
 /// error keeps is scrubbed of `in_flight` (the call's secrets) and of every registered secret
 /// before it is cut to an excerpt, so that no part of a secret survives a cut.

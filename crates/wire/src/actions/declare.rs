@@ -575,6 +575,15 @@ macro_rules! actions {
             )*
         }
 
+        /// Whether the declared action named `action` reads or writes; `None` for an action
+        /// that is not declared.
+        pub fn class_of(action: &str) -> Option<$crate::actions::declare::Class> {
+            match action {
+                $( $wire_name => Some(<$crate::__emulated!($name $(, $s)?) as $crate::actions::Action>::CLASS), )*
+                _ => None,
+            }
+        }
+
         /// Parses a request for `action` and hands it to the handler's method for it; `None`
         /// for an action that is not declared.
         pub fn dispatch<H: Handler>(
