@@ -22,6 +22,10 @@ pub struct DaemonArgs {
     /// the refresh is spread over the interval instead of one burst.
     #[arg(long, default_value = "10", value_name = "N", value_parser = values::refresh_slices, allow_hyphen_values = true)]
     pub refresh_slices: usize,
+    /// Cycles the console's history keeps (1 to 100000), for its charts of durations, calls,
+    /// drift and throttling; older ones fall off.
+    #[arg(long, default_value = "288", value_name = "CYCLES", value_parser = values::history, allow_hyphen_values = true)]
+    pub history: usize,
     /// On a manifest change, re-plan the changed instances from observations no older than
     /// this instead of reading them again (0s to 24h).
     #[arg(long, default_value = "2m", value_parser = values::cache_max_age, allow_hyphen_values = true)]
@@ -218,7 +222,9 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         "kvsync daemon listening on http://{address} (mode {})",
         args.mode
     );
-    let status = SharedStatus::new(DaemonStatus::new(args.mode, jiff::Timestamp::now()));
+    let mut fresh = DaemonStatus::new(args.mode, jiff::Timestamp::now());
+    fresh.history = crate::daemon::history::History::with_capacity(args.history);
+    let status = SharedStatus::new(fresh);
     let limits = http::Limits {
         // Connections get part of the grace period; the rest is the loop's.
         grace: http::Limits::default().grace.min(grace / 2),

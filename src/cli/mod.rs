@@ -448,6 +448,11 @@ pub mod values {
         between(text, 1, 1000, "ticks per interval")
     }
 
+    /// `daemon --history`: 1 to 100000 cycles kept for the console's charts.
+    pub fn history(text: &str) -> Result<usize, String> {
+        between(text, 1, 100_000, "cycles")
+    }
+
     /// `emulator --create-seconds` and `--change-seconds`: 0 to 86400 seconds (a day).
     pub fn emulator_seconds(text: &str) -> Result<f64, String> {
         between(text, 0.0, 86_400.0, "seconds")

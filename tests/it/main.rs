@@ -10,6 +10,7 @@ mod cli;
 mod client;
 mod clocked;
 mod commands;
+mod console;
 mod coordination;
 mod daemon;
 mod daemon_logs;

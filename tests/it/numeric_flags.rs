@@ -89,6 +89,8 @@ const BAD_VALUES: &[(&[&str], &str, &str)] = &[
         "--refresh-slices",
         "1 to 1000",
     ),
+    (&["daemon", "--history", "0"], "--history", "1 to 100000"),
+    (&["daemon", "--history", "-5"], "--history", "1 to 100000"),
     (
         &["daemon", "--cache-max-age", "-1s"],
         "--cache-max-age",

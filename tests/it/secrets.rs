@@ -545,8 +545,34 @@ fn a_refused_signature_never_leaks_the_passwords_it_quotes() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
+    // Every console page and JSON view, the events, and the daemon's audit log.
+    let mut views = vec![
+        "/".to_owned(),
+        "/history".to_owned(),
+        "/?q=leak&state=failed".to_owned(),
+        "/api/v1/overview".to_owned(),
+        "/api/v1/instances".to_owned(),
+        "/api/v1/history".to_owned(),
+        "/events".to_owned(),
+    ];
+    for name in LEAK_INSTANCES {
+        views.push(format!("/instances/cn-hangzhou/{name}"));
+        views.push(format!("/api/v1/instances/cn-hangzhou/{name}"));
+    }
+    for view in &views {
+        let (code, body) = crate::support::http_get(&format!("{url}{view}"));
+        assert_eq!(code, 200, "{view}: {body}");
+        assert_free_of(CANARIES, &format!("the daemon's {view}"), &body);
+    }
+    let (_, page) = crate::support::http_get(&format!("{url}/instances/cn-hangzhou/leak-new"));
+    assert!(page.contains("SignatureDoesNotMatch"), "{page}");
+    let (_, events) = crate::support::http_get(&format!("{url}/events"));
+    assert!(events.contains("apply_failed"), "{events}");
     let _ = daemon.kill();
     let _ = daemon.wait();
+    let audit = std::fs::read_to_string(dir.path().join(".kvsync/audit.jsonl")).unwrap();
+    assert!(audit.contains("SignatureDoesNotMatch"), "{audit}");
+    assert_free_of(CANARIES, "the daemon's audit log", &audit);
     let status = status.to_string();
     assert!(status.contains("server string to sign"), "{status}");
     assert_free_of(CANARIES, "the daemon's /status", &status);

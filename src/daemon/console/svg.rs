@@ -50,10 +50,11 @@ pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series<'_>]) -> S
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<figure class=\"chart-box\"><figcaption>{}</figcaption>\
+        "<figure class=\"chart-box\"><figcaption>{} ({})</figcaption>\
          <svg class=\"chart\" id=\"{}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" \
          aria-label=\"{}\" data-points=\"{points}\">",
         escape(title),
+        escape(unit),
         escape(id),
         escape(title)
     );
@@ -64,7 +65,7 @@ pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series<'_>]) -> S
          <line x1=\"{LEFT}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" class=\"axis\"/>\
          <text x=\"{tx}\" y=\"{ty}\" class=\"tick\" text-anchor=\"end\">{}</text>\
          <text x=\"{tx}\" y=\"{b}\" class=\"tick\" text-anchor=\"end\">0</text>",
-        escape(&format!("{} {unit}", short(top))),
+        escape(&short(top)),
         b = HEIGHT - BOTTOM,
         r = WIDTH - RIGHT,
         tx = LEFT - 4.0,
