@@ -10,29 +10,13 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 
 use super::svg::{Series, line_chart};
-use super::{HistoryView, InstanceDetail, InstanceList, Overview, result_name};
+use super::{HistoryView, InstanceDetail, InstanceList, Overview, escape, result_name};
 
 /// The stylesheet served at `/console.css`.
 pub const STYLESHEET: &str = include_str!("console.css");
 
 /// How often a page reloads itself, in seconds.
 const REFRESH_SECS: u32 = 30;
-
-/// `text` safe inside HTML text and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `text` as one URL path segment or query value.
 fn encode(text: &str) -> String {

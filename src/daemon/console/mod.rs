@@ -179,6 +179,22 @@ pub struct HistoryView {
     pub cycles: Vec<CycleRecord>,
 }
 
+/// `text` safe inside HTML text and quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Whether an instance has differences kvsync will not change.
 fn blocked(instance: &InstanceStatus) -> bool {
     instance.drift_values.iter().any(|d| d.blocked.is_some())

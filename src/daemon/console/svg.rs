@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::escape;
+use super::escape;
 
 /// One named series of values, one per cycle.
 pub struct Series<'a> {
