@@ -446,8 +446,22 @@ async fn readyz(State(shared): State<Shared>) -> Response {
 async fn metrics_text(State(shared): State<Shared>) -> Response {
     let status = shared.status.snapshot();
     let calls = shared.client.stats().snapshot();
-    let process = super::process::read();
-    match metrics::render(&status, &calls, process.as_ref(), jiff::Timestamp::now()) {
+    let extras = metrics::Extras {
+        process: super::process::read(),
+        notifications: shared
+            .events
+            .counters()
+            .into_iter()
+            .map(|(receiver, counts)| metrics::NotificationCounts {
+                receiver,
+                delivered: counts.delivered.load(Ordering::Relaxed),
+                failed: counts.failed.load(Ordering::Relaxed),
+                dropped: counts.dropped.load(Ordering::Relaxed),
+            })
+            .collect(),
+        notifications_suppressed: shared.events.suppressed(),
+    };
+    match metrics::render(&status, &calls, &extras, jiff::Timestamp::now()) {
         Ok(body) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response(),
         Err(error) => {
             tracing::error!(%error, "rendering /metrics");
@@ -738,7 +752,7 @@ mod tests {
                 &metrics::render(
                     &server.status.snapshot(),
                     &server.client.stats().snapshot(),
-                    None,
+                    &metrics::Extras::default(),
                     jiff::Timestamp::now()
                 )
                 .unwrap()

@@ -27,6 +27,8 @@
 //! | `kvsync_coordination_handovers_total` | counter | `replica` |
 //! | `kvsync_coordination_shard_holder` | gauge (always 1) | `shard` = `stack/region`, `holder` |
 //! | `kvsync_build_info` | gauge (always 1) | `version`, `commit` |
+//! | `kvsync_notifications_total` | counter | `receiver` (scheme and host), `outcome` = `delivered` \| `failed` \| `dropped` |
+//! | `kvsync_notifications_suppressed_total` | counter | |
 //! | `process_resident_memory_bytes`, `process_cpu_seconds_total`, `process_open_fds`, `process_max_fds`, `process_start_time_seconds` | gauge / counter (Linux) | |
 
 use std::collections::BTreeMap;
@@ -49,6 +51,30 @@ pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 /// The outcome label [`crate::api::stats::CallStats`] gives a throttled attempt.
 const THROTTLED: &str = "throttled";
 
+/// What `/metrics` shows beside the status and the call counters; the caller reads it.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// The process figures, where `/proc` is readable.
+    pub process: Option<ProcessStats>,
+    /// The notifier's counts, per receiver.
+    pub notifications: Vec<NotificationCounts>,
+    /// Events not emitted because an identical one was within the de-duplication window.
+    pub notifications_suppressed: u64,
+}
+
+/// One notification receiver's counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationCounts {
+    /// The receiver, as scheme and host only.
+    pub receiver: String,
+    /// Events it answered with 2xx.
+    pub delivered: u64,
+    /// Events given up after every attempt failed.
+    pub failed: u64,
+    /// Events dropped because its queue was full.
+    pub dropped: u64,
+}
+
 /// Why the metrics could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
@@ -70,7 +96,7 @@ type Labels = Vec<(&'static str, String)>;
 pub fn render(
     status: &DaemonStatus,
     calls: &BTreeMap<(&str, &str), u64>,
-    process: Option<&ProcessStats>,
+    extras: &Extras,
     now: Timestamp,
 ) -> Result<String, MetricsError> {
     let mut registry = Registry::default();
@@ -184,7 +210,29 @@ pub fn render(
             gauge(1),
         )]),
     );
-    if let Some(process) = process {
+    registry.register(
+        "kvsync_notifications",
+        "Notifications per receiver (scheme and host): delivered, given up after every attempt, or dropped on a full queue.",
+        Series::new(extras.notifications.iter().flat_map(|receiver| {
+            [
+                ("delivered", receiver.delivered),
+                ("failed", receiver.failed),
+                ("dropped", receiver.dropped),
+            ]
+            .map(|(outcome, n)| {
+                (
+                    labels([("receiver", receiver.receiver.as_str()), ("outcome", outcome)]),
+                    counter(n),
+                )
+            })
+        })),
+    );
+    registry.register(
+        "kvsync_notifications_suppressed",
+        "Events not sent because an identical one was sent within --notify-dedup.",
+        counter(extras.notifications_suppressed),
+    );
+    if let Some(process) = &extras.process {
         register_process(&mut registry, process);
     }
     let mut text = String::new();
@@ -461,7 +509,17 @@ mod tests {
             max_fds: Some(1024),
             start_time_seconds: Some(1_700_000_000.5),
         };
-        let text = render(&status(), &calls(), Some(&process), Timestamp::UNIX_EPOCH).unwrap();
+        let with_process = Extras {
+            process: Some(process),
+            notifications: vec![NotificationCounts {
+                receiver: "https://hooks.example".into(),
+                delivered: 3,
+                failed: 1,
+                dropped: 0,
+            }],
+            notifications_suppressed: 4,
+        };
+        let text = render(&status(), &calls(), &with_process, Timestamp::UNIX_EPOCH).unwrap();
         let build = format!(
             "kvsync_build_info{{version=\"{}\",commit=\"{}\"}} 1\n",
             env!("CARGO_PKG_VERSION"),
@@ -474,17 +532,32 @@ mod tests {
             "process_open_fds 17\n",
             "process_max_fds 1024\n",
             "# TYPE process_cpu_seconds_total counter\n",
+            "kvsync_notifications_total{receiver=\"https://hooks.example\",outcome=\"delivered\"} 3\n",
+            "kvsync_notifications_total{receiver=\"https://hooks.example\",outcome=\"failed\"} 1\n",
+            "kvsync_notifications_suppressed_total 4\n",
         ] {
             assert!(text.contains(line), "{line}: {text}");
         }
-        let without = render(&status(), &calls(), None, Timestamp::UNIX_EPOCH).unwrap();
+        let without = render(
+            &status(),
+            &calls(),
+            &Extras::default(),
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
         assert!(!without.contains("process_"));
         assert!(without.contains("kvsync_build_info{"));
     }
 
     #[test]
     fn renders_every_family_with_help_and_type() {
-        let text = render(&status(), &calls(), None, Timestamp::UNIX_EPOCH).unwrap();
+        let text = render(
+            &status(),
+            &calls(),
+            &Extras::default(),
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
         for (name, kind) in [
             ("kvsync_reconcile_total", "counter"),
             ("kvsync_reconcile_duration_seconds", "histogram"),
@@ -552,7 +625,13 @@ mod tests {
 
     #[test]
     fn histogram_buckets_are_cumulative_and_end_with_inf_equal_to_count() {
-        let text = render(&status(), &BTreeMap::new(), None, Timestamp::UNIX_EPOCH).unwrap();
+        let text = render(
+            &status(),
+            &BTreeMap::new(),
+            &Extras::default(),
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
         let buckets: Vec<(String, u64)> = text
             .lines()
             .filter_map(|line| line.strip_prefix("kvsync_reconcile_duration_seconds_bucket{le=\""))
@@ -596,7 +675,7 @@ mod tests {
             instance(InstanceResult::Drift, &["x"], 0),
         );
         let calls = BTreeMap::from([(("Odd\"Action", "ok"), 1)]);
-        let text = render(&status, &calls, None, Timestamp::UNIX_EPOCH).unwrap();
+        let text = render(&status, &calls, &Extras::default(), Timestamp::UNIX_EPOCH).unwrap();
         assert_eq!(
             value(
                 &text,
@@ -631,7 +710,13 @@ mod tests {
     fn a_fresh_daemon_has_no_revision_and_zero_counters() {
         let mut status = DaemonStatus::new(Mode::Observe, Timestamp::UNIX_EPOCH);
         status.manifest_error = Some("instances.yaml:3:1: unknown field".into());
-        let text = render(&status, &BTreeMap::new(), None, Timestamp::UNIX_EPOCH).unwrap();
+        let text = render(
+            &status,
+            &BTreeMap::new(),
+            &Extras::default(),
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
         assert!(!text.contains("kvsync_revision_info{"), "{text}");
         assert!(!text.contains("kvsync_instance_drift{"), "{text}");
         assert!(!text.contains("kvsync_api_calls_total{"), "{text}");

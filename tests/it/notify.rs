@@ -258,7 +258,7 @@ fn a_receiver_answering_500_is_retried_until_it_answers_200() {
     let dir = workspace(INSTANCE);
     let emulator = EmulatorProcess::start(dir.path(), &[]);
     let receiver = Receiver::start(Answer::Fail(2));
-    let _daemon = daemon(
+    let daemon = daemon(
         dir.path(),
         &emulator,
         &[
@@ -273,6 +273,20 @@ fn a_receiver_answering_500_is_retried_until_it_answers_200() {
     );
     wait_until("the event delivered", Duration::from_secs(30), || {
         !receiver.delivered_of("drift_found").is_empty()
+    });
+    // The delivery is counted per receiver, named by scheme and host only.
+    let shown = receiver
+        .url
+        .splitn(4, '/')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("/");
+    let delivered =
+        format!("kvsync_notifications_total{{receiver=\"{shown}\",outcome=\"delivered\"}} 1\n");
+    wait_until("the delivery counted", Duration::from_secs(10), || {
+        crate::support::http_get(&format!("{}/metrics", daemon.url))
+            .1
+            .contains(&delivered)
     });
     let recorded = receiver.recorded.lock().unwrap();
     let statuses: Vec<u16> = recorded.requests.iter().map(|(_, s)| *s).collect();
