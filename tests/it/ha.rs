@@ -360,6 +360,24 @@ fn ha_three_replicas_share_twelve_shards_and_take_over_a_killed_ones() {
             .any(|line| line.starts_with("kvsync_coordination_takeovers_total")),
         "{metrics}"
     );
+    // The survivors told of the shards they took.
+    let taken: Vec<String> = replicas
+        .iter()
+        .flat_map(|replica| {
+            http_get_json(&format!("{}/events", replica.daemon.url))
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|event| event["kind"] == "shard_taken")
+        .map(|event| event.to_string())
+        .collect();
+    for shard in &victim_shards {
+        assert!(
+            taken.iter().any(|event| event.contains(shard.as_str())),
+            "no shard_taken event for {shard}: {taken:#?}"
+        );
+    }
 
     // Everything converges, once: no duplicate instance, whoever created it.
     wait_until("convergence", Duration::from_secs(120), || {
