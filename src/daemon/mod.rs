@@ -714,7 +714,7 @@ fn finish_cycle(
             current.cycle_error = Some(error);
         }
     }
-    let finished = current.clone();
+    let finished = current.outcomes();
     drop(current);
     watch.after_cycle(finished);
 }

@@ -340,6 +340,32 @@ impl DaemonStatus {
     }
 }
 
+impl DaemonStatus {
+    /// A copy of everything but what only the console shows — each instance's aspects and last
+    /// runs, and the cycle history — as comparing one cycle with the next needs, without copying
+    /// those (they are moved out for the copy and back).
+    pub fn outcomes(&mut self) -> DaemonStatus {
+        let history = std::mem::take(&mut self.history);
+        let details: Vec<(Vec<Aspect>, std::collections::VecDeque<InstanceRun>)> = self
+            .instances
+            .values_mut()
+            .map(|instance| {
+                (
+                    std::mem::take(&mut instance.aspects),
+                    std::mem::take(&mut instance.runs),
+                )
+            })
+            .collect();
+        let copy = self.clone();
+        self.history = history;
+        for (instance, (aspects, runs)) in self.instances.values_mut().zip(details) {
+            instance.aspects = aspects;
+            instance.runs = runs;
+        }
+        copy
+    }
+}
+
 /// Whole seconds from `earlier` to `later` (0 when `later` is not later).
 fn seconds_between(earlier: Timestamp, later: Timestamp) -> i64 {
     later.duration_since(earlier).as_secs().max(0)
@@ -512,6 +538,40 @@ mod tests {
             ),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn outcomes_leave_out_the_console_details_and_keep_them_here() {
+        let mut status = DaemonStatus::new(Mode::Apply, at(0));
+        let mut instance = InstanceStatus {
+            last_result: InstanceResult::Drift,
+            drift: vec!["x".into()],
+            ..InstanceStatus::default()
+        };
+        instance.aspects.push(Aspect {
+            field: "spec.instanceClass".into(),
+            desired: "c".into(),
+            in_sync: true,
+        });
+        instance.runs.push_back(InstanceRun {
+            at: at(1),
+            result: InstanceResult::Drift,
+            drift: 1,
+            applied: Vec::new(),
+            error: None,
+        });
+        status.instances.insert("cn-hangzhou/a".into(), instance);
+        status
+            .history
+            .record(at(2), 1.0, true, 1, &std::collections::BTreeMap::new());
+        let copy = status.outcomes();
+        let copied = &copy.instances["cn-hangzhou/a"];
+        assert_eq!(copied.drift, ["x"]);
+        assert!(copied.aspects.is_empty() && copied.runs.is_empty());
+        assert_eq!(copy.history.cycles().len(), 0);
+        let kept = &status.instances["cn-hangzhou/a"];
+        assert_eq!((kept.aspects.len(), kept.runs.len()), (1, 1));
+        assert_eq!(status.history.cycles().len(), 1);
     }
 
     #[test]
