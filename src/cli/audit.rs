@@ -122,27 +122,7 @@ fn print_table(records: &[Record]) -> Result<(), CliError> {
         "DURATION",
     ];
     let rows: Vec<[String; 7]> = records.iter().map(row).collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    crate::outln!("{}", line(&header.map(str::to_owned)))?;
-    for row in &rows {
-        crate::outln!("{}", line(row))?;
-    }
-    Ok(())
+    super::table::print(header, &rows)
 }
 
 /// A record's cells; texts from the file are shown with invisible characters escaped.

@@ -146,27 +146,7 @@ fn print_table(session: &Session, start: &str, end: &str, sets: &[Listed]) -> Re
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    crate::outln!("{}", line(&header.map(str::to_owned)))?;
-    for row in &rows {
-        crate::outln!("{}", line(row))?;
-    }
-    Ok(())
+    super::table::print(header, &rows)
 }
 
 /// A size in bytes, shown in the largest binary unit it reaches.

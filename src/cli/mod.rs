@@ -18,6 +18,7 @@ pub mod restore;
 pub mod schema;
 pub mod settings;
 pub mod show;
+pub mod table;
 pub mod validate;
 pub mod version;
 

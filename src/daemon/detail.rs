@@ -40,10 +40,12 @@ pub fn drift_values(plan: &InstancePlan) -> Vec<DriftValue> {
     values
 }
 
-/// The plan's steps for one instance, with their impact and when each runs.
-pub fn pending(plan: &InstancePlan) -> Vec<PendingStep> {
+/// The plan's steps for one instance, with their impact and when each runs; with
+/// `later_only`, only those that do not run now (the others were just applied).
+pub fn pending(plan: &InstancePlan, later_only: bool) -> Vec<PendingStep> {
     plan.steps
         .iter()
+        .filter(|step| !later_only || !step.when.runs_now())
         .map(|step| PendingStep {
             action: step.request.name().to_owned(),
             fields: step.changes.iter().map(|c| c.field.clone()).collect(),
@@ -202,7 +204,8 @@ mod tests {
         assert!(values[0].blocked.is_none());
         assert_eq!(values[1].field, "spec.zoneId");
         assert!(values[1].blocked.as_deref().unwrap().contains("zone"));
-        let steps = pending(&plan);
+        let steps = pending(&plan, false);
+        assert!(pending(&plan, true).is_empty(), "the step runs now");
         assert_eq!(steps[0].action, "ModifyInstanceConfig");
         assert_eq!(steps[0].impact, "restart");
         assert_eq!(steps[0].fields, ["spec.config.maxmemory-policy"; 2]);

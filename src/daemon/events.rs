@@ -126,14 +126,13 @@ fn instance_events(
             });
             if failed_again {
                 let error = now.last_error.clone().unwrap_or_default();
-                let (code, request_id) = cloud_error(&error);
                 let mut failed = with_fields(
                     Kind::ApplyFailed,
                     format!("{name}: {error}"),
                     now.drift.clone(),
                 );
-                failed.code = code;
-                failed.request_id = request_id;
+                failed.code = now.last_error_code.clone();
+                failed.request_id = now.last_error_request_id.clone();
                 events.push(failed);
             }
         }
@@ -150,28 +149,6 @@ fn instance_events(
         ));
     }
     events
-}
-
-/// The cloud's error code and RequestId in an error text, as the status keeps a failed
-/// step's error: `ACTION: CODE: MESSAGE (RequestId: ID, HTTP STATUS)` (or `ACTION failed:
-/// CODE: …`, as `kvsync-client`'s `ApiError` writes it). The code is the first segment after
-/// the action that looks like one (letters, digits, `.` and `_`); both are `None` without a
-/// RequestId.
-pub fn cloud_error(text: &str) -> (Option<String>, Option<String>) {
-    let Some(request_id) = text.rsplit_once("(RequestId: ").and_then(|(_, rest)| {
-        let id = rest.split([',', ')']).next()?.trim();
-        (!id.is_empty() && id != "-").then(|| id.to_owned())
-    }) else {
-        return (None, None);
-    };
-    let code_like = |segment: &&str| {
-        segment.starts_with(|c: char| c.is_ascii_alphabetic())
-            && segment
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-    };
-    let code = text.split(": ").skip(1).find(code_like).map(str::to_owned);
-    (code, Some(request_id))
 }
 
 /// The shards taken and lost between two replica reports (`None`: before the first).
@@ -384,6 +361,8 @@ mod tests {
         let mut failed = instance(InstanceResult::Failed, &["CreateInstance"], 1);
         failed.consecutive_failures = 1;
         failed.last_error = Some("CreateInstance: InvalidDBInstanceClass.NotFound: Specified DB instance class is not found. (RequestId: 0A1B-2C, HTTP 404)".into());
+        failed.last_error_code = Some("InvalidDBInstanceClass.NotFound".into());
+        failed.last_error_request_id = Some("0A1B-2C".into());
         let first = status(Mode::Apply, &[("r/a", failed.clone())]);
         let events = events_between(None, &first, None, at(1));
         assert_eq!(kinds(&events), [Kind::ApplyFailed]);
@@ -419,25 +398,6 @@ mod tests {
         fixed.manifest_error = None;
         let events = events_between(Some(&broken), &fixed, None, at(2));
         assert_eq!(kinds(&events), [Kind::ManifestsFixed]);
-    }
-
-    #[test]
-    fn cloud_errors_are_read_from_the_error_text() {
-        assert_eq!(
-            cloud_error("X: X failed: Code.A: msg: more (RequestId: R-1, HTTP 400)"),
-            (Some("Code.A".into()), Some("R-1".into()))
-        );
-        assert_eq!(
-            cloud_error(
-                "CreateInstance: SignatureDoesNotMatch: not matched. server string to sign is:POST&%2F (RequestId: R-2, HTTP 400)"
-            ),
-            (Some("SignatureDoesNotMatch".into()), Some("R-2".into()))
-        );
-        assert_eq!(cloud_error("waiting for Normal timed out"), (None, None));
-        assert_eq!(
-            cloud_error("X failed: C: m (RequestId: -, HTTP 500)"),
-            (None, None)
-        );
     }
 
     #[test]

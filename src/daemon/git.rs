@@ -255,6 +255,18 @@ impl GitSource {
             .await?;
         self.git_in(&["clean", "-q", "-d", "-x", "--force"]).await?;
         if self.applied.as_deref() != Some(commit.as_str()) {
+            // Who made it, for the console; a commit that cannot be described still applies.
+            self.applied_by = self
+                .git_in(&["show", "-s", "--format=%an <%ae>%n%s", &commit])
+                .await
+                .ok()
+                .map(|out| {
+                    let text = String::from_utf8_lossy(&out).into_owned();
+                    let mut lines = text.lines();
+                    let author = lines.next().unwrap_or_default().chars().take(200).collect();
+                    let subject = lines.next().unwrap_or_default().chars().take(200).collect();
+                    (author, subject)
+                });
             tracing::info!(
                 url = %self.redactor.display,
                 branch = %self.branch,
@@ -263,18 +275,6 @@ impl GitSource {
                 "checked out manifests"
             );
         }
-        // Who made it, for the console; a commit that cannot be described still applies.
-        self.applied_by = self
-            .git_in(&["show", "-s", "--format=%an <%ae>%n%s", &commit])
-            .await
-            .ok()
-            .map(|out| {
-                let text = String::from_utf8_lossy(&out).into_owned();
-                let mut lines = text.lines();
-                let author = lines.next().unwrap_or_default().chars().take(200).collect();
-                let subject = lines.next().unwrap_or_default().chars().take(200).collect();
-                (author, subject)
-            });
         self.applied = Some(commit);
         Ok(())
     }

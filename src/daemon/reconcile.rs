@@ -276,11 +276,8 @@ fn describe(
         }
         entry.drift_values = values;
         entry.pending = plan
-            .map(detail::pending)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|step| !settled || step.when != When::Now.describe())
-            .collect();
+            .map(|plan| detail::pending(plan, settled))
+            .unwrap_or_default();
     }
     entry.instance_id = outcome
         .and_then(|o| o.instance_id.clone())

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use kvsync::api::actions::{Class, class_of};
 use serde_json::Value;
 
 use crate::daemon::{Daemon, wait_until};
@@ -187,9 +188,10 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// Whether it changes something (everything but `Describe…` and `List…`).
+    /// Whether it changes something, as the action's declaration says (an undeclared
+    /// action counts as a write).
     pub(crate) fn is_write(&self) -> bool {
-        !self.action.starts_with("Describe") && !self.action.starts_with("List")
+        !matches!(class_of(&self.action), Some(Class::Read))
     }
 }
 

@@ -198,7 +198,6 @@ pub fn escape(text: &str) -> String {
 /// Whether an instance has differences kvsync will not change.
 fn blocked(instance: &InstanceStatus) -> bool {
     instance.drift_values.iter().any(|d| d.blocked.is_some())
-        || instance.drift.iter().any(|line| line.starts_with("! "))
 }
 
 /// The overview at `now`.
@@ -267,10 +266,7 @@ fn row(key: &str, instance: &InstanceStatus) -> InstanceRow {
         last_error: instance.last_error.clone(),
         error_code: instance.last_error_code.clone(),
         request_id: instance.last_error_request_id.clone(),
-        drift: instance
-            .drift_values
-            .len()
-            .max(usize::from(!instance.drift.is_empty())),
+        drift: instance.drift_values.len(),
     }
 }
 
