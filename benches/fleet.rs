@@ -520,7 +520,8 @@ fn run_baseline(url: &str) -> BaselineRun {
             access_key_id: KEY_ID.into(),
             access_key_secret: Secret::new(KEY_SECRET),
             security_token: None,
-        },
+        }
+        .into(),
         qps: QPS,
         retry: RetryPolicy::default(),
         timeout: Duration::from_secs(30),

@@ -105,6 +105,15 @@ pub struct ConnectionArgs {
     /// The aliyun CLI profile to read credentials from (~/.aliyun/config.json).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// The STS endpoint roles are assumed at (default: ALIBABA_CLOUD_STS_ENDPOINT, else
+    /// sts.<ALIBABA_CLOUD_STS_REGION>.aliyuncs.com, else https://sts.aliyuncs.com).
+    #[arg(long, value_name = "URL")]
+    pub sts_endpoint: Option<String>,
+    /// The ECS metadata service the instance role is read from (default:
+    /// KVSYNC_METADATA_ENDPOINT, else http://100.100.100.200); giving it makes the instance
+    /// role the last credential source.
+    #[arg(long, value_name = "URL")]
+    pub metadata_endpoint: Option<String>,
 }
 
 /// `--access-key-id`, `--access-key-secret`: the key pair (the emulator's accepted pair for
@@ -186,6 +195,10 @@ impl Group for ConnectionArgs {
             Some("--endpoint")
         } else if self.profile.is_some() {
             Some("--profile")
+        } else if self.sts_endpoint.is_some() {
+            Some("--sts-endpoint")
+        } else if self.metadata_endpoint.is_some() {
+            Some("--metadata-endpoint")
         } else {
             None
         }
@@ -194,6 +207,8 @@ impl Group for ConnectionArgs {
         self.emulator |= leading.emulator;
         self.endpoint = self.endpoint.take().or(leading.endpoint);
         self.profile = self.profile.take().or(leading.profile);
+        self.sts_endpoint = self.sts_endpoint.take().or(leading.sts_endpoint);
+        self.metadata_endpoint = self.metadata_endpoint.take().or(leading.metadata_endpoint);
     }
 }
 
@@ -329,6 +344,8 @@ impl Cli {
             endpoint: connection.endpoint,
             region: region.region,
             profile: connection.profile,
+            sts_endpoint: connection.sts_endpoint,
+            metadata_endpoint: connection.metadata_endpoint,
             access_key_id: keys.access_key_id,
             access_key_secret: keys.access_key_secret,
             secrets_dirs: secrets.secrets_dirs,
@@ -354,6 +371,10 @@ pub struct GlobalArgs {
     pub region: Option<String>,
     /// `--profile`: the aliyun CLI profile.
     pub profile: Option<String>,
+    /// `--sts-endpoint`.
+    pub sts_endpoint: Option<String>,
+    /// `--metadata-endpoint`.
+    pub metadata_endpoint: Option<String>,
     /// `--access-key-id`.
     pub access_key_id: Option<String>,
     /// `--access-key-secret`.

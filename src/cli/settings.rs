@@ -7,7 +7,8 @@ use jiff::SignedDuration;
 
 use super::GlobalArgs;
 use crate::api::credentials::{
-    self, CredentialFlags, CredentialSource, Credentials, CredentialsError,
+    self, CredentialFlags, CredentialSource, Credentials, CredentialsError, Endpoints, Provider,
+    RoleRequest, Spec,
 };
 use crate::api::regions::{self, UnknownRegion};
 use crate::api::retry::RetryPolicy;
@@ -215,18 +216,67 @@ pub fn load_options(global: &GlobalArgs) -> Result<crate::manifest::LoadOptions,
     })
 }
 
-/// Resolves credentials from flags, environment and the aliyun CLI profile.
-pub fn credentials(global: &GlobalArgs) -> Result<(Credentials, CredentialSource), SettingsError> {
+/// Resolves the credential chain from flags, environment and the aliyun CLI profile.
+pub fn credentials(global: &GlobalArgs) -> Result<(Spec, CredentialSource), SettingsError> {
     let flags = CredentialFlags {
         access_key_id: global.access_key_id.clone(),
         access_key_secret: global.access_key_secret.clone().map(Secret::new),
         profile: global.profile.clone(),
+        metadata_endpoint: global.metadata_endpoint.clone(),
     };
     let file = profile_file()?;
     let profile_file = file
         .as_ref()
         .map(|(path, text)| (path.as_path(), text.as_str()));
     Ok(credentials::resolve(&flags, &env, profile_file)?)
+}
+
+/// The STS and metadata endpoints from `--sts-endpoint`, `--metadata-endpoint` and the
+/// environment; with `--emulator`, the in-process emulator's own unless a flag says otherwise.
+fn endpoints(global: &GlobalArgs, emulator: Option<&str>) -> Endpoints {
+    let mut found = credentials::chain::endpoints(
+        global.sts_endpoint.as_deref(),
+        global.metadata_endpoint.as_deref(),
+        &env,
+    );
+    if let Some(url) = emulator {
+        if global.sts_endpoint.is_none() {
+            found.sts = url.to_owned();
+        }
+        if global.metadata_endpoint.is_none() {
+            found.metadata = url.to_owned();
+        }
+    }
+    found
+}
+
+/// The credentials of a stack: its `spec.credentials` role assumed with `base`, else `base`.
+pub fn stack_spec(base: Spec, stack: Option<&crate::manifest::desired::Stack>) -> Spec {
+    match stack.and_then(|stack| stack.credentials.as_ref()) {
+        None => base,
+        Some(role) => Spec::AssumeRole {
+            base: Box::new(base),
+            role: RoleRequest {
+                role_arn: role.role_arn.clone(),
+                session_name: role.session_name.clone(),
+                duration_seconds: role
+                    .duration_seconds
+                    .unwrap_or(credentials::DEFAULT_DURATION_SECONDS),
+                policy: role.policy.clone(),
+                external_id: role.external_id.clone(),
+            },
+        },
+    }
+}
+
+/// Logs which provider the credentials come from, with the key's last four characters at most.
+fn log_credentials(spec: &Spec, source: &CredentialSource) {
+    tracing::info!(
+        provider = %spec.provider_name(),
+        source = %source,
+        credentials = %spec.describe(),
+        "credentials"
+    );
 }
 
 /// The emulator durations for `--emulator`, from the environment.
@@ -274,7 +324,7 @@ pub async fn connect_for(
     let (qps, source) = effective_qps(global.qps, stack.and_then(|stack| stack.qps));
     let qps = usable_qps(qps)?;
     log_rate(qps, source);
-    let (endpoint, creds, source, emulator) = if global.emulator {
+    let (endpoint, base, source, emulator) = if global.emulator {
         let config = EmulatorConfig {
             state_path: Some(PathBuf::from(EMULATOR_STATE)),
             durations: emulator_durations()?,
@@ -289,22 +339,24 @@ pub async fn connect_for(
         tracing::info!(url = %running.url(), state = EMULATOR_STATE, "in-process emulator started");
         (
             Endpoint::Fixed(running.url()),
-            creds,
+            Spec::Fixed(creds),
             CredentialSource::Emulator,
             Some(running),
         )
     } else {
-        let (creds, source) = credentials(global)?;
+        let (spec, source) = credentials(global)?;
         let endpoint = match &global.endpoint {
             Some(url) => Endpoint::Fixed(url.clone()),
             None => Endpoint::Regional,
         };
-        (endpoint, creds, source, None)
+        (endpoint, spec, source, None)
     };
-    tracing::info!(?source, access_key_id = %creds.access_key_id, "credentials");
+    let spec = stack_spec(base, stack);
+    log_credentials(&spec, &source);
+    let endpoints = endpoints(global, emulator.as_ref().map(|e| e.url()).as_deref());
     let client = Client::new(ClientConfig {
         endpoint,
-        credentials: creds,
+        credentials: Provider::new(spec, endpoints),
         qps,
         retry: retry_policy(),
         timeout: Duration::from_secs(30),

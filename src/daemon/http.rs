@@ -589,7 +589,8 @@ mod tests {
                 access_key_id: "testid".into(),
                 access_key_secret: Secret::new("testsecret"),
                 security_token: None,
-            },
+            }
+            .into(),
             qps: 1.0,
             retry: Default::default(),
             timeout: Duration::from_secs(1),

@@ -25,7 +25,8 @@ fn client(url: String, qps: f64, retry: RetryPolicy) -> Client {
             access_key_id: emulator::DEFAULT_ACCESS_KEY_ID.into(),
             access_key_secret: Secret::new(emulator::DEFAULT_ACCESS_KEY_SECRET),
             security_token: None,
-        },
+        }
+        .into(),
         qps,
         retry,
         timeout: Duration::from_secs(5),

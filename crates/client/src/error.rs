@@ -98,6 +98,16 @@ pub enum Error {
         /// The region.
         region: String,
     },
+    /// No valid credentials to sign the request with (a temporary provider's refresh failed
+    /// and the last credentials expired); nothing was sent.
+    #[error("{action} was not sent")]
+    Credentials {
+        /// The action.
+        action: &'static str,
+        /// Why there are no credentials (names the provider).
+        #[source]
+        source: Box<crate::credentials::CredentialsError>,
+    },
     /// The endpoint URL is not usable.
     #[error("invalid endpoint {endpoint:?}: {reason}")]
     Endpoint {

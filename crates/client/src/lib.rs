@@ -29,7 +29,7 @@ use tracing::{debug, warn};
 pub use self::actions::Action;
 use self::actions::Request;
 use self::clock::CloudClock;
-pub use self::credentials::Credentials;
+pub use self::credentials::{Credentials, Provider};
 pub use self::error::{ApiError, Error};
 use self::ratelimit::RateLimiter;
 use self::retry::{RetryPolicy, classify};
@@ -60,8 +60,9 @@ impl Endpoint {
 pub struct ClientConfig {
     /// Where requests go.
     pub endpoint: Endpoint,
-    /// The key pair requests are signed with.
-    pub credentials: Credentials,
+    /// What requests are signed with: a fixed key pair (`Credentials::into()`) or temporary
+    /// credentials kept fresh.
+    pub credentials: Provider,
     /// Requests per second across all tasks (the shared bucket).
     pub qps: f64,
     /// The client's own retries of throttled and transient failures.
@@ -161,11 +162,7 @@ impl Client {
                 source,
             })?;
         // Cloud texts quoting the key are scrubbed wherever they surface, not only in this
-        // client's errors.
-        kvsync_secrets::value::register(&config.credentials.access_key_secret);
-        if let Some(token) = &config.credentials.security_token {
-            kvsync_secrets::value::register(token);
-        }
+        // client's errors: the provider registers every secret it holds or fetches.
         Ok(Client {
             http,
             limiter: Arc::new(RateLimiter::new(config.qps, 1)),
@@ -207,6 +204,28 @@ impl Client {
             fence: self.fence.clone(),
             audit: self.audit.clone(),
         }
+    }
+
+    /// The same client (connection pool, call counters) signing with `credentials` and with a
+    /// limiter of its own at `qps`: another account's client, whose limits are its own.
+    pub fn with_credentials(&self, credentials: Provider, qps: f64) -> Client {
+        let mut config = (*self.config).clone();
+        config.credentials = credentials;
+        config.qps = qps;
+        Client {
+            http: self.http.clone(),
+            limiter: Arc::new(RateLimiter::new(qps, 1)),
+            config: Arc::new(config),
+            stats: self.stats.clone(),
+            clock: self.clock.clone(),
+            fence: self.fence.clone(),
+            audit: self.audit.clone(),
+        }
+    }
+
+    /// What this client signs with.
+    pub fn credentials(&self) -> &Provider {
+        &self.config.credentials
     }
 
     /// The same client whose every request first asks `fence` and, refused, fails with
@@ -259,15 +278,14 @@ impl Client {
         params: params::Params,
     ) -> Result<T, Error> {
         let audit = self.audit.as_ref().filter(|_| write);
+        let mut trace = Trace::default();
         let Some(audit) = audit else {
-            return self.attempts(region, action, &params, None).await.0;
+            return self.attempts(region, action, &params, &mut trace).await.0;
         };
         let started = Timestamp::now();
         let clock = std::time::Instant::now();
-        let mut request_id = String::new();
-        let (result, attempts) = self
-            .attempts(region, action, &params, Some(&mut request_id))
-            .await;
+        let (result, attempts) = self.attempts(region, action, &params, &mut trace).await;
+        let mut request_id = trace.request_id;
         let outcome = match &result {
             Ok(_) => "ok",
             Err(Error::Api(api)) => {
@@ -293,8 +311,12 @@ impl Client {
                 request_id.clear();
                 "endpoint"
             }
+            Err(Error::Credentials { .. }) => {
+                request_id.clear();
+                "credentials"
+            }
         };
-        let secrets = self.in_flight(&params);
+        let secrets = in_flight(&params, None);
         let shown = params
             .iter()
             .map(|(name, value)| match value {
@@ -311,36 +333,20 @@ impl Client {
             started,
             duration: clock.elapsed(),
             attempts,
-            access_key_id: &self.config.credentials.access_key_id,
+            access_key_id: &trace.access_key_id,
         });
         result
     }
 
-    /// What an answer might quote back and must not keep: the call's secret parameters and
-    /// the key it is signed with.
-    fn in_flight<'a>(&'a self, params: &'a params::Params) -> Vec<&'a Secret> {
-        let credentials = &self.config.credentials;
-        params
-            .iter()
-            .filter_map(|(_, value)| match value {
-                params::ParamValue::Secret(secret) => Some(secret),
-                params::ParamValue::Plain(_) => None,
-            })
-            .chain([&credentials.access_key_secret])
-            .chain(credentials.security_token.as_ref())
-            .collect()
-    }
-
     /// The attempts of one call, retried as the policy says; with how many were made. The
-    /// `RequestId` of a successful answer goes to `request_id` when asked for.
+    /// `RequestId` of a successful answer and the key id of the last attempt go to `trace`.
     async fn attempts<T: serde::de::DeserializeOwned>(
         &self,
         region: &str,
         action: &'static str,
         params: &params::Params,
-        mut request_id: Option<&mut String>,
+        trace: &mut Trace,
     ) -> (Result<T, Error>, u32) {
-        let in_flight = self.in_flight(params);
         let mut wire = params.expose();
         wire.entry("RegionId".to_owned())
             .or_insert_with(|| region.to_owned());
@@ -349,6 +355,8 @@ impl Client {
         // joined the rate limiter's queue: a large plan queues thousands of calls at once.
         let mut first_sent: Option<std::time::Instant> = None;
         let mut attempt = 0;
+        // Credentials the cloud called expired before their time get one fresh try.
+        let mut renewed = false;
         loop {
             attempt += 1;
             self.limiter.acquire().await;
@@ -364,18 +372,30 @@ impl Client {
                 };
                 return (Err(not_sent), attempt - 1);
             }
+            // One snapshot signs this attempt: a refresh meanwhile changes the next one only.
+            let credentials = match self.config.credentials.current(self.clock.now()).await {
+                Ok(credentials) => credentials,
+                Err(source) => {
+                    self.stats.record(action, "credentials");
+                    let not_sent = Error::Credentials {
+                        action,
+                        source: Box::new(source),
+                    };
+                    return (Err(not_sent), attempt - 1);
+                }
+            };
+            trace.access_key_id.clone_from(&credentials.access_key_id);
+            let in_flight = in_flight(params, Some(&credentials));
             let started = std::time::Instant::now();
             let first_sent = *first_sent.get_or_insert(started);
-            let signed = self.sign(action, wire.clone());
+            let signed = self.sign(action, wire.clone(), &credentials);
             let result = transport::send(&self.http, action, &endpoint, &signed)
                 .await
                 .and_then(|answer| {
                     if let Some(date) = &answer.date {
                         self.clock.observe(date, Timestamp::now());
                     }
-                    if let Some(request_id) = request_id.as_deref_mut() {
-                        *request_id = transport::request_id(&answer, &in_flight);
-                    }
+                    trace.request_id = transport::request_id(&answer, &in_flight);
                     transport::decode::<T>(action, &answer, &in_flight)
                 });
             let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -387,6 +407,18 @@ impl Client {
                         region, attempt, elapsed_ms, "call succeeded"
                     );
                     return (Ok(response), attempt);
+                }
+                Err(Error::Api(api))
+                    if api.code == EXPIRED_TOKEN
+                        && !renewed
+                        && self.config.credentials.spec().is_temporary() =>
+                {
+                    self.stats.record(action, "expired_credentials");
+                    warn!(action = action, region, provider = %self.config.credentials.name(), "the cloud refused the credentials as expired; refreshing them");
+                    self.config
+                        .credentials
+                        .refused_as_expired(&credentials.access_key_id);
+                    renewed = true;
                 }
                 Err(err) => {
                     let class = classify(&err);
@@ -416,8 +448,12 @@ impl Client {
     }
 
     /// Adds the common parameters and the signature.
-    fn sign(&self, action: &str, mut params: BTreeMap<String, String>) -> BTreeMap<String, String> {
-        let credentials = &self.config.credentials;
+    fn sign(
+        &self,
+        action: &str,
+        mut params: BTreeMap<String, String>,
+        credentials: &Credentials,
+    ) -> BTreeMap<String, String> {
         let common = [
             ("Action", action.to_owned()),
             ("Version", API_VERSION.to_owned()),
@@ -438,6 +474,35 @@ impl Client {
         params.insert("Signature".to_owned(), signature);
         params
     }
+}
+
+/// The code the cloud answers a call signed with expired temporary credentials.
+pub const EXPIRED_TOKEN: &str = "InvalidSecurityToken.Expired";
+
+/// What a call's attempts report besides their result.
+#[derive(Debug, Default)]
+struct Trace {
+    /// The last answer's `RequestId`.
+    request_id: String,
+    /// The key id the last attempt was signed with.
+    access_key_id: String,
+}
+
+/// What an answer might quote back and must not keep: the call's secret parameters and the
+/// key it is signed with.
+fn in_flight<'a>(
+    params: &'a params::Params,
+    credentials: Option<&'a Credentials>,
+) -> Vec<&'a Secret> {
+    params
+        .iter()
+        .filter_map(|(_, value)| match value {
+            params::ParamValue::Secret(secret) => Some(secret),
+            params::ParamValue::Plain(_) => None,
+        })
+        .chain(credentials.map(|c| &c.access_key_secret))
+        .chain(credentials.and_then(|c| c.security_token.as_ref()))
+        .collect()
 }
 
 /// The `Timestamp` parameter's format: ISO 8601 UTC to the second.

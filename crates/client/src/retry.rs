@@ -52,6 +52,7 @@ pub fn classify(error: &Error) -> Class {
         Error::Decode { .. }
         | Error::BodyTooLarge { .. }
         | Error::Endpoint { .. }
+        | Error::Credentials { .. }
         | Error::Fenced { .. } => Class::Terminal,
         Error::Api(api) => classify_code(&api.code, api.status),
     }

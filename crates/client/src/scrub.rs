@@ -145,7 +145,7 @@ impl Matcher {
 /// The matcher of the registered secrets, rebuilt only when a secret was registered since.
 fn registered_matcher() -> Matcher {
     static CACHE: Mutex<Option<(usize, Matcher)>> = Mutex::new(None);
-    let generation = secret::registered_count();
+    let generation = secret::generation();
     let mut cache = CACHE.lock().unwrap_or_else(|poison| poison.into_inner());
     if let Some((built_at, matcher)) = cache.as_ref()
         && *built_at == generation
@@ -154,7 +154,7 @@ fn registered_matcher() -> Matcher {
     }
     let registered = secret::registered();
     let matcher = Matcher::new(registered.iter());
-    *cache = Some((registered.len(), matcher.clone()));
+    *cache = Some((generation, matcher.clone()));
     matcher
 }
 

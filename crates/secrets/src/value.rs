@@ -13,6 +13,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A secret string; every printed form is `***`.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -38,6 +39,9 @@ impl Secret {
 /// the number of distinct secrets read.
 static REGISTERED: RwLock<BTreeSet<String>> = RwLock::new(BTreeSet::new());
 
+/// Bumped on every change of [`REGISTERED`], so a matcher built from it knows when it is stale.
+static GENERATION: AtomicUsize = AtomicUsize::new(0);
+
 /// Registers `secret`'s value with the process-wide set the scrubber removes from texts.
 /// Empty values are ignored (there is nothing to find).
 pub fn register(secret: &Secret) {
@@ -53,15 +57,25 @@ pub fn register(secret: &Secret) {
             .write()
             .unwrap_or_else(|poison| poison.into_inner())
             .insert(secret.0.clone());
+        GENERATION.fetch_add(1, Ordering::SeqCst);
     }
 }
 
-/// How many secrets are registered; it only grows, so it tells whether the set changed.
-pub fn registered_count() -> usize {
+/// Removes `secret`'s value from the registered set: for temporary credentials that have
+/// expired long ago, which nothing quotes any more, so that a daemon refreshing its credentials
+/// for months does not scrub every text against thousands of dead values.
+pub fn retire(secret: &Secret) {
     REGISTERED
-        .read()
+        .write()
         .unwrap_or_else(|poison| poison.into_inner())
-        .len()
+        .remove(&secret.0);
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A number that changes whenever the registered set changes (a secret registered or
+/// retired), so that what is built from [`registered`] can tell it is stale.
+pub fn generation() -> usize {
+    GENERATION.load(Ordering::SeqCst)
 }
 
 /// The registered secrets, for the scrubber.
@@ -114,5 +128,14 @@ mod tests {
         let all = registered();
         assert_eq!(all.iter().filter(|s| **s == secret).count(), 1);
         assert!(all.iter().all(|s| !s.expose().is_empty()));
+    }
+
+    #[test]
+    fn a_retired_value_is_no_longer_registered() {
+        let secret = Secret::new("retired-temporary-Qw72");
+        register(&secret);
+        assert!(registered().contains(&secret));
+        retire(&secret);
+        assert!(!registered().contains(&secret));
     }
 }

@@ -12,6 +12,26 @@ pub const ALICLOUD_ACCESS_KEY: &str = "ALICLOUD_ACCESS_KEY";
 pub const ALICLOUD_SECRET_KEY: &str = "ALICLOUD_SECRET_KEY";
 /// STS security token (Terraform alicloud provider convention).
 pub const ALICLOUD_SECURITY_TOKEN: &str = "ALICLOUD_SECURITY_TOKEN";
+/// The RAM role to assume with an OIDC token (RRSA), with the two below.
+pub const ALIBABA_CLOUD_ROLE_ARN: &str = "ALIBABA_CLOUD_ROLE_ARN";
+/// The OIDC provider's ARN (RRSA).
+pub const ALIBABA_CLOUD_OIDC_PROVIDER_ARN: &str = "ALIBABA_CLOUD_OIDC_PROVIDER_ARN";
+/// The file holding the OIDC token (RRSA; re-read at each refresh, as it rotates).
+pub const ALIBABA_CLOUD_OIDC_TOKEN_FILE: &str = "ALIBABA_CLOUD_OIDC_TOKEN_FILE";
+/// The session name of an assumed role configured by the environment.
+pub const ALIBABA_CLOUD_ROLE_SESSION_NAME: &str = "ALIBABA_CLOUD_ROLE_SESSION_NAME";
+/// The ECS instance's RAM role name, served by the metadata service.
+pub const ALIBABA_CLOUD_ECS_METADATA: &str = "ALIBABA_CLOUD_ECS_METADATA";
+/// `true` turns the ECS metadata service off as a credential source.
+pub const ALIBABA_CLOUD_ECS_METADATA_DISABLED: &str = "ALIBABA_CLOUD_ECS_METADATA_DISABLED";
+/// The STS region: `sts.<region>.aliyuncs.com` instead of the central endpoint.
+pub const ALIBABA_CLOUD_STS_REGION: &str = "ALIBABA_CLOUD_STS_REGION";
+/// `true`: the STS endpoint is the VPC one (`sts-vpc.<region>.aliyuncs.com`).
+pub const ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED: &str = "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED";
+/// The STS endpoint's URL, below `--sts-endpoint`.
+pub const ALIBABA_CLOUD_STS_ENDPOINT: &str = "ALIBABA_CLOUD_STS_ENDPOINT";
+/// The ECS metadata service's URL, below `--metadata-endpoint`.
+pub const KVSYNC_METADATA_ENDPOINT: &str = "KVSYNC_METADATA_ENDPOINT";
 /// Every variable above that holds kvsync's own credentials: a manifest's `{env:}` secret may
 /// not name one (it would send kvsync's credentials to the cloud as a password).
 pub const CREDENTIALS: &[&str] = &[

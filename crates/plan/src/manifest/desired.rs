@@ -49,6 +49,25 @@ pub struct Stack {
     pub disruption: Option<Disruption>,
     /// Whether instances that do not say take a backup before risky steps.
     pub backup_before_risky: bool,
+    /// The RAM role the stack's calls are made as (`None`: kvsync's own credentials).
+    #[serde(default)]
+    pub credentials: Option<StackRole>,
+}
+
+/// `spec.credentials`: the RAM role a stack's calls are made as, assumed with kvsync's own
+/// credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackRole {
+    /// The role's ARN.
+    pub role_arn: String,
+    /// The session name (default `kvsync-<stack>`).
+    pub session_name: String,
+    /// The lifetime asked for, in seconds (default 3600).
+    pub duration_seconds: Option<u32>,
+    /// A JSON policy narrowing the role's permissions.
+    pub policy: Option<String>,
+    /// The role's external ID.
+    pub external_id: Option<String>,
 }
 
 /// What a new instance starts from (`spec.source`).
@@ -191,6 +210,7 @@ impl Default for Stack {
             allow_irreversible: false,
             disruption: None,
             backup_before_risky: false,
+            credentials: None,
         }
     }
 }

@@ -378,6 +378,24 @@ pub struct StackSpec {
     pub disruption: Option<Spanned<Disruption>>,
     /// The default of `backupBeforeRisky` for the stack's instances.
     pub backup_before_risky: Option<Spanned<StrictBool>>,
+    /// The RAM role the stack's calls are made as.
+    pub credentials: Option<Spanned<StackCredentials>>,
+}
+
+/// `spec.credentials` of a stack: the RAM role to assume.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StackCredentials {
+    /// `roleArn`.
+    pub role_arn: Spanned<String>,
+    /// `sessionName`.
+    pub session_name: Option<Spanned<String>>,
+    /// `durationSeconds`.
+    pub duration_seconds: Option<Spanned<StrictU32>>,
+    /// `policy`: a JSON policy document, as a string.
+    pub policy: Option<Spanned<String>>,
+    /// `externalId`.
+    pub external_id: Option<Spanned<String>>,
 }
 
 /// `metadata` of an `Account` or `Whitelist` document: what it is and which instance it

@@ -186,6 +186,19 @@ fn stack() -> Value {
                 "qps": {"type": "number", "minimum": 0.01, "maximum": 10000},
                 "allowDestroy": {"type": "boolean"},
                 "allowIrreversible": {"type": "boolean"},
+                "credentials": {
+                    "type": "object",
+                    "required": ["roleArn"],
+                    "additionalProperties": false,
+                    "description": "the RAM role the stack's calls are made as, assumed with kvsync's own credentials",
+                    "properties": {
+                        "roleArn": {"type": "string", "pattern": "^acs:ram::[0-9]+:role/[A-Za-z0-9._-]{1,64}$"},
+                        "sessionName": {"type": "string", "pattern": "^[A-Za-z0-9.@_-]{2,64}$"},
+                        "durationSeconds": {"type": "integer", "minimum": 900, "maximum": 43200},
+                        "policy": {"type": "string"},
+                        "externalId": {"type": "string"}
+                    }
+                },
                 "disruption": {"enum": ["immediate", "window", "never"]},
                 "backupBeforeRisky": {"type": "boolean"}
             }

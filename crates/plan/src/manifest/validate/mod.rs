@@ -11,7 +11,8 @@ use serde_saphyr::Spanned;
 
 use super::desired::SecretSite;
 use super::desired::{
-    Charge, DesiredInstance, Disruption, InstanceKey, Network, Source, Stack, VpcAuthMode,
+    Charge, DesiredInstance, Disruption, InstanceKey, Network, Source, Stack, StackRole,
+    VpcAuthMode,
 };
 use super::diagnostics::Collector;
 use super::raw;
@@ -540,8 +541,110 @@ pub fn stack(c: &mut Collector<'_>, doc: raw::StackDoc) -> (Stack, DefaultRegion
         allow_irreversible: spec.allow_irreversible.is_some_and(|a| a.value.0),
         disruption: spec.disruption.map(|d| disruption(d.value)),
         backup_before_risky: spec.backup_before_risky.is_some_and(|b| b.value.0),
+        credentials: None,
+    };
+    let credentials = spec
+        .credentials
+        .and_then(|credentials| stack_role(c, credentials.value, &stack.name));
+    let stack = Stack {
+        credentials,
+        ..stack
     };
     (stack, region)
+}
+
+/// Whether `arn` is a RAM role's ARN: `acs:ram::<account>:role/<name>`.
+fn is_role_arn(arn: &str) -> bool {
+    let Some(rest) = arn.strip_prefix("acs:ram::") else {
+        return false;
+    };
+    let Some((account, role)) = rest.split_once(":role/") else {
+        return false;
+    };
+    !account.is_empty()
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !role.is_empty()
+        && role.len() <= 64
+        && role
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+}
+
+/// Whether `name` is a session name STS accepts: 2 to 64 of `A-Z a-z 0-9 . @ - _`.
+fn is_session_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'@' | b'-' | b'_'))
+}
+
+/// `spec.credentials`, checked: the role ARN's form, the session name, the duration STS
+/// accepts and a policy that is a JSON object.
+fn stack_role(c: &mut Collector<'_>, raw: raw::StackCredentials, stack: &str) -> Option<StackRole> {
+    let mut valid = true;
+    let role_arn = raw.role_arn;
+    if !is_role_arn(&role_arn.value) {
+        c.error(
+            role_arn.referenced,
+            "stack-credentials",
+            format!(
+                "spec.credentials.roleArn {} must be a RAM role's ARN, acs:ram::<account id>:role/<role name>",
+                shown(&role_arn.value)
+            ),
+        );
+        valid = false;
+    }
+    let session_name = match raw.session_name {
+        Some(name) => {
+            if !is_session_name(&name.value) {
+                c.error(
+                    name.referenced,
+                    "stack-credentials",
+                    format!(
+                        "spec.credentials.sessionName {} must be 2 to 64 of A-Z, a-z, 0-9, '.', '@', '-', '_'",
+                        shown(&name.value)
+                    ),
+                );
+                valid = false;
+            }
+            name.value
+        }
+        None => format!("kvsync-{stack}").chars().take(64).collect(),
+    };
+    let duration_seconds = raw.duration_seconds.map(|duration| {
+        if !(900..=43_200).contains(&duration.value.0) {
+            c.error(
+                duration.referenced,
+                "stack-credentials",
+                format!(
+                    "spec.credentials.durationSeconds must be 900 to 43200 (what STS accepts), not {}",
+                    duration.value.0
+                ),
+            );
+            valid = false;
+        }
+        duration.value.0
+    });
+    let policy = raw.policy.map(|policy| {
+        let object = serde_json::from_str::<serde_json::Value>(&policy.value)
+            .is_ok_and(|value| value.is_object());
+        if !object {
+            c.error(
+                policy.referenced,
+                "stack-credentials",
+                "spec.credentials.policy must be a JSON policy document (an object), as a string",
+            );
+            valid = false;
+        }
+        policy.value
+    });
+    valid.then(|| StackRole {
+        role_arn: role_arn.value,
+        session_name,
+        duration_seconds,
+        policy,
+        external_id: raw.external_id.map(|id| id.value),
+    })
 }
 
 fn disruption(raw: raw::Disruption) -> Disruption {
