@@ -12,7 +12,7 @@ use jiff::SignedDuration;
 use super::{CliError, ExitStatus, GlobalArgs, values};
 use crate::emulator::auth::KeyRing;
 use crate::emulator::faults::{Faults, parse_lose_response, parse_signature_fault};
-use crate::emulator::roles::{Roles, RolesError};
+use crate::emulator::roles::{MAX_DURATION_SECONDS, Roles, RolesError};
 use crate::emulator::state::Durations;
 use crate::emulator::{self, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorConfig};
 
@@ -88,27 +88,40 @@ pub struct EmulatorArgs {
 
 /// The roles STS and the metadata stand-in know, from `--roles` and the flags.
 fn roles(args: &EmulatorArgs) -> Result<Roles, CliError> {
-    let usage = |err: RolesError| CliError::Usage(error_chain(&err));
+    // Every message names the flag (or the file) it is about.
+    let usage = |flag: &'static str| {
+        move |err: RolesError| {
+            let text = error_chain(&err);
+            if text.starts_with(flag) || text.contains("roles file") {
+                CliError::Usage(text)
+            } else {
+                CliError::Usage(format!("{flag}: {text}"))
+            }
+        }
+    };
     let mut roles = Roles::default();
     if let Some(path) = &args.roles_file {
-        roles.load_file(path).map_err(usage)?;
+        roles.load_file(path).map_err(usage("--roles"))?;
     }
     for spec in &args.roles {
-        roles.add_role_flag(spec).map_err(usage)?;
+        roles.add_role_flag(spec).map_err(usage("--role"))?;
     }
     for spec in &args.oidc_tokens {
-        roles.add_oidc_token_flag(spec).map_err(usage)?;
+        roles
+            .add_oidc_token_flag(spec)
+            .map_err(usage("--oidc-token"))?;
     }
     if let Some(spec) = &args.ecs_role {
-        roles.set_ecs_role_flag(spec).map_err(usage)?;
+        roles.set_ecs_role_flag(spec).map_err(usage("--ecs-role"))?;
     }
     if let Some(text) = &args.sts_max_seconds {
-        let seconds = text.parse::<u64>().map_err(|_| {
+        let refused = || {
             CliError::Usage(format!(
-                "--sts-max-seconds takes whole seconds from 1 to 43200, not {text:?}"
+                "--sts-max-seconds takes whole seconds from 1 to {MAX_DURATION_SECONDS}, not {text:?}"
             ))
-        })?;
-        roles.set_max_seconds(seconds).map_err(usage)?;
+        };
+        let seconds = text.parse::<u64>().map_err(|_| refused())?;
+        roles.set_max_seconds(seconds).map_err(|_| refused())?;
     }
     Ok(roles)
 }
