@@ -12,6 +12,7 @@ use jiff::SignedDuration;
 use super::{CliError, ExitStatus, GlobalArgs, values};
 use crate::emulator::auth::KeyRing;
 use crate::emulator::faults::{Faults, parse_lose_response, parse_signature_fault};
+use crate::emulator::roles::{MAX_DURATION_SECONDS, Roles, RolesError};
 use crate::emulator::state::Durations;
 use crate::emulator::{self, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorConfig};
 
@@ -63,6 +64,78 @@ pub struct EmulatorArgs {
     /// Accept another key pair (repeatable), besides --access-key-id/--access-key-secret.
     #[arg(long = "key", value_name = "ID:SECRET")]
     pub keys: Vec<String>,
+    /// A RAM role STS lets callers assume (repeatable). TRUST is an access key ID, `*` (any
+    /// key the emulator knows, issued STS keys included), a role ARN (keys issued for that
+    /// role: chaining) or `oidc:PROVIDER_ARN` (AssumeRoleWithOIDC through that provider).
+    #[arg(long = "role", value_name = "ARN=TRUST[,TRUST...]")]
+    pub roles: Vec<String>,
+    /// An OIDC token the provider accepts in AssumeRoleWithOIDC (repeatable).
+    #[arg(long = "oidc-token", value_name = "PROVIDER_ARN=TOKEN")]
+    pub oidc_tokens: Vec<String>,
+    /// The RAM role the ECS metadata stand-in (`/latest/`) serves under role name NAME.
+    #[arg(long, value_name = "NAME=ROLE_ARN")]
+    pub ecs_role: Option<String>,
+    /// The longest lifetime of issued STS and metadata credentials, in seconds (1 to 43200;
+    /// default: as requested, 3600 when not said, 6 hours for metadata).
+    #[arg(long, value_name = "S", allow_hyphen_values = true)]
+    pub sts_max_seconds: Option<String>,
+    /// A JSON file of roles, OIDC tokens, the ECS role and the lifetime cap:
+    /// {"account_id", "roles": {ARN: [TRUST...]}, "oidc_tokens": {PROVIDER_ARN: [TOKEN...]},
+    /// "ecs_role": {"name", "arn"}, "max_seconds"}; the flags add to it.
+    #[arg(long = "roles", value_name = "FILE")]
+    pub roles_file: Option<PathBuf>,
+}
+
+/// The roles STS and the metadata stand-in know, from `--roles` and the flags.
+fn roles(args: &EmulatorArgs) -> Result<Roles, CliError> {
+    // Every message names the flag (or the file) it is about.
+    let usage = |flag: &'static str| {
+        move |err: RolesError| {
+            let text = error_chain(&err);
+            if text.starts_with(flag) || text.contains("roles file") {
+                CliError::Usage(text)
+            } else {
+                CliError::Usage(format!("{flag}: {text}"))
+            }
+        }
+    };
+    let mut roles = Roles::default();
+    if let Some(path) = &args.roles_file {
+        roles.load_file(path).map_err(usage("--roles"))?;
+    }
+    for spec in &args.roles {
+        roles.add_role_flag(spec).map_err(usage("--role"))?;
+    }
+    for spec in &args.oidc_tokens {
+        roles
+            .add_oidc_token_flag(spec)
+            .map_err(usage("--oidc-token"))?;
+    }
+    if let Some(spec) = &args.ecs_role {
+        roles.set_ecs_role_flag(spec).map_err(usage("--ecs-role"))?;
+    }
+    if let Some(text) = &args.sts_max_seconds {
+        let refused = || {
+            CliError::Usage(format!(
+                "--sts-max-seconds takes whole seconds from 1 to {MAX_DURATION_SECONDS}, not {text:?}"
+            ))
+        };
+        let seconds = text.parse::<u64>().map_err(|_| refused())?;
+        roles.set_max_seconds(seconds).map_err(|_| refused())?;
+    }
+    Ok(roles)
+}
+
+/// An error and its causes on one line, `: `-separated.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Seconds as a duration; the value parser has kept them within a day, so this cannot overflow.
@@ -104,8 +177,10 @@ pub async fn exec(global: &GlobalArgs, args: EmulatorArgs) -> Result<ExitStatus,
         .map(|name| parse_signature_fault(name))
         .collect::<Result<_, _>>()
         .map_err(CliError::Usage)?;
+    let roles = roles(&args)?;
     let config = EmulatorConfig {
         keys,
+        roles,
         state_path: args.state.clone(),
         durations: Durations {
             create: seconds(args.create_seconds),

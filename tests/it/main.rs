@@ -26,6 +26,7 @@ mod emulator_manage;
 mod emulator_monitor;
 mod emulator_protocol;
 mod emulator_security;
+mod emulator_sts;
 mod emulator_tags;
 mod etcd_member;
 mod examples;

@@ -12,7 +12,11 @@ const PACKAGES: &[&str] = &[
     "aliyun-python-sdk-core==2.16.1",
     "aliyun-python-sdk-r-kvstore==2.20.17",
     "alibabacloud_r_kvstore20150101==7.0.0",
+    "alibabacloud_sts20150401==1.2.0",
 ];
+
+/// The role the STS check assumes (`tests/python/sdk_check.py`'s `ROLE`).
+const ROLE: &str = "acs:ram::1234567890123456:role/sdk-check";
 
 fn venv_python(venv: &Path) -> PathBuf {
     venv.join("bin").join("python")
@@ -22,7 +26,7 @@ fn sdks_importable(python: &Path) -> bool {
     Command::new(python)
         .args([
             "-c",
-            "import aliyunsdkr_kvstore, alibabacloud_r_kvstore20150101",
+            "import aliyunsdkr_kvstore, alibabacloud_r_kvstore20150101, alibabacloud_sts20150401",
         ])
         .output()
         .is_ok_and(|output| output.status.success())
@@ -81,7 +85,8 @@ fn the_official_python_sdks_talk_to_the_emulator_unchanged() {
         }
     };
     let dir = tempfile::tempdir().unwrap();
-    let emulator = EmulatorProcess::start(dir.path(), &[]);
+    let role = format!("{ROLE}=testid");
+    let emulator = EmulatorProcess::start(dir.path(), &["--role", &role]);
     let endpoint = emulator.url.trim_start_matches("http://").to_owned();
     let output = Command::new(&python)
         .arg(repo().join("tests/python/sdk_check.py"))
@@ -98,4 +103,15 @@ fn the_official_python_sdks_talk_to_the_emulator_unchanged() {
     // Both SDKs really went through the emulator.
     assert!(emulator.count("CreateInstance", "ok") >= 3);
     assert!(emulator.count("DescribeInstances", "SignatureDoesNotMatch") >= 1);
+    // The STS SDK too, and R-KVStore took the issued credentials.
+    assert_eq!(emulator.count("AssumeRole", "ok"), 1);
+    assert_eq!(emulator.count("GetCallerIdentity", "ok"), 2);
+    let journal = crate::support::http_get_json(&format!("{}/_emulator/requests", emulator.url));
+    assert!(
+        journal.as_array().unwrap().iter().any(|entry| {
+            entry["action"] == "DescribeInstances"
+                && entry["access_key_id"].as_str().unwrap().starts_with("STS.")
+        }),
+        "{journal}"
+    );
 }

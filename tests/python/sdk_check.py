@@ -6,7 +6,10 @@ Two independent clients are used: the classic `aliyun-python-sdk-core` with
 `aliyun-python-sdk-r-kvstore` (v1 signature, POST, parameters in the query,
 `SignatureType=` empty, `True`/`False` booleans) and the newer Tea client
 `alibabacloud_r_kvstore20150101` with `signature_algorithm='v2'` (v1 signature,
-lower-case `Format=json`, `+` for spaces, no RegionId added). Every check raises
+lower-case `Format=json`, `+` for spaces, no RegionId added). A third, the official
+STS SDK `alibabacloud_sts20150401`, calls AssumeRole and GetCallerIdentity (with the
+long-term key and with the issued credentials) and the R-KVStore Tea client then calls
+with the issued credentials and their security token. Every check raises
 on a mismatch; the script prints one line per step and exits non-zero on failure.
 """
 
@@ -40,6 +43,8 @@ from aliyunsdkr_kvstore.request.v20150101 import (
 
 ENDPOINT = sys.argv[1]
 REGION = "cn-hangzhou"
+# The role the emulator is started with (`--role ROLE=testid`).
+ROLE = "acs:ram::1234567890123456:role/sdk-check"
 
 
 def step(name):
@@ -288,7 +293,64 @@ def tea_sdk():
     expect(attribute.instance_id == created.instance_id, attribute)
 
 
+def sts_sdk():
+    from alibabacloud_r_kvstore20150101 import models as kvstore_models
+    from alibabacloud_r_kvstore20150101.client import Client as KvstoreClient
+    from alibabacloud_sts20150401 import models
+    from alibabacloud_sts20150401.client import Client
+    from alibabacloud_tea_openapi import models as openapi
+
+    def config(key_id, secret, token=None):
+        return openapi.Config(
+            access_key_id=key_id,
+            access_key_secret=secret,
+            security_token=token,
+            endpoint=ENDPOINT,
+            protocol="http",
+            region_id=REGION,
+            # The RPC v1 signature (query parameters), as in the Tea check above.
+            signature_algorithm="v2",
+        )
+
+    step("sts: AssumeRole decodes into the SDK's models")
+    assumed = Client(config("testid", "testsecret")).assume_role(
+        models.AssumeRoleRequest(
+            role_arn=ROLE, role_session_name="sdk-check", duration_seconds=3600
+        )
+    ).body
+    credentials = assumed.credentials
+    expect(credentials.access_key_id.startswith("STS."), credentials)
+    expect(credentials.access_key_secret and credentials.security_token, credentials)
+    expect(credentials.expiration.endswith("Z"), credentials)
+    expect(assumed.assumed_role_user.arn == ROLE + "/sdk-check", assumed.assumed_role_user)
+    expect(assumed.assumed_role_user.assumed_role_id, assumed.assumed_role_user)
+    expect(assumed.request_id, "answers carry a RequestId")
+
+    step("sts: GetCallerIdentity with the long-term key")
+    me = Client(config("testid", "testsecret")).get_caller_identity().body
+    expect(me.identity_type == "Account", me)
+    expect(me.account_id and me.arn and me.principal_id and me.user_id and me.request_id, me)
+
+    step("sts: GetCallerIdentity with the issued credentials")
+    issued = config(
+        credentials.access_key_id,
+        credentials.access_key_secret,
+        credentials.security_token,
+    )
+    role = Client(issued).get_caller_identity().body
+    expect(role.identity_type == "AssumedRoleUser", role)
+    expect(role.arn.endswith(":assumed-role/sdk-check/sdk-check"), role)
+    expect(role.role_id and role.principal_id.startswith(role.role_id), role)
+
+    step("tea: DescribeInstances with the issued credentials")
+    listed = KvstoreClient(issued).describe_instances(
+        kvstore_models.DescribeInstancesRequest(region_id=REGION)
+    ).body
+    expect(listed.request_id, listed)
+
+
 if __name__ == "__main__":
     classic_sdk()
     tea_sdk()
+    sts_sdk()
     print("all SDK checks passed", flush=True)

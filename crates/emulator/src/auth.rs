@@ -28,6 +28,19 @@ impl KeyRing {
         self.0.insert(id.into(), secret.into());
     }
 
+    /// Whether the ring holds `id`.
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.contains_key(id)
+    }
+}
+
+/// Where the verifier finds the secret of an access key ID.
+pub trait SecretSource {
+    /// The secret of `id`, if the key is known.
+    fn secret(&self, id: &str) -> Option<&str>;
+}
+
+impl SecretSource for KeyRing {
     fn secret(&self, id: &str) -> Option<&str> {
         self.0.get(id).map(String::as_str)
     }
@@ -73,7 +86,7 @@ pub fn parse_timestamp(value: &str) -> Option<Timestamp> {
 pub fn verify(
     method: &str,
     wire: &BTreeMap<String, String>,
-    keys: &KeyRing,
+    keys: &dyn SecretSource,
     nonces: &mut NonceCache,
     now: Timestamp,
     refused: &BTreeSet<String>,

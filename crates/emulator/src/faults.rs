@@ -1,5 +1,6 @@
-//! Injected faults: latency, `ServiceUnavailable`, answers lost after the change committed, and
-//! signatures refused on calls that carry a given parameter.
+//! Injected faults: latency, `ServiceUnavailable`, answers lost after the change committed,
+//! signatures refused on calls that carry a given parameter, and STS or the metadata stand-in
+//! down.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -51,6 +52,8 @@ pub const MAX_FAIL_BACKUPS: u64 = 1_000_000;
 pub struct FaultState {
     lose_remaining: BTreeMap<String, u32>,
     fail_backups: u64,
+    sts_down: bool,
+    metadata_down: bool,
 }
 
 impl FaultState {
@@ -59,7 +62,29 @@ impl FaultState {
         FaultState {
             lose_remaining: faults.lose_responses.clone(),
             fail_backups: faults.fail_backups,
+            sts_down: false,
+            metadata_down: false,
         }
+    }
+
+    /// Whether STS is down: every STS action is answered `ServiceUnavailable` (503).
+    pub fn sts_down(&self) -> bool {
+        self.sts_down
+    }
+
+    /// Takes STS down or brings it back.
+    pub fn set_sts_down(&mut self, down: bool) {
+        self.sts_down = down;
+    }
+
+    /// Whether the metadata stand-in is down: every request is answered 503.
+    pub fn metadata_down(&self) -> bool {
+        self.metadata_down
+    }
+
+    /// Takes the metadata stand-in down or brings it back.
+    pub fn set_metadata_down(&mut self, down: bool) {
+        self.metadata_down = down;
     }
 
     /// How many of the next backups will fail.

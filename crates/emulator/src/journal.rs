@@ -4,7 +4,8 @@
 //! Only requests whose signature checked out are kept, with the protocol parameters left out
 //! and every secret parameter (as the action's declaration marks it, or by a password-like
 //! name when the request does not parse) replaced by `sha256:` and the hex SHA-256 of its
-//! value: the journal never holds a secret. It keeps the newest [`CAPACITY`] requests.
+//! value (credentials such as an `OIDCToken` as `(secret)`; the `SecurityToken` is a protocol
+//! parameter, left out): the journal never holds a secret. It keeps the newest [`CAPACITY`] requests.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -15,6 +16,14 @@ use super::state::PROTOCOL_PARAMS;
 use kvsync_secrets::Secret;
 use kvsync_wire::actions::{Request, WireParams};
 use kvsync_wire::params::ParamValue;
+
+/// Parameters that carry a credential (STS's `OIDCToken` and SAML assertion): shown as
+/// [`CREDENTIAL_SHOWN`], not even digested. (`SecurityToken` is a protocol parameter and left
+/// out altogether.)
+const CREDENTIAL_PARAMS: &[&str] = &["OIDCToken", "SAMLAssertion"];
+
+/// How the journal shows a credential parameter.
+const CREDENTIAL_SHOWN: &str = "(secret)";
 
 /// How many requests the journal keeps.
 pub(crate) const CAPACITY: usize = 10_000;
@@ -65,7 +74,13 @@ pub(crate) fn received(action: &str, wire: &BTreeMap<String, String>) -> Receive
         .filter(|(name, _)| !PROTOCOL_PARAMS.contains(&name.as_str()))
         .map(|(name, value)| {
             let secret = declared.contains(name) || name.ends_with("Password");
-            let value = if secret { digest(value) } else { value.clone() };
+            let value = if CREDENTIAL_PARAMS.contains(&name.as_str()) {
+                CREDENTIAL_SHOWN.to_owned()
+            } else if secret {
+                digest(value)
+            } else {
+                value.clone()
+            };
             (name.clone(), value)
         })
         .collect();
@@ -114,6 +129,20 @@ mod tests {
         // A request that does not parse is still kept without its password.
         let broken = received("CreateAccount", &wire(&[("AccountPassword", "Hunter2!x")]));
         assert_eq!(broken.parameters["AccountPassword"], digest("Hunter2!x"));
+        // STS: the OIDC token is shown as (secret), the security token not at all.
+        let oidc = received(
+            "AssumeRoleWithOIDC",
+            &wire(&[
+                ("OIDCToken", "eyJhbGciOi.payload.sig"),
+                ("SecurityToken", "CAISxyz"),
+                ("RoleArn", "acs:ram::1:role/r"),
+            ]),
+        );
+        assert_eq!(oidc.parameters["OIDCToken"], "(secret)");
+        assert_eq!(oidc.parameters["RoleArn"], "acs:ram::1:role/r");
+        assert!(!oidc.parameters.contains_key("SecurityToken"));
+        assert_eq!(oidc.access_key_id, "");
+        assert!(!format!("{oidc:?}").contains("eyJ") && !format!("{oidc:?}").contains("CAIS"));
     }
 
     #[test]

@@ -10,6 +10,12 @@
 //! no password, only salted digests, and its request journal (`/_emulator/requests`) shows
 //! secrets as digests.
 //!
+//! The same listener serves the emulated STS (requests with `Version=2015-04-01`: `sts.rs`,
+//! the roles of `roles.rs`, the credentials of `issued.rs`) and an ECS metadata stand-in under
+//! `/latest/` (`metadata.rs`). R-KVStore and STS accept issued keys with their
+//! `SecurityToken` until they expire at the emulated time; no credential value enters the
+//! journal.
+//!
 //! The state runs on emulated time, [`EmulatorConfig::emulated_now`]: the configured clock plus
 //! an offset that `POST /_emulator/clock?advance=SECONDS` moves at runtime. Every answer's
 //! `Date` header carries it; signatures alone are checked against the real clock.
@@ -25,14 +31,18 @@ mod errors;
 pub mod faults;
 mod handler;
 mod instances;
+mod issued;
 mod journal;
 mod lifecycle;
 mod manage;
+mod metadata;
 mod monitor;
 mod render;
+pub mod roles;
 mod security;
 pub mod state;
 pub mod store;
+mod sts;
 mod tags;
 mod times;
 mod window;
@@ -59,7 +69,9 @@ use self::auth::{KeyRing, NonceCache};
 use self::errors::VendorError;
 use self::faults::{FaultDecision, Faults, QpsLimiter};
 use self::render::Format;
+use self::roles::Roles;
 use self::state::{Context, Durations, State};
+use self::sts::{Caller, StsAction};
 use kvsync_wire::API_VERSION;
 
 /// The key pair the emulator accepts unless told otherwise (the vendor reference's example).
@@ -91,6 +103,9 @@ pub struct EmulatorConfig {
     /// Seconds the emulated cloud's time is ahead of `clock` (negative: behind). Shared by
     /// clones, so a test holding a clone moves the running emulator's time.
     pub clock_offset: Arc<AtomicI64>,
+    /// The roles STS lets callers assume, the OIDC tokens, the metadata role and the cap on
+    /// issued credentials' lifetime.
+    pub roles: Roles,
 }
 
 impl EmulatorConfig {
@@ -132,6 +147,7 @@ impl Default for EmulatorConfig {
             faults: Faults::default(),
             clock: Arc::new(Timestamp::now),
             clock_offset: Arc::new(AtomicI64::new(0)),
+            roles: Roles::default(),
         }
     }
 }
@@ -160,6 +176,7 @@ struct Inner {
     state: State,
     nonces: NonceCache,
     faults: faults::FaultState,
+    metadata: metadata::MetadataState,
 }
 
 struct Shared {
@@ -233,6 +250,7 @@ pub async fn serve(
             state,
             nonces: NonceCache::default(),
             faults: faults::FaultState::new(&config.faults),
+            metadata: metadata::MetadataState::default(),
         }),
         qps: config
             .faults
@@ -249,6 +267,7 @@ pub async fn serve(
         .route("/_emulator/requests", get(requests_view))
         .route("/_emulator/clock", get(clock_view).post(clock_advance))
         .route("/_emulator/faults", post(faults_set))
+        .route("/latest/{*rest}", any(metadata::serve))
         .fallback(not_found)
         .layer(map_response_with_state(Arc::clone(&shared), date_header))
         .with_state(shared);
@@ -392,6 +411,9 @@ fn process(
     if action.is_empty() {
         return Err(VendorError::missing_parameter("Action"));
     }
+    if sts::is_sts(wire) {
+        return process_sts(shared, inner, method, action, wire);
+    }
     match wire.get("Version").map(String::as_str) {
         Some(API_VERSION) => {}
         Some(_) => return Err(VendorError::invalid_version()),
@@ -404,10 +426,20 @@ fn process(
     auth::verify(
         method,
         wire,
-        &config.keys,
+        &issued::Known {
+            ring: &config.keys,
+            issued: &inner.state.sts_keys,
+        },
         &mut inner.nonces,
         (config.clock)(),
         &config.faults.signature_faults,
+    )?;
+    let key_id = wire.get("AccessKeyId").map(String::as_str).unwrap_or("");
+    issued::check_token(
+        &inner.state.sts_keys,
+        key_id,
+        wire.get("SecurityToken").map(String::as_str),
+        config.emulated_now(),
     )?;
     lock(&shared.journal).record(action, wire);
     if inner.faults.take_service_unavailable(&config.faults) {
@@ -423,9 +455,16 @@ fn process(
     if fail_backup && handled.changed {
         inner.faults.used_backup_failure();
     }
-    if handled.changed
-        && let Some(path) = &config.state_path
-        && let Err(err) = store::save(path, &inner.state)
+    if handled.changed {
+        persist(shared, &inner.state)?;
+    }
+    Ok(handled.body)
+}
+
+/// Writes the state file, if there is one; the vendor's `InternalError` when that fails.
+fn persist(shared: &Shared, state: &State) -> Result<(), VendorError> {
+    if let Some(path) = &shared.config.state_path
+        && let Err(err) = store::save(path, state)
     {
         tracing::error!(error = %err, "could not persist emulator state");
         return Err(VendorError {
@@ -434,7 +473,80 @@ fn process(
             message: "The request processing has failed due to some unknown error.".into(),
         });
     }
-    Ok(handled.body)
+    Ok(())
+}
+
+/// An STS request: the down fault (before anything else, so it has no effect), the
+/// signature and token of a signed action, the journal, the action and persistence.
+fn process_sts(
+    shared: &Shared,
+    inner: &mut Inner,
+    method: &str,
+    action: &str,
+    wire: &BTreeMap<String, String>,
+) -> Result<Value, VendorError> {
+    if inner.faults.sts_down() {
+        return Err(VendorError::service_unavailable());
+    }
+    let action_kind = StsAction::parse(action).ok_or_else(VendorError::action_not_found)?;
+    let config = &shared.config;
+    let now = config.emulated_now();
+    let key_id = wire.get("AccessKeyId").cloned().unwrap_or_default();
+    let mut keys = std::mem::take(&mut inner.state.sts_keys);
+    let caller_record = if action_kind.anonymous() {
+        None
+    } else {
+        let verified = auth::verify(
+            method,
+            wire,
+            &issued::Known {
+                ring: &config.keys,
+                issued: &keys,
+            },
+            &mut inner.nonces,
+            (config.clock)(),
+            &config.faults.signature_faults,
+        )
+        .and_then(|()| {
+            issued::check_token(
+                &keys,
+                &key_id,
+                wire.get("SecurityToken").map(String::as_str),
+                now,
+            )
+            .map(|record| Some(record.cloned()))
+        });
+        match verified {
+            Ok(record) => record,
+            Err(err) => {
+                inner.state.sts_keys = keys;
+                return Err(err);
+            }
+        }
+    };
+    let journal_wire;
+    let recorded = if action_kind.anonymous() {
+        // Anonymous: who signed is nobody, whatever AccessKeyId says.
+        let mut copy = wire.clone();
+        copy.remove("AccessKeyId");
+        journal_wire = copy;
+        &journal_wire
+    } else {
+        wire
+    };
+    lock(&shared.journal).record(action, recorded);
+    let caller = match (action_kind.anonymous(), &caller_record) {
+        (true, _) => Caller::Anonymous,
+        (false, Some(Some(record))) => Caller::Issued(&key_id, record),
+        (false, _) => Caller::LongTerm(&key_id),
+    };
+    let answer = sts::handle(action_kind, wire, caller, &config.roles, &mut keys, now);
+    inner.state.sts_keys = keys;
+    let answer = answer?;
+    if answer.changed {
+        persist(shared, &inner.state)?;
+    }
+    Ok(answer.body)
 }
 
 fn respond(status: StatusCode, format: Format, root: &str, body: &Value) -> Response {
@@ -555,6 +667,12 @@ enum ControlError {
     /// The emulated time would leave the range of representable times.
     #[error("the emulated time would leave the representable range")]
     TimeOutOfRange,
+    /// A query parameter is neither `true` nor `false`.
+    #[error("{name} must be true or false")]
+    Flag {
+        /// The parameter.
+        name: &'static str,
+    },
 }
 
 impl IntoResponse for ControlError {
@@ -603,18 +721,57 @@ async fn clock_advance(AxumState(shared): AxumState<Arc<Shared>>, uri: Uri) -> R
     }
 }
 
-/// `POST /_emulator/faults?fail_backups=N`: the next N backups fail; answers
-/// `{"fail_backups": N}`.
+/// One `true`/`false` query parameter of a control endpoint; `None` when absent.
+fn flag_param(uri: &Uri, name: &'static str) -> Result<Option<bool>, ControlError> {
+    let mut query = BTreeMap::new();
+    decode_form(uri.query().unwrap_or("").as_bytes(), &mut query);
+    match query.get(name).map(String::as_str) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ControlError::Flag { name }),
+    }
+}
+
+/// `POST /_emulator/faults?fail_backups=N&sts_down=BOOL&metadata_down=BOOL` (at least one):
+/// the next N backups fail; STS answers every action 503 `ServiceUnavailable` without effect;
+/// the metadata stand-in answers 503. Answers the settings it was given, e.g.
+/// `{"fail_backups": N}` or `{"sts_down": true}`.
 async fn faults_set(AxumState(shared): AxumState<Arc<Shared>>, uri: Uri) -> Response {
-    let count = match count_param(&uri, "fail_backups", faults::MAX_FAIL_BACKUPS) {
-        Ok(count) => count,
-        Err(refused) => return refused.into_response(),
+    let has = |name: &str| {
+        let mut query = BTreeMap::new();
+        decode_form(uri.query().unwrap_or("").as_bytes(), &mut query);
+        query.contains_key(name)
+    };
+    let sts_down = flag_param(&uri, "sts_down");
+    let metadata_down = flag_param(&uri, "metadata_down");
+    let count = if has("fail_backups") || !(has("sts_down") || has("metadata_down")) {
+        Some(count_param(&uri, "fail_backups", faults::MAX_FAIL_BACKUPS))
+    } else {
+        None
+    };
+    let (count, sts_down, metadata_down) = match (count.transpose(), sts_down, metadata_down) {
+        (Ok(count), Ok(sts), Ok(metadata)) => (count, sts, metadata),
+        (Err(refused), _, _) | (_, Err(refused), _) | (_, _, Err(refused)) => {
+            return refused.into_response();
+        }
     };
     let mut inner = lock(&shared.inner);
-    inner.faults.set_fail_backups(count);
-    let remaining = inner.faults.fail_backups();
+    let mut answer = serde_json::Map::new();
+    if let Some(count) = count {
+        inner.faults.set_fail_backups(count);
+        answer.insert("fail_backups".into(), json!(inner.faults.fail_backups()));
+    }
+    if let Some(down) = sts_down {
+        inner.faults.set_sts_down(down);
+        answer.insert("sts_down".into(), json!(inner.faults.sts_down()));
+    }
+    if let Some(down) = metadata_down {
+        inner.faults.set_metadata_down(down);
+        answer.insert("metadata_down".into(), json!(inner.faults.metadata_down()));
+    }
     drop(inner);
-    json_response(StatusCode::OK, &json!({ "fail_backups": remaining }))
+    json_response(StatusCode::OK, &Value::Object(answer))
 }
 
 #[cfg(test)]

@@ -584,6 +584,9 @@ pub struct State {
     pub backups: BTreeMap<u64, Backup>,
     /// The last sequence number handed out (instances, backups, orders).
     pub sequence: u64,
+    /// Temporary credentials STS and the metadata stand-in issued, by access key ID.
+    #[serde(default)]
+    pub sts_keys: BTreeMap<String, super::issued::IssuedKey>,
 }
 
 /// The result of a request that succeeded.
