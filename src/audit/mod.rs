@@ -47,7 +47,8 @@ pub struct Record {
     pub time: Timestamp,
     /// Who made it: the daemon replica's name, or the command and `host-pid`.
     pub who: String,
-    /// The AccessKeyId the call was signed with.
+    /// The AccessKeyId the call was signed with, as its last four characters (`…abcd`): logs
+    /// never hold a whole key id.
     pub access_key_id: String,
     /// The stack the call worked for, when known.
     #[serde(default)]
@@ -157,7 +158,7 @@ impl AuditSink {
             format_version: FORMAT_VERSION,
             time: call.started,
             who: self.who.clone(),
-            access_key_id: call.access_key_id.to_owned(),
+            access_key_id: crate::api::credentials::key_hint(call.access_key_id),
             stack: scope
                 .as_ref()
                 .map(|s| s.stack.clone())

@@ -6,6 +6,10 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings, values};
+use std::sync::Arc;
+
+use crate::daemon::clients::Clients;
+use crate::daemon::stacks::StatusView;
 use crate::daemon::status::{DaemonStatus, Mode, SharedStatus};
 use crate::daemon::{self, DaemonConfig, Deadlines, ForcedExit, GitConfig, deadline, http};
 
@@ -15,6 +19,11 @@ pub struct DaemonArgs {
     /// Manifests (with --git: paths inside the repository).
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    /// A directory of one stack's manifests, reconciled by a loop of its own with the
+    /// credentials its Stack document names (repeatable, instead of -f: one daemon, several
+    /// stacks, each in its own account; with --git, a path inside the repository).
+    #[arg(long = "stack", value_name = "DIR", conflicts_with = "files")]
+    pub stacks: Vec<PathBuf>,
     /// Time in which every instance is read afresh once (1ms to 168h).
     #[arg(long, default_value = "5m", value_parser = values::interval, allow_hyphen_values = true)]
     pub interval: Duration,
@@ -118,6 +127,14 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
                 .into(),
         ));
     }
+    if args.stacks.len() > 1 && !matches!(args.coordination, crate::coordination::Mechanism::Local)
+    {
+        return Err(CliError::Usage(
+            "several --stack directories share the work with other replicas only with \
+             --coordination local; run one daemon per stack with etcd"
+                .into(),
+        ));
+    }
     let targets = args
         .notify
         .iter()
@@ -176,10 +193,30 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
             retry: Default::default(),
         }),
     };
-    daemon::check_paths(&config).map_err(CliError::Daemon)?;
+    // One loop per stack: the -f manifests, or each --stack directory.
+    let configs: Vec<DaemonConfig> = if args.stacks.is_empty() {
+        vec![config]
+    } else {
+        args.stacks
+            .iter()
+            .enumerate()
+            .map(|(index, dir)| DaemonConfig {
+                paths: vec![dir.clone()],
+                // Each loop keeps a checkout of its own: one checkout, one writer.
+                git: config.git.clone().map(|git| GitConfig {
+                    cache_dir: git.cache_dir.join(format!("stack-{index}")),
+                    ..git
+                }),
+                ..config.clone()
+            })
+            .collect()
+    };
+    for config in &configs {
+        daemon::check_paths(config).map_err(CliError::Daemon)?;
+    }
     let open_files = http::raise_open_files_limit();
     // Every write call of every cycle is audited; the executor names stack and instance.
-    let who = match &config.coordination {
+    let who = match &configs[0].coordination {
         Some(replica) => replica.name.clone(),
         None => crate::audit::who("daemon"),
     };
@@ -222,9 +259,19 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
         "kvsync daemon listening on http://{address} (mode {})",
         args.mode
     );
-    let mut fresh = DaemonStatus::new(args.mode, jiff::Timestamp::now());
-    fresh.history = crate::daemon::history::History::with_capacity(args.history);
-    let status = SharedStatus::new(fresh);
+    let statuses: Vec<SharedStatus> = configs
+        .iter()
+        .map(|_| {
+            let mut fresh = DaemonStatus::new(args.mode, jiff::Timestamp::now());
+            fresh.history = crate::daemon::history::History::with_capacity(args.history);
+            SharedStatus::new(fresh)
+        })
+        .collect();
+    let view = if statuses.len() == 1 {
+        StatusView::One(statuses[0].clone())
+    } else {
+        StatusView::Many(statuses.clone())
+    };
     let limits = http::Limits {
         // Connections get part of the grace period; the rest is the loop's.
         grace: http::Limits::default().grace.min(grace / 2),
@@ -232,20 +279,50 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
     };
     let server = tokio::spawn(http::serve(
         listener,
-        status.clone(),
+        view,
         target.client.clone(),
-        config.notify.clone(),
+        configs[0].notify.clone(),
         stop.clone(),
         limits,
     ));
-    let result = daemon::run(target.client.clone(), config, status, stop).await;
-    if result.is_err() {
-        // The loop could not run: the server is not waiting for a stop signal to come.
+    let credentials = target.client.credentials();
+    let clients = Arc::new(Clients::new(
+        target.client.clone(),
+        credentials.spec().clone(),
+        credentials.endpoints().clone(),
+        global.qps,
+    ));
+    let mut loops = tokio::task::JoinSet::new();
+    for (index, (config, status)) in configs.into_iter().zip(statuses).enumerate() {
+        let (clients, stop) = (clients.clone(), stop.clone());
+        loops.spawn(async move { (index, daemon::run(clients, config, status, stop).await) });
+    }
+    let mut finals = Vec::new();
+    let mut failure = None;
+    while let Some(joined) = loops.join_next().await {
+        match joined {
+            Ok((index, Ok(last))) => finals.push((index, last)),
+            Ok((_, Err(err))) => {
+                // A loop that could not run: the others and the server stop with it.
+                failure.get_or_insert(err);
+                loops.abort_all();
+            }
+            Err(join) if join.is_cancelled() => {}
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+    if failure.is_some() {
+        // The server is not waiting for a stop signal to come.
         server.abort();
     }
     let _ = server.await;
     target.close().await;
-    let last = result.map_err(CliError::Daemon)?;
-    let _ = crate::outln!("kvsync daemon stopped: {}", daemon::summary(&last));
+    if let Some(err) = failure {
+        return Err(CliError::Daemon(err));
+    }
+    finals.sort_by_key(|(index, _)| *index);
+    for (_, last) in &finals {
+        let _ = crate::outln!("kvsync daemon stopped: {}", daemon::summary(last));
+    }
     Ok(ExitStatus::Success)
 }

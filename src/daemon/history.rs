@@ -105,11 +105,50 @@ impl History {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
+
+    /// The cycles of several rings in one, in time order, as many as the largest keeps.
+    pub fn merged<'a>(rings: impl IntoIterator<Item = &'a History>) -> History {
+        let mut capacity = 1;
+        let mut cycles: Vec<CycleRecord> = Vec::new();
+        for ring in rings {
+            capacity = capacity.max(ring.capacity);
+            cycles.extend(ring.cycles.iter().cloned());
+        }
+        cycles.sort_by_key(|cycle| cycle.at);
+        let skip = cycles.len().saturating_sub(capacity);
+        History {
+            capacity,
+            cycles: cycles.into_iter().skip(skip).collect(),
+            last_counts: BTreeMap::new(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_rings_keep_the_newest_cycles_in_time_order() {
+        let record = |second: i64| CycleRecord {
+            at: at(second),
+            duration_secs: 1.0,
+            ok: true,
+            calls: BTreeMap::new(),
+            throttled: 0,
+            drift: 0,
+        };
+        let mut a = History::with_capacity(2);
+        a.cycles.extend([record(1), record(5)]);
+        let mut b = History::with_capacity(3);
+        b.cycles.extend([record(2), record(3), record(9)]);
+        let merged = History::merged([&a, &b]);
+        let seconds: Vec<i64> = merged
+            .cycles()
+            .map(|c| c.at.as_second() - 1_700_000_000)
+            .collect();
+        assert_eq!(seconds, [3, 5, 9]);
+    }
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(1_700_000_000 + second).unwrap()

@@ -43,7 +43,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::status::{DaemonStatus, SharedStatus};
+use super::status::DaemonStatus;
 use super::{console, metrics};
 use crate::api::Client;
 use crate::apply::progress::StopSignal;
@@ -117,7 +117,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
 
 #[derive(Clone)]
 struct Shared {
-    status: SharedStatus,
+    status: super::stacks::StatusView,
     client: Client,
     events: crate::notify::Notifier,
 }
@@ -126,7 +126,7 @@ struct Shared {
 /// flight finish within a few seconds, and returns.
 pub async fn serve(
     listener: TcpListener,
-    status: SharedStatus,
+    status: super::stacks::StatusView,
     client: Client,
     events: crate::notify::Notifier,
     stop: StopSignal,
@@ -432,7 +432,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(shared): State<Shared>) -> Response {
-    let verdict = shared.status.lock().readiness(jiff::Timestamp::now());
+    let verdict = shared.status.readiness(jiff::Timestamp::now());
     match verdict {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(reason) => (
@@ -578,6 +578,7 @@ mod tests {
     use super::*;
     use crate::api::{ClientConfig, Credentials, Endpoint};
     use crate::apply::progress::{StopHandle, stop_pair};
+    use crate::daemon::status::SharedStatus;
     use crate::daemon::status::{InstanceResult, InstanceStatus, Mode, Revision};
     use crate::secrets::Secret;
 
@@ -643,7 +644,7 @@ mod tests {
             let (stop, signal) = stop_pair();
             let task = tokio::spawn(serve(
                 listener,
-                status.clone(),
+                crate::daemon::stacks::StatusView::One(status.clone()),
                 client.clone(),
                 crate::notify::Notifier::default(),
                 signal,

@@ -18,6 +18,7 @@
 
 pub mod backoff;
 pub mod cache;
+pub mod clients;
 pub mod console;
 pub mod cycle;
 pub mod deadline;
@@ -32,6 +33,7 @@ pub mod phase;
 pub mod process;
 pub mod reconcile;
 pub mod source;
+pub mod stacks;
 pub mod status;
 pub mod triggers;
 
@@ -329,9 +331,10 @@ pub fn summary(status: &DaemonStatus) -> String {
     )
 }
 
-/// Runs until `stop` fires; returns the final status.
+/// Runs until `stop` fires; returns the final status. Each cycle calls with the client
+/// `clients` gives the Stack document in force.
 pub async fn run(
-    client: Client,
+    clients: Arc<clients::Clients>,
     config: DaemonConfig,
     status: SharedStatus,
     stop: StopSignal,
@@ -385,7 +388,7 @@ pub async fn run(
     let mut cache = ObservationCache::default();
     let mut digests = DigestMemo::default();
     let mut reads = BlockingReads::new(status.clone());
-    let mut rate = Rate::new(client.clone(), config.qps);
+    let client = clients.base().clone();
     let spread = Spread {
         slices: config.refresh_slices.max(1),
         max_age: config.cache_max_age,
@@ -511,7 +514,7 @@ pub async fn run(
         );
         let stack = &manifests.desired.stack;
         watch.stack(&stack.name);
-        let client = rate.for_stack(stack.qps);
+        let client = clients.for_stack(stack);
         let mut reconciler = Reconciler {
             client: &client,
             status: &status,
@@ -606,41 +609,6 @@ fn start_replica(
         }
     });
     replica
-}
-
-/// The client at the rate in force: `--qps`, else the Stack document's `qps`, else the
-/// default; a Stack that changes its rate gets a client with a limiter at the new rate (same
-/// connections and counters).
-struct Rate {
-    base: Client,
-    flag: Option<f64>,
-    current: Client,
-}
-
-impl Rate {
-    fn new(client: Client, flag: Option<f64>) -> Self {
-        Rate {
-            current: client.clone(),
-            base: client,
-            flag,
-        }
-    }
-
-    fn for_stack(&mut self, stack_qps: Option<f64>) -> Client {
-        let (qps, source) = crate::api::ratelimit::effective_qps(self.flag, stack_qps);
-        if !(0.01..=10_000.0).contains(&qps) {
-            warn!(
-                qps,
-                "the Stack document's rate is outside 0.01 to 10000; keeping the client's"
-            );
-            return self.current.clone();
-        }
-        if qps != self.current.qps() {
-            crate::api::ratelimit::log_rate(qps, source);
-            self.current = self.base.with_qps(qps);
-        }
-        self.current.clone()
-    }
 }
 
 /// A tick with ±10 % jitter, so that many daemons do not reconcile in step.

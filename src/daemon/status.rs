@@ -212,6 +212,18 @@ impl Default for Histogram {
 }
 
 impl Histogram {
+    /// Adds `other`'s observations (of the same buckets) to these.
+    pub fn add(&mut self, other: &Histogram) {
+        if self.bounds != other.bounds {
+            return;
+        }
+        for (count, more) in self.counts.iter_mut().zip(&other.counts) {
+            *count += more;
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+    }
+
     /// Records one observation.
     pub fn observe(&mut self, seconds: f64) {
         for (bound, count) in self.bounds.iter().zip(self.counts.iter_mut()) {
@@ -307,6 +319,10 @@ pub struct DaemonStatus {
     pub coordination: Option<crate::coordination::replica::ReplicaReport>,
     /// The stack in force.
     pub stack: Option<String>,
+    /// With several stacks (`daemon --stack`), each stack's own status; the fields above are
+    /// then their sum (see [`super::stacks::StatusView`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stacks: Vec<DaemonStatus>,
     /// The last cycles, for the console's charts.
     #[serde(skip)]
     pub history: super::history::History,
@@ -335,6 +351,7 @@ impl DaemonStatus {
             instances: BTreeMap::new(),
             coordination: None,
             stack: None,
+            stacks: Vec::new(),
             history: super::history::History::default(),
         }
     }

@@ -225,7 +225,7 @@ pub async fn read_details(
     client: &Client,
     desired: &Desired,
     observed: &mut Observed,
-    cache: &mut dyn DetailCache,
+    cache: &mut (dyn DetailCache + Send),
 ) -> Result<usize, ObserveError> {
     let mut details = JoinSet::new();
     let mut answers = Vec::new();

@@ -128,7 +128,13 @@ fn every_write_of_an_apply_is_recorded_with_its_request_id() {
     let mut ids = Vec::new();
     for (record, request) in recorded.iter().zip(&sent) {
         assert_eq!(record["outcome"], "ok", "{record}");
-        assert_eq!(record["access_key_id"], request["access_key_id"]);
+        // The last four characters of the key the journal saw, and no more.
+        let key = request["access_key_id"].as_str().unwrap();
+        let tail: String = key
+            .chars()
+            .skip(key.chars().count().saturating_sub(4))
+            .collect();
+        assert_eq!(record["access_key_id"], format!("…{tail}").as_str());
         assert_eq!(record["stack"], "audited");
         assert_eq!(record["instance"], "cn-hangzhou/orders-cache");
         assert_eq!(record["region"], "cn-hangzhou");

@@ -13,6 +13,7 @@ mod commands;
 mod console;
 mod coordination;
 mod daemon;
+mod daemon_credentials;
 mod daemon_logs;
 mod daemon_robustness;
 mod declare;

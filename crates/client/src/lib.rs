@@ -228,6 +228,11 @@ impl Client {
         &self.config.credentials
     }
 
+    /// Whether `other` waits on the same rate limiter (a clone, not a client of its own).
+    pub fn shares_limiter_with(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.limiter, &other.limiter)
+    }
+
     /// The same client whose every request first asks `fence` and, refused, fails with
     /// [`Error::Fenced`] without being sent (nor retried).
     pub fn fenced(&self, fence: Arc<dyn WriteFence>) -> Client {

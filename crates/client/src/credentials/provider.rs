@@ -82,6 +82,16 @@ impl Provider {
         }
     }
 
+    /// Whether `other` is a clone of this provider, sharing its cached credentials.
+    pub fn shares_cache_with(&self, other: &Provider) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Where temporary credentials are fetched from.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
     /// What the credentials come from.
     pub fn spec(&self) -> &Spec {
         &self.inner.spec
