@@ -587,3 +587,155 @@ fn a_refused_signature_never_leaks_the_passwords_it_quotes() {
     assert!(state.contains("leak-reset"), "{state}");
     assert_free_of(CANARIES, "the emulator's state file", &state);
 }
+
+/// The OIDC token of the temporary-credential test: a canary too.
+const OIDC_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.Canary-OIDC+Token=x%y&z.sig";
+const OIDC_PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/ack-rrsa";
+const OIDC_ROLE: &str = "acs:ram::1234567890123456:role/kvsync-pods";
+
+/// Temporary credentials obtained with an OIDC token (RRSA) never leak, not even when the
+/// cloud quotes them back: every call carrying a password is refused `SignatureDoesNotMatch`
+/// with a string-to-sign that holds the call's `SecurityToken`. Neither the OIDC token, nor a
+/// security token (they all start `CAIS`), nor an issued secret, nor a whole issued key id
+/// reaches any output, saved plan, log, audit log, console page or the emulator's journal.
+#[test]
+fn temporary_credentials_never_leak_even_when_the_cloud_quotes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::write(manifests.join("leaks.yaml"), LEAK_SETUP).unwrap();
+    let token_file = dir.path().join("rrsa-token");
+    std::fs::write(&token_file, OIDC_TOKEN).unwrap();
+    let emulator = EmulatorProcess::start_logged(
+        dir.path(),
+        &[
+            "--role",
+            &format!("{OIDC_ROLE}=oidc:{OIDC_PROVIDER}"),
+            "--oidc-token",
+            &format!("{OIDC_PROVIDER}={OIDC_TOKEN}"),
+            "--signature-fault",
+            "Password",
+            "-v",
+        ],
+    );
+    let rrsa = |command: &mut Command| {
+        command
+            .args(["--endpoint", &emulator.url, "--sts-endpoint", &emulator.url])
+            .env("ALIBABA_CLOUD_ROLE_ARN", OIDC_ROLE)
+            .env("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", OIDC_PROVIDER)
+            .env("ALIBABA_CLOUD_OIDC_TOKEN_FILE", &token_file)
+            .env(SETUP.0, SETUP.1);
+    };
+    let mut shown = Vec::new();
+    for args in [
+        &["apply", "--auto-approve", "-vv"][..],
+        &["apply", "--auto-approve", "-vv", "--log-format", "json"],
+        &["plan", "--json", "-vv"],
+        &["plan", "--out", "saved.plan", "-vv"],
+    ] {
+        let mut command = kvsync(dir.path());
+        rrsa(&mut command);
+        let output = run(command.args(args).stdin(Stdio::null()));
+        let (stdout, stderr) = texts(&output);
+        shown.push((args.join(" "), format!("{stdout}\n{stderr}")));
+    }
+    let (what, applied) = &shown[0];
+    assert!(
+        applied.contains("SignatureDoesNotMatch") && applied.contains("server string to sign"),
+        "{what} does not report the refusal:\n{applied}"
+    );
+    assert!(applied.contains("oidc_role_arn"), "{applied}");
+    assert!(emulator.count("AssumeRoleWithOIDC", "ok") >= 1);
+    assert!(emulator.count("CreateInstance", "SignatureDoesNotMatch") >= 1);
+    shown.push((
+        "the saved plan".into(),
+        std::fs::read_to_string(dir.path().join("saved.plan")).unwrap(),
+    ));
+
+    // The daemon: its log, every view, its audit log.
+    let daemon_log = dir.path().join("daemon-stderr.log");
+    let mut command = kvsync(dir.path());
+    rrsa(&mut command);
+    let mut daemon = command
+        .args(["daemon", "--mode", "apply", "--interval", "1h"])
+        .args(["--listen", "127.0.0.1:0", "-vv", "--log-format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&daemon_log).unwrap())
+        .spawn()
+        .expect("starting the daemon");
+    let mut banner = String::new();
+    BufReader::new(daemon.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let url = banner
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("unexpected daemon banner {banner:?}"))
+        .to_owned();
+    let started = Instant::now();
+    loop {
+        let status = http_get_json(&format!("{url}/status"));
+        if status["instances"]["cn-hangzhou/leak-pw"]["last_error"]
+            .as_str()
+            .is_some_and(|error| error.contains("SignatureDoesNotMatch"))
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the daemon did not report the refusal: {status:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for view in [
+        "/status",
+        "/",
+        "/metrics",
+        "/events",
+        "/api/v1/instances",
+        "/instances/cn-hangzhou/leak-pw",
+        "/api/v1/instances/cn-hangzhou/leak-pw",
+    ] {
+        let (_, body) = crate::support::http_get(&format!("{url}{view}"));
+        shown.push((format!("the daemon's {view}"), body));
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    shown.push((
+        "the daemon's log".into(),
+        std::fs::read_to_string(&daemon_log).unwrap(),
+    ));
+    shown.push((
+        "the daemon's audit log".into(),
+        std::fs::read_to_string(dir.path().join(".kvsync/audit.jsonl")).unwrap(),
+    ));
+    shown.push(("the emulator's log".into(), emulator.stderr()));
+    shown.push((
+        "the emulator's journal".into(),
+        crate::support::http_get(&format!("{}/_emulator/requests", emulator.url)).1,
+    ));
+
+    // Every credential the emulator issued, read from its own state (which must hold the
+    // secrets to check signatures, and nothing of the tokens but their digests).
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("emulator-state.json")).unwrap(),
+    )
+    .unwrap();
+    let issued = state["sts_keys"].as_object().unwrap();
+    assert!(!issued.is_empty());
+    let mut canaries: Vec<String> = vec![OIDC_TOKEN.to_owned()];
+    for (id, key) in issued {
+        canaries.push(id.clone());
+        canaries.push(key["secret"].as_str().unwrap().to_owned());
+    }
+    let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
+    for (what, text) in &shown {
+        assert_free_of(&canaries, what, text);
+        assert!(
+            !text.contains("CAIS"),
+            "{what} holds a security token:\n{text}"
+        );
+    }
+    let state_text = state.to_string();
+    assert!(!state_text.contains("CAIS") && !state_text.contains(OIDC_TOKEN));
+}

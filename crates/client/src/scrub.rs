@@ -40,11 +40,60 @@ const LEVELS: &[(&str, &[&str])] = &[
 /// secret-bearing parameter from `text`. `in_flight` are the secrets of the call at hand; the
 /// process's registered secrets are always included.
 pub fn scrub(text: &str, in_flight: &[&Secret]) -> String {
-    let mut out = registered_matcher().replace(text);
+    let (secrets, key_ids) = registered_matchers();
+    let mut out = secrets.replace(text);
     if !in_flight.is_empty() {
         out = Matcher::new(in_flight.iter().copied()).replace(&out);
     }
-    redact_by_name(&out)
+    key_ids.shorten(&redact_by_name(&out))
+}
+
+/// Finds registered key ids and shows each as its last four characters.
+#[derive(Clone, Default)]
+struct KeyIds {
+    automaton: Option<AhoCorasick>,
+    hints: Arc<Vec<String>>,
+}
+
+impl KeyIds {
+    fn new(ids: &[String]) -> Self {
+        let automaton = (!ids.is_empty())
+            .then(|| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(ids)
+                    .ok()
+            })
+            .flatten();
+        let hints = ids
+            .iter()
+            .map(|id| {
+                let tail: String = id
+                    .chars()
+                    .skip(id.chars().count().saturating_sub(4))
+                    .collect();
+                format!("…{tail}")
+            })
+            .collect();
+        KeyIds {
+            automaton,
+            hints: Arc::new(hints),
+        }
+    }
+
+    fn shorten(&self, text: &str) -> String {
+        match &self.automaton {
+            None => text.to_owned(),
+            Some(automaton) => {
+                let mut out = String::with_capacity(text.len());
+                automaton.replace_all_with(text, &mut out, |found, _, out| {
+                    out.push_str(&self.hints[found.pattern().as_usize()]);
+                    true
+                });
+                out
+            }
+        }
+    }
 }
 
 /// Every form in which a text may quote `value`, longest first.
@@ -142,20 +191,23 @@ impl Matcher {
     }
 }
 
-/// The matcher of the registered secrets, rebuilt only when a secret was registered since.
-fn registered_matcher() -> Matcher {
-    static CACHE: Mutex<Option<(usize, Matcher)>> = Mutex::new(None);
+/// The matchers of the registered secrets and key ids, rebuilt only when one was registered
+/// or retired since.
+fn registered_matchers() -> (Matcher, KeyIds) {
+    type Built = (usize, Matcher, KeyIds);
+    static CACHE: Mutex<Option<Built>> = Mutex::new(None);
     let generation = secret::generation();
     let mut cache = CACHE.lock().unwrap_or_else(|poison| poison.into_inner());
-    if let Some((built_at, matcher)) = cache.as_ref()
+    if let Some((built_at, matcher, key_ids)) = cache.as_ref()
         && *built_at == generation
     {
-        return matcher.clone();
+        return (matcher.clone(), key_ids.clone());
     }
     let registered = secret::registered();
     let matcher = Matcher::new(registered.iter());
-    *cache = Some((generation, matcher.clone()));
-    matcher
+    let key_ids = KeyIds::new(&secret::key_ids());
+    *cache = Some((generation, matcher.clone(), key_ids.clone()));
+    (matcher, key_ids)
 }
 
 /// Replaces the value after `Name=`, `Name%3D` or `Name%253D` of every secret-bearing name.

@@ -72,6 +72,52 @@ pub fn retire(secret: &Secret) {
     GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 
+/// Key ids (not secret, but never shown whole): texts keep their last four characters.
+static KEY_IDS: RwLock<BTreeSet<String>> = RwLock::new(BTreeSet::new());
+
+/// The shortest key id that is shortened in texts: real ones are 24 characters and more, and
+/// shortening a short word wherever it appears would mangle texts.
+pub const MIN_KEY_ID_LEN: usize = 8;
+
+/// Registers an AccessKey ID, so that the scrubber shows any text quoting it (a cloud's
+/// string-to-sign does) with its last four characters only. Ids shorter than
+/// [`MIN_KEY_ID_LEN`] are ignored.
+pub fn register_key_id(id: &str) {
+    if id.len() < MIN_KEY_ID_LEN {
+        return;
+    }
+    let known = KEY_IDS
+        .read()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .contains(id);
+    if !known {
+        KEY_IDS
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .insert(id.to_owned());
+        GENERATION.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Takes a key id off the list (a long-expired temporary key).
+pub fn retire_key_id(id: &str) {
+    KEY_IDS
+        .write()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .remove(id);
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The registered key ids, for the scrubber.
+pub fn key_ids() -> Vec<String> {
+    KEY_IDS
+        .read()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .iter()
+        .cloned()
+        .collect()
+}
+
 /// A number that changes whenever the registered set changes (a secret registered or
 /// retired), so that what is built from [`registered`] can tell it is stale.
 pub fn generation() -> usize {

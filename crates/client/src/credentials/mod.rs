@@ -41,8 +41,10 @@ impl Credentials {
     }
 
     /// Registers the secret and the token with the scrubber, so that no text quoting them
-    /// survives anywhere in the process.
+    /// survives anywhere in the process, and the key id, so that texts quoting it keep its
+    /// last four characters only.
     pub fn register(&self) {
+        kvsync_secrets::value::register_key_id(&self.access_key_id);
         kvsync_secrets::value::register(&self.access_key_secret);
         if let Some(token) = &self.security_token {
             kvsync_secrets::value::register(token);
@@ -51,6 +53,7 @@ impl Credentials {
 
     /// Takes the secret and the token off the scrubber's list (long-expired temporary keys).
     pub fn retire(&self) {
+        kvsync_secrets::value::retire_key_id(&self.access_key_id);
         kvsync_secrets::value::retire(&self.access_key_secret);
         if let Some(token) = &self.security_token {
             kvsync_secrets::value::retire(token);
