@@ -827,3 +827,233 @@ fn a_disabled_metadata_service_is_never_asked() {
     assert_refused(&cloud, &setup, &["no credentials found"]);
     assert_eq!(cloud.emu.total_requests(), 0);
 }
+
+/// The official SDK's provider names and kvsync's, mode by mode: the SDK prefixes the chain
+/// (`default/`) and the CLI profile (`cli_profile/`), and calls keys from the environment
+/// `env` whether or not a token comes with them.
+const SDK_NAMES: &[(&str, &str, &str)] = &[
+    // (mode, alibabacloud_credentials 1.0.12, kvsync)
+    ("env AK", "default/env", "static_ak"),
+    ("env STS", "default/env", "static_sts"),
+    ("RRSA env", "default/oidc_role_arn", "oidc_role_arn"),
+    ("profile AK", "default/cli_profile/static_ak", "static_ak"),
+    (
+        "profile StsToken",
+        "default/cli_profile/static_sts",
+        "static_sts",
+    ),
+    (
+        "profile RamRoleArn",
+        "default/cli_profile/ram_role_arn/static_ak",
+        "ram_role_arn/static_ak",
+    ),
+    (
+        "profile ChainableRamRoleArn",
+        "default/cli_profile/ram_role_arn/ram_role_arn/static_ak",
+        "ram_role_arn/ram_role_arn/static_ak",
+    ),
+    (
+        "profile EcsRamRole",
+        "default/cli_profile/ecs_ram_role",
+        "ecs_ram_role",
+    ),
+    (
+        "profile OIDC",
+        "default/cli_profile/oidc_role_arn",
+        "oidc_role_arn",
+    ),
+    ("ECS env", "default/ecs_ram_role", "ecs_ram_role"),
+];
+
+/// The STS calls in `entries`: action, RoleArn, RoleSessionName and who signed.
+fn sts_calls(cloud: &Cloud, entries: &[Value]) -> Vec<(String, String, String, String)> {
+    entries
+        .iter()
+        .filter(|entry| STS_ACTIONS.contains(&entry["action"].as_str().unwrap()))
+        .map(|entry| {
+            let key = entry["access_key_id"].as_str().unwrap_or_default();
+            let param = |name: &str| {
+                entry["parameters"][name]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (
+                entry["action"].as_str().unwrap().to_owned(),
+                param("RoleArn"),
+                param("RoleSessionName"),
+                if key.is_empty() {
+                    String::new()
+                } else {
+                    cloud.who(key)
+                },
+            )
+        })
+        .collect()
+}
+
+/// Who holds the key whose last four characters `hint` shows: `testid`, a key the test
+/// handed over, or the role and session of the one issued key that ends so.
+fn who_of_hint(cloud: &Cloud, hint: &str, handed_over: Option<&str>) -> String {
+    if hint == kvsync::api::credentials::key_hint("testid") {
+        return "testid".into();
+    }
+    if let Some(id) = handed_over
+        && hint == kvsync::api::credentials::key_hint(id)
+    {
+        return cloud.who(id);
+    }
+    let keys = cloud.issued_with_hint(hint);
+    assert_eq!(keys.len(), 1, "{hint}: {keys:?}");
+    cloud.who(&keys[0])
+}
+
+/// The official SDK's default chain, run by `tests/python/credentials_check.py` with the
+/// same HOME and environment kvsync is given; its one JSON line.
+fn sdk_credentials(python: &Path, cloud: &Cloud, setup: &Setup) -> Result<Value, String> {
+    setup.write(cloud.path());
+    let output = Command::new(python)
+        .arg(crate::support::repo().join("tests/python/credentials_check.py"))
+        .arg(&cloud.emu.url)
+        .env_clear()
+        .env("HOME", cloud.path())
+        .envs(setup.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(cloud.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    cloud.assert_nothing_leaks(&stdout, &[]);
+    if !output.status.success() {
+        return Err(format!("{stdout}\n{stderr}"));
+    }
+    serde_json::from_str(stdout.trim()).map_err(|err| format!("{err}: {stdout}"))
+}
+
+/// For every mode, the official Python credentials SDK and `kvsync credentials` given the same
+/// HOME, profile file and environment name the same provider (by [`SDK_NAMES`]) and end up
+/// with credentials of the same role and session, fetched with the same STS calls.
+///
+/// Where kvsync deliberately differs, the difference is checked too: kvsync never asks the
+/// metadata service unless told to (the SDK's chain ends with the ECS role and probes
+/// 100.100.100.200, waiting out a timeout off ECS); kvsync speaks only IMDSv2 (the SDK falls
+/// back to IMDSv1 unless `ALIBABA_CLOUD_IMDSV1_DISABLED=true`; the emulator serves only v2);
+/// and a profile file whose current profile is missing is an error for kvsync unless an ECS
+/// role is configured (the SDK passes on to the next provider). Session names are set in
+/// every mode, since the defaults differ (`kvsync`; the SDK's `credentials-python-<time>`).
+#[test]
+fn the_official_python_credentials_sdk_agrees() {
+    let python = match crate::python_sdk::python_with_sdks() {
+        Ok(python) => python,
+        Err(reason) => {
+            eprintln!("SKIPPED the_official_python_credentials_sdk_agrees: {reason}");
+            return;
+        }
+    };
+    for (name, sdk_name, kvsync_name) in SDK_NAMES {
+        let cloud = Cloud::start();
+        let mut handed_over = None;
+        let mode = match *name {
+            "env STS" | "profile StsToken" => {
+                let (id, secret, token) = assume_directly(&cloud, DEPLOYER, "handed-over");
+                let setup = if *name == "env STS" {
+                    Setup::default()
+                        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", &id)
+                        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", &secret)
+                        .env("ALIBABA_CLOUD_SECURITY_TOKEN", &token)
+                } else {
+                    Setup::default().profile(profiles(
+                        "sts",
+                        json!([{"name": "sts", "mode": "StsToken", "access_key_id": id,
+                                "access_key_secret": secret, "sts_token": token}]),
+                    ))
+                };
+                handed_over = Some(id);
+                Mode {
+                    name,
+                    setup,
+                    provider: kvsync_name,
+                    signer: format!("{DEPLOYER}/handed-over"),
+                    sts: vec![],
+                }
+            }
+            _ => shared_modes(cloud.path())
+                .into_iter()
+                .find(|mode| mode.name == *name)
+                .unwrap(),
+        };
+        assert_eq!(mode.provider, *kvsync_name, "{name}");
+        let setup = with_metadata(&cloud, mode.setup.clone());
+        let before = cloud.journal().len();
+        let sdk = sdk_credentials(&python, &cloud, &setup)
+            .unwrap_or_else(|err| panic!("{name}: the SDK failed: {err}"));
+        let middle = cloud.journal().len();
+        let (shown, _) = credentials_json(&cloud, &setup);
+        let journal = cloud.journal();
+
+        assert_eq!(sdk["provider"], *sdk_name, "{name}: {sdk}");
+        assert_eq!(shown["provider"], *kvsync_name, "{name}: {shown}");
+        let sdk_who = who_of_hint(
+            &cloud,
+            sdk["key_hint"].as_str().unwrap(),
+            handed_over.as_deref(),
+        );
+        let kvsync_who = who_of_hint(
+            &cloud,
+            shown["key_hint"].as_str().unwrap(),
+            handed_over.as_deref(),
+        );
+        assert_eq!(sdk_who, mode.signer, "{name}: the SDK's credentials");
+        assert_eq!(kvsync_who, mode.signer, "{name}: kvsync's credentials");
+        assert_eq!(
+            sdk["temporary"].as_bool(),
+            Some(mode.signer != "testid"),
+            "{name}: {sdk}"
+        );
+        let once: Vec<(String, String, String, String)> = mode
+            .sts
+            .iter()
+            .map(|(a, r, s, w)| ((*a).to_owned(), r.clone(), s.clone(), w.clone()))
+            .collect();
+        assert_eq!(
+            sts_calls(&cloud, &journal[before..middle]),
+            once,
+            "{name}: the SDK"
+        );
+        assert_eq!(
+            sts_calls(&cloud, &journal[middle..]),
+            once,
+            "{name}: kvsync"
+        );
+    }
+
+    // The differences. With nothing configured, the SDK probes the metadata service (here
+    // the emulator's) and kvsync does not.
+    let cloud = Cloud::start();
+    let nothing = Setup::default();
+    let sdk = sdk_credentials(&python, &cloud, &nothing).unwrap();
+    assert_eq!(sdk["provider"], "default/ecs_ram_role", "{sdk}");
+    let refused = run(&mut cloud.kvsync(&nothing, &["credentials"]));
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(
+        texts(&refused).1.contains("no credentials found"),
+        "{refused:?}"
+    );
+
+    // A current profile that is not in the file: the SDK passes on (to the probe), kvsync
+    // refuses, unless an ECS role is configured.
+    let missing = Setup::default().profile(profiles("gone", json!([ak_profile("other")])));
+    let sdk = sdk_credentials(&python, &cloud, &missing).unwrap();
+    assert_eq!(sdk["provider"], "default/ecs_ram_role", "{sdk}");
+    let refused = run(&mut cloud.kvsync(&missing, &["credentials"]));
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(
+        texts(&refused).1.contains("profile \"gone\" is not in"),
+        "{refused:?}"
+    );
+    let with_ecs = with_metadata(
+        &cloud,
+        missing.env("ALIBABA_CLOUD_ECS_METADATA", ECS_ROLE_NAME),
+    );
+    let (shown, _) = credentials_json(&cloud, &with_ecs);
+    assert_eq!(shown["provider"], "ecs_ram_role", "{shown}");
+}
