@@ -6,6 +6,7 @@ pub mod backup;
 pub mod backups;
 pub mod color;
 pub mod completions;
+pub mod credentials;
 pub mod daemon;
 pub mod emulator;
 pub mod flush;
@@ -70,7 +71,7 @@ pub struct LeadingArgs {
     /// Where requests go.
     #[command(
         flatten,
-        next_help_heading = "Cloud options (plan, apply, daemon, import, backup, backups, restore, flush, renew-cert)"
+        next_help_heading = "Cloud options (plan, apply, daemon, import, backup, backups, restore, flush, renew-cert, credentials)"
     )]
     pub connection: ConnectionArgs,
     /// The key pair.
@@ -82,7 +83,7 @@ pub struct LeadingArgs {
     /// The fallback region.
     #[command(
         flatten,
-        next_help_heading = "Manifest options (validate, plan, apply, daemon)"
+        next_help_heading = "Manifest options (validate, plan, apply, daemon, credentials)"
     )]
     pub region: RegionArgs,
     /// Secret directories.
@@ -781,6 +782,13 @@ command_args!(
     }
 );
 command_args!(
+    /// `credentials` with the groups it uses.
+    CredentialsCommand(credentials::CredentialsArgs) {
+        connection: ConnectionArgs => "Cloud options", keys: KeyArgs => "Cloud options",
+        region: RegionArgs => "Manifest options", secrets: SecretsDirArgs => "Manifest options",
+    }
+);
+command_args!(
     /// `audit`.
     AuditCommand(audit::AuditArgs) {}
 );
@@ -838,6 +846,8 @@ pub enum Command {
     Flush(FlushCommand),
     /// Renew the TLS certificate of an instance with TLS on.
     RenewCert(RenewCertCommand),
+    /// Show which credentials plan and apply would use, fetched once (never a secret).
+    Credentials(CredentialsCommand),
     /// Print the audit log of write calls (default .kvsync/audit.jsonl) as a table or JSON lines.
     Audit(AuditCommand),
     /// Serve a local emulator of the R-KVStore API.
@@ -868,6 +878,7 @@ impl Command {
             Command::Flush(_) => "flush",
             Command::RenewCert(_) => "renew-cert",
             Command::Audit(_) => "audit",
+            Command::Credentials(_) => "credentials",
             Command::Emulator(_) => "emulator",
             Command::Schema(_) => "schema",
             Command::Completions(_) => "completions",
@@ -977,6 +988,13 @@ impl Command {
                 keys: Some(&mut c.keys),
                 qps: Some(&mut c.qps),
                 region: Some(&mut c.region),
+                ..none(&mut c.output)
+            },
+            Command::Credentials(c) => Groups {
+                connection: Some(&mut c.connection),
+                keys: Some(&mut c.keys),
+                region: Some(&mut c.region),
+                secrets: Some(&mut c.secrets),
                 ..none(&mut c.output)
             },
             Command::Emulator(c) => Groups {
@@ -1229,6 +1247,9 @@ pub enum CliError {
     /// `--target`/`--exclude` names an unknown instance.
     #[error(transparent)]
     Scope(#[from] crate::manifest::desired::ScopeError),
+    /// `credentials` could not fetch or show the credentials.
+    #[error(transparent)]
+    Show(#[from] credentials::ShowError),
     /// The daemon could not run.
     #[error("running the daemon")]
     Daemon(#[source] crate::daemon::DaemonError),
@@ -1317,6 +1338,7 @@ pub async fn run(global: GlobalArgs, command: Command) -> Result<ExitStatus, Cli
         Command::Flush(c) => flush::exec(&global, c.args).await,
         Command::RenewCert(c) => renew_cert::exec(&global, c.args).await,
         Command::Audit(c) => audit::exec(c.args),
+        Command::Credentials(c) => credentials::exec(&global, c.args).await,
         Command::Emulator(c) => emulator::exec(&global, c.args).await,
         Command::Schema(c) => schema::exec(c.args),
         Command::Completions(c) => completions::exec(c.args),

@@ -79,6 +79,8 @@ fn usable_qps(qps: f64) -> Result<f64, SettingsError> {
 pub struct Target {
     /// The client every call goes through.
     pub client: Client,
+    /// Where the configuration of its credentials came from (the base of a Stack's role).
+    pub source: CredentialSource,
     emulator: Option<RunningEmulator>,
 }
 
@@ -362,7 +364,11 @@ pub async fn connect_for(
         timeout: Duration::from_secs(30),
     })
     .map_err(SettingsError::Client)?;
-    Ok(Target { client, emulator })
+    Ok(Target {
+        client,
+        source,
+        emulator,
+    })
 }
 
 #[cfg(test)]

@@ -290,6 +290,18 @@ const EXIT_CODES: &[(&str, &str, i32, Runner)] = &[
     ("emulator", "usage (bad --key)", 64, |d| {
         run(kvsync(d).args(["emulator", "--key", "nocolon"]))
     }),
+    ("credentials", "success", 0, |d| {
+        run(kvsync(d).args(["credentials", "--emulator"]))
+    }),
+    ("credentials", "error (none found)", 1, |d| {
+        run(kvsync(d).arg("credentials"))
+    }),
+    ("credentials", "usage", 64, |d| {
+        run(kvsync(d).args(["credentials", "--qps", "3"]))
+    }),
+    ("credentials", "broken pipe", 0, |d| {
+        with_closed_stdout(kvsync(d).args(["credentials", "--emulator", "--json"]))
+    }),
     ("schema", "success", 0, |d| run(kvsync(d).arg("schema"))),
     ("schema", "error", 1, |d| {
         with_full_stdout(kvsync(d).arg("schema"))

@@ -12,6 +12,7 @@ mod clocked;
 mod commands;
 mod console;
 mod coordination;
+mod credentials;
 mod daemon;
 mod daemon_credentials;
 mod daemon_logs;

@@ -13,6 +13,13 @@ const PACKAGES: &[&str] = &[
     "aliyun-python-sdk-r-kvstore==2.20.17",
     "alibabacloud_r_kvstore20150101==7.0.0",
     "alibabacloud_sts20150401==1.2.0",
+    // The credentials SDK whose default chain `kvsync credentials` is checked against
+    // (`tests/it/credentials.rs`), and what it needs.
+    "alibabacloud-credentials==1.0.12",
+    "alibabacloud-credentials-api==1.0.1",
+    "alibabacloud-tea==0.4.3",
+    "APScheduler==3.11.3",
+    "aiofiles==24.1.0",
 ];
 
 /// The role the STS check assumes (`tests/python/sdk_check.py`'s `ROLE`).
@@ -26,14 +33,15 @@ fn sdks_importable(python: &Path) -> bool {
     Command::new(python)
         .args([
             "-c",
-            "import aliyunsdkr_kvstore, alibabacloud_r_kvstore20150101, alibabacloud_sts20150401",
+            "import aliyunsdkr_kvstore, alibabacloud_r_kvstore20150101, alibabacloud_sts20150401, \
+             alibabacloud_credentials.provider",
         ])
         .output()
         .is_ok_and(|output| output.status.success())
 }
 
 /// A Python with the SDKs, installing them on first use; `Err` says why that is impossible.
-fn python_with_sdks() -> Result<PathBuf, String> {
+pub(crate) fn python_with_sdks() -> Result<PathBuf, String> {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-sdk-venv");
     let python = venv_python(&venv);
     if sdks_importable(&python) {

@@ -359,6 +359,30 @@ mod tests {
     }
 
     #[test]
+    fn a_chained_profile_with_a_missing_source_is_an_error_even_with_an_ecs_role() {
+        let file = r#"{"current": "chain", "profiles": [
+            {"name": "chain", "mode": "ChainableRamRoleArn", "source_profile": "gone",
+             "ram_role_arn": "acs:ram::1:role/b"}]}"#;
+        let env = env_of(&[("ALIBABA_CLOUD_ECS_METADATA", "node-role")]);
+        let err = resolve(
+            &CredentialFlags::default(),
+            &env,
+            Some((Path::new("/p"), file)),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("source_profile \"gone\""), "{err}");
+        // A missing current profile passes on to the configured ECS role.
+        let missing = r#"{"current": "gone", "profiles": []}"#;
+        let (spec, _) = resolve(
+            &CredentialFlags::default(),
+            &env,
+            Some((Path::new("/p"), missing)),
+        )
+        .unwrap();
+        assert!(matches!(spec, Spec::EcsRole { .. }));
+    }
+
+    #[test]
     fn endpoints_follow_flags_then_the_environment() {
         let none = env_of(&[]);
         assert_eq!(endpoints(None, None, &none), Endpoints::default());

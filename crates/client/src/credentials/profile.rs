@@ -155,7 +155,15 @@ fn spec_of(
                     "source_profile chains through more than {MAX_CHAIN} profiles (a loop?)"
                 )));
             }
-            let source = find(file, &profile.source_profile, path)?;
+            // A missing source profile is this profile's defect, not a missing profile: the
+            // chain must not pass it on (to an ECS role) as it does a missing current one.
+            let source = find(file, &profile.source_profile, path).map_err(|_| {
+                bad(format!(
+                    "source_profile {:?} is not in {}",
+                    profile.source_profile,
+                    path.display()
+                ))
+            })?;
             Ok(Spec::AssumeRole {
                 base: Box::new(spec_of(file, &source, path, depth + 1)?),
                 role: role_of(profile, &profile.ram_session_name).map_err(bad)?,
@@ -243,6 +251,8 @@ mod tests {
              "ram_role_arn": "acs:ram::2:role/b"},
             {"name": "loop", "mode": "ChainableRamRoleArn", "source_profile": "loop",
              "ram_role_arn": "acs:ram::2:role/b"},
+            {"name": "orphan", "mode": "ChainableRamRoleArn", "source_profile": "gone",
+             "ram_role_arn": "acs:ram::2:role/b"},
             {"name": "ecs", "mode": "EcsRamRole", "ram_role_name": "node-role"},
             {"name": "ecs-any", "mode": "EcsRamRole"},
             {"name": "oidc", "mode": "OIDC", "ram_role_arn": "acs:ram::3:role/c",
@@ -283,6 +293,12 @@ mod tests {
         assert_eq!(role.session_name, DEFAULT_SESSION_NAME);
         let err = spec_named("loop").unwrap_err();
         assert!(err.to_string().contains("more than 8"), "{err}");
+        let err = spec_named("orphan").unwrap_err();
+        assert!(
+            matches!(err, CredentialsError::BadProfile { ref name, .. } if name == "orphan"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("source_profile \"gone\""), "{err}");
     }
 
     #[test]
