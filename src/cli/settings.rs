@@ -327,11 +327,20 @@ pub async fn connect_for(
     let qps = usable_qps(qps)?;
     log_rate(qps, source);
     let (endpoint, base, source, emulator) = if global.emulator {
-        let config = EmulatorConfig {
+        let mut config = EmulatorConfig {
             state_path: Some(PathBuf::from(EMULATOR_STATE)),
             durations: emulator_durations()?,
             ..EmulatorConfig::default()
         };
+        // The embedded emulator lets its own key assume the role the Stack names, so that a
+        // stack written for another account can be tried locally as it is.
+        if let Some(role) = stack.and_then(|stack| stack.credentials.as_ref())
+            && let Err(err) = config
+                .roles
+                .add_role(&role.role_arn, &[emulator::DEFAULT_ACCESS_KEY_ID])
+        {
+            tracing::warn!(error = %err, "the embedded emulator does not know the Stack's role");
+        }
         let running = emulator::start("127.0.0.1:0", config).await?;
         let creds = Credentials {
             access_key_id: emulator::DEFAULT_ACCESS_KEY_ID.into(),

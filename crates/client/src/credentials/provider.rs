@@ -196,7 +196,7 @@ impl Provider {
                     provider = %self.name(),
                     access_key_id = %issued.credentials.key_hint(),
                     expires = %issued.expiration,
-                    "temporary credentials refreshed"
+                    "temporary credentials obtained"
                 );
                 let retired = self.lock().refreshed(issued, now);
                 for old in retired {
