@@ -179,16 +179,33 @@ pub fn resolve_regions(
     })
 }
 
+/// The most of the aliyun CLI profile file kvsync reads.
+const PROFILE_FILE_LIMIT: u64 = 1 << 20;
+
 /// The aliyun CLI profile file's path and text, if it exists.
 fn profile_file() -> Result<Option<(PathBuf, String)>, SettingsError> {
     let Some(path) = env(env_vars::HOME).map(|home| credentials::profile_path(Path::new(&home)))
     else {
         return Ok(None);
     };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Some((path, text))),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(SettingsError::ProfileRead { path, source }),
+    // A regular file only, never blocking on a FIFO, and bounded: it holds a few profiles.
+    match crate::secrets::bounded_read::read_regular(&path, PROFILE_FILE_LIMIT) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Some((path, text))),
+            Err(_) => Err(SettingsError::ProfileRead {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"),
+            }),
+        },
+        Err(crate::secrets::bounded_read::ReadError::Io(err))
+            if err.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(SettingsError::ProfileRead {
+            path,
+            source: std::io::Error::other(err.to_string()),
+        }),
     }
 }
 

@@ -119,7 +119,9 @@ impl Provider {
         if let Some(fixed) = &self.inner.fixed {
             return Ok(fixed.clone());
         }
-        loop {
+        // A refresh, or a wait for another's, then one more decision; the cache backs off after
+        // a failure, so this ends at once but for a refusal racing with the refresh.
+        for _ in 0..3 {
             let decision = self.lock().decide(now);
             let fallback = match decision {
                 Decision::Use(credentials) => return Ok(credentials),
@@ -153,6 +155,10 @@ impl Provider {
                 Decision::Refresh { fallback: None } => continue,
             };
         }
+        Err(self.failure(
+            "the credentials were refused as expired again while being refreshed".into(),
+            None,
+        ))
     }
 
     /// The cloud refused `access_key_id` as expired: the next call fetches new credentials.
@@ -191,6 +197,16 @@ impl Provider {
         )
         .await;
         match fetched {
+            // Credentials that have expired on arrival would be fetched again at every call.
+            Ok(issued) if issued.expiration <= now + jiff::SignedDuration::from_secs(1) => {
+                let reason = format!(
+                    "the credentials issued expire at {}, which is not after now ({now}): is a clock wrong?",
+                    issued.expiration
+                );
+                warn!(provider = %self.name(), error = %reason, "refreshing credentials failed");
+                issued.credentials.retire();
+                self.lock().failed(reason, now);
+            }
             Ok(issued) => {
                 info!(
                     provider = %self.name(),
@@ -313,4 +329,105 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::credentials::RoleRequest;
+
+    /// An STS stand-in that answers every request with `body` and counts them.
+    async fn sts_answering(body: String) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let mut buffer = [0u8; 16 << 10];
+                let _ = stream.read(&mut buffer).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, count)
+    }
+
+    fn role_spec() -> Spec {
+        Spec::AssumeRole {
+            base: Box::new(Spec::Fixed(Credentials {
+                access_key_id: "base-key-id".into(),
+                access_key_secret: Secret::new("provider-test-base-secret-Kq2"),
+                security_token: None,
+            })),
+            role: RoleRequest {
+                role_arn: "acs:ram::1:role/r".into(),
+                session_name: "kvsync".into(),
+                duration_seconds: 3600,
+                policy: None,
+                external_id: None,
+            },
+        }
+    }
+
+    fn answer(expiration: &str) -> String {
+        format!(
+            r#"{{"RequestId":"r-1","Credentials":{{"AccessKeyId":"STS.providertest0000000001","AccessKeySecret":"provider-test-issued-secret-Kq2","SecurityToken":"CAIS-provider-test-token-Kq2","Expiration":"{expiration}"}}}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn credentials_expired_on_arrival_are_a_failure_not_a_loop() {
+        let (url, count) = sts_answering(answer("2020-01-01T00:00:00Z")).await;
+        let provider = Provider::new(
+            role_spec(),
+            Endpoints {
+                sts: url,
+                metadata: "http://127.0.0.1:9".into(),
+            },
+        );
+        let now = Timestamp::now();
+        let err = provider.current(now).await.unwrap_err();
+        assert!(err.to_string().contains("is a clock wrong"), "{err}");
+        assert!(err.to_string().contains("ram_role_arn/static_ak"), "{err}");
+        // Within the pause after a failure, calls fail without asking STS again.
+        let _ = provider.current(now).await.unwrap_err();
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_calls_share_one_refresh() {
+        let expires = (Timestamp::now() + jiff::SignedDuration::from_hours(1))
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let (url, count) = sts_answering(answer(&expires)).await;
+        let provider = Provider::new(
+            role_spec(),
+            Endpoints {
+                sts: url,
+                metadata: "http://127.0.0.1:9".into(),
+            },
+        );
+        let now = Timestamp::now();
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let provider = provider.clone();
+                tokio::spawn(async move { provider.current(now).await })
+            })
+            .collect();
+        for call in calls {
+            let credentials = call.await.unwrap().unwrap();
+            assert_eq!(credentials.access_key_id, "STS.providertest0000000001");
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        assert!(provider.expires().is_some());
+    }
 }
