@@ -738,3 +738,75 @@ fn temporary_credentials_never_leak_even_when_the_cloud_quotes_them() {
     let state_text = state.to_string();
     assert!(!state_text.contains("CAIS") && !state_text.contains(OIDC_TOKEN));
 }
+
+/// STS quoting a chain's intermediate credentials back: the second `AssumeRole` of a
+/// `ChainableRamRoleArn` profile is signed with the first role's key and carries its security
+/// token, and the emulator refuses it with a string-to-sign that holds both. The error is
+/// reported, naming the provider, with neither the token nor a secret in it.
+#[test]
+fn sts_quoting_a_chains_credentials_back_leaks_nothing() {
+    const FIRST: &str = "acs:ram::1234567890123456:role/hop-one";
+    const SECOND: &str = "acs:ram::1234567890123456:role/hop-two";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("manifests")).unwrap();
+    std::fs::write(dir.path().join("manifests/leaks.yaml"), LEAK_SETUP).unwrap();
+    std::fs::create_dir_all(dir.path().join(".aliyun")).unwrap();
+    let profiles = serde_json::json!({
+        "current": "chain",
+        "profiles": [
+            {"name": "base", "mode": "AK", "access_key_id": LEAK_KEY_ID,
+             "access_key_secret": LEAK_KEY_SECRET},
+            {"name": "hop", "mode": "ChainableRamRoleArn", "source_profile": "base",
+             "ram_role_arn": FIRST},
+            {"name": "chain", "mode": "ChainableRamRoleArn", "source_profile": "hop",
+             "ram_role_arn": SECOND, "external_id": "refused-here"}
+        ]
+    });
+    std::fs::write(dir.path().join(".aliyun/config.json"), profiles.to_string()).unwrap();
+    let emulator = EmulatorProcess::start(
+        dir.path(),
+        &[
+            "--access-key-id",
+            LEAK_KEY_ID,
+            "--access-key-secret",
+            LEAK_KEY_SECRET,
+            "--role",
+            &format!("{FIRST}={LEAK_KEY_ID}"),
+            "--role",
+            &format!("{SECOND}={FIRST}"),
+            "--signature-fault",
+            "ExternalId",
+        ],
+    );
+    let output = run(kvsync(dir.path())
+        .args(["plan", "-vv", "--endpoint", &emulator.url])
+        .args(["--sts-endpoint", &emulator.url])
+        .env(SETUP.0, SETUP.1));
+    let (stdout, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("SignatureDoesNotMatch")
+            && stderr.contains("ram_role_arn/ram_role_arn/static_ak"),
+        "{stderr}"
+    );
+    assert_eq!(emulator.count("AssumeRole", "ok"), 1);
+    assert_eq!(emulator.count("AssumeRole", "SignatureDoesNotMatch"), 1);
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("emulator-state.json")).unwrap(),
+    )
+    .unwrap();
+    let issued = state["sts_keys"].as_object().unwrap();
+    assert_eq!(issued.len(), 1);
+    let mut canaries: Vec<&str> = vec![LEAK_KEY_SECRET];
+    for (id, key) in issued {
+        canaries.push(id);
+        canaries.push(key["secret"].as_str().unwrap());
+    }
+    for text in [&stdout, &stderr] {
+        assert_free_of(&canaries, "plan's output", text);
+        assert!(
+            !text.contains("CAIS"),
+            "a security token was shown:\n{text}"
+        );
+    }
+}
