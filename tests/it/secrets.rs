@@ -722,12 +722,19 @@ fn temporary_credentials_never_leak_even_when_the_cloud_quotes_them() {
     .unwrap();
     let issued = state["sts_keys"].as_object().unwrap();
     assert!(!issued.is_empty());
-    let mut canaries: Vec<String> = vec![OIDC_TOKEN.to_owned()];
-    for (id, key) in issued {
-        canaries.push(id.clone());
-        canaries.push(key["secret"].as_str().unwrap().to_owned());
-    }
-    let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
+    let secrets: Vec<String> = std::iter::once(OIDC_TOKEN.to_owned())
+        .chain(
+            issued
+                .values()
+                .map(|key| key["secret"].as_str().unwrap().to_owned()),
+        )
+        .collect();
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let canaries: Vec<&str> = secrets
+        .iter()
+        .copied()
+        .chain(issued.keys().map(String::as_str))
+        .collect();
     for (what, text) in &shown {
         assert_free_of(&canaries, what, text);
         assert!(
@@ -735,6 +742,9 @@ fn temporary_credentials_never_leak_even_when_the_cloud_quotes_them() {
             "{what} holds a security token:\n{text}"
         );
     }
+    assert!(journal.contains("AssumeRoleWithOIDC"), "{journal}");
+    assert_free_of(&secrets, "the emulator's journal", &journal);
+    assert!(!journal.contains("CAIS"), "{journal}");
     let state_text = state.to_string();
     assert!(!state_text.contains("CAIS") && !state_text.contains(OIDC_TOKEN));
 }
