@@ -317,16 +317,7 @@ pub fn failure_text(action: &str, err: &dyn std::error::Error) -> String {
 }
 
 /// An error and its causes on one line.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use crate::api::error::error_chain;
 
 #[cfg(test)]
 mod tests {

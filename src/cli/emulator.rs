@@ -10,6 +10,7 @@ use clap::Args;
 use jiff::SignedDuration;
 
 use super::{CliError, ExitStatus, GlobalArgs, values};
+use crate::api::error::error_chain;
 use crate::emulator::auth::KeyRing;
 use crate::emulator::faults::{Faults, parse_lose_response, parse_signature_fault};
 use crate::emulator::roles::{MAX_DURATION_SECONDS, Roles, RolesError};
@@ -124,18 +125,6 @@ fn roles(args: &EmulatorArgs) -> Result<Roles, CliError> {
         roles.set_max_seconds(seconds).map_err(|_| refused())?;
     }
     Ok(roles)
-}
-
-/// An error and its causes on one line, `: `-separated.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Seconds as a duration; the value parser has kept them within a day, so this cannot overflow.

@@ -201,31 +201,24 @@ fn two_stacks_in_one_daemon_call_as_their_own_roles() {
     assert_no_credential_shown(&everything_shown(dir.path(), &daemon), dir.path());
 }
 
-#[test]
-fn credentials_that_expire_every_20_seconds_are_refreshed_for_five_minutes() {
-    let dir = tempfile::tempdir().unwrap();
+/// A stack calling as a role whose credentials last 20 s, reconciled by a daemon in apply mode
+/// every `interval`, once its first reconcile is done.
+fn short_lived(dir: &Path, name: &str, interval: &str) -> (EmulatorProcess, Daemon) {
     write_stack(
-        dir.path(),
+        dir,
         "manifests",
-        &stack("short", ROLE_A, "short-cache"),
+        &stack(name, ROLE_A, &format!("{name}-cache")),
     );
-    let emulator = EmulatorProcess::start(
-        dir.path(),
-        &[
-            "--role",
-            &format!("{ROLE_A}=testid"),
-            "--sts-max-seconds",
-            "20",
-        ],
-    );
+    let role = format!("{ROLE_A}=testid");
+    let emulator = EmulatorProcess::start(dir, &["--role", &role, "--sts-max-seconds", "20"]);
     let daemon = start_daemon(
-        dir.path(),
+        dir,
         &emulator,
         &[
             "--mode",
             "apply",
             "--interval",
-            "2s",
+            interval,
             "--refresh-slices",
             "1",
         ],
@@ -233,6 +226,13 @@ fn credentials_that_expire_every_20_seconds_are_refreshed_for_five_minutes() {
     daemon.wait_for("the first reconcile", Duration::from_secs(30), |s| {
         s["ready"] == true
     });
+    (emulator, daemon)
+}
+
+#[test]
+fn credentials_that_expire_every_20_seconds_are_refreshed_for_five_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (emulator, daemon) = short_lived(dir.path(), "short", "2s");
     let started = Instant::now();
     let run = Duration::from_secs(300);
     // Drift made now and then must be corrected with whatever credentials are current.
@@ -294,35 +294,7 @@ fn credentials_that_expire_every_20_seconds_are_refreshed_for_five_minutes() {
 #[test]
 fn sts_down_keeps_the_old_credentials_until_they_expire_then_fails_clearly_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
-    write_stack(
-        dir.path(),
-        "manifests",
-        &stack("down", ROLE_A, "down-cache"),
-    );
-    let emulator = EmulatorProcess::start(
-        dir.path(),
-        &[
-            "--role",
-            &format!("{ROLE_A}=testid"),
-            "--sts-max-seconds",
-            "20",
-        ],
-    );
-    let daemon = start_daemon(
-        dir.path(),
-        &emulator,
-        &[
-            "--mode",
-            "apply",
-            "--interval",
-            "1s",
-            "--refresh-slices",
-            "1",
-        ],
-    );
-    daemon.wait_for("the first reconcile", Duration::from_secs(30), |s| {
-        s["ready"] == true
-    });
+    let (emulator, daemon) = short_lived(dir.path(), "down", "1s");
     // Down right after a refresh: the credentials in use have close to 20 s left.
     let assumed = emulator.count("AssumeRole", "ok");
     wait_until("a refresh", Duration::from_secs(25), || {

@@ -193,17 +193,7 @@ impl Client {
     /// The same client (connection pool, credentials, call counters) with a limiter of its own
     /// at `qps` requests per second; `qps` must be positive.
     pub fn with_qps(&self, qps: f64) -> Client {
-        let mut config = (*self.config).clone();
-        config.qps = qps;
-        Client {
-            http: self.http.clone(),
-            limiter: Arc::new(RateLimiter::new(qps, 1)),
-            config: Arc::new(config),
-            stats: self.stats.clone(),
-            clock: self.clock.clone(),
-            fence: self.fence.clone(),
-            audit: self.audit.clone(),
-        }
+        self.with_credentials(self.config.credentials.clone(), qps)
     }
 
     /// The same client (connection pool, call counters) signing with `credentials` and with a

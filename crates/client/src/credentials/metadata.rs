@@ -101,6 +101,25 @@ async fn read(
     })
 }
 
+/// The text at `url`, read with the session `token`.
+async fn get(
+    http: &reqwest::Client,
+    url: &str,
+    token: &Secret,
+    what: &'static str,
+) -> Result<String, MetadataError> {
+    let answer = http
+        .get(url)
+        .header(TOKEN_HEADER, token.expose())
+        .send()
+        .await
+        .map_err(|source| MetadataError::Transport {
+            url: url.to_owned(),
+            source: source.without_url(),
+        })?;
+    read(answer, what, url).await
+}
+
 /// The credentials of `role_name` (else of the role the service names) from the service at
 /// `endpoint`.
 pub async fn fetch(
@@ -129,13 +148,7 @@ pub async fn fetch(
         Some(name) => name.to_owned(),
         None => {
             let url = format!("{base}{CREDENTIALS_PATH}");
-            let answer = http
-                .get(&url)
-                .header(TOKEN_HEADER, token.expose())
-                .send()
-                .await
-                .map_err(transport(&url))?;
-            let text = read(answer, "the role name", &url).await?;
+            let text = get(http, &url, &token, "the role name").await?;
             let name = text.lines().next().unwrap_or("").trim().to_owned();
             if name.is_empty() {
                 return Err(MetadataError::Answer {
@@ -153,13 +166,7 @@ pub async fn fetch(
         });
     }
     let url = format!("{base}{CREDENTIALS_PATH}{role}");
-    let answer = http
-        .get(&url)
-        .header(TOKEN_HEADER, token.expose())
-        .send()
-        .await
-        .map_err(transport(&url))?;
-    let text = read(answer, "the role's credentials", &url).await?;
+    let text = get(http, &url, &token, "the role's credentials").await?;
     let unusable = |reason: &str| MetadataError::Answer {
         what: "the role's credentials",
         reason: reason.to_owned(),

@@ -12,6 +12,7 @@ use tracing::{info, warn};
 use super::cache::{Cache, Decision};
 use super::sts::{self, Issued};
 use super::{Credentials, CredentialsError, Endpoints, Spec, metadata};
+use crate::error::error_chain;
 use kvsync_secrets::Secret;
 
 /// Timeout of one STS or metadata request.
@@ -317,18 +318,6 @@ fn remember_token(last: &Mutex<Option<Secret>>, token: &Secret) {
     if let Some(old) = last.replace(token.clone()) {
         kvsync_secrets::value::retire(&old);
     }
-}
-
-/// An error and its causes, in one line.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
