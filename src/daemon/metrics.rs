@@ -140,6 +140,8 @@ pub fn render(
         })),
     );
 
+    register_credentials(&mut registry, status);
+
     let per_instance = |value: &dyn Fn(&InstanceStatus) -> u64| {
         Series::new(
             status
@@ -300,6 +302,43 @@ fn register_coordination(
 }
 
 /// The process collector's usual families, from a reading of `/proc/self`.
+/// When each stack's credentials expire, and whether refreshing them fails.
+fn register_credentials(registry: &mut Registry, status: &DaemonStatus) {
+    let stacks: Vec<&DaemonStatus> = if status.stacks.is_empty() {
+        vec![status]
+    } else {
+        status.stacks.iter().collect()
+    };
+    let with_credentials: Vec<(&str, &super::status::CredentialStatus)> = stacks
+        .iter()
+        .filter_map(|stack| {
+            let credentials = stack.credentials.as_ref()?;
+            Some((stack.stack.as_deref().unwrap_or(""), credentials))
+        })
+        .collect();
+    registry.register(
+        "kvsync_credentials_expiry_timestamp_seconds",
+        "When the temporary credentials a stack calls with expire (Unix time).",
+        Series::new(with_credentials.iter().filter_map(|(stack, credentials)| {
+            let expires = credentials.expires?;
+            Some((
+                labels([("stack", stack), ("provider", &credentials.provider)]),
+                seconds(expires.as_millisecond() as f64 / 1000.0),
+            ))
+        })),
+    );
+    registry.register(
+        "kvsync_credentials_refresh_failing",
+        "1 while refreshing a stack's temporary credentials fails: they stop working when they expire.",
+        Series::new(with_credentials.iter().map(|(stack, credentials)| {
+            (
+                labels([("stack", stack), ("provider", &credentials.provider)]),
+                flag(credentials.refresh_error.is_some()),
+            )
+        })),
+    );
+}
+
 fn register_process(registry: &mut Registry, process: &ProcessStats) {
     registry.register(
         "process_resident_memory_bytes",
@@ -621,6 +660,41 @@ mod tests {
             "1"
         );
         assert_eq!(value(&text, "kvsync_api_throttled_total"), "5");
+    }
+
+    #[test]
+    fn each_stacks_credentials_expiry_and_refresh_failures_are_shown() {
+        let credentials = |refresh_error: Option<&str>| super::super::status::CredentialStatus {
+            provider: "ram_role_arn/static_ak".into(),
+            described: "role acs:ram::1:role/a assumed with AccessKey …stid".into(),
+            key_hint: Some("…AbCd".into()),
+            expires: Some(Timestamp::from_second(1_800_000_000).unwrap()),
+            refresh_error: refresh_error.map(str::to_owned),
+        };
+        let mut a = status();
+        a.stack = Some("a".into());
+        a.credentials = Some(credentials(None));
+        let mut b = status();
+        b.stack = Some("b".into());
+        b.credentials = Some(credentials(Some("STS is down")));
+        let sum = crate::daemon::stacks::merge(vec![a, b]);
+        let text = render(
+            &sum,
+            &BTreeMap::new(),
+            &Extras::default(),
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
+        assert!(text.contains(
+            "kvsync_credentials_expiry_timestamp_seconds{stack=\"a\",provider=\"ram_role_arn/static_ak\"} 1800000000"
+        ), "{text}");
+        assert!(text.contains(
+            "kvsync_credentials_refresh_failing{stack=\"a\",provider=\"ram_role_arn/static_ak\"} 0"
+        ), "{text}");
+        assert!(text.contains(
+            "kvsync_credentials_refresh_failing{stack=\"b\",provider=\"ram_role_arn/static_ak\"} 1"
+        ), "{text}");
+        assert!(!text.contains("AbCd"), "{text}");
     }
 
     #[test]

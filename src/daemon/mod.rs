@@ -651,9 +651,11 @@ fn finish_cycle(
     let now = Timestamp::now();
     let until_next = next_tick.saturating_duration_since(tokio::time::Instant::now());
     let counts = client.stats().snapshot();
+    let credentials = status::CredentialStatus::of(client.credentials());
     let mut current = status.lock();
     current.phase = None;
     current.cycles += 1;
+    current.credentials = Some(credentials);
     let seconds = started.elapsed().as_secs_f64();
     current.cycle_seconds.observe(seconds);
     let drift = current

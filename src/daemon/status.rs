@@ -276,6 +276,35 @@ pub struct BlockedRead {
     pub deadline_secs: f64,
 }
 
+/// The credentials a stack calls with, as `/status` shows them: names and times, no value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CredentialStatus {
+    /// The provider's name (`ram_role_arn/static_ak`, …).
+    pub provider: String,
+    /// What it does, in words (the role ARN, never a key).
+    pub described: String,
+    /// The key id in use's last four characters.
+    pub key_hint: Option<String>,
+    /// When temporary credentials expire.
+    pub expires: Option<Timestamp>,
+    /// Why the last refresh failed, while none has succeeded since: the credentials in use
+    /// stop working at `expires`.
+    pub refresh_error: Option<String>,
+}
+
+impl CredentialStatus {
+    /// What `provider` holds now.
+    pub fn of(provider: &crate::api::credentials::Provider) -> Self {
+        CredentialStatus {
+            provider: provider.name(),
+            described: provider.spec().describe(),
+            key_hint: provider.key_hint(),
+            expires: provider.expires(),
+            refresh_error: provider.refresh_error(),
+        }
+    }
+}
+
 /// Everything the daemon reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct DaemonStatus {
@@ -319,6 +348,8 @@ pub struct DaemonStatus {
     pub coordination: Option<crate::coordination::replica::ReplicaReport>,
     /// The stack in force.
     pub stack: Option<String>,
+    /// The credentials the last cycle called with (never a value).
+    pub credentials: Option<CredentialStatus>,
     /// With several stacks (`daemon --stack`), each stack's own status; the fields above are
     /// then their sum (see [`super::stacks::StatusView`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -351,6 +382,7 @@ impl DaemonStatus {
             instances: BTreeMap::new(),
             coordination: None,
             stack: None,
+            credentials: None,
             stacks: Vec::new(),
             history: super::history::History::default(),
         }

@@ -332,6 +332,20 @@ fn sts_down_keeps_the_old_credentials_until_they_expire_then_fails_clearly_and_r
         "{failing:#}"
     );
     assert_eq!(refused_as_expired(&emulator), 0, "an expired key was sent");
+    // The status and the metrics said so before and after the credentials expired.
+    let credentials = &failing["credentials"];
+    assert_eq!(
+        credentials["provider"], "ram_role_arn/static_ak",
+        "{failing:#}"
+    );
+    assert!(credentials["refresh_error"].is_string(), "{failing:#}");
+    let metrics = http_get(&format!("{}/metrics", daemon.url)).1;
+    assert!(
+        metrics.contains(
+            "kvsync_credentials_refresh_failing{stack=\"down\",provider=\"ram_role_arn/static_ak\"} 1"
+        ),
+        "{metrics}"
+    );
 
     // STS is back: calls resume with new credentials.
     post_json(&format!("{}/_emulator/faults?sts_down=false", emulator.url));
@@ -340,5 +354,6 @@ fn sts_down_keeps_the_old_credentials_until_they_expire_then_fails_clearly_and_r
         s["cycles"].as_u64().unwrap() > recovered + 2 && s["cycle_error"].is_null()
     });
     assert_eq!(refused_as_expired(&emulator), 0);
+    assert!(daemon.status()["credentials"]["refresh_error"].is_null());
     assert_no_credential_shown(&everything_shown(dir.path(), &daemon), dir.path());
 }

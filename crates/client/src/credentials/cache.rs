@@ -174,6 +174,18 @@ impl Cache {
         }
     }
 
+    /// Why the last refresh failed, while no refresh has succeeded since.
+    pub fn refresh_error(&self) -> Option<&str> {
+        self.failure.as_ref().map(|failure| failure.reason.as_str())
+    }
+
+    /// The key id in use's last four characters.
+    pub fn key_hint(&self) -> Option<String> {
+        self.current
+            .as_ref()
+            .map(|entry| entry.credentials.key_hint())
+    }
+
     /// When the credentials in use expire.
     pub fn expires(&self) -> Option<Timestamp> {
         self.current.as_ref().map(|entry| entry.expires)

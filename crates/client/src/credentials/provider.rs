@@ -103,6 +103,19 @@ impl Provider {
         self.inner.spec.provider_name()
     }
 
+    /// Why the last refresh failed, while none has succeeded since.
+    pub fn refresh_error(&self) -> Option<String> {
+        self.lock().refresh_error().map(str::to_owned)
+    }
+
+    /// The last four characters of the key id in use (`None`: none fetched yet).
+    pub fn key_hint(&self) -> Option<String> {
+        match &self.inner.fixed {
+            Some(fixed) => Some(fixed.key_hint()),
+            None => self.lock().key_hint(),
+        }
+    }
+
     /// When the credentials in use expire (`None`: fixed, or none fetched yet).
     pub fn expires(&self) -> Option<Timestamp> {
         self.lock().expires()
