@@ -31,6 +31,7 @@ pub mod audit;
 pub mod cli;
 pub mod coordination;
 pub mod daemon;
+pub mod identity;
 pub mod import;
 pub mod journal;
 pub mod lock;

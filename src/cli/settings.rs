@@ -8,7 +8,7 @@ use jiff::SignedDuration;
 use super::GlobalArgs;
 use crate::api::credentials::{
     self, CredentialFlags, CredentialSource, Credentials, CredentialsError, Endpoints, Provider,
-    RoleRequest, Spec,
+    Spec,
 };
 use crate::api::regions::{self, UnknownRegion};
 use crate::api::retry::RetryPolicy;
@@ -269,25 +269,6 @@ fn endpoints(global: &GlobalArgs, emulator: Option<&str>) -> Endpoints {
     found
 }
 
-/// The credentials of a stack: its `spec.credentials` role assumed with `base`, else `base`.
-pub fn stack_spec(base: Spec, stack: Option<&crate::manifest::desired::Stack>) -> Spec {
-    match stack.and_then(|stack| stack.credentials.as_ref()) {
-        None => base,
-        Some(role) => Spec::AssumeRole {
-            base: Box::new(base),
-            role: RoleRequest {
-                role_arn: role.role_arn.clone(),
-                session_name: role.session_name.clone(),
-                duration_seconds: role
-                    .duration_seconds
-                    .unwrap_or(credentials::DEFAULT_DURATION_SECONDS),
-                policy: role.policy.clone(),
-                external_id: role.external_id.clone(),
-            },
-        },
-    }
-}
-
 /// Logs which provider the credentials come from, with the key's last four characters at most.
 fn log_credentials(spec: &Spec, source: &CredentialSource) {
     tracing::info!(
@@ -379,7 +360,7 @@ pub async fn connect_for(
         };
         (endpoint, spec, source, None)
     };
-    let spec = stack_spec(base, stack);
+    let spec = crate::identity::stack_spec(base, stack);
     log_credentials(&spec, &source);
     let endpoints = endpoints(global, emulator.as_ref().map(|e| e.url()).as_deref());
     let client = Client::new(ClientConfig {

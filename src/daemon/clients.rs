@@ -114,8 +114,7 @@ impl Clients {
                     .find(|(known, _)| known.role == identity.role)
                     .map(|(_, client)| client.credentials().clone())
                     .unwrap_or_else(|| {
-                        let spec =
-                            crate::cli::settings::stack_spec(self.base_spec.clone(), Some(stack));
+                        let spec = crate::identity::stack_spec(self.base_spec.clone(), Some(stack));
                         tracing::info!(
                             stack = %stack.name,
                             provider = %spec.provider_name(),

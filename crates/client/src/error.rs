@@ -5,6 +5,7 @@
 //! logging or serving an error never shows a secret the cloud quoted back.
 
 use std::fmt;
+use std::path::PathBuf;
 
 /// The cloud's answer to a failed call: HTTP status plus the body's Code, Message, RequestId
 /// (all scrubbed of secrets).
@@ -118,7 +119,7 @@ pub enum Error {
         action: &'static str,
         /// Why there are no credentials (names the provider).
         #[source]
-        source: Box<crate::credentials::CredentialsError>,
+        source: Box<CredentialsError>,
     },
     /// The endpoint URL is not usable.
     #[error("invalid endpoint {endpoint:?}: {reason}")]
@@ -175,6 +176,114 @@ pub fn excerpt(body: &str) -> String {
         end -= 1;
     }
     format!("{}…", &body[..end])
+}
+
+/// Why no usable credentials were found, or fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// One half of a key pair was given without the other.
+    #[error("{given} is set but {missing} is not")]
+    HalfPair {
+        /// The variable or flag that was set.
+        given: &'static str,
+        /// The one that is missing.
+        missing: &'static str,
+    },
+    /// Nothing in the chain yielded credentials.
+    #[error(
+        "no credentials found: pass --access-key-id and --access-key-secret, set {id} and {secret} \
+         (or {alt_id} and {alt_secret}), set {role}, {oidc} and {token} (RRSA), set {ecs} to the \
+         ECS instance's role, or configure a profile in ~/.aliyun/config.json \
+         (or use --emulator to try kvsync locally)",
+        id = kvsync_wire::env_vars::ALIBABA_CLOUD_ACCESS_KEY_ID,
+        secret = kvsync_wire::env_vars::ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+        alt_id = kvsync_wire::env_vars::ALICLOUD_ACCESS_KEY,
+        alt_secret = kvsync_wire::env_vars::ALICLOUD_SECRET_KEY,
+        role = kvsync_wire::env_vars::ALIBABA_CLOUD_ROLE_ARN,
+        oidc = kvsync_wire::env_vars::ALIBABA_CLOUD_OIDC_PROVIDER_ARN,
+        token = kvsync_wire::env_vars::ALIBABA_CLOUD_OIDC_TOKEN_FILE,
+        ecs = kvsync_wire::env_vars::ALIBABA_CLOUD_ECS_METADATA
+    )]
+    NotFound,
+    /// The profile file could not be parsed.
+    #[error("reading the aliyun CLI profile file {path}")]
+    ProfileFile {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `--profile` was given but there is no profile file.
+    #[error("--profile {name:?} was given but {path} does not exist")]
+    NoProfileFile {
+        /// The profile asked for.
+        name: String,
+        /// Where the file was looked for.
+        path: PathBuf,
+    },
+    /// The requested profile does not exist in the file.
+    #[error("profile {name:?} is not in {path}")]
+    NoSuchProfile {
+        /// The profile asked for.
+        name: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The profile uses a mode kvsync cannot use.
+    #[error(
+        "profile {name:?} uses mode {mode:?}; kvsync supports the AK, StsToken, RamRoleArn, \
+         EcsRamRole, OIDC and ChainableRamRoleArn modes"
+    )]
+    UnsupportedMode {
+        /// The profile's name.
+        name: String,
+        /// Its mode.
+        mode: String,
+    },
+    /// A profile lacks a field its mode needs, or has one out of range.
+    #[error("profile {name:?} (mode {mode}): {problem}")]
+    BadProfile {
+        /// The profile's name.
+        name: String,
+        /// Its mode.
+        mode: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A role request is unusable (session name, duration).
+    #[error("{origin}: {problem}")]
+    BadRole {
+        /// Where the request was configured.
+        origin: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Fetching temporary credentials failed and there are none left that have not expired.
+    #[error("credentials from {provider} ({described}): {reason}")]
+    Fetch {
+        /// The provider's name ([`Spec::provider_name`]).
+        provider: String,
+        /// [`Spec::describe`].
+        described: String,
+        /// What went wrong, scrubbed.
+        reason: String,
+    },
+    /// The last credentials expired and refreshing them failed.
+    #[error(
+        "the credentials from {provider} ({described}) expired at {expired} and refreshing them \
+         failed: {reason}"
+    )]
+    Expired {
+        /// The provider's name.
+        provider: String,
+        /// [`Spec::describe`].
+        described: String,
+        /// When they expired.
+        expired: jiff::Timestamp,
+        /// Why the refresh failed, scrubbed.
+        reason: String,
+    },
 }
 
 #[cfg(test)]
