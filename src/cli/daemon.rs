@@ -116,6 +116,20 @@ pub struct DaemonArgs {
     pub notify_dedup: Duration,
 }
 
+/// The roles the stacks' Stack documents name now, read once (best effort: a stack whose
+/// manifests do not load names none), for the embedded emulator to trust.
+fn stack_roles(global: &GlobalArgs, configs: &[DaemonConfig]) -> Vec<String> {
+    let Ok(options) = global.load_options() else {
+        return Vec::new();
+    };
+    configs
+        .iter()
+        .filter(|config| config.git.is_none())
+        .filter_map(|config| crate::manifest::load_with(&config.paths, &options).ok())
+        .filter_map(|loaded| loaded.desired.stack.credentials.map(|role| role.role_arn))
+        .collect()
+}
+
 /// Serves and reconciles until SIGTERM or Ctrl-C.
 pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, CliError> {
     // Paths that do not exist are refused before anything starts.
@@ -222,7 +236,12 @@ pub async fn exec(global: &GlobalArgs, args: DaemonArgs) -> Result<ExitStatus, C
     };
     let default_log = std::path::Path::new(crate::audit::DEFAULT_PATH);
     let audit = args.audit.sink(Some(default_log), who, None)?;
-    let mut target = settings::connect(global).await?;
+    let roles = if global.emulator {
+        stack_roles(global, &configs)
+    } else {
+        Vec::new()
+    };
+    let mut target = settings::connect_trusting(global, &roles).await?;
     if let Some(audit) = audit {
         target.client = target.client.audited(audit);
     }

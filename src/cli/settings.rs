@@ -311,11 +311,33 @@ pub async fn connect(global: &GlobalArgs) -> Result<Target, SettingsError> {
     connect_for(global, None).await
 }
 
+/// Builds the daemon's client: [`connect`], with the embedded emulator (`--emulator`) letting
+/// its key assume `roles` (the roles the stacks' Stack documents name at start).
+pub async fn connect_trusting(
+    global: &GlobalArgs,
+    roles: &[String],
+) -> Result<Target, SettingsError> {
+    connect_with(global, None, roles).await
+}
+
 /// Builds the client for the manifests' `stack`: at the rate of `--qps`, else the Stack
 /// document's `qps`, else the default.
 pub async fn connect_for(
     global: &GlobalArgs,
     stack: Option<&crate::manifest::desired::Stack>,
+) -> Result<Target, SettingsError> {
+    let roles: Vec<String> = stack
+        .and_then(|stack| stack.credentials.as_ref())
+        .map(|role| role.role_arn.clone())
+        .into_iter()
+        .collect();
+    connect_with(global, stack, &roles).await
+}
+
+async fn connect_with(
+    global: &GlobalArgs,
+    stack: Option<&crate::manifest::desired::Stack>,
+    roles: &[String],
 ) -> Result<Target, SettingsError> {
     // An unknown `--region` is refused before any call, whatever the command.
     if let Some(region) = &global.region {
@@ -330,14 +352,15 @@ pub async fn connect_for(
             durations: emulator_durations()?,
             ..EmulatorConfig::default()
         };
-        // The embedded emulator lets its own key assume the role the Stack names, so that a
+        // The embedded emulator lets its own key assume the roles the Stacks name, so that a
         // stack written for another account can be tried locally as it is.
-        if let Some(role) = stack.and_then(|stack| stack.credentials.as_ref())
-            && let Err(err) = config
+        for role in roles {
+            if let Err(err) = config
                 .roles
-                .add_role(&role.role_arn, &[emulator::DEFAULT_ACCESS_KEY_ID])
-        {
-            tracing::warn!(error = %err, "the embedded emulator does not know the Stack's role");
+                .add_role(role, &[emulator::DEFAULT_ACCESS_KEY_ID])
+            {
+                tracing::warn!(error = %err, "the embedded emulator does not know the Stack's role");
+            }
         }
         let running = emulator::start("127.0.0.1:0", config).await?;
         let creds = Credentials {
