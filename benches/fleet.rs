@@ -36,6 +36,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/rss.rs"]
+mod rss;
+
 use jiff::{SignedDuration, Timestamp};
 use kvsync::api::actions::account::{DescribeAccounts, ROLE_READ_ONLY, ROLE_READ_WRITE};
 use kvsync::api::actions::backup::DescribeBackupPolicy;
@@ -376,21 +379,6 @@ fn seed_with_apply(dir: &Path, state_file: &Path, n: usize) {
     );
 }
 
-/// Waits for `child` with `wait4`: its exit code and its peak resident set in KiB.
-fn wait_with_peak_rss(child: Child) -> (Option<i32>, u64) {
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: `rusage` is plain data that `wait4` fills; an all-zero value is valid.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own unreaped child; both pointers are valid for the call.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
-    drop(child);
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    // Linux reports ru_maxrss in KiB.
-    (code, usage.ru_maxrss as u64)
-}
-
 struct PlanRun {
     exit: Option<i32>,
     wall: Duration,
@@ -410,7 +398,7 @@ fn run_plan(dir: &Path, url: &str) -> PlanRun {
         .stderr(stderr)
         .spawn()
         .expect("run kvsync plan");
-    let (exit, peak_rss_kib) = wait_with_peak_rss(child);
+    let (exit, peak_rss_kib) = rss::wait_with_peak_rss(child);
     let wall = started.elapsed();
     PlanRun {
         exit,

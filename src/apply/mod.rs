@@ -19,7 +19,6 @@ pub mod wait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::info;
 
@@ -169,19 +168,24 @@ pub async fn execute(
     check_gates(plan, options)?;
     check_secrets(plan, secrets)?;
     let secrets = Arc::new(secrets.clone());
-    let permits = Arc::new(Semaphore::new(options.parallelism.max(1)));
     // Every request of a fenced run, retries and polls included, asks the hold right
     // before it leaves.
     let client = match &options.fence {
         Some(guard) => client.fenced(Arc::new(crate::coordination::ClientFence(guard.clone()))),
         None => client.clone(),
     };
+    let parallelism = options.parallelism.max(1);
+    let mut report = Report::default();
     let mut tasks = JoinSet::new();
     for instance in plan.instances.iter().filter(|i| !i.steps.is_empty()) {
+        // At most `parallelism` instances are in flight, so the executor holds that many
+        // copies of instance plans and task states, not one per instance of the plan.
+        while tasks.len() >= parallelism {
+            collect(&mut tasks, &mut report).await;
+        }
         let client = client.clone();
         let instance = instance.clone();
         let secrets = secrets.clone();
-        let permits = permits.clone();
         let progress = progress.clone();
         let stack = plan.stack.clone();
         let fence = options.fence.clone();
@@ -190,8 +194,6 @@ pub async fn execute(
             stop: stop.clone(),
         };
         tasks.spawn(async move {
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = permits.acquire_owned().await.ok();
             let fence = fence.as_deref();
             // The audit log names the stack and instance of every write call the steps make.
             let scope = crate::audit::Scope {
@@ -204,16 +206,21 @@ pub async fn execute(
             crate::audit::scoped(scope, steps).await
         });
     }
-    let mut report = Report::default();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(outcome) => report.instances.push(outcome),
-            Err(join) => tracing::error!(error = %join, "an apply task ended abnormally"),
-        }
+    while !tasks.is_empty() {
+        collect(&mut tasks, &mut report).await;
     }
     report.instances.sort_by(|a, b| a.key.cmp(&b.key));
     report.stopped = stop.is_set();
     Ok(report)
+}
+
+/// Waits for the next instance to finish and adds its outcome to the report.
+async fn collect(tasks: &mut JoinSet<InstanceOutcome>, report: &mut Report) {
+    match tasks.join_next().await {
+        Some(Ok(outcome)) => report.instances.push(outcome),
+        Some(Err(join)) => tracing::error!(error = %join, "an apply task ended abnormally"),
+        None => {}
+    }
 }
 
 async fn run_instance(

@@ -317,6 +317,8 @@ async fn held_run(
             saved.plan
         }
     };
+    // What was observed is not needed again: the check after the run observes afresh.
+    drop(observed);
     if json {
         emit_json(&serde_json::json!({
             "format_version": PLAN_FORMAT_VERSION,
@@ -403,6 +405,8 @@ async fn held_run(
         journal::finish(&args.lock.lock_dir, &desired.stack.name, regions)?;
     }
 
+    // The plan that ran is done with; the check below builds its own.
+    drop(plan);
     let (_, remaining) = session::replan(&target.client, desired, resolved, diff_options).await?;
     let left = runnable_steps(&remaining);
     if left > 0 {
