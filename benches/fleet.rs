@@ -95,6 +95,8 @@ const CONFIG: [(&str, &str); 2] = [
 const TARGET_CALLS_PER_INSTANCE: f64 = 4.05;
 const TARGET_RATIO: f64 = 1.2;
 const TARGET_RSS_BYTES: u64 = 100_000_000;
+/// Seeding through `kvsync apply` against an emulator with `--state`, against one in memory.
+const TARGET_SEED_RATIO: f64 = 2.0;
 
 fn name(index: usize) -> String {
     format!("fleet-{index:04}")
@@ -310,9 +312,17 @@ struct Emulator {
 
 impl Emulator {
     fn start(state_file: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kvsync"))
-            .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
-            .arg(state_file)
+        Self::spawn(Some(state_file), extra)
+    }
+
+    /// An emulator with `state_file`, or in memory only.
+    fn spawn(state_file: Option<&Path>, extra: &[&str]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kvsync"));
+        command.args(["emulator", "--listen", "127.0.0.1:0"]);
+        if let Some(state_file) = state_file {
+            command.arg("--state").arg(state_file);
+        }
+        let mut child = command
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -353,12 +363,14 @@ fn kvsync(dir: &Path, url: &str, qps: f64) -> Command {
     command
 }
 
-/// Seeds by applying the manifests against a fast emulator (no latency, no cap, no waits).
-fn seed_with_apply(dir: &Path, state_file: &Path, n: usize) {
-    let emulator = Emulator::start(
+/// Seeds by applying the manifests against a fast emulator (no latency, no cap, no waits)
+/// that keeps its state in `state_file`, or in memory only; returns how long the apply took.
+fn seed_with_apply(dir: &Path, state_file: Option<&Path>, n: usize) -> Duration {
+    let emulator = Emulator::spawn(
         state_file,
         &["--create-seconds", "0", "--change-seconds", "0"],
     );
+    let started = Instant::now();
     let output = kvsync(dir, &emulator.url, 10_000.0)
         .args([
             "apply",
@@ -371,12 +383,24 @@ fn seed_with_apply(dir: &Path, state_file: &Path, n: usize) {
         .stdin(Stdio::null())
         .output()
         .expect("run kvsync apply");
+    let took = started.elapsed();
     emulator.stop();
     assert!(
         output.status.success(),
         "seeding apply failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    took
+}
+
+/// Seeds through `kvsync apply` twice, against an emulator in memory and then against one
+/// with the state file the plan is measured on; returns both apply times.
+fn seed_with_apply_both(dir: &Path, state_file: &Path, n: usize) -> (Duration, Duration) {
+    let in_memory = seed_with_apply(dir, None, n);
+    // The second apply starts from an empty cloud, like the first.
+    let _ = std::fs::remove_dir_all(dir.join(".kvsync"));
+    let persisted = seed_with_apply(dir, Some(state_file), n);
+    (in_memory, persisted)
 }
 
 struct PlanRun {
@@ -534,7 +558,9 @@ fn run_baseline(url: &str) -> BaselineRun {
 struct Measured {
     n: usize,
     seeding: Duration,
-    seed_apply: bool,
+    /// With `--seed-apply`: how long `kvsync apply` took against an emulator in memory and
+    /// against one with `--state`.
+    seeded_by_apply: Option<(Duration, Duration)>,
     plan: PlanRun,
     /// The plan's output and log, kept when it did not exit 0.
     plan_output: Option<(String, String)>,
@@ -582,11 +608,12 @@ fn measure(n: usize, seed_apply: bool, keep: bool) -> Measured {
     write_manifests(dir.path(), n);
 
     let seeding = Instant::now();
-    if seed_apply {
-        seed_with_apply(dir.path(), &state_file, n);
+    let seeded_by_apply = if seed_apply {
+        Some(seed_with_apply_both(dir.path(), &state_file, n))
     } else {
         seed_in_process(&state_file, n);
-    }
+        None
+    };
     let seeding = seeding.elapsed();
 
     let (latency, qps) = (LATENCY_MS.to_string(), QPS.to_string());
@@ -606,7 +633,7 @@ fn measure(n: usize, seed_apply: bool, keep: bool) -> Measured {
     Measured {
         n,
         seeding,
-        seed_apply,
+        seeded_by_apply,
         plan,
         plan_output,
         baseline,
@@ -633,15 +660,22 @@ fn report(m: &Measured) {
     let pages = n.div_ceil(PAGE_SIZE) as u64;
     let floor = 4 * n as u64 + pages;
     println!("fleet plan: N={n} latency={LATENCY_MS}ms qps={QPS} (emulator cap and kvsync --qps)");
-    println!(
-        "  seeding            {:.2} s ({}; not measured below)",
-        m.seeding.as_secs_f64(),
-        if m.seed_apply {
-            "kvsync apply against a fast emulator"
-        } else {
-            "emulator state built in-process"
+    match m.seeded_by_apply {
+        Some((in_memory, persisted)) => {
+            let ratio = persisted.as_secs_f64() / in_memory.as_secs_f64();
+            println!("  seeding by kvsync apply against a fast emulator:");
+            println!("    in memory        {:.2} s", in_memory.as_secs_f64());
+            println!(
+                "    with --state     {:.2} s ({ratio:.2}x in memory; target <= {TARGET_SEED_RATIO}: {})",
+                persisted.as_secs_f64(),
+                met(ratio <= TARGET_SEED_RATIO)
+            );
         }
-    );
+        None => println!(
+            "  seeding            {:.2} s (emulator state built in-process; not measured below)",
+            m.seeding.as_secs_f64()
+        ),
+    }
     println!("kvsync plan --detailed-exitcode");
     println!(
         "  exit status        {} ({})",

@@ -113,9 +113,7 @@ impl Cloud {
     /// The temporary keys STS and the metadata stand-in issued, by key id (from the state
     /// file, which keeps each one's secret, role and session).
     pub(crate) fn issued(&self) -> serde_json::Map<String, Value> {
-        let text = std::fs::read_to_string(self.path().join("emulator-state.json"))
-            .unwrap_or_else(|_| "{}".into());
-        let state: Value = serde_json::from_str(&text).unwrap();
+        let state = crate::support::emulator_state_json(&self.path().join("emulator-state.json"));
         find_key(&state, "sts_keys")
             .and_then(Value::as_object)
             .cloned()

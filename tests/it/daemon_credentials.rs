@@ -44,8 +44,7 @@ fn write_stack(dir: &Path, sub: &str, text: &str) {
 
 /// The emulator's state file: issued keys by id, with their role.
 fn issued_keys(dir: &Path) -> serde_json::Map<String, Value> {
-    let text = std::fs::read_to_string(dir.join("emulator-state.json")).unwrap();
-    let state: Value = serde_json::from_str(&text).unwrap();
+    let state = crate::support::emulator_state_json(&dir.join("emulator-state.json"));
     state["sts_keys"].as_object().cloned().unwrap_or_default()
 }
 

@@ -229,7 +229,7 @@ async fn passwords_are_persisted_only_as_digests() {
     let id = emu.instance(&[]).await;
     create(&emu, &id, "app").await;
     let instance_digest = |state: &Value| state["instances"][&id]["password_digest"].clone();
-    let before: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let before: Value = crate::support::emulator_state_json(&path);
 
     emu.ok(request(
         "ResetAccountPassword",
@@ -240,7 +240,7 @@ async fn passwords_are_persisted_only_as_digests() {
         ],
     ))
     .await;
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = crate::support::emulator_state_text(&path);
     assert!(
         !text.contains(PASSWORD),
         "an account password was persisted"
@@ -249,7 +249,7 @@ async fn passwords_are_persisted_only_as_digests() {
         !text.contains("Def4ult-pass"),
         "the default password was persisted"
     );
-    let after: Value = serde_json::from_str(&text).unwrap();
+    let after = crate::support::emulator_state_json(&path);
     let digest = after["instances"][&id]["accounts"]["app"]["password_digest"]
         .as_str()
         .unwrap();

@@ -534,7 +534,11 @@ async fn a_state_file_that_cannot_be_written_is_an_internal_error() {
         listed["TotalCount"], 1,
         "the change is visible in memory even though it was not saved"
     );
-    emu.stop().await.unwrap();
+    let stopped = emu.stop().await;
+    assert!(
+        matches!(stopped, Err(emulator::EmulatorError::Store(_))),
+        "stopping says the state could not be saved: {stopped:?}"
+    );
 }
 
 #[test]

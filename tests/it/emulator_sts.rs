@@ -441,7 +441,7 @@ async fn live_credentials_survive_a_restart_with_the_state_file() {
     let emu = EmulatorProcess::start(dir.path(), &flags);
     let (_, creds) = assume_ok(&emu.url, ROLE).await;
     drop(emu);
-    let state = std::fs::read_to_string(dir.path().join("emulator-state.json")).unwrap();
+    let state = crate::support::emulator_state_text(&dir.path().join("emulator-state.json"));
     assert!(state.contains(&creds.id));
     assert!(
         !state.contains(&creds.token),

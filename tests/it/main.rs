@@ -26,6 +26,7 @@ mod emulator_config;
 mod emulator_instances;
 mod emulator_manage;
 mod emulator_monitor;
+mod emulator_persistence;
 mod emulator_protocol;
 mod emulator_security;
 mod emulator_sts;

@@ -50,8 +50,7 @@ fn with_secrets(command: &mut Command) -> &mut Command {
 /// The emulator's own state: instance names (with multiplicity) and each instance's normal
 /// accounts, read from its state file.
 fn cloud_state(dir: &Path) -> (BTreeMap<String, usize>, BTreeMap<String, Vec<String>>) {
-    let text = std::fs::read_to_string(dir.join("emulator-state.json")).unwrap();
-    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let state = crate::support::emulator_state_json(&dir.join("emulator-state.json"));
     let mut names = BTreeMap::new();
     let mut accounts = BTreeMap::new();
     for instance in state["instances"].as_object().unwrap().values() {
@@ -329,8 +328,7 @@ fn a_first_signal_lets_the_call_in_flight_finish_and_a_second_exits_at_once() {
 /// Per instance name: how many changes the emulator holds for the window, read from its
 /// state file (every accepted order is persisted before it is answered).
 fn scheduled_orders(dir: &Path) -> BTreeMap<String, usize> {
-    let text = std::fs::read_to_string(dir.join("emulator-state.json")).unwrap();
-    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let state = crate::support::emulator_state_json(&dir.join("emulator-state.json"));
     state["instances"]
         .as_object()
         .unwrap()

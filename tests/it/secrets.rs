@@ -255,7 +255,8 @@ fn no_secret_reaches_outputs_logs_state_or_tags() {
     let log = fixture.emulator.stderr();
     assert!(log.contains("ResetAccountPassword"), "{log}");
     assert_clean("the emulator's log", &log);
-    let state = std::fs::read_to_string(fixture.dir.path().join("emulator-state.json")).unwrap();
+    let state =
+        crate::support::emulator_state_text(&fixture.dir.path().join("emulator-state.json"));
     assert!(state.contains("secret-cache"));
     assert_clean("the emulator's state file", &state);
 }
@@ -293,7 +294,7 @@ fn no_secret_reaches_the_in_process_emulator_or_its_state() {
         let (stdout, stderr) = checked("apply --emulator", &applied);
         assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
     }
-    let state = std::fs::read_to_string(dir.path().join(".kvsync/emulator.json")).unwrap();
+    let state = crate::support::emulator_state_text(&dir.path().join(".kvsync/emulator.json"));
     assert!(state.contains("secret-cache"));
     assert_clean("the in-process emulator's state file", &state);
 }
@@ -583,7 +584,7 @@ fn a_refused_signature_never_leaks_the_passwords_it_quotes() {
     let log = emulator.stderr();
     assert!(log.contains("SignatureDoesNotMatch"), "{log}");
     assert_free_of(CANARIES, "the emulator's log", &log);
-    let state = std::fs::read_to_string(dir.path().join("emulator-state.json")).unwrap();
+    let state = crate::support::emulator_state_text(&dir.path().join("emulator-state.json"));
     assert!(state.contains("leak-reset"), "{state}");
     assert_free_of(CANARIES, "the emulator's state file", &state);
 }
@@ -716,10 +717,7 @@ fn temporary_credentials_never_leak_even_when_the_cloud_quotes_them() {
 
     // Every credential the emulator issued, read from its own state (which must hold the
     // secrets to check signatures, and nothing of the tokens but their digests).
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("emulator-state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = crate::support::emulator_state_json(&dir.path().join("emulator-state.json"));
     let issued = state["sts_keys"].as_object().unwrap();
     assert!(!issued.is_empty());
     let secrets: Vec<String> = std::iter::once(OIDC_TOKEN.to_owned())
@@ -801,10 +799,7 @@ fn sts_quoting_a_chains_credentials_back_leaks_nothing() {
     );
     assert_eq!(emulator.count("AssumeRole", "ok"), 1);
     assert_eq!(emulator.count("AssumeRole", "SignatureDoesNotMatch"), 1);
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("emulator-state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = crate::support::emulator_state_json(&dir.path().join("emulator-state.json"));
     let issued = state["sts_keys"].as_object().unwrap();
     assert_eq!(issued.len(), 1);
     let mut canaries: Vec<&str> = vec![LEAK_KEY_SECRET];

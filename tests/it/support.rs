@@ -209,6 +209,23 @@ impl Drop for EmulatorProcess {
 }
 
 /// A `kvsync` command in `dir` aimed at the emulator at `url` with its default key pair.
+/// Everything the emulator has written of its state at `snapshot`: the snapshot and the
+/// log of changes beside it, as raw text (for checking what reaches the disk).
+pub(crate) fn emulator_state_text(snapshot: &Path) -> String {
+    let log = kvsync::emulator::store::log_path(snapshot);
+    [snapshot, log.as_path()]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The emulator's state at `snapshot` as it would load (snapshot and log), as JSON.
+pub(crate) fn emulator_state_json(snapshot: &Path) -> Value {
+    let state = kvsync::emulator::store::load(snapshot).expect("reading the emulator's state");
+    serde_json::to_value(state).expect("state as JSON")
+}
+
 pub(crate) fn kvsync_at(dir: &Path, url: &str) -> Command {
     let mut command = kvsync(dir);
     command.args([

@@ -45,6 +45,7 @@ pub mod store;
 mod sts;
 mod tags;
 mod times;
+pub mod tracked;
 mod window;
 
 use std::collections::BTreeMap;
@@ -174,6 +175,8 @@ pub enum EmulatorError {
 
 struct Inner {
     state: State,
+    /// The state files, when there are any.
+    store: Option<store::Store>,
     nonces: NonceCache,
     faults: faults::FaultState,
     metadata: metadata::MetadataState,
@@ -240,14 +243,18 @@ pub async fn serve(
     listener: TcpListener,
     config: EmulatorConfig,
 ) -> Result<RunningEmulator, EmulatorError> {
-    let state = match &config.state_path {
-        Some(path) => store::load(path)?,
-        None => State::default(),
+    let (state, store) = match &config.state_path {
+        Some(path) => {
+            let (state, store) = store::open(path)?;
+            (state, Some(store))
+        }
+        None => (State::default(), None),
     };
     let addr = listener.local_addr().map_err(EmulatorError::Serve)?;
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
             state,
+            store,
             nonces: NonceCache::default(),
             faults: faults::FaultState::new(&config.faults),
             metadata: metadata::MetadataState::default(),
@@ -270,7 +277,7 @@ pub async fn serve(
         .route("/latest/{*rest}", any(metadata::serve))
         .fallback(not_found)
         .layer(map_response_with_state(Arc::clone(&shared), date_header))
-        .with_state(shared);
+        .with_state(Arc::clone(&shared));
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -278,7 +285,14 @@ pub async fn serve(
                 let _ = stopped.await;
             })
             .await
-            .map_err(EmulatorError::Serve)
+            .map_err(EmulatorError::Serve)?;
+        // Stopped cleanly: the state is left as one snapshot with an empty log.
+        let mut inner = lock(&shared.inner);
+        let inner = &mut *inner;
+        if let Some(store) = &mut inner.store {
+            store.compact(&mut inner.state)?;
+        }
+        Ok(())
     });
     Ok(RunningEmulator {
         addr,
@@ -455,17 +469,19 @@ fn process(
     if fail_backup && handled.changed {
         inner.faults.used_backup_failure();
     }
-    if handled.changed {
-        persist(shared, &inner.state)?;
-    }
+    persist(inner)?;
     Ok(handled.body)
 }
 
-/// Writes the state file, if there is one; the vendor's `InternalError` when that fails.
-fn persist(shared: &Shared, state: &State) -> Result<(), VendorError> {
-    if let Some(path) = &shared.config.state_path
-        && let Err(err) = store::save(path, state)
-    {
+/// Makes what the request changed durable, if there is a state file (and forgets which
+/// entries changed otherwise); the vendor's `InternalError` when that fails. Requests that
+/// changed nothing write nothing.
+fn persist(inner: &mut Inner) -> Result<(), VendorError> {
+    let Some(store) = &mut inner.store else {
+        inner.state.clear_unsaved();
+        return Ok(());
+    };
+    if let Err(err) = store.commit(&mut inner.state) {
         tracing::error!(error = %err, "could not persist emulator state");
         return Err(VendorError {
             status: 500,
@@ -492,7 +508,7 @@ fn process_sts(
     let config = &shared.config;
     let now = config.emulated_now();
     let key_id = wire.get("AccessKeyId").cloned().unwrap_or_default();
-    let mut keys = std::mem::take(&mut inner.state.sts_keys);
+    let mut keys = std::mem::take(&mut inner.state.sts_keys).into_map();
     let caller_record = if action_kind.anonymous() {
         None
     } else {
@@ -519,7 +535,7 @@ fn process_sts(
         match verified {
             Ok(record) => record,
             Err(err) => {
-                inner.state.sts_keys = keys;
+                inner.state.sts_keys = keys.into();
                 return Err(err);
             }
         }
@@ -541,11 +557,14 @@ fn process_sts(
         (false, _) => Caller::LongTerm(&key_id),
     };
     let answer = sts::handle(action_kind, wire, caller, &config.roles, &mut keys, now);
-    inner.state.sts_keys = keys;
-    let answer = answer?;
-    if answer.changed {
-        persist(shared, &inner.state)?;
+    if answer.as_ref().is_ok_and(|answer| answer.changed) {
+        *inner.state.sts_keys.whole_mut() = keys;
+    } else {
+        // Unchanged: put back as it was, nothing to persist.
+        inner.state.sts_keys = keys.into();
     }
+    let answer = answer?;
+    persist(inner)?;
     Ok(answer.body)
 }
 

@@ -193,14 +193,14 @@ fn answer(
             if !fresh {
                 let issued = sts::issue(
                     roles,
-                    &mut inner.state.sts_keys,
+                    inner.state.sts_keys.whole_mut(),
                     &role.arn,
                     SESSION,
                     CREDENTIAL_SECONDS,
                     now,
                 );
                 inner.metadata.current = Some((now, issued));
-                if let Err(err) = super::persist(shared, &inner.state) {
+                if let Err(err) = super::persist(&mut inner) {
                     return (
                         StatusCode::INTERNAL_SERVER_ERROR,
                         text(StatusCode::INTERNAL_SERVER_ERROR, err.code),

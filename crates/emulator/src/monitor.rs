@@ -214,7 +214,7 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         state.handle("CreateInstance", &wire, &ctx).unwrap();
-        let instance = state.instances.values_mut().next().unwrap();
+        let instance = state.instances.whole_mut().values_mut().next().unwrap();
         instance.dataset.keys = 7;
         instance.dataset.used_memory = 1024 * 1024;
         let quota = catalog::class("redis.master.small.default")

@@ -4,7 +4,7 @@
 //! the request are its inputs; the answer body and whether anything changed are its outputs.
 //! Networking, signatures, persistence and faults live in the server around it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::errors::VendorError;
 use super::lifecycle::{Lifecycle, Status};
+use super::tracked::{Changes, Tracked};
 use kvsync_wire::actions::WireParams;
 
 /// How long transitional statuses last.
@@ -470,6 +471,9 @@ impl Instance {
     /// the instance became `Normal` if it was busy then, so a large jump of the clock
     /// completes everything due in between.
     pub fn settle(&mut self, now: Timestamp) {
+        if !self.is_due(now) {
+            return;
+        }
         let mut idle_since = None;
         loop {
             if let Some(ended) = self.complete_transition(now) {
@@ -487,6 +491,18 @@ impl Instance {
             self.lifecycle = Lifecycle::transition(order.status, start + order.duration);
             self.pending = vec![order.change];
         }
+    }
+
+    /// Whether [`Instance::settle`] at `now` would change anything.
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.lifecycle.is_due(now)
+            || (self.lifecycle.is_normal() && self.scheduled.first().is_some_and(|o| o.at <= now))
+    }
+
+    /// Whether it has a transition in progress or an order waiting: some later time may
+    /// change it without a request.
+    pub fn is_in_transition(&self) -> bool {
+        self.lifecycle.until.is_some() || !self.scheduled.is_empty()
     }
 
     /// Completes the current transition if its time has come, applying its pending changes;
@@ -570,23 +586,38 @@ impl TokenRecord {
 }
 
 /// Everything the emulated cloud knows; persisted as JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
     /// Instances by ID.
-    pub instances: BTreeMap<String, Instance>,
+    pub instances: Tracked<String, Instance>,
     /// `CreateInstance` tokens.
-    pub tokens: BTreeMap<String, TokenRecord>,
+    pub tokens: Tracked<String, TokenRecord>,
     /// `ModifyInstanceSpec` client tokens.
     #[serde(default)]
-    pub client_tokens: BTreeMap<String, TokenRecord>,
+    pub client_tokens: Tracked<String, TokenRecord>,
     /// Backup sets by ID (kept after their instance is released, until they expire).
     #[serde(default)]
-    pub backups: BTreeMap<u64, Backup>,
+    pub backups: Tracked<u64, Backup>,
     /// The last sequence number handed out (instances, backups, orders).
     pub sequence: u64,
     /// Temporary credentials STS and the metadata stand-in issued, by access key ID.
     #[serde(default)]
-    pub sts_keys: BTreeMap<String, super::issued::IssuedKey>,
+    pub sts_keys: Tracked<String, super::issued::IssuedKey>,
+    /// The IDs of the instances that time alone may change; built on first use, kept up to
+    /// date from the instances' touched keys. Derived, so neither saved nor compared.
+    #[serde(skip)]
+    in_transition: Option<BTreeSet<String>>,
+}
+
+impl PartialEq for State {
+    fn eq(&self, other: &Self) -> bool {
+        self.instances == other.instances
+            && self.tokens == other.tokens
+            && self.client_tokens == other.client_tokens
+            && self.backups == other.backups
+            && self.sequence == other.sequence
+            && self.sts_keys == other.sts_keys
+    }
 }
 
 /// The result of a request that succeeded.
@@ -644,11 +675,63 @@ impl State {
             .unwrap_or_else(|| Err(VendorError::action_not_found()))
     }
 
-    /// Completes every transition whose time has come.
+    /// Completes every transition whose time has come. It costs the instances in transition,
+    /// not the whole cloud: only those are looked at, and only the due ones are changed.
     pub fn settle(&mut self, now: Timestamp) {
-        for instance in self.instances.values_mut() {
-            instance.settle(now);
+        let mut in_transition = self.refreshed_transitions();
+        let due: Vec<String> = in_transition
+            .iter()
+            .filter(|id| self.instances.get(*id).is_some_and(|i| i.is_due(now)))
+            .cloned()
+            .collect();
+        for id in due {
+            if let Some(instance) = self.instances.get_mut(&id) {
+                instance.settle(now);
+                if !instance.is_in_transition() {
+                    in_transition.remove(&id);
+                }
+            }
         }
+        // What settling touched is already accounted for.
+        self.instances.take_touched();
+        self.in_transition = Some(in_transition);
+    }
+
+    /// The index of instances in transition, brought up to date with the instances changed
+    /// since it was last used (or built from all of them the first time).
+    fn refreshed_transitions(&mut self) -> BTreeSet<String> {
+        let touched = self.instances.take_touched();
+        let instances = &self.instances;
+        let rebuild = || {
+            instances
+                .values()
+                .filter(|i| i.is_in_transition())
+                .map(|i| i.id.clone())
+                .collect()
+        };
+        match (self.in_transition.take(), touched) {
+            (Some(mut index), Changes::Keys(keys)) => {
+                for id in keys {
+                    if instances.get(&id).is_some_and(Instance::is_in_transition) {
+                        index.insert(id);
+                    } else {
+                        index.remove(&id);
+                    }
+                }
+                index
+            }
+            _ => rebuild(),
+        }
+    }
+
+    /// Forgets which entries changed, for persistence (an emulator without a state file, or
+    /// one that has just written everything).
+    pub fn clear_unsaved(&mut self) {
+        self.instances.take_unsaved();
+        self.tokens.take_unsaved();
+        self.client_tokens.take_unsaved();
+        self.backups.take_unsaved();
+        self.sts_keys.take_unsaved();
     }
 
     /// The next sequence number.
