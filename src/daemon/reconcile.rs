@@ -3,7 +3,7 @@
 //! every outcome in the shared status.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -258,7 +258,7 @@ fn drift_lines(instance: &InstancePlan) -> Vec<String> {
 fn describe(
     entry: &mut InstanceStatus,
     desired: Option<&crate::manifest::DesiredInstance>,
-    observed: &crate::plan::observed::Observed,
+    observed: &HashMap<&str, &crate::plan::observed::ObservedInstance>,
     plan: Option<&InstancePlan>,
     outcome: Option<&InstanceOutcome>,
     now: Timestamp,
@@ -284,11 +284,7 @@ fn describe(
         .or_else(|| plan.and_then(|p| p.instance_id.clone()))
         .or_else(|| entry.instance_id.clone());
     if let Some(id) = &entry.instance_id
-        && let Some(found) = observed
-            .regions
-            .values()
-            .flatten()
-            .find(|instance| &instance.id == id)
+        && let Some(found) = observed.get(id.as_str())
     {
         entry.cloud = Some(detail::cloud_view(found));
     }
@@ -673,6 +669,14 @@ impl Reconciler<'_> {
         let next = wall_time(self.next_tick);
         let planned: BTreeMap<&InstanceKey, &InstancePlan> =
             plan.instances.iter().map(|i| (&i.key, i)).collect();
+        let described: HashMap<&InstanceKey, &crate::manifest::DesiredInstance> =
+            looked.instances.iter().map(|d| (&d.key, d)).collect();
+        let observed: HashMap<&str, &crate::plan::observed::ObservedInstance> = observed
+            .regions
+            .values()
+            .flatten()
+            .map(|instance| (instance.id.as_str(), instance))
+            .collect();
         let mut status = self.status.lock();
         status.stack = Some(all.stack.name.clone());
         let previous = std::mem::take(&mut status.instances);
@@ -750,8 +754,8 @@ impl Reconciler<'_> {
             entry.consecutive_failures = self.backoff.failures(&key);
             describe(
                 &mut entry,
-                looked.instances.iter().find(|d| d.key == key),
-                observed,
+                described.get(&key).copied(),
+                &observed,
                 planned.get(&key).copied(),
                 results.get(&key).map(|(outcome, _)| outcome),
                 now,

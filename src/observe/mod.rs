@@ -5,6 +5,8 @@ pub use kvsync_plan::observed;
 mod reads;
 
 use crate::values::{ChargeType, InstanceStatus, NetworkType, Reported};
+use std::collections::{HashMap, HashSet};
+
 use tokio::task::JoinSet;
 
 pub use self::observed::{Observed, ObservedInstance};
@@ -219,40 +221,74 @@ impl DetailCache for NoCache {
     fn put(&mut self, _: &Read, _: &Detail) {}
 }
 
-/// Adds the detail reads `desired` needs to a listing, all at once (the client's rate limiter
-/// paces them); answers the cache holds are used instead of calls. Returns the calls made.
+/// Detail reads in flight at once. The client's rate limiter paces the calls; this bounds
+/// what waits for it, so that memory follows the calls in flight, not the size of the fleet
+/// (at 20 ms a call, 64 in flight sustain 3,200 calls a second).
+const READS_IN_FLIGHT: usize = 64;
+
+/// Adds the detail reads `desired` needs to a listing, [`READS_IN_FLIGHT`] at a time (the
+/// client's rate limiter paces them); answers the cache holds are used instead of calls. Each
+/// answer is applied as it arrives. Returns the calls made.
 pub async fn read_details(
     client: &Client,
     desired: &Desired,
     observed: &mut Observed,
     cache: &mut (dyn DetailCache + Send),
 ) -> Result<usize, ObserveError> {
+    let reads = plan_reads(desired, observed);
+    // Where each instance sits in its region's listing, so an answer finds it at once.
+    let positions: HashMap<(String, String), usize> = observed
+        .regions
+        .iter()
+        .flat_map(|(region, instances)| {
+            instances
+                .iter()
+                .enumerate()
+                .map(move |(at, i)| ((region.clone(), i.id.clone()), at))
+        })
+        .collect();
+    let apply = |observed: &mut Observed, read: &Read, detail: Detail| {
+        let key = (read.region.clone(), read.id.clone());
+        if let Some(instance) = positions.get(&key).and_then(|at| {
+            observed
+                .regions
+                .get_mut(&read.region)
+                .and_then(|instances| instances.get_mut(*at))
+        }) {
+            detail.apply_to(instance);
+        }
+    };
+    let mut pending = reads.into_iter();
     let mut details = JoinSet::new();
-    let mut answers = Vec::new();
-    for read in plan_reads(desired, observed) {
-        match cache.get(&read) {
-            Some(detail) => answers.push((read, detail)),
-            None => {
-                let client = client.clone();
-                details.spawn(async move {
-                    let result = reads::perform(&client, &read).await;
-                    (read, result)
-                });
+    let mut calls = 0;
+    let mut gone = HashSet::new();
+    loop {
+        while details.len() < READS_IN_FLIGHT {
+            let Some(read) = pending.next() else { break };
+            match cache.get(&read) {
+                Some(detail) => apply(observed, &read, detail),
+                None => {
+                    let client = client.clone();
+                    calls += 1;
+                    details.spawn(async move {
+                        let result = reads::perform(&client, &read).await;
+                        (read, result)
+                    });
+                }
             }
         }
-    }
-    let calls = details.len();
-    let mut gone = Vec::new();
-    while let Some(joined) = details.join_next().await {
+        let Some(joined) = details.join_next().await else {
+            break;
+        };
         let (read, result) = joined.map_err(ObserveError::Task)?;
         match result {
             Ok(detail) => {
                 cache.put(&read, &detail);
-                answers.push((read, detail));
+                apply(observed, &read, detail);
             }
             // Released between the listing and the detail call: it is gone.
             Err(err) if err.code() == Some("InvalidInstanceId.NotFound") => {
-                gone.push((read.region.clone(), read.id.clone()));
+                gone.insert((read.region, read.id));
             }
             Err(source) => {
                 return Err(ObserveError::Detail {
@@ -264,18 +300,9 @@ pub async fn read_details(
             }
         }
     }
-    for (read, detail) in answers {
-        if let Some(instance) = observed
-            .regions
-            .get_mut(&read.region)
-            .and_then(|instances| instances.iter_mut().find(|i| i.id == read.id))
-        {
-            detail.apply_to(instance);
-        }
-    }
-    for (region, id) in gone {
-        if let Some(instances) = observed.regions.get_mut(&region) {
-            instances.retain(|i| i.id != id);
+    if !gone.is_empty() {
+        for (region, instances) in &mut observed.regions {
+            instances.retain(|i| !gone.contains(&(region.clone(), i.id.clone())));
         }
     }
     Ok(calls)

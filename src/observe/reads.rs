@@ -2,7 +2,7 @@
 //! each is made, and how its answer is normalised into [`ObservedInstance`] fields.
 
 use crate::values::{InstanceStatus, Ipv4Net, Reported};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::Observed;
 use super::observed::{
@@ -103,11 +103,12 @@ fn needed(desired: &DesiredInstance, stack: &Stack) -> Vec<Aspect> {
 /// Nothing is read for aspects no manifest manages.
 pub fn plan_reads(desired: &Desired, observed: &Observed) -> Vec<Read> {
     let mut reads = BTreeSet::new();
+    let index = observed.index();
     for instance in &desired.instances {
         let region = &instance.key.region;
         let matched: Vec<&ObservedInstance> = match &instance.instance_id {
-            Some(id) => observed.by_id(region, id).into_iter().collect(),
-            None => observed.named(region, &instance.key.name).collect(),
+            Some(id) => index.by_id(region, id).into_iter().collect(),
+            None => index.named(region, &instance.key.name).collect(),
         };
         for found in matched {
             for aspect in needed(instance, &desired.stack) {
@@ -120,13 +121,21 @@ pub fn plan_reads(desired: &Desired, observed: &Observed) -> Vec<Read> {
         }
     }
     if desired.stack.prune {
+        // What the manifests describe: (region, name), and (region, pinned ID).
+        let names: HashSet<(&str, &str)> = desired
+            .instances
+            .iter()
+            .map(|d| (d.key.region.as_str(), d.key.name.as_str()))
+            .collect();
+        let pinned: HashSet<(&str, &str)> = desired
+            .instances
+            .iter()
+            .filter_map(|d| Some((d.key.region.as_str(), d.instance_id.as_deref()?)))
+            .collect();
         for (region, instances) in &observed.regions {
             for instance in instances {
-                let described = desired.instances.iter().any(|d| {
-                    d.key.region == *region
-                        && (d.key.name == instance.name
-                            || d.instance_id.as_deref() == Some(&instance.id))
-                });
+                let described = names.contains(&(region.as_str(), instance.name.as_str()))
+                    || pinned.contains(&(region.as_str(), instance.id.as_str()));
                 if instance.owned_by(&desired.stack.name) && !described {
                     reads.insert(Read {
                         region: region.clone(),

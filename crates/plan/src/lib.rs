@@ -45,7 +45,7 @@ pub use self::model::{Impact, InstancePlan, Operation, Plan, PlannedRequest, Ste
 use self::token::Seed;
 use crate::manifest::desired::{Disruption, Stack};
 use crate::manifest::{Desired, DesiredInstance, InstanceKey};
-use crate::observed::{Observed, ObservedInstance};
+use crate::observed::{Observed, ObservedIndex, ObservedInstance};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -65,8 +65,8 @@ pub struct Context<'a> {
     pub prune_all: bool,
     /// The run's seed per region, for intent tokens (`token::spec`).
     pub seeds: &'a Seeds,
-    /// Everything observed (whether a cloud name is shared, for renames).
-    pub observed: &'a Observed,
+    /// Everything observed, indexed (whether a cloud name is shared, for renames).
+    pub observed: &'a ObservedIndex<'a>,
     /// The stack's settings (disruption and backup defaults).
     pub settings: &'a Stack,
     /// The time the plan is made for (maintenance windows).
@@ -135,12 +135,13 @@ pub fn diff(
     digests: &Digests,
     options: DiffOptions<'_>,
 ) -> Plan {
+    let index = observed.index();
     let ctx = Context {
         stack: &desired.stack.name,
         digests,
         prune_all: options.prune_all || desired.stack.prune_all,
         seeds: options.seeds,
-        observed,
+        observed: &index,
         settings: &desired.stack,
         now: options.now,
         zone: options.zone,
@@ -153,8 +154,8 @@ pub fn diff(
     for wanted in &desired.instances {
         let region = &wanted.key.region;
         let candidates: Vec<&ObservedInstance> = match &wanted.instance_id {
-            Some(id) => observed.by_id(region, id).into_iter().collect(),
-            None => observed.named(region, &wanted.key.name).collect(),
+            Some(id) => index.by_id(region, id).into_iter().collect(),
+            None => index.named(region, &wanted.key.name).collect(),
         };
         for candidate in &candidates {
             claimed.insert((region.clone(), candidate.id.clone()));

@@ -1,6 +1,6 @@
 //! What the cloud reported: plain, normalised data, no IO.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -193,7 +193,132 @@ impl Observed {
     }
 
     /// The instance of `region` with this ID.
+    ///
+    /// Both lookups scan the region; a caller looking up many instances builds an
+    /// [`ObservedIndex`] once instead.
     pub fn by_id(&self, region: &str, id: &str) -> Option<&ObservedInstance> {
         self.regions.get(region)?.iter().find(|i| i.id == id)
+    }
+
+    /// Lookups by name and by ID, built in one pass over the instances.
+    pub fn index(&self) -> ObservedIndex<'_> {
+        let mut regions: HashMap<&str, RegionIndex<'_>> = HashMap::new();
+        for (region, instances) in &self.regions {
+            let index = regions.entry(region).or_default();
+            for instance in instances {
+                index
+                    .by_name
+                    .entry(instance.name.as_str())
+                    .or_default()
+                    .push(instance);
+                // The listing holds an ID once; should it not, the first one is the one
+                // `Observed::by_id` finds too.
+                index.by_id.entry(instance.id.as_str()).or_insert(instance);
+            }
+        }
+        ObservedIndex { regions }
+    }
+}
+
+/// [`Observed::named`] and [`Observed::by_id`] in constant time: a plan over N instances makes
+/// N lookups, not N scans of the region. It borrows the observation, so it cannot go stale.
+#[derive(Debug, Default)]
+pub struct ObservedIndex<'a> {
+    regions: HashMap<&'a str, RegionIndex<'a>>,
+}
+
+#[derive(Debug, Default)]
+struct RegionIndex<'a> {
+    /// Instances by name, in listing order.
+    by_name: HashMap<&'a str, Vec<&'a ObservedInstance>>,
+    by_id: HashMap<&'a str, &'a ObservedInstance>,
+}
+
+impl<'a> ObservedIndex<'a> {
+    /// Instances of `region` called `name`, in listing order.
+    pub fn named(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> impl Iterator<Item = &'a ObservedInstance> + '_ {
+        self.regions
+            .get(region)
+            .and_then(|index| index.by_name.get(name))
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+
+    /// The instance of `region` with this ID.
+    pub fn by_id(&self, region: &str, id: &str) -> Option<&'a ObservedInstance> {
+        self.regions.get(region)?.by_id.get(id).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(id: &str, name: &str) -> ObservedInstance {
+        ObservedInstance {
+            id: id.into(),
+            name: name.into(),
+            ..ObservedInstance::default()
+        }
+    }
+
+    #[test]
+    fn the_index_finds_what_the_scans_find() {
+        let observed = Observed {
+            regions: BTreeMap::from([
+                (
+                    "cn-hangzhou".to_owned(),
+                    vec![
+                        instance("r-1", "web"),
+                        instance("r-2", "cache"),
+                        instance("r-3", "web"),
+                    ],
+                ),
+                ("cn-beijing".to_owned(), vec![instance("r-4", "web")]),
+            ]),
+        };
+        let index = observed.index();
+        for (region, name) in [
+            ("cn-hangzhou", "web"),
+            ("cn-hangzhou", "cache"),
+            ("cn-beijing", "web"),
+            ("cn-beijing", "cache"),
+            ("cn-shanghai", "web"),
+        ] {
+            let scanned: Vec<&str> = observed
+                .named(region, name)
+                .map(|i| i.id.as_str())
+                .collect();
+            let indexed: Vec<&str> = index.named(region, name).map(|i| i.id.as_str()).collect();
+            assert_eq!(indexed, scanned, "{region}/{name}");
+        }
+        assert_eq!(
+            index
+                .named("cn-hangzhou", "web")
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["r-1", "r-3"],
+            "in listing order"
+        );
+        for (region, id) in [
+            ("cn-hangzhou", "r-2"),
+            ("cn-beijing", "r-2"),
+            ("cn-beijing", "r-4"),
+        ] {
+            assert_eq!(
+                index.by_id(region, id).map(|i| &i.id),
+                observed.by_id(region, id).map(|i| &i.id),
+                "{region}/{id}"
+            );
+        }
+        assert!(
+            index.by_id("cn-hangzhou", "r-4").is_none(),
+            "IDs are per region"
+        );
     }
 }

@@ -155,6 +155,7 @@ fn arranged(
     let observed = Observed {
         regions: BTreeMap::new(),
     };
+    let index = observed.index();
     let stack = Stack::default();
     let zone = TimeZone::fixed(jiff::tz::offset(8));
     let ctx = Context {
@@ -162,7 +163,7 @@ fn arranged(
         digests: &digests,
         prune_all: false,
         seeds: &seeds,
-        observed: &observed,
+        observed: &index,
         settings: &stack,
         now: now.parse::<Timestamp>().unwrap(),
         zone: &zone,
