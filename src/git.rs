@@ -170,6 +170,39 @@ pub fn tail(text: &str, limit: usize) -> &str {
     &text[start..]
 }
 
+/// A `git` for tests: runs in `dir` with a fixed identity and no user or system
+/// configuration, fails the test on error, returns stdout trimmed.
+#[cfg(test)]
+pub(crate) fn for_tests(dir: &Path, args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=kvsync test",
+            "-c",
+            "user.email=test@kvsync.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0");
+    for name in REPOSITORY_ENV {
+        cmd.env_remove(name);
+    }
+    let output = cmd.output().expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1157,6 +1157,7 @@ impl CliError {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             CliError::Usage(_) => ExitStatus::Usage,
+            CliError::Since(err) if err.is_usage() => ExitStatus::Usage,
             CliError::Command(err) if err.is_stopped() => ExitStatus::Interrupted,
             err if err.is_broken_pipe() => ExitStatus::Success,
             _ => ExitStatus::Failure,
@@ -1247,6 +1248,9 @@ pub enum CliError {
     /// `--target`/`--exclude` names an unknown instance.
     #[error(transparent)]
     Scope(#[from] crate::manifest::desired::ScopeError),
+    /// `--changed-since`: the manifests at the ref could not be read.
+    #[error(transparent)]
+    Since(#[from] crate::since::SinceError),
     /// `credentials` could not fetch or show the credentials.
     #[error(transparent)]
     Show(#[from] credentials::ShowError),

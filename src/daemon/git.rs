@@ -724,41 +724,13 @@ mod tests {
 
     /// Integration tests against bare repositories in temporary directories.
     mod repositories {
-        use std::process::Command as StdCommand;
-
         use tempfile::TempDir;
 
         use super::super::*;
 
         /// Runs git in `dir` with no user or system configuration, failing the test on error.
         fn git(dir: &Path, args: &[&str]) -> String {
-            let mut cmd = StdCommand::new("git");
-            cmd.arg("-C")
-                .arg(dir)
-                .args([
-                    "-c",
-                    "user.name=kvsync test",
-                    "-c",
-                    "user.email=test@kvsync.invalid",
-                    "-c",
-                    "commit.gpgsign=false",
-                    "-c",
-                    "init.defaultBranch=main",
-                ])
-                .args(args)
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .env("GIT_TERMINAL_PROMPT", "0");
-            for name in git::REPOSITORY_ENV {
-                cmd.env_remove(name);
-            }
-            let output = cmd.output().expect("git runs");
-            assert!(
-                output.status.success(),
-                "git {args:?}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+            git::for_tests(dir, args)
         }
 
         /// A bare repository, a work clone that pushes to it, and a cache directory.

@@ -124,6 +124,22 @@ mod tests {
         names.iter().map(|name| key(name)).collect()
     }
 
+    /// The account `app` as an `Account` document in `accounts.yaml` describes it.
+    fn app_account() -> DesiredAccount {
+        DesiredAccount {
+            name: "app".into(),
+            privilege: Privilege::RoleReadWrite,
+            password: None,
+            password_site: Default::default(),
+            description: None,
+            source: Source {
+                path: "accounts.yaml".into(),
+                line: 3,
+                column: 1,
+            },
+        }
+    }
+
     const SMALL: &str = "redis.master.small.default";
     const MID: &str = "redis.master.mid.default";
 
@@ -166,18 +182,7 @@ mod tests {
         // An `Account` document names instance `c`: the loader merges it into `c`'s accounts,
         // so a change to it (or moving it to another instance) changes what `c` asks for.
         let mut before = fleet();
-        let account = DesiredAccount {
-            name: "app".into(),
-            privilege: Privilege::RoleReadWrite,
-            password: None,
-            password_site: Default::default(),
-            description: None,
-            source: Source {
-                path: "accounts.yaml".into(),
-                line: 3,
-                column: 1,
-            },
-        };
+        let account = app_account();
         let one = |account: &DesiredAccount| Some([("app".to_owned(), account.clone())].into());
         before.instances[2].accounts = one(&account);
         let mut after = before.clone();
@@ -267,18 +272,7 @@ mod tests {
     #[test]
     fn a_renamed_file_with_the_same_content_changes_nothing() {
         let mut before = fleet();
-        let account = DesiredAccount {
-            name: "app".into(),
-            privilege: Privilege::RoleReadWrite,
-            password: None,
-            password_site: Default::default(),
-            description: None,
-            source: Source {
-                path: "accounts.yaml".into(),
-                line: 3,
-                column: 1,
-            },
-        };
+        let account = app_account();
         before.instances[0].accounts = Some([("app".to_owned(), account)].into());
         let mut after = before.clone();
         for instance in &mut after.instances {
