@@ -376,7 +376,7 @@ pub struct Narrowed {
 
 impl Narrowed {
     /// Narrows `whole` (the working tree's manifests) to what `scope` covers: everything, or
-    /// its instances and removals.
+    /// its instances and removals (looked up only when the stack prunes).
     pub fn new(scope: PlanScope, whole: &Desired) -> Self {
         if !scope.is_partial() {
             return Narrowed {
@@ -389,7 +389,12 @@ impl Narrowed {
         let keys: BTreeSet<InstanceKey> = scope.instances.iter().cloned().collect();
         let deleted: BTreeSet<InstanceKey> = scope.deleted.iter().cloned().collect();
         let desired = narrow(whole, &keys);
-        let lookup = Lookup::new(&desired, &deleted);
+        // A stack that does not prune has no use for the removed instances: not looked up.
+        let lookup = if whole.stack.prune {
+            Lookup::new(&desired, &deleted)
+        } else {
+            Lookup::new(&desired, &BTreeSet::new())
+        };
         Narrowed {
             scope,
             desired,
@@ -572,6 +577,44 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(scope(&at, &load(&dir)).deleted.len(), 1);
+    }
+
+    #[test]
+    fn removed_instances_are_looked_up_only_when_the_stack_prunes() {
+        let key = |name: &str| InstanceKey {
+            region: "cn-hangzhou".into(),
+            name: name.into(),
+        };
+        let scope = PlanScope {
+            since: "main".into(),
+            commit: "0".repeat(40),
+            everything: None,
+            described: 1,
+            instances: vec![key("orders")],
+            deleted: vec![key("carts")],
+        };
+        let mut whole = Desired {
+            stack: crate::manifest::desired::Stack {
+                prune: true,
+                ..Default::default()
+            },
+            instances: vec![
+                crate::manifest::DesiredInstance::bare("orders"),
+                crate::manifest::DesiredInstance::bare("sessions"),
+            ],
+        };
+        let terms = |narrowed: &Narrowed| -> Vec<String> {
+            narrowed.lookup().unwrap().regions["cn-hangzhou"]
+                .iter()
+                .cloned()
+                .collect()
+        };
+        let pruning = Narrowed::new(scope.clone(), &whole);
+        assert_eq!(terms(&pruning), ["carts", "orders"]);
+        assert_eq!(pruning.partial().unwrap().described, 2);
+        assert_eq!(pruning.desired.instances.len(), 1);
+        whole.stack.prune = false;
+        assert_eq!(terms(&Narrowed::new(scope, &whole)), ["orders"]);
     }
 
     #[tokio::test]

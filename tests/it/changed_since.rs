@@ -18,6 +18,8 @@ const STACK: &str = "fleet";
 const CLASS: &str = "redis.master.small.default";
 const ZONE: &str = "cn-hangzhou-h";
 const APP_IPS: &str = "10.0.1.0/24";
+/// The password the edited manifest gives its instance: it must show nowhere.
+const PASSWORD: &str = "Fleet-Secret-Passw0rd-42";
 
 fn name(index: usize) -> String {
     format!("fleet-{index:04}")
@@ -151,7 +153,8 @@ fn plan_since(
     let output = run(emulator
         .kvsync(root)
         .args(["plan", "-f", "deploy/manifests", "--changed-since", since])
-        .args(extra));
+        .args(extra)
+        .env("FLEET_PASSWORD", PASSWORD));
     let (stdout, stderr) = texts(&output);
     (output.status.code().unwrap_or(-1), stdout, stderr)
 }
@@ -166,10 +169,11 @@ fn one_edited_manifest_in_a_fleet_of_1000_costs_one_listing_page_and_its_own_rea
     assert!(stdout.starts_with("No changes since HEAD ("), "{stdout}");
     assert_eq!(emulator.total_requests(), 0, "{:?}", calls(&emulator));
 
-    // One instance's whitelist is edited in the working tree.
+    // One instance's whitelist is edited in the working tree, and it gets a password.
     std::fs::write(
         dir.join("instances/fleet-0042.yaml"),
-        instance_manifest("fleet-0042", "10.0.1.0/24, 10.0.9.9"),
+        instance_manifest("fleet-0042", "10.0.1.0/24, 10.0.9.9")
+            + "  password: {env: FLEET_PASSWORD}\n",
     )
     .unwrap();
     let commit = head(root.path());
@@ -195,6 +199,7 @@ fn one_edited_manifest_in_a_fleet_of_1000_costs_one_listing_page_and_its_own_rea
         "only the edited instance is planned: {stdout}"
     );
     assert!(!stdout.contains("DeleteInstance"), "{stdout}");
+    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
 
     // The cost: one DescribeInstances page for the region (the instance found by its name),
     // then that instance's detail reads — its attribute (release protection) and whitelists.
@@ -208,6 +213,7 @@ fn one_edited_manifest_in_a_fleet_of_1000_costs_one_listing_page_and_its_own_rea
     // The JSON says the same.
     let (code, stdout, stderr) = plan_since(&emulator, root.path(), "HEAD", &["--json"]);
     assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
     let json: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["scope"]["since"], "HEAD");
     assert_eq!(json["scope"]["commit"], commit.as_str());
