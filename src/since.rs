@@ -22,7 +22,7 @@ use crate::observe::Lookup;
 use crate::plan::Partial;
 use crate::plan::changes::{self, Changes};
 use crate::plan::model::PlanScope;
-use crate::secrets::reference::{PathResolver, SecretRoots};
+use crate::secrets::reference::{PathResolver, SecretRoots, normalize};
 
 /// How long one git command may run.
 pub const GIT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -170,6 +170,65 @@ fn is_manifest(below: &Path) -> bool {
             .is_some_and(|ext| ext == "yaml" || ext == "yml")
 }
 
+/// How paths in the manifests at the ref are resolved: made absolute as the loader makes them,
+/// but no file is taken to exist (the files at the ref are not on disk), so `{file:}` secrets
+/// are checked lexically against their roots.
+const RESOLVER: PathResolver = PathResolver {
+    absolute: PathResolver::REAL.absolute,
+    canonical: PathResolver::LEXICAL.canonical,
+};
+
+/// The mode git gives a symbolic link.
+const SYMLINK_MODE: &str = "120000";
+
+/// One entry of `git ls-tree -z`.
+#[derive(Debug, PartialEq, Eq)]
+struct TreeEntry {
+    mode: String,
+    kind: String,
+    oid: String,
+    path: String,
+}
+
+/// The entries of `git ls-tree -z` output (`<mode> SP <type> SP <object> TAB <path> NUL`), or
+/// `None` if it is not that.
+fn tree_entries(listing: &[u8]) -> Option<Vec<TreeEntry>> {
+    listing
+        .split(|b| *b == 0)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            let (meta, path) = entry.split_once('\t')?;
+            let mut meta = meta.split(' ');
+            let (mode, kind, oid) = (meta.next()?, meta.next()?, meta.next()?);
+            Some(TreeEntry {
+                mode: mode.to_owned(),
+                kind: kind.to_owned(),
+                oid: oid.to_owned(),
+                path: path.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The contents of `count` objects in `git cat-file --batch` output (`<object> SP <type> SP
+/// <size> LF <contents> LF` each), or `None` if it is not that (a missing object included).
+fn batch_objects(mut batch: &[u8], count: usize) -> Option<Vec<&[u8]>> {
+    let mut bodies = Vec::with_capacity(count);
+    for _ in 0..count {
+        let end = batch.iter().position(|b| *b == b'\n')?;
+        let header = std::str::from_utf8(&batch[..end]).ok()?;
+        let size: usize = header.rsplit(' ').next()?.parse().ok()?;
+        let body = batch.get(end + 1..end + 1 + size)?;
+        if batch.get(end + 1 + size) != Some(&b'\n') {
+            return None;
+        }
+        bodies.push(body);
+        batch = &batch[end + 2 + size..];
+    }
+    Some(bodies)
+}
+
 /// Reads the manifests `paths` held at `since` (see the module's documentation).
 pub async fn read(
     paths: &[PathBuf],
@@ -235,23 +294,18 @@ pub async fn read(
             args.push(inside.as_os_str());
         }
         let listing = git_in(&real_top, &args, None).await.map_err(git_error)?;
-        for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-            let entry = String::from_utf8_lossy(entry);
-            let Some((meta, file)) = entry.split_once('\t') else {
-                return Err(SinceError::Unexpected {
-                    since: since.to_owned(),
-                    what: "a tree entry",
-                });
-            };
-            let mut meta = meta.split(' ');
-            let (Some(mode), Some(kind), Some(oid)) = (meta.next(), meta.next(), meta.next())
-            else {
-                return Err(SinceError::Unexpected {
-                    since: since.to_owned(),
-                    what: "a tree entry",
-                });
-            };
-            let file = Path::new(file);
+        let entries = tree_entries(&listing).ok_or_else(|| SinceError::Unexpected {
+            since: since.to_owned(),
+            what: "a tree entry",
+        })?;
+        for TreeEntry {
+            mode,
+            kind,
+            oid,
+            path: file,
+        } in entries
+        {
+            let file = Path::new(&file);
             let (shown, root) = if is_dir {
                 let Ok(below) = file.strip_prefix(&inside) else {
                     continue;
@@ -265,19 +319,19 @@ pub async fn read(
             } else {
                 continue;
             };
-            if kind != "blob" || mode == "120000" {
+            if kind != "blob" || mode == SYMLINK_MODE {
+                let what = if mode == SYMLINK_MODE {
+                    "symlink"
+                } else {
+                    kind.as_str()
+                };
                 return Ok(at(Err(format!(
-                    "{} is a {} at {since}, which kvsync does not compare",
-                    shown.display(),
-                    if mode == "120000" { "symlink" } else { kind }
+                    "{} is a {what} at {since}, which kvsync does not compare",
+                    shown.display()
                 ))));
             }
             if seen.insert(file.to_owned()) {
-                blobs.push(Blob {
-                    shown,
-                    root,
-                    oid: oid.to_owned(),
-                });
+                blobs.push(Blob { shown, root, oid });
             }
         }
     }
@@ -295,31 +349,18 @@ pub async fn read(
         .await
         .map_err(git_error)?
     };
-    let mut rest = batch.as_slice();
+    let bodies = batch_objects(&batch, blobs.len()).ok_or_else(|| SinceError::Unexpected {
+        since: since.to_owned(),
+        what: "an object",
+    })?;
     let mut inputs = Vec::new();
     let extra: Vec<PathBuf> = options
         .secrets_dirs
         .iter()
-        .map(|dir| crate::secrets::reference::normalize(dir))
+        .map(|dir| normalize(&(RESOLVER.absolute)(dir)))
         .collect();
-    for blob in &blobs {
-        let unexpected = || SinceError::Unexpected {
-            since: since.to_owned(),
-            what: "an object",
-        };
-        let end = rest
-            .iter()
-            .position(|b| *b == b'\n')
-            .ok_or_else(unexpected)?;
-        let header = String::from_utf8_lossy(&rest[..end]).into_owned();
-        let size: usize = header
-            .rsplit(' ')
-            .next()
-            .and_then(|size| size.parse().ok())
-            .ok_or_else(unexpected)?;
-        let body = rest.get(end + 1..end + 1 + size).ok_or_else(unexpected)?;
-        rest = rest.get(end + 2 + size..).unwrap_or_default();
-        if size > MANIFEST_LIMIT as usize {
+    for (blob, body) in blobs.iter().zip(bodies) {
+        if body.len() > MANIFEST_LIMIT as usize {
             return Ok(at(Err(format!(
                 "{} is larger than a manifest may be at {since}",
                 blob.shown.display()
@@ -332,7 +373,7 @@ pub async fn read(
             ))));
         };
         let roots = SecretRoots {
-            lexical: std::iter::once(crate::secrets::reference::normalize(&blob.root))
+            lexical: std::iter::once(normalize(&(RESOLVER.absolute)(&blob.root)))
                 .chain(extra.iter().cloned())
                 .collect(),
             canonical: Vec::new(),
@@ -346,15 +387,14 @@ pub async fn read(
     let parse_options = ParseOptions {
         region: options.region.as_deref(),
         fallback_region: options.fallback_region.as_deref(),
-        resolver: PathResolver::LEXICAL,
+        resolver: RESOLVER,
     };
     let manifests = crate::manifest::parse_inputs(&inputs, parse_options)
         .map(|loaded| loaded.desired)
         .map_err(|diagnostics| {
-            format!(
-                "the manifests at {since} do not validate ({} problems)",
-                diagnostics.0.len()
-            )
+            let errors = diagnostics.0.len();
+            let plural = if errors == 1 { "problem" } else { "problems" };
+            format!("the manifests at {since} do not validate ({errors} {plural})")
         });
     Ok(at(manifests))
 }
@@ -580,6 +620,20 @@ mod tests {
     }
 
     #[test]
+    fn git_s_listings_and_batches_are_read_exactly() {
+        let listing = b"100644 blob aa11\tdeploy/a b.yaml\x00120000 blob bb22\tlink.yaml\x00";
+        let entries = tree_entries(listing).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].path, "deploy/a b.yaml");
+        assert_eq!(entries[1].mode, SYMLINK_MODE);
+        assert_eq!(tree_entries(b"100644 blob aa11 no-tab\0"), None);
+        let batch = b"aa11 blob 3\nab\n\nbb22 blob 0\n\n";
+        assert_eq!(batch_objects(batch, 2).unwrap(), [&b"ab\n"[..], &b""[..]]);
+        assert_eq!(batch_objects(b"aa11 missing\n", 1), None);
+        assert_eq!(batch_objects(b"aa11 blob 9\nab\n", 1), None);
+    }
+
+    #[test]
     fn removed_instances_are_looked_up_only_when_the_stack_prunes() {
         let key = |name: &str| InstanceKey {
             region: "cn-hangzhou".into(),
@@ -678,6 +732,26 @@ mod tests {
             "{error:?}"
         );
         assert!(error.is_usage());
+    }
+
+    #[tokio::test]
+    async fn file_secrets_in_the_manifest_directory_validate_at_the_ref() {
+        let (repo, dir) = repository();
+        let with_secret = format!(
+            "{}  password: {{file: secrets/orders.txt}}\n",
+            instance("orders", "redis.master.small.default")
+        );
+        std::fs::write(dir.join("orders.yaml"), &with_secret).unwrap();
+        git(repo.path(), &["commit", "-q", "-a", "-m", "a password"]);
+        // The secret itself is not in git.
+        std::fs::create_dir_all(dir.join("secrets")).unwrap();
+        std::fs::write(dir.join("secrets/orders.txt"), "Orders-Passw0rd-1").unwrap();
+        let at = read(std::slice::from_ref(&dir), "HEAD", &LoadOptions::default())
+            .await
+            .unwrap();
+        assert!(at.manifests.is_ok(), "{:?}", at.manifests.err());
+        let scoped = scope(&at, &load(&dir));
+        assert!(scoped.everything.is_none() && scoped.instances.is_empty());
     }
 
     #[tokio::test]

@@ -1366,6 +1366,24 @@ mod tests {
     }
 
     #[test]
+    fn changed_since_takes_a_ref_and_excludes_the_instance_flags() {
+        let (_, command) = resolved(&["plan", "--changed-since", "origin/main"]).unwrap();
+        let Command::Plan(plan) = command else {
+            panic!("not plan")
+        };
+        assert_eq!(plan.args.changed_since.as_deref(), Some("origin/main"));
+        for flag in ["--target", "--exclude"] {
+            let error = resolved(&["plan", "--changed-since", "main", flag, "a"]).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{flag}"
+            );
+        }
+        assert!(resolved(&["apply", "--changed-since", "main"]).is_err());
+    }
+
+    #[test]
     fn flags_before_the_command_merge_into_it_and_those_after_win() {
         let (global, command) = resolved(&[
             "--qps",
