@@ -285,7 +285,7 @@ pub fn scope_line(scope: &PlanScope) -> String {
     let plural = |n: usize| if n == 1 { "instance" } else { "instances" };
     if let Some(reason) = &scope.everything {
         return format!(
-            "Not scoped: since {since} {reason}, so the plan covers all {} {} the manifests describe",
+            "Not scoped to changes since {since}: {reason}, so the plan covers all {} {} the manifests describe",
             scope.described,
             plural(scope.described)
         );
@@ -522,7 +522,7 @@ mod tests {
         whole.everything = Some("the Stack document changed".into());
         assert_eq!(
             scope_line(&whole),
-            "Not scoped: since main (1a2b3c4d5e6f) the Stack document changed, so the plan covers all 1000 instances the manifests describe"
+            "Not scoped to changes since main (1a2b3c4d5e6f): the Stack document changed, so the plan covers all 1000 instances the manifests describe"
         );
     }
 
