@@ -119,8 +119,8 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
             instances: Vec::new(),
             scope: Some(narrowed.scope.clone()),
         };
-        let saved = SavedPlan::new(plan.clone(), &Observed::default(), &Digests::new());
-        return show(&args, &plan, &saved);
+        let saved = || SavedPlan::new(plan.clone(), &Observed::default(), &Digests::new());
+        return show(&args, &plan, saved);
     }
     let desired = narrowed.as_ref().map_or(&whole, |n| &n.desired);
     let checked = read_secrets(desired, Need::Optional)?;
@@ -154,14 +154,19 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
         resolved,
     } = planned?;
     plan.scope = narrowed.map(|n| n.scope);
-    let saved = SavedPlan::new(plan.clone(), &observed, &resolved.digests);
-    show(&args, &plan, &saved)
+    let saved = || SavedPlan::new(plan.clone(), &observed, &resolved.digests);
+    show(&args, &plan, saved)
 }
 
-/// Saves the plan if asked (`--out`), prints it, and says whether it has changes.
-fn show(args: &PlanArgs, plan: &Plan, saved: &SavedPlan) -> Result<ExitStatus, CliError> {
+/// Saves the plan if asked (`--out`, the file `saved` makes), prints it, and says whether it
+/// has changes.
+fn show(
+    args: &PlanArgs,
+    plan: &Plan,
+    saved: impl FnOnce() -> SavedPlan,
+) -> Result<ExitStatus, CliError> {
     if let Some(path) = &args.out {
-        write_saved_plan(path, saved)?;
+        write_saved_plan(path, &saved())?;
         eprintln!(
             "Saved the plan to {shown}; apply it with `kvsync apply {shown}`.",
             shown = path.display()
