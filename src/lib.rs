@@ -6,6 +6,8 @@
 //! - [`observe`]: read the cloud into [`observe::Observed`].
 //! - [`plan`]: the pure diff from desired and observed state to a [`plan::Plan`], and its renderers.
 //! - [`session`]: observe while the password digests are computed, then diff.
+//! - [`since`]: the manifests at a git ref, and the part of the stack changed since it.
+//! - [`git`]: running the `git` program (no shell, a timeout, scrubbed errors).
 //! - [`apply`]: execute a plan, wait for instances, report.
 //! - [`audit`]: the audit log of write calls: records, the client's sink, rotation, reading.
 //! - [`import`]: write manifests for existing instances that plan empty.
@@ -31,6 +33,7 @@ pub mod audit;
 pub mod cli;
 pub mod coordination;
 pub mod daemon;
+pub mod git;
 pub mod identity;
 pub mod import;
 pub mod journal;
@@ -39,3 +42,4 @@ pub mod notify;
 pub mod observe;
 pub mod session;
 pub mod signals;
+pub mod since;

@@ -11,7 +11,7 @@ use std::future::Future;
 use crate::api::Client;
 use crate::apply::secrets::{Checked, DigestMemo, Resolved};
 use crate::manifest::Desired;
-use crate::observe::{self, ObserveError, Observed};
+use crate::observe::{self, Lookup, ObserveError, Observed};
 use crate::plan::{self, DiffOptions, Plan};
 
 /// What [`plan`] found and decided.
@@ -45,20 +45,25 @@ pub async fn observe_and_digest<T>(
 }
 
 /// Reads everything `desired` manages from the cloud while the digests are computed, then
-/// diffs: the first plan of `plan` and `apply`. The plan is made for the cloud's time once
-/// everything is read (`options.now` is replaced by [`Client::cloud_now`]).
+/// diffs: the first plan of `plan` and `apply`. With a `lookup`, only the instances it names
+/// are read ([`observe::observe_only`]: a partial observation, which `options.partial` must
+/// say). The plan is made for the cloud's time once everything is read (`options.now` is
+/// replaced by [`Client::cloud_now`]).
 pub async fn plan(
     client: &Client,
     desired: &Desired,
     checked: Checked,
     options: DiffOptions<'_>,
+    lookup: Option<&Lookup>,
 ) -> Result<Planned, ObserveError> {
-    let (observed, resolved, _) = observe_and_digest(
-        checked,
-        DigestMemo::default(),
-        observe::observe(client, desired),
-    )
-    .await;
+    let observation = async {
+        match lookup {
+            None => observe::observe(client, desired).await,
+            Some(lookup) => observe::observe_only(client, desired, lookup).await,
+        }
+    };
+    let (observed, resolved, _) =
+        observe_and_digest(checked, DigestMemo::default(), observation).await;
     let observed = observed?;
     let options = DiffOptions {
         now: client.cloud_now(),
@@ -72,15 +77,19 @@ pub async fn plan(
     })
 }
 
-/// Reads the cloud again and diffs with digests already computed: what is left after an apply
-/// (at the cloud's time, as [`plan`]).
+/// Reads the cloud again (only what `lookup` names, if given) and diffs with digests already
+/// computed: what is left after an apply (at the cloud's time, as [`plan`]).
 pub async fn replan(
     client: &Client,
     desired: &Desired,
     resolved: &Resolved,
     options: DiffOptions<'_>,
+    lookup: Option<&Lookup>,
 ) -> Result<(Observed, Plan), ObserveError> {
-    let observed = observe::observe(client, desired).await?;
+    let observed = match lookup {
+        None => observe::observe(client, desired).await?,
+        Some(lookup) => observe::observe_only(client, desired, lookup).await?,
+    };
     let options = DiffOptions {
         now: client.cloud_now(),
         ..options

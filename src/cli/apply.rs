@@ -20,6 +20,7 @@ use crate::plan::Plan;
 use crate::plan::model::{BlockedKind, PLAN_FORMAT_VERSION, When};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{DiffOptions, render};
+use crate::since::Narrowed;
 use crate::{journal, manifest, session};
 
 /// Arguments of `apply`.
@@ -180,8 +181,18 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
             return Ok(ExitStatus::Failure);
         }
     };
-    let desired = super::load_manifests(global, &args.manifests)?.scoped(&args.scope.scope())?;
-    let checked = read_secrets(&desired, Need::Required)?;
+    let whole = super::load_manifests(global, &args.manifests)?.scoped(&args.scope.scope())?;
+    // A saved plan of the changes since a ref (`plan --changed-since --out`) is checked
+    // against the same part of the stack it was made from, read the same way.
+    let narrowed = match &args.plan_file {
+        Some(path) => read_saved_plan(path)?
+            .plan
+            .scope
+            .map(|scope| Narrowed::new(scope, &whole)),
+        None => None,
+    };
+    let desired = narrowed.as_ref().map_or(&whole, |n| &n.desired);
+    let checked = read_secrets(desired, Need::Required)?;
     let audit = args.audit.sink(
         None,
         crate::audit::who("apply"),
@@ -196,7 +207,16 @@ pub async fn exec(global: &GlobalArgs, args: ApplyArgs) -> Result<ExitStatus, Cl
         crate::signals::StopSignals::new(),
         stop_handle,
     ));
-    let result = run(&target, &desired, checked, &args, approval, &stop).await;
+    let result = run(
+        &target,
+        desired,
+        narrowed.as_ref(),
+        checked,
+        &args,
+        approval,
+        &stop,
+    )
+    .await;
     signals.abort();
     target.close().await;
     result
@@ -236,6 +256,7 @@ pub(super) fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, CliEr
 async fn run(
     target: &settings::Target,
     desired: &manifest::Desired,
+    narrowed: Option<&Narrowed>,
     checked: Checked,
     args: &ApplyArgs,
     approval: Approval,
@@ -259,7 +280,7 @@ async fn run(
     // Shared with the executor, which checks it before every write call.
     let held = std::sync::Arc::new(held);
     let result = held_run(
-        target, desired, checked, args, approval, stop, &regions, &held,
+        target, desired, narrowed, checked, args, approval, stop, &regions, &held,
     )
     .await;
     // Every task of the run has ended, so this is the last reference (else dropping it
@@ -275,6 +296,7 @@ async fn run(
 async fn held_run(
     target: &settings::Target,
     desired: &manifest::Desired,
+    narrowed: Option<&Narrowed>,
     checked: Checked,
     args: &ApplyArgs,
     approval: Approval,
@@ -296,13 +318,15 @@ async fn held_run(
         seeds: &seeds,
         zone: &zone,
         now_overrides_window: args.now,
+        partial: narrowed.and_then(Narrowed::partial),
         ..DiffOptions::default()
     };
+    let lookup = narrowed.and_then(Narrowed::lookup);
     let session::Planned {
         observed,
         plan: fresh,
         resolved,
-    } = session::plan(&target.client, desired, checked, diff_options).await?;
+    } = session::plan(&target.client, desired, checked, diff_options, lookup).await?;
     let resolved = &resolved;
     let plan = match &args.plan_file {
         None => fresh,
@@ -407,7 +431,8 @@ async fn held_run(
 
     // The plan that ran is done with; the check below builds its own.
     drop(plan);
-    let (_, remaining) = session::replan(&target.client, desired, resolved, diff_options).await?;
+    let (_, remaining) =
+        session::replan(&target.client, desired, resolved, diff_options, lookup).await?;
     let left = runnable_steps(&remaining);
     if left > 0 {
         if json {

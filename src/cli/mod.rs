@@ -1157,6 +1157,7 @@ impl CliError {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             CliError::Usage(_) => ExitStatus::Usage,
+            CliError::Since(err) if err.is_usage() => ExitStatus::Usage,
             CliError::Command(err) if err.is_stopped() => ExitStatus::Interrupted,
             err if err.is_broken_pipe() => ExitStatus::Success,
             _ => ExitStatus::Failure,
@@ -1247,6 +1248,9 @@ pub enum CliError {
     /// `--target`/`--exclude` names an unknown instance.
     #[error(transparent)]
     Scope(#[from] crate::manifest::desired::ScopeError),
+    /// `--changed-since`: the manifests at the ref could not be read.
+    #[error(transparent)]
+    Since(#[from] crate::since::SinceError),
     /// `credentials` could not fetch or show the credentials.
     #[error(transparent)]
     Show(#[from] credentials::ShowError),
@@ -1359,6 +1363,24 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn changed_since_takes_a_ref_and_excludes_the_instance_flags() {
+        let (_, command) = resolved(&["plan", "--changed-since", "origin/main"]).unwrap();
+        let Command::Plan(plan) = command else {
+            panic!("not plan")
+        };
+        assert_eq!(plan.args.changed_since.as_deref(), Some("origin/main"));
+        for flag in ["--target", "--exclude"] {
+            let error = resolved(&["plan", "--changed-since", "main", flag, "a"]).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{flag}"
+            );
+        }
+        assert!(resolved(&["apply", "--changed-since", "main"]).is_err());
     }
 
     #[test]

@@ -5,8 +5,11 @@ use clap::Args;
 use super::{CliError, ExitStatus, GlobalArgs, ManifestArgs, settings};
 use crate::apply::secrets::{self, Checked, Need};
 use crate::manifest::Desired;
+use crate::observe::Observed;
+use crate::plan::model::PLAN_FORMAT_VERSION;
 use crate::plan::saved::SavedPlan;
-use crate::plan::{DiffOptions, render};
+use crate::plan::{DiffOptions, Digests, Plan, render};
+use crate::since::{self, Narrowed};
 use crate::{journal, session};
 
 /// Arguments of `plan`.
@@ -27,6 +30,12 @@ pub struct PlanArgs {
     /// Which instances.
     #[command(flatten)]
     pub scope: super::ScopeArgs,
+    /// Plan only the instances whose manifests (or attached Account and Whitelist documents)
+    /// differ between the git ref REF and the working tree, reading only those from the cloud;
+    /// instances removed since REF may be pruned, no others. A changed Stack document plans
+    /// everything. The plan says what it covers.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["targets", "excludes"])]
+    pub changed_since: Option<String>,
     /// Let pruning delete every instance of the stack at once.
     #[arg(long)]
     pub prune_all: bool,
@@ -93,8 +102,28 @@ fn write_saved_plan(path: &std::path::Path, saved: &SavedPlan) -> Result<(), Cli
 
 /// Loads, observes, diffs and prints.
 pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, CliError> {
-    let desired = super::load_manifests(global, &args.manifests)?.scoped(&args.scope.scope())?;
-    let checked = read_secrets(&desired, Need::Optional)?;
+    let whole = super::load_manifests(global, &args.manifests)?.scoped(&args.scope.scope())?;
+    let narrowed = match &args.changed_since {
+        None => None,
+        Some(since) => {
+            let at = since::read(&args.manifests.files, since, &global.load_options()?).await?;
+            Some(Narrowed::new(since::scope(&at, &whole), &whole))
+        }
+    };
+    if let Some(narrowed) = narrowed.as_ref().filter(|n| n.is_nothing()) {
+        // Nothing changed since the ref: nothing is read from the cloud.
+        let plan = Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            stack: whole.stack.name.clone(),
+            complete: true,
+            instances: Vec::new(),
+            scope: Some(narrowed.scope.clone()),
+        };
+        let saved = || SavedPlan::new(plan.clone(), &Observed::default(), &Digests::new());
+        return show(&args, &plan, saved);
+    }
+    let desired = narrowed.as_ref().map_or(&whole, |n| &n.desired);
+    let checked = read_secrets(desired, Need::Optional)?;
     let target = settings::connect_for(global, Some(&desired.stack)).await?;
     // The tokens an unfinished run would send again, else those of a new run.
     let regions = desired.regions().into_iter().collect();
@@ -113,29 +142,42 @@ pub async fn exec(global: &GlobalArgs, args: PlanArgs) -> Result<ExitStatus, Cli
         seeds: &seeds,
         zone: &zone,
         now_overrides_window: args.now,
+        partial: narrowed.as_ref().and_then(Narrowed::partial),
         ..DiffOptions::default()
     };
-    let planned = session::plan(&target.client, &desired, checked, options).await;
+    let lookup = narrowed.as_ref().and_then(Narrowed::lookup);
+    let planned = session::plan(&target.client, desired, checked, options, lookup).await;
     target.close().await;
     let session::Planned {
         observed,
-        plan,
+        mut plan,
         resolved,
     } = planned?;
+    plan.scope = narrowed.map(|n| n.scope);
+    let saved = || SavedPlan::new(plan.clone(), &observed, &resolved.digests);
+    show(&args, &plan, saved)
+}
+
+/// Saves the plan if asked (`--out`, the file `saved` makes), prints it, and says whether it
+/// has changes.
+fn show(
+    args: &PlanArgs,
+    plan: &Plan,
+    saved: impl FnOnce() -> SavedPlan,
+) -> Result<ExitStatus, CliError> {
     if let Some(path) = &args.out {
-        let saved = SavedPlan::new(plan.clone(), &observed, &resolved.digests);
-        write_saved_plan(path, &saved)?;
+        write_saved_plan(path, &saved())?;
         eprintln!(
             "Saved the plan to {shown}; apply it with `kvsync apply {shown}`.",
             shown = path.display()
         );
     }
     if args.json {
-        crate::outln!("{}", render::json(&plan))?;
+        crate::outln!("{}", render::json(plan))?;
     } else if args.markdown {
-        crate::out!("{}", render::markdown(&plan))?;
+        crate::out!("{}", render::markdown(plan))?;
     } else {
-        crate::out!("{}", render::text(&plan, use_color()))?;
+        crate::out!("{}", render::text(plan, use_color()))?;
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         ExitStatus::Changes

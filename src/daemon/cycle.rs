@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::cache::Freshness;
 use super::triggers::Trigger;
-use crate::manifest::{Desired, DesiredInstance, InstanceKey};
+use crate::manifest::{Desired, InstanceKey};
+use crate::plan::changes::{self, Changes};
 
 /// How the manifests in force changed since the last wake-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,46 +21,17 @@ pub enum Change {
     Everything,
 }
 
-/// Whether two descriptions of an instance ask for the same thing (where in the files they
-/// stand does not matter).
-fn same_intent(before: &DesiredInstance, after: &DesiredInstance) -> bool {
-    let relocated = DesiredInstance {
-        source: after.source.clone(),
-        ..before.clone()
-    };
-    relocated == *after
-}
-
-/// Compares the manifests in force before and after a load.
+/// Compares the manifests in force before and after a load ([`changes::changes`]; a removal
+/// re-plans everything, so that pruning sees the whole stack).
 pub fn change(before: Option<&Desired>, after: &Desired) -> Change {
     let Some(before) = before else {
         return Change::Everything;
     };
-    if before.stack != after.stack {
-        return Change::Everything;
-    }
-    let removed = before
-        .instances
-        .iter()
-        .any(|old| !after.instances.iter().any(|new| new.key == old.key));
-    if removed {
-        return Change::Everything;
-    }
-    let changed: BTreeSet<InstanceKey> = after
-        .instances
-        .iter()
-        .filter(|new| {
-            !before
-                .instances
-                .iter()
-                .any(|old| old.key == new.key && same_intent(old, new))
-        })
-        .map(|new| new.key.clone())
-        .collect();
-    if changed.is_empty() {
-        Change::Nothing
-    } else {
-        Change::Instances(changed)
+    match changes::changes(before, after) {
+        Changes::Everything(_) => Change::Everything,
+        Changes::Instances { deleted, .. } if !deleted.is_empty() => Change::Everything,
+        Changes::Instances { changed, .. } if changed.is_empty() => Change::Nothing,
+        Changes::Instances { changed, .. } => Change::Instances(changed),
     }
 }
 
@@ -140,6 +112,7 @@ pub fn decide(triggers: &[Trigger], change: &Change, spread: Spread, next_slice:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::DesiredInstance;
     use crate::manifest::desired::Stack;
 
     fn instance(name: &str, class: &str, line: u64) -> DesiredInstance {

@@ -330,6 +330,7 @@ mod tests {
             stack: "s".into(),
             complete: true,
             instances: Vec::new(),
+            scope: None,
         };
         assert_eq!(apply_deadline(&plan, 8), APPLY_SLACK);
         plan.instances = vec![

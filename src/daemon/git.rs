@@ -2,9 +2,9 @@
 //! fetched on every poll and moved only forward.
 //!
 //! Everything runs through the `git` command-line program (no libgit2, so no C code and no
-//! OpenSSL): no shell, arguments passed one by one, `GIT_TERMINAL_PROMPT=0` so a missing
-//! credential fails instead of waiting for a person, a timeout per command (the process is killed
-//! when it expires) and stderr kept for the error.
+//! OpenSSL) with [`crate::git::run`]: no shell, arguments passed one by one,
+//! `GIT_TERMINAL_PROMPT=0` so a missing credential fails instead of waiting for a person, a
+//! timeout per command (the process is killed when it expires) and stderr kept for the error.
 //!
 //! The cycle is [`GitSource::fetch`] (clone the first time, then `git fetch`; returns the commit
 //! the remote branch points at) followed by [`GitSource::checkout`] (refuses anything that is not
@@ -21,61 +21,24 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
-use tokio::process::Command;
 use url::Url;
 
 use super::status::Revision;
+use crate::git::{self, CommandError};
 
 /// How long one git command may run by default (a clone of a large repository included).
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// At most this much of git's stderr goes into an error (the end, where `fatal:` is).
-const STDERR_LIMIT: usize = 4000;
-
-/// Environment variables of the caller that would point git at another repository than ours.
-const REPOSITORY_ENV: &[&str] = &[
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-];
-
 /// What went wrong with the git source.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    /// `git` could not be started (it is not installed or not on `PATH`).
-    #[error("starting git (is it installed and on PATH?)")]
-    Spawn {
-        /// The error from starting the process.
-        #[source]
-        source: io::Error,
-    },
-    /// A git command exited unsuccessfully.
-    #[error("`{command}` failed ({status}){}", stderr_suffix(.stderr))]
-    Failed {
-        /// The command line, credentials removed.
-        command: String,
-        /// How it exited.
-        status: ExitStatus,
-        /// Its stderr, trimmed, credentials removed.
-        stderr: String,
-    },
-    /// A git command did not finish in time and was killed.
-    #[error("`{command}` timed out after {} s and was killed", .after.as_secs_f64())]
-    Timeout {
-        /// The command line, credentials removed.
-        command: String,
-        /// The timeout.
-        after: Duration,
-    },
+    /// A git command could not be run, failed or timed out.
+    #[error(transparent)]
+    Command(#[from] CommandError),
     /// The fetched commit does not descend from the applied one (a rewind or a force-push); the
     /// working tree stays at the applied commit.
     #[error(
@@ -107,14 +70,6 @@ pub enum GitError {
         #[source]
         source: io::Error,
     },
-}
-
-fn stderr_suffix(stderr: &str) -> String {
-    if stderr.is_empty() {
-        String::new()
-    } else {
-        format!(": {stderr}")
-    }
 }
 
 /// A branch of a git repository, cloned into a cache directory.
@@ -301,7 +256,7 @@ impl GitSource {
         let full = format!("refs/heads/{}", self.branch);
         match self.git(None, &["check-ref-format", &full]).await {
             Ok(_) => Ok(()),
-            Err(GitError::Failed { .. }) => Err(invalid()),
+            Err(GitError::Command(CommandError::Failed { .. })) => Err(invalid()),
             Err(other) => Err(other),
         }
     }
@@ -377,7 +332,11 @@ impl GitSource {
         match self.git_in(&args).await {
             Ok(_) => Ok(true),
             // Exit 1 means "not an ancestor"; anything else is an error.
-            Err(GitError::Failed { status, .. }) if status.code() == Some(1) => Ok(false),
+            Err(GitError::Command(CommandError::Failed { status, .. }))
+                if status.code() == Some(1) =>
+            {
+                Ok(false)
+            }
             Err(error) => Err(error),
         }
     }
@@ -398,48 +357,15 @@ impl GitSource {
         dir: Option<&Path>,
         args: &[&std::ffi::OsStr],
     ) -> Result<Vec<u8>, GitError> {
-        let command = self.redactor.scrub(&format!(
-            "git {}",
-            args.iter()
-                .map(|arg| arg.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
-        let mut cmd = Command::new("git");
-        if let Some(dir) = dir {
-            cmd.arg("-C").arg(dir);
-        }
-        cmd.args(args)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GCM_INTERACTIVE", "never")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for name in REPOSITORY_ENV {
-            cmd.env_remove(name);
-        }
-        tracing::debug!(%command, "running git");
-        let output = match tokio::time::timeout(self.timeout, cmd.output()).await {
-            Err(_elapsed) => {
-                return Err(GitError::Timeout {
-                    command,
-                    after: self.timeout,
-                });
-            }
-            Ok(Err(source)) => return Err(GitError::Spawn { source }),
-            Ok(Ok(output)) => output,
-        };
-        if output.status.success() {
-            Ok(output.stdout)
-        } else {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            Err(GitError::Failed {
-                command,
-                status: output.status,
-                stderr: self.redactor.scrub(tail(stderr.trim(), STDERR_LIMIT)),
-            })
-        }
+        let scrub = |text: &str| self.redactor.scrub(text);
+        Ok(git::run(git::Invocation {
+            dir,
+            args,
+            stdin: None,
+            timeout: self.timeout,
+            scrub: &scrub,
+        })
+        .await?)
     }
 }
 
@@ -453,18 +379,6 @@ async fn remove_dir_if_present(path: &Path) -> Result<(), GitError> {
             source,
         }),
     }
-}
-
-/// The last `limit` bytes of `text` (at a character boundary).
-fn tail(text: &str, limit: usize) -> &str {
-    if text.len() <= limit {
-        return text;
-    }
-    let mut start = text.len() - limit;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    &text[start..]
 }
 
 /// The clone's directory name: readable parts of the repository name and branch, then a digest
@@ -808,51 +722,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn tails_stop_at_character_boundaries() {
-        assert_eq!(tail("abc", 10), "abc");
-        assert_eq!(tail("abcdef", 3), "def");
-        assert_eq!(tail("aé", 1), "");
-        assert_eq!(tail("aéb", 2), "b");
-    }
-
     /// Integration tests against bare repositories in temporary directories.
     mod repositories {
-        use std::process::Command as StdCommand;
-
         use tempfile::TempDir;
 
         use super::super::*;
 
         /// Runs git in `dir` with no user or system configuration, failing the test on error.
         fn git(dir: &Path, args: &[&str]) -> String {
-            let mut cmd = StdCommand::new("git");
-            cmd.arg("-C")
-                .arg(dir)
-                .args([
-                    "-c",
-                    "user.name=kvsync test",
-                    "-c",
-                    "user.email=test@kvsync.invalid",
-                    "-c",
-                    "commit.gpgsign=false",
-                    "-c",
-                    "init.defaultBranch=main",
-                ])
-                .args(args)
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .env("GIT_TERMINAL_PROMPT", "0");
-            for name in REPOSITORY_ENV {
-                cmd.env_remove(name);
-            }
-            let output = cmd.output().expect("git runs");
-            assert!(
-                output.status.success(),
-                "git {args:?}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+            git::for_tests(dir, args)
         }
 
         /// A bare repository, a work clone that pushes to it, and a cache directory.
@@ -1104,11 +982,11 @@ mod tests {
             );
             let error = source.fetch().await.unwrap_err();
             match &error {
-                GitError::Failed {
+                GitError::Command(CommandError::Failed {
                     command,
                     status,
                     stderr,
-                } => {
+                }) => {
                     assert!(command.starts_with("git clone "), "{command}");
                     assert!(!status.success());
                     assert!(stderr.contains("nonexistent"), "{stderr}");
@@ -1125,7 +1003,7 @@ mod tests {
             let mut missing = GitSource::new(fixture.url(), "prod".to_owned(), &fixture.cache);
             let error = missing.fetch().await.unwrap_err();
             assert!(
-                matches!(&error, GitError::Failed { stderr, .. } if stderr.contains("prod")),
+                matches!(&error, GitError::Command(CommandError::Failed { stderr, .. }) if stderr.contains("prod")),
                 "{error:?}"
             );
 
@@ -1154,11 +1032,14 @@ mod tests {
             let mut source = fixture.source();
             source.fetch().await.unwrap();
             let error = source.checkout(&"0".repeat(40)).await.unwrap_err();
-            assert!(matches!(error, GitError::Failed { .. }), "{error:?}");
+            assert!(
+                matches!(error, GitError::Command(CommandError::Failed { .. })),
+                "{error:?}"
+            );
             assert_eq!(source.applied(), None);
             assert!(matches!(
                 source.checkout("--force").await,
-                Err(GitError::Failed { .. })
+                Err(GitError::Command(CommandError::Failed { .. }))
             ));
         }
 
@@ -1173,7 +1054,10 @@ mod tests {
                 "file://localhost/nonexistent/kvsync/r.git"
             );
             let error = source.fetch().await.unwrap_err();
-            assert!(matches!(error, GitError::Failed { .. }), "{error:?}");
+            assert!(
+                matches!(error, GitError::Command(CommandError::Failed { .. })),
+                "{error:?}"
+            );
             for text in [
                 error.to_string(),
                 format!("{error:?}"),
@@ -1191,7 +1075,7 @@ mod tests {
             let mut source = fixture.source().with_timeout(Duration::ZERO);
             let error = source.fetch().await.unwrap_err();
             assert!(
-                matches!(&error, GitError::Timeout { command, .. } if command.starts_with("git ")),
+                matches!(&error, GitError::Command(CommandError::Timeout { command, .. }) if command.starts_with("git ")),
                 "{error:?}"
             );
             assert!(error.to_string().contains("timed out"), "{error}");

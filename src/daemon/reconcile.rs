@@ -505,6 +505,7 @@ impl Reconciler<'_> {
                 now: self.client.cloud_now(),
                 zone: &zone,
                 now_overrides_window: false,
+                partial: None,
             },
         );
         log_drift(&plan, self.mode);

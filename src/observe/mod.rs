@@ -15,7 +15,8 @@ use crate::api::actions::instance::{
     DESCRIBE_INSTANCES_MAX_PAGE_SIZE, DescribeInstances, KvStoreInstance,
 };
 use crate::api::{self, Client};
-use crate::manifest::Desired;
+use crate::manifest::{Desired, InstanceKey};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Why the cloud could not be observed.
 #[derive(Debug, thiserror::Error)]
@@ -71,9 +72,19 @@ pub async fn list_region(
     client: &Client,
     region: &str,
 ) -> Result<Vec<ObservedInstance>, ObserveError> {
+    list_region_where(client, region, None).await
+}
+
+/// Lists the instances of a region whose ID or name contains `search_key` (`SearchKey`), or
+/// every instance when it is `None`, read as [`list_region`] reads them.
+async fn list_region_where(
+    client: &Client,
+    region: &str,
+    search_key: Option<&str>,
+) -> Result<Vec<ObservedInstance>, ObserveError> {
     let mut last = (0, 0);
     for _ in 0..LISTING_ATTEMPTS {
-        let (first_total, first) = list_page(client, region, 1).await?;
+        let (first_total, first) = list_page(client, region, search_key, 1).await?;
         let pages = first_total
             .div_ceil(DESCRIBE_INSTANCES_MAX_PAGE_SIZE)
             .max(1);
@@ -81,8 +92,9 @@ pub async fn list_region(
         for page_number in 2..=pages {
             let client = client.clone();
             let region = region.to_owned();
+            let search_key = search_key.map(str::to_owned);
             rest.spawn(async move {
-                let page = list_page(&client, &region, page_number).await;
+                let page = list_page(&client, &region, search_key.as_deref(), page_number).await;
                 (page_number, page)
             });
         }
@@ -133,14 +145,17 @@ fn settled(pages: Vec<(u64, Vec<ObservedInstance>)>) -> Result<Vec<ObservedInsta
     }
 }
 
-/// One page of a region's listing and the total the cloud reported with it.
+/// One page of a region's listing (of the instances matching `search_key`, if any) and the
+/// total the cloud reported with it.
 async fn list_page(
     client: &Client,
     region: &str,
+    search_key: Option<&str>,
     page_number: u64,
 ) -> Result<(u64, Vec<ObservedInstance>), ObserveError> {
     let request = DescribeInstances {
         region_id: region.to_owned(),
+        search_key: search_key.map(str::to_owned),
         page_number,
         page_size: DESCRIBE_INSTANCES_MAX_PAGE_SIZE,
         ..Default::default()
@@ -316,6 +331,96 @@ pub async fn observe(client: &Client, desired: &Desired) -> Result<Observed, Obs
     Ok(observed)
 }
 
+/// The most `SearchKey` listings a partial observation makes in one region; with more
+/// instances to find there, it lists the whole region instead (20 searches cost as much as
+/// the listing of 1,000 instances).
+pub const MAX_SEARCHES_PER_REGION: usize = 20;
+
+/// What a partial observation (`plan --changed-since`) looks for: per region, the names and
+/// IDs that identify the instances it concerns. An instance is found when its name or its ID
+/// is one of them; nothing else of the region is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// Region → names and IDs.
+    pub regions: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Lookup {
+    /// What identifies the instances `desired` describes (their names, the IDs they are
+    /// pinned to, the instances they are created from) and the `deleted` ones (their names):
+    /// exactly what matching them to the cloud, and pruning the deleted, needs.
+    pub fn new(desired: &Desired, deleted: &BTreeSet<InstanceKey>) -> Self {
+        let mut regions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for instance in &desired.instances {
+            let terms = regions.entry(instance.key.region.clone()).or_default();
+            terms.insert(instance.key.name.clone());
+            terms.extend(instance.instance_id.clone());
+            terms.extend(instance.origin.as_ref().map(|o| o.instance.clone()));
+        }
+        for key in deleted {
+            regions
+                .entry(key.region.clone())
+                .or_default()
+                .insert(key.name.clone());
+        }
+        Lookup { regions }
+    }
+
+    fn finds(&self, region: &str, instance: &ObservedInstance) -> bool {
+        self.regions
+            .get(region)
+            .is_some_and(|terms| terms.contains(&instance.name) || terms.contains(&instance.id))
+    }
+}
+
+/// Observes only what `lookup` names: per region one `SearchKey` listing per name or ID (all
+/// at once; a whole listing instead past [`MAX_SEARCHES_PER_REGION`]), keeping the instances
+/// whose name or ID is exactly one of them, then the detail reads [`plan_reads`] names for
+/// `desired` (which holds only the instances concerned). Regions `lookup` does not name are
+/// not read.
+pub async fn observe_only(
+    client: &Client,
+    desired: &Desired,
+    lookup: &Lookup,
+) -> Result<Observed, ObserveError> {
+    let mut listings = JoinSet::new();
+    for (region, terms) in &lookup.regions {
+        let searches: Vec<Option<String>> = if terms.len() > MAX_SEARCHES_PER_REGION {
+            vec![None]
+        } else {
+            terms.iter().cloned().map(Some).collect()
+        };
+        for search_key in searches {
+            let client = client.clone();
+            let region = region.clone();
+            listings.spawn(async move {
+                let instances = list_region_where(&client, &region, search_key.as_deref()).await?;
+                Ok::<_, ObserveError>((region, instances))
+            });
+        }
+    }
+    let mut observed = Observed::default();
+    for region in lookup.regions.keys() {
+        observed.regions.insert(region.clone(), Vec::new());
+    }
+    while let Some(joined) = listings.join_next().await {
+        let (region, instances) = joined.map_err(ObserveError::Task)??;
+        let found = observed.regions.entry(region.clone()).or_default();
+        for instance in instances {
+            if lookup.finds(&region, &instance) && !found.iter().any(|i| i.id == instance.id) {
+                found.push(instance);
+            }
+        }
+    }
+    // Sorted by ID whatever order the searches ended in, so that the same cloud is observed
+    // the same way (a saved plan's fingerprint).
+    for instances in observed.regions.values_mut() {
+        instances.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    read_details(client, desired, &mut observed, &mut NoCache).await?;
+    Ok(observed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +445,42 @@ mod tests {
         let listed = settled(vec![page(3, &["r-1", "r-2"]), page(3, &["r-3"])]).unwrap();
         assert_eq!(ids(&listed), ["r-1", "r-2", "r-3"]);
         assert_eq!(settled(vec![page(0, &[])]).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_lookup_names_what_identifies_the_instances_and_finds_exact_matches_only() {
+        use crate::manifest::DesiredInstance;
+        use crate::manifest::desired::{Origin, OriginPoint, Stack};
+        let mut pinned = DesiredInstance::bare("orders");
+        pinned.instance_id = Some("r-pinned".into());
+        let mut restored = DesiredInstance::bare("orders-copy");
+        restored.origin = Some(Origin {
+            instance: "orders".into(),
+            from: OriginPoint::Backup("b-1".into()),
+        });
+        let desired = Desired {
+            stack: Stack::default(),
+            instances: vec![pinned, restored],
+        };
+        let gone = InstanceKey {
+            region: "cn-beijing".into(),
+            name: "carts".into(),
+        };
+        let lookup = Lookup::new(&desired, &BTreeSet::from([gone]));
+        let terms = |region: &str| lookup.regions[region].iter().cloned().collect::<Vec<_>>();
+        assert_eq!(terms("cn-hangzhou"), ["orders", "orders-copy", "r-pinned"]);
+        assert_eq!(terms("cn-beijing"), ["carts"]);
+        let listed = |id: &str, name: &str| ObservedInstance {
+            id: id.into(),
+            name: name.into(),
+            ..ObservedInstance::default()
+        };
+        // `SearchKey` matches parts of names: only whole names and IDs are kept.
+        assert!(lookup.finds("cn-hangzhou", &listed("r-1", "orders")));
+        assert!(lookup.finds("cn-hangzhou", &listed("r-pinned", "renamed")));
+        assert!(!lookup.finds("cn-hangzhou", &listed("r-2", "orders-2")));
+        assert!(!lookup.finds("cn-beijing", &listed("r-1", "orders")));
+        assert!(!lookup.finds("cn-shanghai", &listed("r-3", "carts")));
     }
 
     #[test]

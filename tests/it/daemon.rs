@@ -406,7 +406,8 @@ pub(crate) fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
-fn head(dir: &Path) -> String {
+/// The commit `HEAD` names in `dir`.
+pub(crate) fn head(dir: &Path) -> String {
     let output = Command::new("git")
         .args(["rev-parse", "HEAD"])
         .current_dir(dir)

@@ -6,6 +6,7 @@ mod apply_ux;
 mod architecture;
 mod aspects;
 mod audit;
+mod changed_since;
 mod cli;
 mod client;
 mod clocked;

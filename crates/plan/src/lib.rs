@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod architecture;
 pub mod attributes;
 pub mod backup;
+pub mod changes;
 pub mod check;
 pub mod config;
 pub mod endpoint;
@@ -75,6 +76,20 @@ pub struct Context<'a> {
     pub zone: &'a TimeZone,
     /// `--now`: restart-class steps under the policy `window` run at once.
     pub now_overrides_window: bool,
+    /// Set when only part of the stack was observed ([`DiffOptions::partial`]).
+    pub partial: Option<Partial<'a>>,
+}
+
+/// What a plan of part of the stack (`plan --changed-since`) knows of the rest: its
+/// observation saw only some instances, so it must not take the others' absence for a
+/// deletion.
+#[derive(Debug, Clone, Copy)]
+pub struct Partial<'a> {
+    /// The only instances that may be pruned: those the manifests stopped describing.
+    pub prunable: &'a BTreeSet<InstanceKey>,
+    /// How many instances the whole manifest set describes. Pruning would delete every
+    /// instance of the stack only when this is 0 (the observation cannot tell otherwise).
+    pub described: usize,
 }
 
 impl Context<'_> {
@@ -114,6 +129,10 @@ pub struct DiffOptions<'a> {
     /// `--now`: restart-class steps that the policy `window` would hold or schedule run at
     /// once (the policy `never` still holds them).
     pub now_overrides_window: bool,
+    /// `Some` when `observed` holds only part of the stack (`plan --changed-since`): only
+    /// [`Partial::prunable`] instances may be pruned. `None`: `observed` lists every instance
+    /// of the regions the manifests name.
+    pub partial: Option<Partial<'a>>,
 }
 
 impl Default for DiffOptions<'_> {
@@ -124,6 +143,7 @@ impl Default for DiffOptions<'_> {
             now: Timestamp::UNIX_EPOCH,
             zone: &UTC,
             now_overrides_window: false,
+            partial: None,
         }
     }
 }
@@ -146,6 +166,7 @@ pub fn diff(
         now: options.now,
         zone: options.zone,
         now_overrides_window: options.now_overrides_window,
+        partial: options.partial,
     };
     let mut instances = Vec::new();
     let mut claimed: BTreeSet<(String, String)> = BTreeSet::new();
@@ -204,6 +225,7 @@ pub fn diff(
         stack: ctx.stack.to_owned(),
         complete,
         instances,
+        scope: None,
     }
 }
 
@@ -412,7 +434,9 @@ fn blocked_only(key: &InstanceKey, field: &str, reason: String) -> InstancePlan 
 
 /// Deletions of instances this stack owns that no manifest describes. If that would be every
 /// instance the stack owns, nothing is deleted unless pruning everything was asked for
-/// explicitly: an empty or broken manifest set must never wipe a stack.
+/// explicitly: an empty or broken manifest set must never wipe a stack. A partial observation
+/// ([`Context::partial`]) prunes only the instances removed from the manifests, and judges
+/// "every instance" by what the whole manifest set still describes.
 fn prune(
     ctx: &Context<'_>,
     observed: &Observed,
@@ -429,8 +453,20 @@ fn prune(
         .iter()
         .copied()
         .filter(|instance| !claimed.contains(&(instance.region.clone(), instance.id.clone())))
+        .filter(|instance| {
+            ctx.partial.is_none_or(|partial| {
+                partial.prunable.contains(&InstanceKey {
+                    region: instance.region.clone(),
+                    name: instance.name.clone(),
+                })
+            })
+        })
         .collect();
-    let all_of_stack = !orphans.is_empty() && orphans.len() == owned.len() && !ctx.prune_all;
+    let every_owned = match ctx.partial {
+        None => orphans.len() == owned.len(),
+        Some(partial) => partial.described == 0,
+    };
+    let all_of_stack = !orphans.is_empty() && every_owned && !ctx.prune_all;
     orphans
         .into_iter()
         .map(|orphan| {

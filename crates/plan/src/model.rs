@@ -22,6 +22,41 @@ pub struct Plan {
     pub complete: bool,
     /// One entry per instance that needs anything (sorted by key).
     pub instances: Vec<InstancePlan>,
+    /// What the plan covers when it was asked for part of the stack
+    /// (`plan --changed-since REF`); `None`: every instance the manifests describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<PlanScope>,
+}
+
+/// What a plan of the changes since a git ref covers (`plan --changed-since REF`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanScope {
+    /// The ref as given.
+    pub since: String,
+    /// The commit it named.
+    pub commit: String,
+    /// Why every instance was planned after all (the Stack document changed, …); `None`: only
+    /// `instances` were read and planned, and only `deleted` could be pruned.
+    pub everything: Option<String>,
+    /// How many instances the manifests describe now.
+    pub described: usize,
+    /// The instances described now whose manifests changed (or that are new) since the ref.
+    pub instances: Vec<InstanceKey>,
+    /// The instances the manifests described at the ref and no longer do: the only ones the
+    /// plan may prune.
+    pub deleted: Vec<InstanceKey>,
+}
+
+impl PlanScope {
+    /// Whether the plan covers only part of the stack.
+    pub fn is_partial(&self) -> bool {
+        self.everything.is_none()
+    }
+
+    /// The first 12 characters of the commit.
+    pub fn short_commit(&self) -> &str {
+        self.commit.get(..12).unwrap_or(&self.commit)
+    }
 }
 
 /// What happens to one instance.

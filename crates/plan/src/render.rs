@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::model::{Impact, InstancePlan, Operation, Plan, Step, Summary, When};
+use super::model::{Impact, InstancePlan, Operation, Plan, PlanScope, Step, Summary, When};
+use crate::manifest::InstanceKey;
 use crate::manifest::text::{escape_invisible, escape_invisible_json};
 use kvsync_wire::actions::Request;
 
@@ -144,6 +145,12 @@ pub fn summary_line(summary: &Summary) -> String {
 pub fn text(plan: &Plan, color: bool) -> String {
     let style = Style { color };
     let mut out = String::new();
+    if let Some(scope) = &plan.scope {
+        let _ = writeln!(out, "{}", safe(&scope_line(scope)));
+        if scope.is_partial() && scope.instances.is_empty() && scope.deleted.is_empty() {
+            return out;
+        }
+    }
     if plan.instances.is_empty() {
         let _ = writeln!(
             out,
@@ -246,6 +253,67 @@ fn old_new(old: Option<&str>, new: Option<&str>) -> String {
     }
 }
 
+/// At most this many instance names are listed in a scope's line.
+const SCOPE_NAMES: usize = 10;
+
+/// Names of instances, `region/name` unless they all share one region, at most
+/// [`SCOPE_NAMES`] and how many more.
+fn scope_names(keys: &[InstanceKey]) -> String {
+    let one_region = keys.windows(2).all(|pair| pair[0].region == pair[1].region);
+    let mut names: Vec<String> = keys
+        .iter()
+        .take(SCOPE_NAMES)
+        .map(|key| {
+            if one_region {
+                key.name.clone()
+            } else {
+                key.to_string()
+            }
+        })
+        .collect();
+    if keys.len() > SCOPE_NAMES {
+        names.push(format!("and {} more", keys.len() - SCOPE_NAMES));
+    }
+    names.join(", ")
+}
+
+/// What a scoped plan covers, in one line: `Scoped to changes since main (1a2b3c4d5e6f): 1 of
+/// 1000 instances (fleet-0042)`, the removed instances it may prune, or why it covers
+/// everything, or that nothing changed.
+pub fn scope_line(scope: &PlanScope) -> String {
+    let since = format!("{} ({})", scope.since, scope.short_commit());
+    let plural = |n: usize| if n == 1 { "instance" } else { "instances" };
+    if let Some(reason) = &scope.everything {
+        return format!(
+            "Not scoped to changes since {since}: {reason}, so the plan covers all {} {} the manifests describe",
+            scope.described,
+            plural(scope.described)
+        );
+    }
+    if scope.instances.is_empty() && scope.deleted.is_empty() {
+        return format!(
+            "No changes since {since}: no instance's manifests differ, so nothing was read or planned"
+        );
+    }
+    let mut line = format!(
+        "Scoped to changes since {since}: {} of {} {}",
+        scope.instances.len(),
+        scope.described,
+        plural(scope.described)
+    );
+    if !scope.instances.is_empty() {
+        let _ = write!(line, " ({})", scope_names(&scope.instances));
+    }
+    if !scope.deleted.is_empty() {
+        let _ = write!(
+            line,
+            "; removed since: {} (pruned only if the stack prunes)",
+            scope_names(&scope.deleted)
+        );
+    }
+    line
+}
+
 /// Escapes text for a Markdown table cell (control and invisible characters too).
 fn cell(text: &str) -> String {
     safe(&text.replace('|', "\\|").replace('\n', " "))
@@ -255,6 +323,9 @@ fn cell(text: &str) -> String {
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### kvsync plan for stack `{}`\n", cell(&plan.stack));
+    if let Some(scope) = &plan.scope {
+        let _ = writeln!(out, "{}\n", cell(&scope_line(scope)));
+    }
     if plan.is_empty() {
         let _ = writeln!(out, "No changes: the cloud matches the manifests.");
         // Changes the cloud has scheduled, and notes, are still worth a reviewer's eye.
@@ -406,6 +477,85 @@ mod tests {
     use crate::manifest::InstanceKey;
     use crate::model::{Blocked, BlockedKind, Change, Impact, Wait, WaitFor};
 
+    fn key(name: &str) -> InstanceKey {
+        InstanceKey {
+            region: "cn-hangzhou".into(),
+            name: name.into(),
+        }
+    }
+
+    fn scope(instances: &[&str], deleted: &[&str]) -> PlanScope {
+        PlanScope {
+            since: "main".into(),
+            commit: "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d".into(),
+            everything: None,
+            described: 1000,
+            instances: instances.iter().map(|n| key(n)).collect(),
+            deleted: deleted.iter().map(|n| key(n)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_scoped_plan_says_what_it_covers() {
+        assert_eq!(
+            scope_line(&scope(&["fleet-0042"], &[])),
+            "Scoped to changes since main (1a2b3c4d5e6f): 1 of 1000 instances (fleet-0042)"
+        );
+        assert_eq!(
+            scope_line(&scope(&[], &["fleet-0007"])),
+            "Scoped to changes since main (1a2b3c4d5e6f): 0 of 1000 instances; removed since: fleet-0007 (pruned only if the stack prunes)"
+        );
+        let many: Vec<String> = (0..12).map(|i| format!("fleet-{i:04}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(
+            scope_line(&scope(&many, &[])).ends_with("fleet-0009, and 2 more)"),
+            "{}",
+            scope_line(&scope(&many, &[]))
+        );
+        let mut elsewhere = scope(&["fleet-0042"], &[]);
+        elsewhere.instances.push(InstanceKey {
+            region: "cn-beijing".into(),
+            name: "fleet-0001".into(),
+        });
+        assert!(scope_line(&elsewhere).contains("(cn-hangzhou/fleet-0042, cn-beijing/fleet-0001)"));
+        let mut whole = scope(&["fleet-0042"], &[]);
+        whole.everything = Some("the Stack document changed".into());
+        assert_eq!(
+            scope_line(&whole),
+            "Not scoped to changes since main (1a2b3c4d5e6f): the Stack document changed, so the plan covers all 1000 instances the manifests describe"
+        );
+    }
+
+    #[test]
+    fn an_empty_scope_says_nothing_changed_in_every_form() {
+        let plan = Plan {
+            format_version: crate::model::PLAN_FORMAT_VERSION,
+            stack: "shop".into(),
+            complete: true,
+            instances: Vec::new(),
+            scope: Some(scope(&[], &[])),
+        };
+        assert_eq!(
+            text(&plan, false),
+            "No changes since main (1a2b3c4d5e6f): no instance's manifests differ, so nothing was read or planned\n"
+        );
+        assert!(markdown(&plan).contains("No changes since main (1a2b3c4d5e6f)"));
+        let json: serde_json::Value = serde_json::from_str(&json(&plan)).unwrap();
+        assert_eq!(json["scope"]["since"], "main");
+        assert_eq!(
+            json["scope"]["commit"],
+            "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d"
+        );
+        assert_eq!(json["scope"]["instances"], serde_json::json!([]));
+        // A plan of everything has no scope in its JSON.
+        let whole = Plan {
+            scope: None,
+            ..plan
+        };
+        let json: serde_json::Value = serde_json::from_str(&super::json(&whole)).unwrap();
+        assert!(json.get("scope").is_none());
+    }
+
     /// A plan that deletes a cloud instance and removes an account and a tag, all with names
     /// the cloud holds: a right-to-left override, an escape sequence, a zero-width space.
     fn spoofed_plan() -> Plan {
@@ -465,6 +615,7 @@ mod tests {
                     kind: BlockedKind::Drift,
                 }],
             }],
+            scope: None,
         }
     }
 
@@ -526,6 +677,7 @@ mod tests {
                     kind: BlockedKind::Drift,
                 }],
             }],
+            scope: None,
         };
         let text = text(&plan, false);
         assert!(

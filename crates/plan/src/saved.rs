@@ -143,6 +143,7 @@ mod tests {
             stack: "shop".into(),
             complete: true,
             instances: Vec::new(),
+            scope: None,
         }
     }
 

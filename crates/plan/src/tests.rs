@@ -331,6 +331,45 @@ fn prune_never_deletes_every_instance_of_a_stack() {
 }
 
 #[test]
+fn a_partial_observation_prunes_only_the_removed_instances() {
+    // `plan --changed-since`: the observation holds the removed `gone`, an owned `source` it
+    // looked up for another reason, and nothing else of the stack's 1,000 instances.
+    let observed = cloud(vec![existing("gone", "r-1"), existing("source", "r-2")]);
+    let prunable = std::collections::BTreeSet::from([crate::manifest::InstanceKey {
+        region: "cn-hangzhou".into(),
+        name: "gone".into(),
+    }]);
+    let desired = manifest::parse(&[(PathBuf::from("test.yaml"), STACK.to_owned())], None)
+        .unwrap_or_else(|d| panic!("{d}"));
+    let partial = |described| DiffOptions {
+        partial: Some(super::Partial {
+            prunable: &prunable,
+            described,
+        }),
+        ..DiffOptions::default()
+    };
+    let plan = diff(&desired, &observed, &Digests::new(), partial(999));
+    assert!(check::check(&plan, &observed).is_empty());
+    let names: Vec<&str> = plan.instances.iter().map(|i| i.key.name.as_str()).collect();
+    assert_eq!(names, ["gone"], "only the removed instance is pruned");
+    assert!(matches!(
+        &plan.instances[0].steps[0].request,
+        Request::DeleteInstance(DeleteInstance { instance_id }) if instance_id == "r-1"
+    ));
+    // With no instance left in the manifests, pruning it would empty the stack: refused.
+    let plan = diff(&desired, &observed, &Digests::new(), partial(0));
+    assert_eq!(plan.summary().steps, 0);
+    assert!(
+        plan.instances[0].blocked[0]
+            .reason
+            .contains("every instance of stack")
+    );
+    // The same observation, taken as whole, would prune both.
+    let whole = diff(&desired, &observed, &Digests::new(), DiffOptions::default());
+    assert_eq!(whole.instances.len(), 2);
+}
+
+#[test]
 fn without_prune_orphans_are_left_alone() {
     let yaml = format!(
         "{}---\n{}",

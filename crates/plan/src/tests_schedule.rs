@@ -168,6 +168,7 @@ fn arranged(
         now: now.parse::<Timestamp>().unwrap(),
         zone: &zone,
         now_overrides_window,
+        partial: None,
     };
     let mut steps = steps;
     let mut notes = Vec::new();
