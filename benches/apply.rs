@@ -28,9 +28,12 @@ fn arg(index: usize, default: f64) -> f64 {
 
 /// A GET on loopback, returning the JSON body.
 fn http_get(url: &str) -> serde_json::Value {
-    reqwest::blocking::get(url)
-        .and_then(|response| response.json())
-        .expect("GET the emulator's JSON")
+    {
+        kvsync::api::tls::install_crypto_provider();
+        reqwest::blocking::get(url)
+    }
+    .and_then(|response| response.json())
+    .expect("GET the emulator's JSON")
 }
 
 fn write_manifests(dir: &Path, n: usize) {

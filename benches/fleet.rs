@@ -262,9 +262,12 @@ fn seed_in_process(state_file: &Path, n: usize) {
 
 /// A GET on loopback, returning the JSON body.
 fn http_get(url: &str) -> serde_json::Value {
-    reqwest::blocking::get(url)
-        .and_then(|response| response.json())
-        .expect("GET the emulator's JSON")
+    {
+        kvsync::api::tls::install_crypto_provider();
+        reqwest::blocking::get(url)
+    }
+    .and_then(|response| response.json())
+    .expect("GET the emulator's JSON")
 }
 
 /// The emulator's counters: action → outcome → requests.

@@ -64,11 +64,14 @@ fn kvsync(dir: &Path) -> Command {
 fn client() -> &'static reqwest::blocking::Client {
     static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(0)
-            .build()
-            .expect("build the HTTP client")
+        {
+            kvsync::api::tls::install_crypto_provider();
+            reqwest::blocking::Client::builder()
+        }
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("build the HTTP client")
     })
 }
 

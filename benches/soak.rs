@@ -26,10 +26,13 @@ fn arg(index: usize, default: u64) -> u64 {
 fn http_get(url: &str) -> serde_json::Value {
     static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
     let client = CLIENT.get_or_init(|| {
-        reqwest::blocking::Client::builder()
-            .pool_max_idle_per_host(0)
-            .build()
-            .expect("HTTP client")
+        {
+            kvsync::api::tls::install_crypto_provider();
+            reqwest::blocking::Client::builder()
+        }
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("HTTP client")
     });
     let body = client
         .get(url)

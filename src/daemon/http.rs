@@ -656,7 +656,7 @@ mod tests {
                 client,
                 stop,
                 task,
-                http: reqwest::Client::new(),
+                http: crate::api::tls::http_client().build().unwrap(),
             }
         }
 
@@ -958,7 +958,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         // The limit is reached: a new probe still gets its answer, and the oldest half-open
         // connection is the one closed.
-        let probe = reqwest::Client::new();
+        let probe = crate::api::tls::http_client().build().unwrap();
         let response = probe
             .get(format!("http://{}/healthz", server.addr))
             .send()

@@ -59,7 +59,7 @@ impl Retry {
 /// The HTTP client every receiver shares: no redirects (a redirect could carry the event
 /// elsewhere), rustls.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    crate::api::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("kvsync/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -324,7 +324,7 @@ fn half_open_connections_do_not_starve_the_probes() {
 
     // The probe is an ordinary client. It keeps no idle connection, so each probe is a new
     // connection the daemon has to accept while the others are held.
-    let prober = reqwest::Client::builder()
+    let prober = kvsync::api::tls::http_client()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();

@@ -15,7 +15,7 @@ const ROUNDS: usize = 6;
 /// Sends creates named `prefix-N` until the emulator stops answering; returns the IDs of
 /// the creates it acknowledged (HTTP 200 with an `InstanceId`).
 async fn seed_until_killed(url: String, prefix: String, acknowledged: Arc<Mutex<Vec<String>>>) {
-    let client = reqwest::Client::builder()
+    let client = kvsync::api::tls::http_client()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();

@@ -12,7 +12,7 @@ use kvsync::emulator::{self, EmulatorConfig};
 use crate::support::{EmulatorProcess, Request, call, send, start};
 
 async fn raw(url: &str, method: &str, query: &str, body: Option<String>) -> (u16, String, String) {
-    let client = reqwest::Client::new();
+    let client = kvsync::api::tls::http_client().build().unwrap();
     let full = format!("{url}/?{query}");
     let builder = match method {
         "GET" => client.get(full),
@@ -579,7 +579,7 @@ fn the_emulator_accepts_several_key_pairs() {
 async fn methods_other_than_get_and_post_are_refused_and_change_nothing() {
     let emu = start().await;
     let url = emu.url();
-    let client = reqwest::Client::new();
+    let client = kvsync::api::tls::http_client().build().unwrap();
     for method in ["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"] {
         let request = Request::new("CreateInstance")
             .param("RegionId", "cn-hangzhou")

@@ -335,7 +335,10 @@ async fn metadata(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (u16, String) {
-    let mut request = reqwest::Client::new().request(method, format!("{url}{path}"));
+    let mut request = kvsync::api::tls::http_client()
+        .build()
+        .unwrap()
+        .request(method, format!("{url}{path}"));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

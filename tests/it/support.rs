@@ -255,11 +255,14 @@ const GET_TIMEOUT: Duration = Duration::from_secs(30);
 fn blocking_client() -> &'static reqwest::blocking::Client {
     static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        reqwest::blocking::Client::builder()
-            .timeout(GET_TIMEOUT)
-            .pool_max_idle_per_host(0)
-            .build()
-            .expect("building the HTTP client")
+        {
+            kvsync::api::tls::install_crypto_provider();
+            reqwest::blocking::Client::builder()
+        }
+        .timeout(GET_TIMEOUT)
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("building the HTTP client")
     })
 }
 
@@ -343,7 +346,7 @@ impl Request {
 
 /// Sends a query with GET or POST; returns the status and the JSON body.
 pub(crate) async fn send(url: &str, method: &str, query: &str) -> (u16, Value) {
-    let client = reqwest::Client::new();
+    let client = kvsync::api::tls::http_client().build().unwrap();
     let full = format!("{url}/?{query}");
     let response = match method {
         "GET" => client.get(full).send().await.unwrap(),
@@ -427,7 +430,13 @@ pub(crate) fn window_in(hours: i64) -> (String, String) {
 pub(crate) fn post_json(url: &str) -> Value {
     let url = url.to_owned();
     std::thread::spawn(move || {
-        let response = reqwest::blocking::Client::new().post(&url).send().unwrap();
+        let response = {
+            kvsync::api::tls::install_crypto_provider();
+            reqwest::blocking::Client::new()
+        }
+        .post(&url)
+        .send()
+        .unwrap();
         assert!(
             response.status().is_success(),
             "{url}: {}",

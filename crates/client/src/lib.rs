@@ -17,6 +17,7 @@ pub mod ratelimit;
 pub mod retry;
 pub mod scrub;
 pub mod stats;
+pub mod tls;
 pub mod transport;
 
 use std::collections::BTreeMap;
@@ -152,7 +153,7 @@ impl Client {
                 reason: "it must start with http:// or https://".into(),
             });
         }
-        let http = reqwest::Client::builder()
+        let http = tls::http_client()
             .timeout(config.timeout)
             .user_agent(concat!("kvsync/", env!("CARGO_PKG_VERSION")))
             .build()

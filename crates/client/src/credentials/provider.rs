@@ -65,7 +65,7 @@ impl Provider {
         };
         // A client that cannot be built with a timeout is a broken TLS setup; fall back to the
         // default client rather than fail (the timeout is then reqwest's).
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client()
             .timeout(FETCH_TIMEOUT)
             .user_agent(concat!("kvsync/", env!("CARGO_PKG_VERSION")))
             .build()
