@@ -152,7 +152,10 @@ fn write_manifests(dir: &Path, n: usize) {
         ));
     }
     if !text.is_empty() {
-        let file = manifests.join(format!("instances-{:02}.yaml", (n - 1) / INSTANCES_PER_FILE));
+        let file = manifests.join(format!(
+            "instances-{:02}.yaml",
+            (n - 1) / INSTANCES_PER_FILE
+        ));
         std::fs::write(file, text).expect("write manifests");
     }
 }
@@ -400,13 +403,7 @@ fn seed_with_apply(dir: &Path, state_file: Option<&Path>, n: usize) -> Duration 
     );
     let started = Instant::now();
     let output = kvsync(dir, &emulator.url, 10_000.0)
-        .args([
-            "apply",
-            "--auto-approve",
-            "-f",
-            MANIFESTS,
-            "--parallelism",
-        ])
+        .args(["apply", "--auto-approve", "-f", MANIFESTS, "--parallelism"])
         .arg(n.min(64).to_string())
         .stdin(Stdio::null())
         .output()
@@ -802,7 +799,10 @@ fn report(m: &Measured) {
         ),
     ];
     for (target, value, ok) in targets {
-        println!("  {target:<28} {value:<10} {}", met(ok));
+        // Wall time and memory are held to their bound at N = 10,000 only.
+        let judged = n == TARGET_N || !(target.starts_with("wall") || target.starts_with("peak"));
+        let verdict = if judged { met(ok) } else { "(set for N=10000)" };
+        println!("  {target:<28} {value:<10} {verdict}");
     }
     println!();
 }

@@ -203,7 +203,7 @@ pub fn open(path: &Path) -> Result<(State, Store), StoreError> {
         let path = path.to_owned();
         move |source| StoreError::Read { path, source }
     };
-    let (mut state, snapshot_bytes) = match std::fs::read(path) {
+    let (mut state, snapshot_bytes) = match read_regular(path) {
         Ok(bytes) => {
             let state = serde_json::from_slice(&bytes).map_err(|source| StoreError::Parse {
                 path: path.to_owned(),
@@ -215,7 +215,7 @@ pub fn open(path: &Path) -> Result<(State, Store), StoreError> {
         Err(source) => return Err(read_err(path)(source)),
     };
     let log_path = log_path(path);
-    let log_bytes = match std::fs::read(&log_path) {
+    let log_bytes = match read_regular(&log_path) {
         Ok(bytes) => replay(&log_path, &bytes, &mut state)?,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
         Err(source) => return Err(read_err(&log_path)(source)),
@@ -231,6 +231,19 @@ pub fn open(path: &Path) -> Result<(State, Store), StoreError> {
         needs_snapshot: false,
     };
     Ok((state, store))
+}
+
+/// Reads a file that must be a regular one: a FIFO or a device named as the state would
+/// otherwise block the emulator's start for ever, or feed it without end.
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    std::fs::read(path)
 }
 
 /// Applies the complete lines of `log` to `state`; returns their length in bytes.
@@ -506,6 +519,21 @@ mod tests {
                 .to_string()
                 .contains("delete it to start afresh")
         );
+    }
+
+    #[test]
+    fn a_state_path_that_is_not_a_regular_file_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("state.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = load(&fifo).unwrap_err();
+        assert!(err.to_string().contains("reading emulator state"), "{err}");
+        let err = load(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::Read { .. }), "{err}");
     }
 
     #[test]
