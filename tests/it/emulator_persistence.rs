@@ -69,9 +69,18 @@ async fn sigkill_at_random_moments_during_a_seeding_never_loses_an_acknowledged_
                 ))
             })
             .collect();
-        // A random moment: somewhere in the middle of a create, a log append or a
-        // compaction, as it happens to fall.
-        let delay = Duration::from_millis(rand::random_range(150..900));
+        // The seeding is under way once a first create is acknowledged (however slow the
+        // machine); then a random moment, somewhere in the middle of a create, a log append
+        // or a compaction, as it happens to fall.
+        let started = std::time::Instant::now();
+        while acknowledged.lock().unwrap().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "round {round}: no create was acknowledged within a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let delay = Duration::from_millis(rand::random_range(0..750));
         delays.push(delay.as_millis());
         tokio::time::sleep(delay).await;
         drop(emulator); // SIGKILL, then wait for the process to end.

@@ -286,11 +286,11 @@ pub async fn serve(
             })
             .await
             .map_err(EmulatorError::Serve)?;
-        // Stopped cleanly: the state is left as one snapshot with an empty log.
+        // Stopped cleanly: the state is left as one snapshot with an empty log, unlocked.
         let mut inner = lock(&shared.inner);
         let inner = &mut *inner;
         if let Some(store) = &mut inner.store {
-            store.compact(&mut inner.state)?;
+            store.close(&mut inner.state)?;
         }
         Ok(())
     });

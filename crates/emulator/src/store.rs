@@ -172,8 +172,12 @@ fn change_of<K: Ord + Clone, V>(
 pub struct Store {
     snapshot: PathBuf,
     log_path: PathBuf,
-    /// Opened on the first change, so that a server that changes nothing writes nothing.
+    /// Opened and locked on the first write, so that a server that changes nothing writes
+    /// nothing; held (with its exclusive lock) from then on.
     log: Option<File>,
+    /// The files as they were loaded — the log's length, the snapshot's length and time —
+    /// to tell, when the lock is taken, whether another emulator wrote them meanwhile.
+    loaded: FilesSeen,
     /// Bytes of complete lines in the log.
     log_bytes: u64,
     /// Bytes of the snapshot when it was last written or read.
@@ -183,6 +187,24 @@ pub struct Store {
     /// A write failed: the log may lack a change the memory has, so the next commit writes
     /// a whole snapshot instead of a line.
     needs_snapshot: bool,
+}
+
+/// What the state files looked like: the log's length and the snapshot's length and time.
+#[derive(Debug, Clone, PartialEq)]
+struct FilesSeen {
+    log_len: u64,
+    snapshot: Option<(u64, Option<std::time::SystemTime>)>,
+}
+
+impl FilesSeen {
+    fn now(snapshot: &Path, log: &Path) -> Self {
+        FilesSeen {
+            log_len: std::fs::metadata(log).map_or(0, |m| m.len()),
+            snapshot: std::fs::metadata(snapshot)
+                .ok()
+                .map(|m| (m.len(), m.modified().ok())),
+        }
+    }
 }
 
 /// The log beside a snapshot: `FILE.log`.
@@ -221,10 +243,12 @@ pub fn open(path: &Path) -> Result<(State, Store), StoreError> {
         Err(source) => return Err(read_err(&log_path)(source)),
     };
     state.clear_unsaved();
+    let loaded = FilesSeen::now(path, &log_path);
     let store = Store {
         snapshot: path.to_owned(),
         log_path,
         log: None,
+        loaded,
         log_bytes,
         snapshot_bytes,
         saved_sequence: state.sequence,
@@ -311,31 +335,67 @@ impl Store {
     }
 
     fn append(&mut self, line: &[u8]) -> Result<(), StoreError> {
-        let log = match &mut self.log {
-            Some(log) => log,
-            None => {
-                let log = self.open_log().map_err(|err| self.log_err(err))?;
-                self.log.insert(log)
-            }
-        };
+        let log = self.locked_log()?;
         let written = log.write_all(line).and_then(|()| log.sync_data());
         written.map_err(|err| self.log_err(err))
     }
 
-    /// Opens the log for appending after its complete lines (a torn tail is cut off).
+    /// The log, opened and locked on first use.
+    fn locked_log(&mut self) -> Result<&mut File, StoreError> {
+        if self.log.is_none() {
+            let log = self.open_log().map_err(|err| self.log_err(err))?;
+            self.log = Some(log);
+        }
+        // Just set when it was empty.
+        self.log.as_mut().ok_or_else(|| StoreError::Write {
+            path: self.log_path.clone(),
+            source: std::io::Error::other("the log is not open"),
+        })
+    }
+
+    /// Opens the log for writing after its complete lines (a torn tail is cut off), holding
+    /// an exclusive lock: one emulator writes a state at a time. Refused when another one
+    /// holds it, or wrote the files since this one loaded them (its memory would be stale).
     fn open_log(&self) -> std::io::Result<File> {
         if let Some(dir) = self.log_path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let log = OpenOptions::new()
+        let mut log = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&self.log_path)?;
+        match log.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::ResourceBusy,
+                    "another emulator is using this state (one emulator per state file)",
+                ));
+            }
+            Err(std::fs::TryLockError::Error(err)) => return Err(err),
+        }
+        if FilesSeen::now(&self.snapshot, &self.log_path) != self.loaded {
+            return Err(std::io::Error::other(
+                "another emulator changed this state since it was loaded; restart to load it",
+            ));
+        }
         log.set_len(self.log_bytes)?;
-        let mut log = log;
         std::io::Seek::seek(&mut log, std::io::SeekFrom::End(0))?;
         Ok(log)
+    }
+
+    /// At a clean stop: compacts if this emulator wrote anything or failed to (one that only
+    /// read leaves the files alone: they may be another emulator's by now), then closes the
+    /// log, which releases the lock for the next emulator, even in the same process.
+    pub fn close(&mut self, state: &mut State) -> Result<(), StoreError> {
+        if self.log.is_none() && !self.needs_snapshot {
+            return Ok(());
+        }
+        let compacted = self.compact(state);
+        self.log = None;
+        self.loaded = FilesSeen::now(&self.snapshot, &self.log_path);
+        compacted
     }
 
     /// Writes the whole state as the snapshot, then empties the log.
@@ -343,22 +403,21 @@ impl Store {
         state.clear_unsaved();
         self.needs_snapshot = true;
         self.saved_sequence = state.sequence;
+        // The lock first: only the emulator that holds it writes the snapshot.
+        self.locked_log()?;
         self.snapshot_bytes = save(&self.snapshot, state)?;
-        if self.log_bytes > 0 || self.log.is_some() {
-            let log = match self.log.take() {
-                Some(log) => log,
-                None => self.open_log().map_err(|err| self.log_err(err))?,
-            };
-            log.set_len(0)
-                .and_then(|()| log.sync_all())
-                .map_err(|err| self.log_err(err))?;
-            // Appends continue at the start: the file was opened for writing, not appending.
-            let mut log = log;
-            std::io::Seek::seek(&mut log, std::io::SeekFrom::Start(0))
-                .map_err(|err| self.log_err(err))?;
-            self.log = Some(log);
-            self.log_bytes = 0;
-        }
+        let log_path = self.log_path.clone();
+        let log_err = |source| StoreError::Write {
+            path: log_path.clone(),
+            source,
+        };
+        let log = self.locked_log()?;
+        log.set_len(0)
+            .and_then(|()| log.sync_all())
+            .map_err(log_err)?;
+        // Writes continue at the start: the file was opened for writing, not appending.
+        std::io::Seek::seek(log, std::io::SeekFrom::Start(0)).map_err(log_err)?;
+        self.log_bytes = 0;
         self.needs_snapshot = false;
         Ok(())
     }
@@ -494,6 +553,7 @@ mod tests {
         log.write_all(br#"{"sequence":99,"instances":{"upsert":{"r-x"#)
             .unwrap();
         drop(log);
+        drop(store);
 
         let (mut reloaded, mut store) = open(&path).unwrap();
         assert_eq!(reloaded.instances.keys().collect::<Vec<_>>(), vec![&kept]);
@@ -537,6 +597,39 @@ mod tests {
     }
 
     #[test]
+    fn one_emulator_writes_a_state_at_a_time_and_a_stale_one_never_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let (mut first, mut first_store) = open(&path).unwrap();
+        let (mut second, mut second_store) = open(&path).unwrap();
+        let kept = create(&mut first, "first");
+        first_store.commit(&mut first).unwrap();
+
+        create(&mut second, "second");
+        let busy = second_store.commit(&mut second).unwrap_err();
+        assert!(
+            format!("{:?}", busy).contains("another emulator is using"),
+            "{busy:?}"
+        );
+        // Stopping the one that never wrote leaves the files alone.
+        second_store.close(&mut second).unwrap();
+        assert_eq!(load(&path).unwrap(), first);
+
+        // Once the first has gone, the second's memory is stale: it still must not write.
+        first_store.compact(&mut first).unwrap();
+        drop(first_store);
+        create(&mut second, "third");
+        let stale = second_store.commit(&mut second).unwrap_err();
+        assert!(
+            format!("{:?}", stale).contains("changed this state"),
+            "{stale:?}"
+        );
+        let reloaded = load(&path).unwrap();
+        assert_eq!(reloaded, first);
+        assert!(reloaded.instances.contains_key(&kept));
+    }
+
+    #[test]
     fn compaction_writes_a_snapshot_and_empties_the_log_and_replay_over_it_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
@@ -558,6 +651,7 @@ mod tests {
         assert_eq!(load(&path).unwrap(), state);
 
         // Appends after a compaction land at the start of the emptied log.
+        drop(store);
         let (mut state, mut store) = open(&path).unwrap();
         store.compact(&mut state).unwrap();
         create(&mut state, "after");
