@@ -611,8 +611,8 @@ mod tests {
             format!("{:?}", busy).contains("another emulator is using"),
             "{busy:?}"
         );
-        // Stopping the one that never wrote leaves the files alone.
-        second_store.close(&mut second).unwrap();
+        // Stopping the one that could not write says so, and leaves the files alone.
+        assert!(second_store.close(&mut second).is_err());
         assert_eq!(load(&path).unwrap(), first);
 
         // Once the first has gone, the second's memory is stale: it still must not write.
