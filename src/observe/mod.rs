@@ -252,19 +252,22 @@ pub async fn read_details(
 ) -> Result<usize, ObserveError> {
     let reads = plan_reads(desired, observed);
     // Where each instance sits in its region's listing, so an answer finds it at once.
-    let positions: HashMap<(String, String), usize> = observed
+    let positions: HashMap<String, HashMap<String, usize>> = observed
         .regions
         .iter()
-        .flat_map(|(region, instances)| {
-            instances
+        .map(|(region, instances)| {
+            let ids = instances
                 .iter()
                 .enumerate()
-                .map(move |(at, i)| ((region.clone(), i.id.clone()), at))
+                .map(|(at, i)| (i.id.clone(), at));
+            (region.clone(), ids.collect())
         })
         .collect();
     let apply = |observed: &mut Observed, read: &Read, detail: Detail| {
-        let key = (read.region.clone(), read.id.clone());
-        if let Some(instance) = positions.get(&key).and_then(|at| {
+        let at = positions
+            .get(&read.region)
+            .and_then(|ids| ids.get(&read.id));
+        if let Some(instance) = at.and_then(|at| {
             observed
                 .regions
                 .get_mut(&read.region)

@@ -12,13 +12,12 @@ use crate::support::{EmulatorProcess, Request, call, create_normal_instance, wor
 fn http(method: reqwest::Method, url: &str) -> (u16, Vec<String>, Value) {
     let url = url.to_owned();
     std::thread::spawn(move || {
-        let response = {
-            kvsync::api::tls::install_crypto_provider();
-            reqwest::blocking::Client::new()
-        }
-        .request(method, &url)
-        .send()
-        .unwrap_or_else(|err| panic!("{url}: {err}"));
+        let response = crate::support::blocking_http()
+            .build()
+            .unwrap()
+            .request(method, &url)
+            .send()
+            .unwrap_or_else(|err| panic!("{url}: {err}"));
         let status = response.status().as_u16();
         let dates = response
             .headers()

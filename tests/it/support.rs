@@ -209,6 +209,12 @@ impl Drop for EmulatorProcess {
 }
 
 /// A `kvsync` command in `dir` aimed at the emulator at `url` with its default key pair.
+/// A blocking HTTP client builder whose `build()` finds kvsync's TLS provider.
+pub(crate) fn blocking_http() -> reqwest::blocking::ClientBuilder {
+    kvsync::api::tls::install_crypto_provider();
+    reqwest::blocking::Client::builder()
+}
+
 /// Everything the emulator has written of its state at `snapshot`: the snapshot and the
 /// log of changes beside it, as raw text (for checking what reaches the disk).
 pub(crate) fn emulator_state_text(snapshot: &Path) -> String {
@@ -255,14 +261,11 @@ const GET_TIMEOUT: Duration = Duration::from_secs(30);
 fn blocking_client() -> &'static reqwest::blocking::Client {
     static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        {
-            kvsync::api::tls::install_crypto_provider();
-            reqwest::blocking::Client::builder()
-        }
-        .timeout(GET_TIMEOUT)
-        .pool_max_idle_per_host(0)
-        .build()
-        .expect("building the HTTP client")
+        blocking_http()
+            .timeout(GET_TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("building the HTTP client")
     })
 }
 
@@ -430,13 +433,7 @@ pub(crate) fn window_in(hours: i64) -> (String, String) {
 pub(crate) fn post_json(url: &str) -> Value {
     let url = url.to_owned();
     std::thread::spawn(move || {
-        let response = {
-            kvsync::api::tls::install_crypto_provider();
-            reqwest::blocking::Client::new()
-        }
-        .post(&url)
-        .send()
-        .unwrap();
+        let response = blocking_http().build().unwrap().post(&url).send().unwrap();
         assert!(
             response.status().is_success(),
             "{url}: {}",

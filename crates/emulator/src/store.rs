@@ -342,15 +342,13 @@ impl Store {
 
     /// The log, opened and locked on first use.
     fn locked_log(&mut self) -> Result<&mut File, StoreError> {
-        if self.log.is_none() {
-            let log = self.open_log().map_err(|err| self.log_err(err))?;
-            self.log = Some(log);
+        match self.log {
+            Some(ref mut log) => Ok(log),
+            None => {
+                let log = self.open_log().map_err(|err| self.log_err(err))?;
+                Ok(self.log.insert(log))
+            }
         }
-        // Just set when it was empty.
-        self.log.as_mut().ok_or_else(|| StoreError::Write {
-            path: self.log_path.clone(),
-            source: std::io::Error::other("the log is not open"),
-        })
     }
 
     /// Opens the log for writing after its complete lines (a torn tail is cut off), holding
